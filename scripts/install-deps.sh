@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what den needs to build, run and test on Debian 12. Run as root.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev
+      python3 python3-pytest busybox-static uidmap iproute2 procps util-linux"
+# real callers and peers of den-runtime, for tests and benchmarks
+PEERS="crun runc podman containerd fuse-overlayfs slirp4netns containernetworking-plugins"
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: run as root (it uses apt-get)" >&2
+	exit 1
+fi
+missing=""
+for p in $PKGS $PEERS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "runtime.h"
+#include "lib/runtime/container.h"
+
+enum { OPT_BUNDLE = 256, OPT_PID_FILE, OPT_CONSOLE, OPT_PRESERVE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_DETACH,
+       OPT_KEEP, OPT_NO_SUBREAPER, OPT_HELP };
+
+static const struct option create_opts[] = {
+        { "bundle", required_argument, NULL, 'b' },
+        { "pid-file", required_argument, NULL, OPT_PID_FILE },
+        { "console-socket", required_argument, NULL, OPT_CONSOLE },
+        { "preserve-fds", required_argument, NULL, OPT_PRESERVE },
+        { "no-pivot", no_argument, NULL, OPT_NO_PIVOT },
+        { "no-new-keyring", no_argument, NULL, OPT_NO_KEYRING },
+        { "detach", no_argument, NULL, 'd' },
+        { "keep", no_argument, NULL, OPT_KEEP },
+        { "no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER },
+        { "help", no_argument, NULL, 'h' },
+        {},
+};
+
+static int parse_create(const char *cmd, struct rt_global *g, int argc, char **argv, struct create_opts *o)
+{
+        int c;
+        bool run = strcmp(cmd, "run") == 0;
+        *o = (struct create_opts){ .root = g->root, .bundle = ".", .rootless = g->rootless };
+        optind = 0;
+        while ((c = getopt_long_only(argc, argv, "+b:dh", create_opts, NULL)) != -1) {
+                switch (c) {
+                case 'b':
+                        o->bundle = optarg;
+                        break;
+                case OPT_PID_FILE:
+                        o->pid_file = optarg;
+                        break;
+                case OPT_CONSOLE:
+                        o->console_socket = optarg;
+                        break;
+                case OPT_PRESERVE: {
+                        char *end;
+                        long n = strtol(optarg, &end, 10);
+                        if (*end || n < 0 || n > 65536)
+                                return rt_usage(cmd, "--preserve-fds '%s': not a count", optarg);
+                        o->preserve_fds = (int) n;
+                        break;
+                }
+                case OPT_NO_PIVOT:
+                        o->no_pivot = true;
+                        break;
+                case OPT_NO_KEYRING:
+                        o->no_new_keyring = true;
+                        break;
+                case 'd':
+                        if (!run)
+                                return rt_usage(cmd, "unknown option '-d'");
+                        o->detach = true;
+                        break;
+                case OPT_KEEP:
+                        o->keep = true;
+                        break;
+                case OPT_NO_SUBREAPER:
+                        break;
+                case 'h':
+                        printf("usage: den-runtime %s [--bundle DIR] [--pid-file FILE] [--console-socket SOCK]\n"
+                               "       [--preserve-fds N] [--no-pivot] [--no-new-keyring]%s ID\n",
+                               cmd, run ? " [--detach] [--keep]" : "");
+                        return 0;
+                default:
+                        return rt_usage(cmd, "bad option");
+                }
+        }
+        if (optind != argc - 1)
+                return rt_usage(cmd, "expects exactly one container id");
+        o->id = argv[optind];
+        if (!run)
+                o->detach = true;
+        return -1;
+}
+
+int rt_cmd_create(struct rt_global *g, int argc, char **argv)
+{
+        struct create_opts o;
+        struct err err = { 0 };
+        int r = parse_create("create", g, argc, argv, &o);
+        if (r >= 0)
+                return r;
+        if (container_create(&o, &err) < 0)
+                return rt_fail(err.msg);
+        return 0;
+}
+
+int rt_cmd_run(struct rt_global *g, int argc, char **argv)
+{
+        struct create_opts o;
+        struct err err = { 0 };
+        int r = parse_create("run", g, argc, argv, &o);
+        if (r >= 0)
+                return r;
+        r = container_run(&o, &err);
+        if (r < 0)
+                return rt_fail(err.msg);
+        return r;
+}
+
+static int one_id(const char *cmd, int argc, char **argv, const char **ret)
+{
+        if (argc - optind != 1)
+                return rt_usage(cmd, "expects exactly one container id");
+        *ret = argv[optind];
+        return -1;
+}
+
+static int no_options(const char *cmd, int argc, char **argv)
+{
+        static const struct option o[] = { { "help", no_argument, NULL, 'h' }, {} };
+        int c;
+        optind = 0;
+        while ((c = getopt_long_only(argc, argv, "+h", o, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("usage: den-runtime %s ID\n", cmd);
+                        return 0;
+                }
+                return rt_usage(cmd, "bad option");
+        }
+        return -1;
+}
+
+int rt_cmd_start(struct rt_global *g, int argc, char **argv)
+{
+        const char *id = NULL;
+        struct err err = { 0 };
+        int r = no_options("start", argc, argv);
+        if (r >= 0 || (r = one_id("start", argc, argv, &id)) >= 0)
+                return r;
+        if (container_start(g->root, id, &err) < 0)
+                return rt_fail(err.msg);
+        return 0;
+}
+
+int rt_cmd_pause(struct rt_global *g, int argc, char **argv)
+{
+        const char *id = NULL;
+        struct err err = { 0 };
+        int r = no_options("pause", argc, argv);
+        if (r >= 0 || (r = one_id("pause", argc, argv, &id)) >= 0)
+                return r;
+        if (container_pause(g->root, id, true, &err) < 0)
+                return rt_fail(err.msg);
+        return 0;
+}
+
+int rt_cmd_resume(struct rt_global *g, int argc, char **argv)
+{
+        const char *id = NULL;
+        struct err err = { 0 };
+        int r = no_options("resume", argc, argv);
+        if (r >= 0 || (r = one_id("resume", argc, argv, &id)) >= 0)
+                return r;
+        if (container_pause(g->root, id, false, &err) < 0)
+                return rt_fail(err.msg);
+        return 0;
+}
+
+int rt_parse_signal(const char *s)
+{
+        char *end;
+        long n = strtol(s, &end, 10);
+        if (*s && !*end)
+                return n > 0 && n < NSIG ? (int) n : -EINVAL;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int i = 1; i < NSIG; i++) {
+                const char *name = sigabbrev_np(i);
+                if (name && strcasecmp(s, name) == 0)
+                        return i;
+        }
+        if (strncasecmp(s, "RTMIN+", 6) == 0) {
+                n = strtol(s + 6, &end, 10);
+                if (!*end && SIGRTMIN + n <= SIGRTMAX)
+                        return SIGRTMIN + (int) n;
+        }
+        return -EINVAL;
+}
+
+int rt_cmd_kill(struct rt_global *g, int argc, char **argv)
+{
+        static const struct option o[] = { { "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, {} };
+        struct err err = { 0 };
+        bool all = false;
+        int c;
+        optind = 0;
+        while ((c = getopt_long_only(argc, argv, "+ah", o, NULL)) != -1) {
+                if (c == 'a')
+                        all = true;
+                else if (c == 'h') {
+                        printf("usage: den-runtime kill [--all] ID [SIGNAL]\n");
+                        return 0;
+                } else
+                        return rt_usage("kill", "bad option");
+        }
+        int n = argc - optind;
+        if (n < 1 || n > 2)
+                return rt_usage("kill", "expects a container id and an optional signal");
+        int sig = SIGTERM;
+        if (n == 2 && (sig = rt_parse_signal(argv[optind + 1])) < 0)
+                return rt_usage("kill", "unknown signal '%s'", argv[optind + 1]);
+        if (container_kill(g->root, argv[optind], sig, all, &err) < 0)
+                return rt_fail(err.msg);
+        return 0;
+}
+
+int rt_cmd_delete(struct rt_global *g, int argc, char **argv)
+{
+        static const struct option o[] = { { "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {} };
+        struct err err = { 0 };
+        bool force = false;
+        int c, rc = 0;
+        optind = 0;
+        while ((c = getopt_long_only(argc, argv, "+fh", o, NULL)) != -1) {
+                if (c == 'f')
+                        force = true;
+                else if (c == 'h') {
+                        printf("usage: den-runtime delete [--force] ID...\n");
+                        return 0;
+                } else
+                        return rt_usage("delete", "bad option");
+        }
+        if (optind >= argc)
+                return rt_usage("delete", "expects a container id");
+        for (int i = optind; i < argc; i++) {
+                err_clear(&err);
+                if (container_delete(g->root, argv[i], force, &err) < 0)
+                        rc = rt_fail(err.msg);
+        }
+        return rc;
+}
+
+int rt_cmd_update(struct rt_global *g, int argc, char **argv)
+{
+        enum { O_RES = 300, O_MEM, O_SWAP, O_MEMRES, O_PIDS, O_QUOTA, O_PERIOD, O_SHARES, O_BLKIO };
+        static const struct option o[] = {
+                { "resources", required_argument, NULL, 'r' },  { "memory", required_argument, NULL, O_MEM },
+                { "memory-swap", required_argument, NULL, O_SWAP }, { "memory-reservation", required_argument, NULL, O_MEMRES },
+                { "pids-limit", required_argument, NULL, O_PIDS }, { "cpu-quota", required_argument, NULL, O_QUOTA },
+                { "cpu-period", required_argument, NULL, O_PERIOD }, { "cpu-share", required_argument, NULL, O_SHARES },
+                { "cpu-shares", required_argument, NULL, O_SHARES }, { "blkio-weight", required_argument, NULL, O_BLKIO },
+                { "help", no_argument, NULL, 'h' }, {},
+        };
+        struct err err = { 0 };
+        json_t *res = json_object();
+        int c;
+        optind = 0;
+        while ((c = getopt_long_only(argc, argv, "+r:h", o, NULL)) != -1) {
+                char *end;
+                long long v = optarg ? strtoll(optarg, &end, 10) : 0;
+                const char *grp = NULL, *key = NULL;
+                switch (c) {
+                case 'r': {
+                        json_error_t je;
+                        json_t *j = strcmp(optarg, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(optarg, 0, &je);
+                        if (!j || !json_is_object(j)) {
+                                json_decref(res);
+                                return rt_usage("update", "--resources '%s': not a JSON object (%s)", optarg, j ? "" : je.text);
+                        }
+                        json_object_update(res, j);
+                        json_decref(j);
+                        continue;
+                }
+                case 'h':
+                        printf("usage: den-runtime update [--resources FILE|-] [--memory N] [--memory-swap N]\n"
+                               "       [--memory-reservation N] [--pids-limit N] [--cpu-quota N] [--cpu-period N]\n"
+                               "       [--cpu-share N] [--blkio-weight N] ID\n");
+                        json_decref(res);
+                        return 0;
+                case O_MEM: grp = "memory"; key = "limit"; break;
+                case O_SWAP: grp = "memory"; key = "swap"; break;
+                case O_MEMRES: grp = "memory"; key = "reservation"; break;
+                case O_PIDS: grp = "pids"; key = "limit"; break;
+                case O_QUOTA: grp = "cpu"; key = "quota"; break;
+                case O_PERIOD: grp = "cpu"; key = "period"; break;
+                case O_SHARES: grp = "cpu"; key = "shares"; break;
+                case O_BLKIO: grp = "blockIO"; key = "weight"; break;
+                default:
+                        json_decref(res);
+                        return rt_usage("update", "bad option");
+                }
+                if (*end) {
+                        json_decref(res);
+                        return rt_usage("update", "'%s': not a number", optarg);
+                }
+                json_t *gobj = json_object_get(res, grp);
+                if (!gobj)
+                        json_object_set_new(res, grp, gobj = json_object());
+                json_object_set_new(gobj, key, json_integer(v));
+        }
+        if (argc - optind != 1) {
+                json_decref(res);
+                return rt_usage("update", "expects exactly one container id");
+        }
+        int r = container_update(g->root, argv[optind], res, &err);
+        json_decref(res);
+        return r < 0 ? rt_fail(err.msg) : 0;
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "macro.h"
+
+char *path_clean_relative(const char *path)
+{
+        size_t n = strlen(path);
+        char *out = xmalloc(n + 1);
+        size_t o = 0;
+        const char *p = path;
+
+        while (*p) {
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                const char *e = strchrnul(p, '/');
+                size_t len = (size_t) (e - p);
+                if (len == 1 && p[0] == '.') {
+                } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+                        while (o > 0 && out[o - 1] != '/')
+                                o--;
+                        if (o > 0)
+                                o--;
+                } else {
+                        if (o > 0)
+                                out[o++] = '/';
+                        memcpy(out + o, p, len);
+                        o += len;
+                }
+                p = e;
+        }
+        out[o] = '\0';
+        return out;
+}
+
+int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
+{
+        struct open_how how = {
+                .flags = (unsigned) flags | O_CLOEXEC,
+                .mode = (flags & O_CREAT) ? mode : 0,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        while (*path == '/')
+                path++;
+        if (!*path)
+                path = ".";
+        int fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
+}
+
+int fs_resolve_create(int root_fd, const char *path, enum fs_create how, mode_t mode, struct err *err)
+{
+        _cleanup_free_ char *clean = path_clean_relative(path);
+        _cleanup_close_ int cur = fs_open_in_root(root_fd, "", O_PATH | O_DIRECTORY, 0);
+        char *p = clean;
+
+        if (cur < 0)
+                return err_sys(err, cur, "cannot open the root");
+        if (!*p)
+                return TAKE_FD(cur);
+        /* fast path: it exists already */
+        int fd = fs_open_in_root(root_fd, clean, O_PATH, 0);
+        if (fd >= 0)
+                return fd;
+        if (fd != -ENOENT || how == FS_CREATE_NONE)
+                return err_sys(err, fd, "cannot resolve '%s' in the container root", path);
+
+        while (*p) {
+                char *slash = strchr(p, '/');
+                bool last = !slash;
+                if (slash)
+                        *slash = '\0';
+                /* resolve the prefix up to here again inside the root: a symlink met
+                 * on the way is followed as if the root were "/" */
+                int next = fs_open_in_root(root_fd, clean, O_PATH, 0);
+                if (next == -ENOENT) {
+                        int r;
+                        if (last && how == FS_CREATE_FILE) {
+                                r = openat(cur, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                           mode);
+                                if (r >= 0)
+                                        close(r);
+                        } else
+                                r = mkdirat(cur, p, last ? mode : 0755);
+                        if (r < 0 && errno != EEXIST)
+                                return err_sys(err, -errno, "cannot create '%s' in the container root",
+                                               path);
+                        next = fs_open_in_root(root_fd, clean, O_PATH, 0);
+                }
+                if (next < 0)
+                        return err_sys(err, next, "cannot resolve '%s' in the container root", path);
+                close(cur);
+                cur = next;
+                if (slash)
+                        *slash = '/';
+                if (last)
+                        break;
+                p = slash + 1;
+        }
+        return TAKE_FD(cur);
+}
+
+ssize_t fs_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        size_t done = 0;
+        while (done < len) {
+                ssize_t n = write(fd, p + done, len - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += (size_t) n;
+        }
+        return (ssize_t) done;
+}
+
+ssize_t fs_read_all(int fd, void *buf, size_t len)
+{
+        char *p = buf;
+        size_t done = 0;
+        while (done < len) {
+                ssize_t n = read(fd, p + done, len - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        return (ssize_t) done;
+}
+
+int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+        size_t cap = 4096, len = 0;
+        char *buf = xmalloc(cap + 1);
+        for (;;) {
+                if (len == cap) {
+                        if (cap >= max) {
+                                free(buf);
+                                return -EFBIG;
+                        }
+                        cap *= 2;
+                        buf = xrealloc(buf, cap + 1);
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        free(buf);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > max) {
+                free(buf);
+                return -EFBIG;
+        }
+        buf[len] = '\0';
+        *ret = buf;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return fs_read_fd(fd, max, ret, ret_len);
+}
+
+int fs_write_file(const char *path, const char *data, size_t len)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = fs_write_all(fd, data, len);
+        return n < 0 ? (int) n : 0;
+}
+
+int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode)
+{
+        char tmp[256];
+        snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid());
+        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                                        mode);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = fs_write_all(fd, data, len);
+        if (n < 0 || fsync(fd) < 0) {
+                int r = n < 0 ? (int) n : -errno;
+                unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+        if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
+                int r = -errno;
+                unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name)
+{
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOTDIR || errno == ELOOP)
+                        return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+                return errno == ENOENT ? 0 : -errno;
+        }
+        DIR *d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -1;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                int q = rm_rf_at(dirfd(d), de->d_name);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int fs_rm_rf(const char *path)
+{
+        return rm_rf_at(AT_FDCWD, path);
+}

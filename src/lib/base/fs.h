@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Lexically clean an absolute or relative path: collapse "//", "." and "..",
+ * never climbing above the start.  Returns a new string without a leading '/'
+ * ("" for the root itself). */
+char *path_clean_relative(const char *path);
+
+/* open path inside the tree of root_fd: every symlink and ".." is resolved as if
+ * root_fd were "/" (openat2 RESOLVE_IN_ROOT), magic links refused. */
+int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode);
+
+enum fs_create { FS_CREATE_NONE, FS_CREATE_DIR, FS_CREATE_FILE };
+/* Resolve path inside root_fd, creating missing directories (and the last
+ * component as a dir or an empty file) one component at a time, each created
+ * relative to an fd already resolved inside the root.  Returns an O_PATH fd. */
+int fs_resolve_create(int root_fd, const char *path, enum fs_create how, mode_t mode, struct err *err);
+
+int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+int fs_write_file(const char *path, const char *data, size_t len);
+int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode);
+int fs_mkdir_p(const char *path, mode_t mode);
+int fs_rm_rf(const char *path);
+ssize_t fs_write_all(int fd, const void *buf, size_t len);
+ssize_t fs_read_all(int fd, void *buf, size_t len);

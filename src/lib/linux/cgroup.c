@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "lib/base/fs.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "cgroup.h"
+
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define TMPFS_MAGIC 0x01021994
+
+/* v1 controllers a container joins; cpuset is left out: a new cpuset cgroup
+ * is unusable until cpus and mems are copied into it */
+static const char *const v1_controllers[] = { "memory", "pids", "cpu", "cpuacct", "blkio", "freezer", "devices",
+                                              "systemd" };
+
+enum cgroup_mode cgroup_detect(void)
+{
+        struct statfs fs;
+        if (statfs("/sys/fs/cgroup", &fs) < 0)
+                return CGROUP_NONE;
+        if (fs.f_type == CGROUP2_SUPER_MAGIC)
+                return CGROUP_UNIFIED;
+        if (fs.f_type != TMPFS_MAGIC)
+                return CGROUP_NONE;
+        if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return CGROUP_HYBRID;
+        return CGROUP_LEGACY;
+}
+
+const char *cgroup_mode_name(enum cgroup_mode m)
+{
+        static const char *n[] = { "unified (v2)", "hybrid (v1 controllers)", "legacy (v1)", "none" };
+        return n[m];
+}
+
+static void add_write(char ***v, size_t *n, const char *file, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void add_write(char ***v, size_t *n, const char *file, const char *fmt, ...)
+{
+        char val[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(val, sizeof(val), fmt, ap);
+        va_end(ap);
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = xasprintf("%s\t%s", file, val);
+        (*v)[*n] = NULL;
+}
+
+static int get_i64(json_t *o, const char *where, const char *key, int64_t *ret, bool *has, struct err *err)
+{
+        int64_t v = INT64_MIN;
+        int r = json_get_int(o, where, key, INT64_MIN + 1, INT64_MAX, &v, err);
+        *has = r == 0 && v != INT64_MIN;
+        if (*has)
+                *ret = v;
+        return r;
+}
+
+int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
+{
+        char **v = NULL;
+        size_t n = 0;
+        json_t *mem = NULL, *pids = NULL, *cpu = NULL, *io = NULL, *unified = NULL;
+        int r;
+        bool has;
+        int64_t x;
+
+        if (!res) {
+                *ret = NULL;
+                return 0;
+        }
+        if ((r = json_get_obj(res, "linux.resources", "memory", &mem, err)) < 0 ||
+            (r = json_get_obj(res, "linux.resources", "pids", &pids, err)) < 0 ||
+            (r = json_get_obj(res, "linux.resources", "cpu", &cpu, err)) < 0 ||
+            (r = json_get_obj(res, "linux.resources", "blockIO", &io, err)) < 0 ||
+            (r = json_get_obj(res, "linux.resources", "unified", &unified, err)) < 0)
+                return r;
+        if (mem) {
+                int64_t limit = 0;
+                bool has_limit;
+                if ((r = get_i64(mem, "linux.resources.memory", "limit", &limit, &has_limit, err)) < 0)
+                        goto fail;
+                if (has_limit)
+                        add_write(&v, &n, v2 ? "memory.max" : "memory:memory.limit_in_bytes", limit < 0 ? (v2 ? "max" : "-1") : "%lld",
+                                  (long long) limit);
+                if ((r = get_i64(mem, "linux.resources.memory", "reservation", &x, &has, err)) < 0)
+                        goto fail;
+                if (has)
+                        add_write(&v, &n, v2 ? "memory.low" : "memory:memory.soft_limit_in_bytes", "%lld", (long long) x);
+                if ((r = get_i64(mem, "linux.resources.memory", "swap", &x, &has, err)) < 0)
+                        goto fail;
+                if (has) {
+                        /* OCI swap is memory+swap; v2's swap.max is swap alone */
+                        if (v2)
+                                add_write(&v, &n, "memory.swap.max", x < 0 ? "max" : "%lld",
+                                          (long long) (has_limit && limit > 0 && x >= limit ? x - limit : x));
+                        else
+                                add_write(&v, &n, "memory:memory.memsw.limit_in_bytes", "%lld", (long long) x);
+                }
+        }
+        if (pids) {
+                if ((r = get_i64(pids, "linux.resources.pids", "limit", &x, &has, err)) < 0)
+                        goto fail;
+                if (has)
+                        add_write(&v, &n, v2 ? "pids.max" : "pids:pids.max", x <= 0 ? "max" : "%lld", (long long) x);
+        }
+        if (cpu) {
+                int64_t quota = 0, period = 0, shares = 0;
+                bool hq, hp, hs;
+                if ((r = get_i64(cpu, "linux.resources.cpu", "quota", &quota, &hq, err)) < 0 ||
+                    (r = get_i64(cpu, "linux.resources.cpu", "period", &period, &hp, err)) < 0 ||
+                    (r = get_i64(cpu, "linux.resources.cpu", "shares", &shares, &hs, err)) < 0)
+                        goto fail;
+                if (hs && shares > 0) {
+                        if (v2)
+                                add_write(&v, &n, "cpu.weight", "%lld",
+                                          (long long) (1 + ((shares - 2) * 9999) / 262142));
+                        else
+                                add_write(&v, &n, "cpu:cpu.shares", "%lld", (long long) shares);
+                }
+                if (v2 && (hq || hp)) {
+                        if (hq && quota > 0)
+                                add_write(&v, &n, "cpu.max", "%lld %lld", (long long) quota,
+                                          (long long) (hp ? period : 100000));
+                        else
+                                add_write(&v, &n, "cpu.max", "max %lld", (long long) (hp ? period : 100000));
+                } else if (!v2) {
+                        if (hp)
+                                add_write(&v, &n, "cpu:cpu.cfs_period_us", "%lld", (long long) period);
+                        if (hq)
+                                add_write(&v, &n, "cpu:cpu.cfs_quota_us", "%lld", (long long) quota);
+                }
+        }
+        if (io) {
+                if ((r = get_i64(io, "linux.resources.blockIO", "weight", &x, &has, err)) < 0)
+                        goto fail;
+                if (has)
+                        add_write(&v, &n, v2 ? "io.weight" : "blkio:blkio.weight", v2 ? "default %lld" : "%lld",
+                                  (long long) x);
+        }
+        if (unified) {
+                const char *k;
+                json_t *val;
+                if (!v2) {
+                        r = err_set(err, -EOPNOTSUPP, "linux.resources.unified: needs cgroup v2");
+                        goto fail;
+                }
+                json_object_foreach(unified, k, val)
+                {
+                        if (!json_is_string(val) || strchr(k, '/') || k[0] == '.') {
+                                r = err_set(err, -EINVAL, "linux.resources.unified.%s: invalid", k);
+                                goto fail;
+                        }
+                        add_write(&v, &n, k, "%s", json_string_value(val));
+                }
+        }
+        *ret = v;
+        return 0;
+fail:
+        strv_freep(&v);
+        return r;
+}
+
+static int write_one(const char *dir, const char *file, const char *value, struct err *err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        int r = fs_write_file(p, value, strlen(value));
+        if (r < 0)
+                return err_sys(err, r, "cgroup: cannot write '%s' to %s", value, p);
+        return 0;
+}
+
+static char *dir_for(const struct cgroup *cg, const char *controller)
+{
+        char *save = NULL;
+        _cleanup_free_ char *copy = xstrdup(cg->paths);
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+                if (cg->v2)
+                        return xstrdup(d);
+                char pref[64];
+                snprintf(pref, sizeof(pref), "/sys/fs/cgroup/%s/", controller);
+                if (strncmp(d, pref, strlen(pref)) == 0)
+                        return xstrdup(d);
+        }
+        return NULL;
+}
+
+int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err)
+{
+        _cleanup_strv_free_ char **w = NULL;
+        int r = cgroup_plan_writes(resources, cg->v2, &w, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; w && w[i]; i++) {
+                char *tab = strchr(w[i], '\t');
+                *tab = '\0';
+                char *file = w[i], *ctl = NULL;
+                char *colon = strchr(file, ':');
+                if (colon) {
+                        *colon = '\0';
+                        ctl = file;
+                        file = colon + 1;
+                }
+                _cleanup_free_ char *dir = dir_for(cg, ctl ? ctl : "");
+                if (!dir)
+                        return err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not available", ctl);
+                if ((r = write_one(dir, file, tab + 1, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err)
+{
+        char *save = NULL, val[16];
+        if (!cg->paths)
+                return 0;
+        snprintf(val, sizeof(val), "%d", pid);
+        _cleanup_free_ char *copy = xstrdup(cg->paths);
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+                int r = write_one(d, "cgroup.procs", val, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int own_cgroup(const char *controller, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        int r = fs_read_file("/proc/self/cgroup", 1 << 16, &buf, NULL);
+        if (r < 0)
+                return r;
+        char *save = NULL;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c2 = '\0';
+                const char *ctls = c1 + 1;
+                bool match = controller ? false : *ctls == '\0';
+                if (controller) {
+                        _cleanup_free_ char *cs = xstrdup(ctls);
+                        char *s2 = NULL;
+                        for (char *c = strtok_r(cs, ",", &s2); c; c = strtok_r(NULL, ",", &s2))
+                                match |= strcmp(c, controller) == 0 ||
+                                         (strncmp(c, "name=", 5) == 0 && strcmp(c + 5, controller) == 0);
+                }
+                if (match) {
+                        *ret = xstrdup(c2 + 1);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, pid_t pid, bool rootless,
+                  struct cgroup *ret, struct err *err)
+{
+        enum cgroup_mode mode = cgroup_detect();
+        struct cgroup cg = { .v2 = mode == CGROUP_UNIFIED };
+        size_t len = 0;
+        int r = 0;
+        struct err e = { 0 };
+
+        memset(ret, 0, sizeof(*ret));
+        _cleanup_free_ char *rel = cgroups_path ? xstrdup(cgroups_path) : xasprintf("/den-runtime/%s", id);
+        if (strstr(rel, ".."))
+                return err_set(err, -EINVAL, "linux.cgroupsPath: '%s' must not contain '..'", rel);
+        if (mode == CGROUP_NONE) {
+                r = err_set(&e, -ENOENT, "no cgroup filesystem at /sys/fs/cgroup");
+                goto unavailable;
+        }
+        for (size_t i = 0; i < (cg.v2 ? 1 : ELEMENTSOF(v1_controllers)); i++) {
+                const char *ctl = cg.v2 ? NULL : v1_controllers[i];
+                _cleanup_free_ char *base = NULL, *mine = NULL;
+                if (ctl) {
+                        base = xasprintf("/sys/fs/cgroup/%s", ctl);
+                        if (access(base, F_OK) < 0)
+                                continue;
+                } else
+                        base = xstrdup("/sys/fs/cgroup");
+                /* a relative cgroupsPath is relative to the runtime's own cgroup */
+                if (rel[0] != '/')
+                        own_cgroup(ctl, &mine);
+                _cleanup_free_ char *dir = xasprintf("%s%s%s%s%s", base, mine && strcmp(mine, "/") ? mine : "",
+                                                     rel[0] == '/' ? "" : "/", rel, "");
+                r = fs_mkdir_p(dir, 0755);
+                if (r < 0) {
+                        err_sys(&e, r, "cannot create cgroup %s", dir);
+                        goto unavailable;
+                }
+                cg.paths = xrealloc(cg.paths, len + strlen(dir) + 2);
+                memcpy(cg.paths + len, dir, strlen(dir) + 1);
+                len += strlen(dir);
+                cg.paths[len++] = '\n';
+                cg.paths[len] = '\0';
+        }
+        if (!cg.paths) {
+                r = err_set(&e, -ENOENT, "no cgroup controller found");
+                goto unavailable;
+        }
+        cg.paths[len - 1] = '\0';
+        if ((r = cgroup_update(&cg, resources, &e)) < 0 || (r = cgroup_enter(&cg, pid, &e)) < 0) {
+                cgroup_destroy(&cg);
+                goto unavailable;
+        }
+        *ret = cg;
+        return 0;
+unavailable:
+        free(cg.paths);
+        if (!rootless)
+                return err_set(err, r, "%s", e.msg);
+        /* rootless without a delegated cgroup is the common case: only say so
+         * when resources were asked for */
+        if (resources && json_object_size(resources) > 0) {
+                _cleanup_strv_free_ char **w = NULL;
+                struct err e2 = { 0 };
+                if (cgroup_plan_writes(resources, mode == CGROUP_UNIFIED, &w, &e2) == 0 && w)
+                        log_warn("linux.resources ignored: %s (cgroups %s)", e.msg, cgroup_mode_name(mode));
+        }
+        return 0;
+}
+
+int cgroup_freeze(const struct cgroup *cg, bool freeze, struct err *err)
+{
+        if (!cg->paths)
+                return err_set(err, -EOPNOTSUPP,
+                               "the container has no cgroup of its own (rootless without a delegated cgroup): pause and resume need the freezer");
+        _cleanup_free_ char *d = dir_for(cg, "freezer");
+        if (!d)
+                return err_set(err, -EOPNOTSUPP, "no freezer cgroup controller");
+        if (cg->v2)
+                return write_one(d, "cgroup.freeze", freeze ? "1" : "0", err);
+        int r = write_one(d, "freezer.state", freeze ? "FROZEN" : "THAWED", err);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 1000; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/freezer.state", d), *s = NULL;
+                if (fs_read_file(p, 64, &s, NULL) < 0)
+                        break;
+                if (strncmp(s, freeze ? "FROZEN" : "THAWED", 6) == 0)
+                        break;
+                usleep(1000);
+        }
+        return 0;
+}
+
+bool cgroup_frozen(const struct cgroup *cg)
+{
+        if (!cg->paths)
+                return false;
+        _cleanup_free_ char *d = dir_for(cg, "freezer");
+        if (!d)
+                return false;
+        _cleanup_free_ char *p = xasprintf("%s/%s", d, cg->v2 ? "cgroup.freeze" : "freezer.state"), *s = NULL;
+        if (fs_read_file(p, 64, &s, NULL) < 0)
+                return false;
+        return cg->v2 ? s[0] == '1' : strncmp(s, "FROZEN", 6) == 0;
+}
+
+int cgroup_pids(const struct cgroup *cg, pid_t **ret, size_t *ret_n)
+{
+        if (!cg->paths)
+                return -ENOENT;
+        _cleanup_free_ char *d = cg->v2 ? xstrdup(cg->paths) : dir_for(cg, "pids");
+        if (!d)
+                d = dir_for(cg, "memory");
+        if (!d)
+                return -ENOENT;
+        if (strchr(d, '\n'))
+                *strchr(d, '\n') = '\0';
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.procs", d), *buf = NULL;
+        int r = fs_read_file(p, 1 << 22, &buf, NULL);
+        if (r < 0)
+                return r;
+        pid_t *v = NULL;
+        size_t n = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                v = xrealloc(v, (n + 1) * sizeof(pid_t));
+                v[n++] = (pid_t) atoi(l);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int cgroup_destroy(const struct cgroup *cg)
+{
+        if (!cg->paths)
+                return 0;
+        char *save = NULL;
+        _cleanup_free_ char *copy = xstrdup(cg->paths);
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+                /* a cgroup goes away once empty; give exiting tasks a moment */
+                for (int i = 0; i < 100 && rmdir(d) < 0 && errno == EBUSY; i++)
+                        usleep(1000);
+        }
+        return 0;
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+#include "mount.h"
+
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef MOUNT_ATTR_NOSYMFOLLOW
+#define MOUNT_ATTR_NOSYMFOLLOW 0x00200000
+#endif
+
+static const struct {
+        const char *name;
+        uint64_t set, clr;
+        bool recursive;
+} attr_opts[] = {
+        { "ro", MOUNT_ATTR_RDONLY, 0, false },
+        { "rw", 0, MOUNT_ATTR_RDONLY, false },
+        { "nosuid", MOUNT_ATTR_NOSUID, 0, false },
+        { "suid", 0, MOUNT_ATTR_NOSUID, false },
+        { "nodev", MOUNT_ATTR_NODEV, 0, false },
+        { "dev", 0, MOUNT_ATTR_NODEV, false },
+        { "noexec", MOUNT_ATTR_NOEXEC, 0, false },
+        { "exec", 0, MOUNT_ATTR_NOEXEC, false },
+        { "nodiratime", MOUNT_ATTR_NODIRATIME, 0, false },
+        { "diratime", 0, MOUNT_ATTR_NODIRATIME, false },
+        { "noatime", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME, false },
+        { "relatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME, false },
+        { "strictatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, false },
+        { "atime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, false },
+        { "nosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0, false },
+        { "symfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, false },
+        { "rro", MOUNT_ATTR_RDONLY, 0, true },
+        { "rrw", 0, MOUNT_ATTR_RDONLY, true },
+        { "rnosuid", MOUNT_ATTR_NOSUID, 0, true },
+        { "rsuid", 0, MOUNT_ATTR_NOSUID, true },
+        { "rnodev", MOUNT_ATTR_NODEV, 0, true },
+        { "rdev", 0, MOUNT_ATTR_NODEV, true },
+        { "rnoexec", MOUNT_ATTR_NOEXEC, 0, true },
+        { "rexec", 0, MOUNT_ATTR_NOEXEC, true },
+        { "rnodiratime", MOUNT_ATTR_NODIRATIME, 0, true },
+        { "rdiratime", 0, MOUNT_ATTR_NODIRATIME, true },
+        { "rnoatime", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME, true },
+        { "rrelatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME, true },
+        { "rstrictatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, true },
+        { "rnosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0, true },
+        { "rsymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, true },
+};
+
+static const struct {
+        const char *name;
+        unsigned long prop;
+        bool rec;
+} prop_opts[] = {
+        { "shared", MS_SHARED, false },     { "rshared", MS_SHARED, true },
+        { "slave", MS_SLAVE, false },       { "rslave", MS_SLAVE, true },
+        { "private", MS_PRIVATE, false },   { "rprivate", MS_PRIVATE, true },
+        { "unbindable", MS_UNBINDABLE, false }, { "runbindable", MS_UNBINDABLE, true },
+};
+
+/* options that are mount(2) flags with no attribute equivalent, or meaningless here */
+static const char *const ignored_opts[] = { "defaults", "async", "sync", "dirsync", "mand", "nomand",
+                                            "remount", "silent", "loud", "iversion", "noiversion",
+                                            "lazytime", "nolazytime", "norelatime", "nostrictatime" };
+
+int mount_opts_parse(char *const *options, struct mount_opts *o, struct err *err)
+{
+        size_t datalen = 0;
+        memset(o, 0, sizeof(*o));
+        for (size_t i = 0; options && options[i]; i++) {
+                const char *opt = options[i];
+                bool done = false;
+                if (strcmp(opt, "bind") == 0 || strcmp(opt, "rbind") == 0) {
+                        o->bind = true;
+                        o->recursive = opt[0] == 'r';
+                        continue;
+                }
+                if (strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0) {
+                        o->idmap = true;
+                        o->ridmap = opt[0] == 'r';
+                        continue;
+                }
+                if (strcmp(opt, "tmpcopyup") == 0) {
+                        o->tmpcopyup = true;
+                        continue;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(attr_opts) && !done; k++) {
+                        if (strcmp(opt, attr_opts[k].name) != 0)
+                                continue;
+                        uint64_t *set = attr_opts[k].recursive ? &o->rattr_set : &o->attr_set;
+                        uint64_t *clr = attr_opts[k].recursive ? &o->rattr_clr : &o->attr_clr;
+                        if (attr_opts[k].clr & MOUNT_ATTR__ATIME)
+                                *set &= ~(uint64_t) MOUNT_ATTR__ATIME;
+                        *set = (*set & ~attr_opts[k].clr) | attr_opts[k].set;
+                        *clr = (*clr & ~attr_opts[k].set) | attr_opts[k].clr;
+                        done = true;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(prop_opts) && !done; k++) {
+                        if (strcmp(opt, prop_opts[k].name) != 0)
+                                continue;
+                        o->propagation = prop_opts[k].prop;
+                        o->propagation_rec = prop_opts[k].rec;
+                        done = true;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(ignored_opts) && !done; k++)
+                        done = strcmp(opt, ignored_opts[k]) == 0;
+                if (done)
+                        continue;
+                if (!*opt || strchr(opt, ','))
+                        return err_set(err, -EINVAL, "invalid mount option '%s'", opt);
+                size_t l = strlen(opt);
+                o->data = xrealloc(o->data, datalen + l + 2);
+                if (datalen)
+                        o->data[datalen++] = ',';
+                memcpy(o->data + datalen, opt, l + 1);
+                datalen += l;
+        }
+        return 0;
+}
+
+void mount_opts_free(struct mount_opts *o)
+{
+        free(o->data);
+        o->data = NULL;
+}
+
+int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struct err *err)
+{
+        struct mount_op *ops = xcalloc(s->n_mounts, sizeof(*ops));
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const struct spec_mount *m = &s->mounts[i];
+                struct mount_op *op = &ops[n];
+                int r = mount_opts_parse(m->options, &op->opts, err);
+                op->idmap_userns_fd = -1;
+                if (r < 0) {
+                        mount_plan_free(ops, n);
+                        return err_wrap(err, "config.json: mounts[%zu] ('%s')", i, m->destination);
+                }
+                n++;
+                op->destination = m->destination;
+                op->source = m->source;
+                op->fstype = m->type;
+                bool bind = op->opts.bind || (m->type && strcmp(m->type, "bind") == 0);
+                if (bind) {
+                        struct stat st;
+                        op->kind = MOUNT_KIND_BIND;
+                        if (!m->source) {
+                                mount_plan_free(ops, n);
+                                return err_set(err, -EINVAL, "config.json: mounts[%zu].source: required for a bind mount", i);
+                        }
+                        /* a bind source is a host path, relative ones to the bundle */
+                        if (stat(m->source, &st) < 0) {
+                                int e = -errno;
+                                mount_plan_free(ops, n);
+                                return err_sys(err, e, "config.json: mounts[%zu]: bind source '%s'", i, m->source);
+                        }
+                        op->dest_is_file = !S_ISDIR(st.st_mode);
+                } else {
+                        op->kind = MOUNT_KIND_FS;
+                        if (!m->type || !*m->type) {
+                                mount_plan_free(ops, n);
+                                return err_set(err, -EINVAL, "config.json: mounts[%zu].type: required for '%s'", i,
+                                               m->destination);
+                        }
+                }
+                if ((m->n_uid_mappings || m->n_gid_mappings) && !op->opts.idmap) {
+                        op->opts.idmap = true;
+                }
+                if (op->opts.idmap && op->kind != MOUNT_KIND_BIND) {
+                        mount_plan_free(ops, n);
+                        return err_set(err, -EINVAL, "config.json: mounts[%zu]: idmap needs a bind mount", i);
+                }
+                if (op->opts.idmap && (!m->n_uid_mappings || !m->n_gid_mappings)) {
+                        mount_plan_free(ops, n);
+                        return err_set(err, -EINVAL,
+                                       "config.json: mounts[%zu]: idmap needs uidMappings and gidMappings", i);
+                }
+        }
+        *ret = ops;
+        *ret_n = n;
+        return 0;
+}
+
+void mount_plan_free(struct mount_op *ops, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                mount_opts_free(&ops[i].opts);
+                if (ops[i].idmap_userns_fd >= 0)
+                        close(ops[i].idmap_userns_fd);
+        }
+        free(ops);
+}
+
+int mount_setattr_fd(int fd, const char *path, bool recursive, uint64_t set, uint64_t clr,
+                     unsigned long propagation, int userns_fd)
+{
+        struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = propagation };
+        if (userns_fd >= 0) {
+                a.attr_set |= MOUNT_ATTR_IDMAP;
+                a.userns_fd = (uint64_t) userns_fd;
+        }
+        if (!set && !clr && !propagation && userns_fd < 0)
+                return 0;
+        unsigned flags = (path && *path ? 0 : AT_EMPTY_PATH) | (recursive ? AT_RECURSIVE : 0);
+        if (syscall(SYS_mount_setattr, fd, path ? path : "", flags, &a, sizeof(a)) < 0)
+                return -errno;
+        return 0;
+}
+
+static int move_onto(int mnt_fd, int target_fd)
+{
+        if (syscall(SYS_move_mount, mnt_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+int mount_bind_fd(int src_fd, int target_fd, bool recursive, uint64_t attr_set, struct err *err)
+{
+        _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
+                                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                       (recursive ? AT_RECURSIVE : 0));
+        if (t < 0)
+                return err_sys(err, -errno, "cannot clone the mount tree");
+        int r = mount_setattr_fd(t, NULL, recursive, attr_set, 0, 0, -1);
+        if (r < 0)
+                return err_sys(err, r, "cannot set mount attributes");
+        r = move_onto(t, target_fd);
+        if (r < 0)
+                return err_sys(err, r, "cannot attach the bind mount");
+        return 0;
+}
+
+static int fsconfig_data(int fsfd, const char *data, struct err *err)
+{
+        if (!data)
+                return 0;
+        _cleanup_free_ char *copy = xstrdup(data);
+        char *save = NULL;
+        for (char *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(opt, '=');
+                int r;
+                if (eq) {
+                        *eq = '\0';
+                        r = (int) syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+                } else
+                        r = (int) syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, opt, NULL, 0);
+                if (r < 0)
+                        return err_sys(err, -errno, "option '%s%s%s'", opt, eq ? "=" : "", eq ? eq + 1 : "");
+        }
+        return 0;
+}
+
+int mount_fs_fd(const char *fstype, const char *source, const char *data, uint64_t attrs, int target_fd,
+                struct err *err)
+{
+        _cleanup_close_ int fsfd = (int) syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
+        if (fsfd < 0)
+                return err_sys(err, -errno, "filesystem type '%s'", fstype);
+        if (source && *source)
+                syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", source, 0);
+        int r = fsconfig_data(fsfd, data, err);
+        if (r < 0)
+                return r;
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return err_sys(err, -errno, "cannot create a %s filesystem", fstype);
+        /* the atime mode is one value, not bits: only pass what was chosen */
+        _cleanup_close_ int mfd = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, (unsigned) attrs);
+        if (mfd < 0)
+                return err_sys(err, -errno, "cannot mount the %s filesystem", fstype);
+        r = move_onto(mfd, target_fd);
+        if (r < 0)
+                return err_sys(err, r, "cannot attach the %s mount", fstype);
+        return 0;
+}
+
+/* Sources den binds from the host where a fresh mount is not allowed (user
+ * namespace without its own pid/net/ipc namespace, as runc and crun do). */
+static const char *host_fallback(const struct mount_op *op, const struct mount_env *env)
+{
+        const char *t = op->fstype;
+        if (strcmp(t, "sysfs") == 0 && env->in_userns && !env->new_netns)
+                return "/sys";
+        if (strcmp(t, "proc") == 0 && env->in_userns && !env->new_pidns)
+                return "/proc";
+        if (strcmp(t, "mqueue") == 0 && env->in_userns && !env->new_ipcns)
+                return "/dev/mqueue";
+        if ((strcmp(t, "cgroup") == 0 || strcmp(t, "cgroup2") == 0) &&
+            (!env->cgroup2 || !env->new_cgroupns || env->in_userns))
+                return "/sys/fs/cgroup";
+        return NULL;
+}
+
+int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err)
+{
+        const char *src = op->source;
+        bool bind = op->kind == MOUNT_KIND_BIND;
+        const char *fallback = bind ? NULL : host_fallback(op, env);
+        int r;
+
+        if (fallback) {
+                src = fallback;
+                bind = true;
+        }
+        _cleanup_close_ int src_fd = -1;
+        bool is_file = op->dest_is_file;
+        if (bind) {
+                src_fd = open(src, O_PATH | O_CLOEXEC);
+                if (src_fd < 0)
+                        return err_sys(err, -errno, "mount '%s': source '%s'", op->destination, src);
+                struct stat st;
+                if (fstat(src_fd, &st) == 0)
+                        is_file = !S_ISDIR(st.st_mode);
+        }
+        _cleanup_close_ int target = fs_resolve_create(root_fd, op->destination,
+                                                       is_file ? FS_CREATE_FILE : FS_CREATE_DIR, 0755, err);
+        if (target < 0)
+                return err_wrap(err, "mount '%s'", op->destination);
+        /* the target resolved inside the root must be of the kind we mount */
+        struct stat tst;
+        if (fstat(target, &tst) < 0)
+                return err_sys(err, -errno, "mount '%s'", op->destination);
+        if (S_ISDIR(tst.st_mode) == is_file)
+                return err_set(err, -ENOTDIR, "mount '%s': the target is a %s but the source is a %s",
+                               op->destination, S_ISDIR(tst.st_mode) ? "directory" : "file",
+                               is_file ? "file" : "directory");
+
+        uint64_t set = op->opts.attr_set, clr = op->opts.attr_clr;
+        if (bind) {
+                /* in a user namespace only a recursive bind may reveal a mount with
+                 * mounts on top of it; fallbacks are recursive for that reason */
+                bool rec = op->opts.recursive || fallback;
+                _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
+                                                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                               (rec ? AT_RECURSIVE : 0));
+                if (t < 0)
+                        return err_sys(err, -errno, "mount '%s': cannot bind '%s'", op->destination, src);
+                r = mount_setattr_fd(t, NULL, false, set, clr, 0, -1);
+                if (r == 0 && (op->opts.rattr_set || op->opts.rattr_clr))
+                        r = mount_setattr_fd(t, NULL, true, op->opts.rattr_set, op->opts.rattr_clr, 0, -1);
+                /* a read-only request for a bind covers what is below it too, like crun */
+                if (r == 0 && (set & MOUNT_ATTR_RDONLY) && rec)
+                        r = mount_setattr_fd(t, NULL, true, MOUNT_ATTR_RDONLY, 0, 0, -1);
+                if (r < 0)
+                        return err_sys(err, r, "mount '%s': cannot set the options of the bind of '%s'",
+                                       op->destination, src);
+                if (op->idmap_userns_fd >= 0) {
+                        r = mount_setattr_fd(t, NULL, op->opts.ridmap, 0, 0, 0, op->idmap_userns_fd);
+                        if (r < 0)
+                                return err_sys(err, r, "mount '%s': cannot make an idmapped mount of '%s'",
+                                               op->destination, src);
+                }
+                r = move_onto(t, target);
+                if (r < 0)
+                        return err_sys(err, r, "mount '%s': cannot attach the bind of '%s'", op->destination,
+                                       src);
+        } else {
+                const char *type = op->fstype;
+                if (strcmp(type, "cgroup") == 0)
+                        type = "cgroup2";
+                r = mount_fs_fd(type, op->source, op->opts.data, set & ~(uint64_t) 0, target, err);
+                if (r < 0)
+                        return err_wrap(err, "mount '%s'", op->destination);
+                if (op->opts.rattr_set || op->opts.rattr_clr) {
+                        _cleanup_close_ int m = fs_open_in_root(root_fd, op->destination, O_PATH, 0);
+                        if (m >= 0)
+                                mount_setattr_fd(m, NULL, true, op->opts.rattr_set, op->opts.rattr_clr, 0, -1);
+                }
+        }
+        if (op->opts.propagation) {
+                _cleanup_close_ int m = fs_open_in_root(root_fd, op->destination, O_PATH, 0);
+                if (m < 0 || (r = mount_setattr_fd(m, NULL, op->opts.propagation_rec, 0, 0, op->opts.propagation,
+                                                   -1)) < 0)
+                        return err_sys(err, m < 0 ? m : r, "mount '%s': cannot set propagation", op->destination);
+        }
+        return 0;
+}

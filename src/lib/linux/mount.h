@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+#include "lib/spec/spec.h"
+
+/* A config.json mount's options, sorted into what the kernel wants: mount
+ * attributes, propagation, bind, and the filesystem's own data options.  Pure,
+ * unit-tested. */
+struct mount_opts {
+        bool bind, recursive;
+        uint64_t attr_set, attr_clr;    /* MOUNT_ATTR_* */
+        uint64_t rattr_set, rattr_clr;  /* recursive variants (rro, rnosuid, ...) */
+        unsigned long propagation;      /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, 0: keep */
+        bool propagation_rec;
+        bool idmap, ridmap;
+        bool tmpcopyup;
+        char *data;                     /* comma-separated fs options, or NULL */
+};
+
+int mount_opts_parse(char *const *options, struct mount_opts *ret, struct err *err);
+void mount_opts_free(struct mount_opts *o);
+
+enum mount_kind { MOUNT_KIND_BIND, MOUNT_KIND_FS };
+
+/* A planned mount: everything decided before any syscall. */
+struct mount_op {
+        enum mount_kind kind;
+        const char *destination; /* inside the root */
+        const char *source;      /* host path for binds */
+        const char *fstype;
+        struct mount_opts opts;
+        bool dest_is_file;       /* bind of a non-directory */
+        int idmap_userns_fd;     /* -1: none */
+};
+
+struct mount_env {
+        bool in_userns;   /* mounting from a user namespace we created */
+        bool new_netns;   /* sysfs may be mounted fresh */
+        bool new_pidns;   /* proc may be mounted fresh */
+        bool new_ipcns;   /* mqueue may be mounted fresh */
+        bool new_cgroupns;
+        bool cgroup2;     /* host /sys/fs/cgroup is cgroup2 */
+};
+
+int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struct err *err);
+void mount_plan_free(struct mount_op *ops, size_t n);
+
+/* Carry out one op below root_fd (the container root, before pivot_root). */
+int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err);
+
+/* Bind src (an fd or path) onto the fd of an existing target, read-only if asked. */
+int mount_bind_fd(int src_fd, int target_fd, bool recursive, uint64_t attr_set, struct err *err);
+/* Fresh filesystem of fstype (with data options) onto target_fd. */
+int mount_fs_fd(const char *fstype, const char *source, const char *data, uint64_t attrs, int target_fd,
+                struct err *err);
+/* Change the attributes of the mount at fd (recursively or not). */
+int mount_setattr_fd(int fd, const char *path, bool recursive, uint64_t set, uint64_t clr,
+                     unsigned long propagation, int userns_fd);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/base/fs.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "process.h"
+
+struct sched_attr_ {
+        uint32_t size, sched_policy;
+        uint64_t sched_flags;
+        int32_t sched_nice;
+        uint32_t sched_priority;
+        uint64_t sched_runtime, sched_deadline, sched_period;
+        uint32_t sched_util_min, sched_util_max;
+};
+
+int process_set_limits(const struct spec_process *p, const struct spec *s, bool rootless, struct err *err)
+{
+        for (size_t i = 0; i < p->n_rlimits; i++) {
+                struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+                if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+                        return err_sys(err, -errno, "process.rlimits[%zu]: cannot set soft %llu hard %llu", i,
+                                       (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+        }
+        if (p->has_oom_score_adj) {
+                char buf[16];
+                int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+                int r = fs_write_file("/proc/self/oom_score_adj", buf, (size_t) n);
+                if (r < 0) {
+                        /* lowering it needs CAP_SYS_RESOURCE on the host */
+                        if (!rootless || (r != -EACCES && r != -EPERM))
+                                return err_sys(err, r, "process.oomScoreAdj: cannot set %d", p->oom_score_adj);
+                        log_warn("process.oomScoreAdj: cannot set %d without privileges, left as it is",
+                                 p->oom_score_adj);
+                }
+        }
+        if (p->has_scheduler) {
+                struct sched_attr_ a = { .size = sizeof(a),
+                                         .sched_policy = (uint32_t) p->sched_policy,
+                                         .sched_flags = p->sched_flags,
+                                         .sched_nice = p->sched_nice,
+                                         .sched_priority = (uint32_t) p->sched_priority,
+                                         .sched_runtime = p->sched_runtime,
+                                         .sched_deadline = p->sched_deadline,
+                                         .sched_period = p->sched_period };
+                if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+                        return err_sys(err, -errno, "process.scheduler: sched_setattr");
+        }
+        if (p->has_io_priority) {
+                int v = (p->ioprio_class << 13) | p->ioprio_level;
+                if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, v) < 0)
+                        return err_sys(err, -errno, "process.ioPriority: ioprio_set");
+        }
+        if (s && s->has_personality && personality(s->personality) < 0)
+                return err_sys(err, -errno, "linux.personality: cannot set it");
+        if (p->has_umask)
+                umask(p->umask);
+        else
+                umask(0022);
+        return 0;
+}
+
+int process_chdir(const char *cwd, struct err *err)
+{
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return err_sys(err, -errno, "open /");
+        /* resolved inside the root: a symlink in the image cannot lead the
+         * process's cwd outside it */
+        _cleanup_close_ int fd = fs_open_in_root(root, cwd, O_PATH | O_DIRECTORY, 0);
+        if (fd == -ENOENT) {
+                fd = fs_resolve_create(root, cwd, FS_CREATE_DIR, 0755, err);
+                if (fd < 0)
+                        return err_wrap(err, "process.cwd '%s'", cwd);
+        }
+        if (fd < 0)
+                return err_sys(err, fd, "process.cwd '%s'", cwd);
+        if (fchdir(fd) < 0)
+                return err_sys(err, -errno, "process.cwd '%s'", cwd);
+        return 0;
+}
+
+static int capset_all(const uint64_t *caps)
+{
+        struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct d[2];
+        for (int i = 0; i < 2; i++) {
+                d[i].effective = (uint32_t) (caps[CAP_SET_EFFECTIVE] >> (32 * i));
+                d[i].permitted = (uint32_t) (caps[CAP_SET_PERMITTED] >> (32 * i));
+                d[i].inheritable = (uint32_t) (caps[CAP_SET_INHERITABLE] >> (32 * i));
+        }
+        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+int process_set_user_caps(const struct spec_process *p, bool setgroups_allowed, struct err *err)
+{
+        int last = spec_cap_last();
+        uint64_t none[_CAP_SET_MAX] = { 0 };
+        const uint64_t *caps = p->has_caps ? p->caps : none;
+
+        for (int c = 0; c <= last; c++)
+                if (!(caps[CAP_SET_BOUNDING] & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+                    errno != EINVAL)
+                        return err_sys(err, -errno, "process.capabilities.bounding: cannot drop %s",
+                                       spec_cap_name(c));
+        if (setgroups_allowed) {
+                if (setgroups(p->n_additional_gids, p->additional_gids) < 0)
+                        return err_sys(err, -errno, "process.user.additionalGids: setgroups");
+        } else {
+                for (size_t i = 0; i < p->n_additional_gids; i++)
+                        if (p->additional_gids[i] != p->gid)
+                                return err_set(err, -EPERM,
+                                               "process.user.additionalGids: cannot set groups with a single-id user namespace (setgroups is denied); give the user sub-ids in /etc/subgid");
+        }
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return err_sys(err, -errno, "prctl(PR_SET_KEEPCAPS)");
+        if (setresgid(p->gid, p->gid, p->gid) < 0)
+                return err_sys(err, -errno, "process.user.gid: cannot become gid %u (is it mapped?)", p->gid);
+        if (setresuid(p->uid, p->uid, p->uid) < 0)
+                return err_sys(err, -errno, "process.user.uid: cannot become uid %u (is it mapped?)", p->uid);
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        int r = capset_all(caps);
+        if (r < 0)
+                return err_sys(err, r, "process.capabilities: capset");
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return err_sys(err, -errno, "process.capabilities.ambient: clear");
+        for (int c = 0; c <= last; c++)
+                if ((caps[CAP_SET_AMBIENT] & (UINT64_C(1) << c)) &&
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+                        log_debug("process.capabilities.ambient: cannot raise %s (it must be permitted and inheritable)",
+                                 spec_cap_name(c));
+        return 0;
+}
+
+int process_set_no_new_privs(void)
+{
+        return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+static const char *env_get(char *const *env, const char *key)
+{
+        size_t l = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], key, l) == 0 && env[i][l] == '=')
+                        return env[i] + l + 1;
+        return NULL;
+}
+
+static bool is_executable(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+int process_find_exec(const struct spec_process *p, char **ret, struct err *err)
+{
+        const char *a0 = p->args[0];
+        if (strchr(a0, '/')) {
+                if (!is_executable(a0)) {
+                        int e = errno ? -errno : -EACCES;
+                        struct stat st;
+                        if (stat(a0, &st) == 0)
+                                e = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+                        return err_sys(err, e, "exec: '%s'", a0);
+                }
+                *ret = xstrdup(a0);
+                return 0;
+        }
+        const char *path = env_get(p->env, "PATH");
+        if (!path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *cand = xasprintf("%s/%s", *dir ? dir : ".", a0);
+                if (is_executable(cand)) {
+                        *ret = TAKE_PTR(cand);
+                        return 0;
+                }
+        }
+        return err_set(err, -ENOENT, "exec: '%s': executable file not found in $PATH", a0);
+}
+
+int process_close_fds(int n_preserve)
+{
+        unsigned first = 3u + (unsigned) (n_preserve > 0 ? n_preserve : 0);
+        if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+                return -errno;
+        return 0;
+}

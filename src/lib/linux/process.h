@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/base/err.h"
+#include "lib/spec/spec.h"
+
+/* Step 5 of a container start: become the configured process.  Split so that
+ * everything that can fail is done before `create` returns; only the exec is
+ * left for `start`. */
+
+/* rlimits, oom score, scheduler, io priority, personality, umask */
+int process_set_limits(const struct spec_process *p, const struct spec *s, bool rootless, struct err *err);
+/* cwd, resolved inside the (already pivoted) root */
+int process_chdir(const char *cwd, struct err *err);
+/* groups, gid, uid, keeping and then setting the five capability sets */
+int process_set_user_caps(const struct spec_process *p, bool setgroups_allowed, struct err *err);
+int process_set_no_new_privs(void);
+/* find args[0] in PATH of env: ret is the path to exec */
+int process_find_exec(const struct spec_process *p, char **ret, struct err *err);
+/* mark every fd >= 3 + n_preserve close-on-exec */
+int process_close_fds(int n_preserve);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "lib/base/err.h"
+#include "lib/base/json.h"
+
+/* linux.seccomp -> a libseccomp filter.  Built (and so checked) early; loaded
+ * last, right before execve.  Unknown syscall names are skipped, as runc does,
+ * since profiles list syscalls newer than the host's libseccomp. */
+struct seccomp_filter;
+
+int seccomp_filter_build(json_t *cfg, struct seccomp_filter **ret, struct err *err);
+/* load; with a listenerPath, ret_notify_fd gets the notification fd */
+int seccomp_filter_load(struct seccomp_filter *f, int *ret_notify_fd, struct err *err);
+void seccomp_filter_free(struct seccomp_filter *f);
+const char *seccomp_listener_path(struct seccomp_filter *f);
+const char *seccomp_listener_metadata(struct seccomp_filter *f);
+/* for `features`: names of the actions, operators and architectures den knows */
+json_t *seccomp_features(void);

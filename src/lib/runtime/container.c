@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/base/fs.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "lib/base/sock.h"
+#include "container.h"
+#include "hooks.h"
+#include "internal.h"
+#include "lib/linux/cgroup.h"
+#include "lib/linux/console.h"
+#include "lib/linux/idmap.h"
+#include "lib/linux/mount.h"
+#include "lib/linux/process.h"
+#include "lib/linux/rootfs.h"
+#include "lib/linux/seccomp.h"
+#include "lib/linux/sync.h"
+#include "state.h"
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+/* Everything the child needs, prepared by the parent before clone3. */
+struct child {
+        const struct spec *spec;
+        struct mount_op *ops;
+        size_t n_ops;
+        struct mount_env env;
+        struct seccomp_filter *seccomp;
+        const struct create_opts *o;
+        int sync_fd;    /* child's end */
+        int fifo_fd;    /* exec fifo, O_RDWR */
+        int devnull_fd; /* host /dev/null, for masking files */
+        bool new_userns;
+        bool rootless;
+        bool console_to_parent; /* run in the foreground with a tty */
+};
+
+pid_t runtime_clone3(uint64_t flags, int *ret_pidfd)
+{
+        struct clone_args a = { .flags = flags | (ret_pidfd ? CLONE_PIDFD : 0),
+                                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                                .exit_signal = SIGCHLD };
+        return (pid_t) syscall(SYS_clone3, &a, sizeof(a));
+}
+
+bool runtime_in_userns(void)
+{
+        _cleanup_free_ char *m = NULL;
+        if (fs_read_file("/proc/self/uid_map", 4096, &m, NULL) < 0)
+                return false;
+        unsigned a, b, c;
+        return !(sscanf(m, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u);
+}
+
+bool runtime_is_rootless(int flag)
+{
+        if (flag >= 0)
+                return flag;
+        return geteuid() != 0 || runtime_in_userns();
+}
+
+char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status)
+{
+        json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", s->oci_version, "id", id, "status", status,
+                              "pid", pid, "bundle", s->bundle);
+        json_object_set_new(j, "annotations", s->annotations ? json_incref(s->annotations) : json_object());
+        char *out = json_dump_str(j, false);
+        json_decref(j);
+        return out;
+}
+
+/* While waiting for `start` we are pid 1 of the container: a signal from the
+ * host must end us rather than be ignored as pid 1 ignores unhandled ones. */
+static void die_on_signal(int sig)
+{
+        _exit(128 + sig);
+}
+
+static int child_console(struct child *c, int root_fd, struct err *err)
+{
+        int slave, r;
+        _cleanup_close_ int m = fs_open_in_root(root_fd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, 0);
+        if (m < 0)
+                return err_sys(err, m, "process.terminal: the container has no /dev/pts/ptmx (mount a devpts)");
+        if ((r = console_open(m, &slave, err)) < 0)
+                return r;
+        _cleanup_close_ int sl = slave;
+        if (c->spec->process.console_height || c->spec->process.console_width)
+                console_resize(slave, c->spec->process.console_height, c->spec->process.console_width);
+        if ((r = rootfs_bind_console(root_fd, slave, err)) < 0)
+                return r;
+        if (c->console_to_parent) {
+                r = sock_send_fds(c->sync_fd, "c", 1, &m, 1);
+                if (r < 0)
+                        return err_sys(err, r, "cannot pass the terminal to den-runtime");
+        } else if ((r = console_send(c->o->console_socket, m, err)) < 0)
+                return r;
+        return console_set_stdio(sl, err);
+}
+
+/* Steps 4 and 5 up to the exec fifo; see DESIGN.md "How a container starts". */
+static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, struct err *err)
+{
+        const struct spec *s = c->spec;
+        const struct spec_process *p = &s->process;
+        int32_t host_pid = 0;
+        bool setgroups_ok = !c->rootless || !c->new_userns;
+        int r;
+
+        if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, &host_pid, err)) < 0)
+                return r;
+        if (c->new_userns) {
+                /* become root of the new namespace, when root is mapped */
+                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                        log_debug("uid/gid 0 not mapped in the container");
+                setgroups_ok = setgroups(0, NULL) == 0;
+        }
+        if (s->ns[NS_MNT].path) {
+                _cleanup_close_ int fd = open(s->ns[NS_MNT].path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+                        return err_sys(err, -errno, "linux.namespaces: cannot join mount namespace '%s'",
+                                       s->ns[NS_MNT].path);
+        }
+        _cleanup_close_ int root_fd = rootfs_mount(s, c->ops, c->n_ops, &c->env, err);
+        if (root_fd < 0)
+                return root_fd;
+        if (p->terminal && (r = child_console(c, root_fd, err)) < 0)
+                return r;
+        if (s->n_hooks[HOOK_PRESTART] + s->n_hooks[HOOK_CREATE_RUNTIME]) {
+                if ((r = sync_send(c->sync_fd, SYNC_HOOKS_RUNTIME, 0)) < 0 ||
+                    (r = sync_expect(c->sync_fd, SYNC_HOOKS_DONE, NULL, err)) < 0)
+                        return err->code ? r : err_sys(err, r, "sync");
+        }
+        if (s->n_hooks[HOOK_CREATE_CONTAINER]) {
+                _cleanup_free_ char *st = runtime_state_for_hooks(s, c->o->id, host_pid, "creating");
+                if ((r = hooks_run(s->hooks[HOOK_CREATE_CONTAINER], s->n_hooks[HOOK_CREATE_CONTAINER],
+                                   "createContainer", st, err)) < 0)
+                        return r;
+        }
+        /* a seccomp listener is a host path: connect before leaving the host's root */
+        if (seccomp_listener_path(c->seccomp)) {
+                struct err e2 = { 0 };
+                int sk = runtime_connect_unix(seccomp_listener_path(c->seccomp), &e2);
+                if (sk < 0)
+                        return err_set(err, sk, "linux.seccomp.listenerPath: %s", e2.msg);
+                *ret_notify_sock = sk;
+        }
+        if ((r = rootfs_pivot(root_fd, c->o->no_pivot, err)) < 0)
+                return r;
+        if ((r = rootfs_finish(s, c->devnull_fd, err)) < 0)
+                return r;
+        if ((r = process_set_limits(p, s, c->rootless, err)) < 0)
+                return r;
+        _cleanup_close_ int cwd_fd = -1;
+        if ((r = process_chdir(p->cwd, err)) < 0)
+                return r;
+        if (!c->o->no_new_keyring) {
+                char name[128];
+                snprintf(name, sizeof(name), "_ses.%.100s", c->o->id);
+                if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0)
+                        log_debug("cannot join a new session keyring: %s", strerror(errno));
+        }
+        if (c->seccomp && !p->no_new_privileges && (r = seccomp_filter_load(c->seccomp, NULL, err)) < 0)
+                return r;
+        if ((r = process_set_user_caps(p, setgroups_ok, err)) < 0)
+                return r;
+        /* cwd again, now as the user: it must be reachable by them */
+        if (chdir(".") < 0)
+                return err_sys(err, -errno, "process.cwd '%s'", p->cwd);
+        if ((r = process_find_exec(p, ret_exec, err)) < 0)
+                return r;
+        return 0;
+}
+
+static int send_notify_fd(int sock, int notify_fd, const struct child *c, struct err *err)
+{
+        /* the container process state of the runtime spec, with the fd */
+        json_t *j = json_pack("{s:s,s:[s],s:i,s:s?,s:o}", "ociVersion", c->spec->oci_version, "fds",
+                              "seccompFd", "pid", (int) getpid(), "metadata",
+                              seccomp_listener_metadata(c->seccomp),
+                              "state", json_loads(runtime_state_for_hooks(c->spec, c->o->id, 0, "creating"), 0, NULL));
+        _cleanup_free_ char *s = json_dump_str(j, false);
+        json_decref(j);
+        int r = sock_send_fds(sock, s, strlen(s), &notify_fd, 1);
+        return r < 0 ? err_sys(err, r, "linux.seccomp.listenerPath: cannot send the notification fd") : 0;
+}
+
+static __attribute__((noreturn)) void child_main(struct child *c)
+{
+        struct err err = { 0 };
+        _cleanup_free_ char *exec_path = NULL;
+        int notify_sock = -1, r;
+        static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                signal(sigs[i], die_on_signal);
+        r = child_setup(c, &notify_sock, &exec_path, &err);
+        if (r < 0) {
+                sync_send_err(c->sync_fd, &err);
+                _exit(1);
+        }
+        /* from here no process in the container may read our memory or
+         * reach our binary through /proc/1/exe (runc CVE-2019-5736) */
+        prctl(PR_SET_DUMPABLE, 0);
+        /* `create` returns after this; the parent's death must no longer kill us */
+        prctl(PR_SET_PDEATHSIG, 0);
+        if (sync_send(c->sync_fd, SYNC_READY, (int32_t) getpid()) < 0)
+                _exit(1);
+        char b;
+        ssize_t n;
+        do
+                n = read(c->fifo_fd, &b, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+                _exit(1);
+        close(c->fifo_fd);
+        const struct spec *s = c->spec;
+        if (s->n_hooks[HOOK_START_CONTAINER]) {
+                _cleanup_free_ char *st = runtime_state_for_hooks(s, c->o->id, getpid(), "running");
+                if (hooks_run(s->hooks[HOOK_START_CONTAINER], s->n_hooks[HOOK_START_CONTAINER], "startContainer",
+                              st, &err) < 0)
+                        goto fail;
+        }
+        if (s->process.no_new_privileges && process_set_no_new_privs() < 0) {
+                err_sys(&err, -errno, "process.noNewPrivileges");
+                goto fail;
+        }
+        if (c->seccomp && s->process.no_new_privileges) {
+                int nfd = -1;
+                if (seccomp_filter_load(c->seccomp, &nfd, &err) < 0)
+                        goto fail;
+                if (nfd >= 0 && notify_sock >= 0 && send_notify_fd(notify_sock, nfd, c, &err) < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                signal(sigs[i], SIG_DFL);
+        process_close_fds(c->o->preserve_fds);
+        execve(exec_path, s->process.args, s->process.env ? s->process.env : (char *[]){ NULL });
+        err_sys(&err, -errno, "exec '%s'", exec_path);
+fail:
+        log_error("%s", err.msg);
+        _exit(127);
+}
+
+/* Join namespaces given by path, in the parent, before clone3: the child is
+ * born in them.  The mount namespace is joined by the child. */
+static int join_namespaces(const struct spec *s, struct err *err)
+{
+        static const enum spec_ns_type order[] = { NS_USER, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_CGROUP, NS_TIME };
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                const struct spec_ns *ns = &s->ns[order[i]];
+                if (!ns->enabled || !ns->path)
+                        continue;
+                _cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return err_sys(err, -errno, "linux.namespaces: cannot open %s namespace '%s'",
+                                       spec_ns_names[order[i]], ns->path);
+                if (setns(fd, spec_ns_clone_flags[order[i]]) < 0)
+                        return err_sys(err, -errno, "linux.namespaces: cannot join %s namespace '%s'",
+                                       spec_ns_names[order[i]], ns->path);
+        }
+        return 0;
+}
+
+static uint64_t clone_flags(const struct spec *s)
+{
+        uint64_t f = 0;
+        for (int t = 0; t < _NS_MAX; t++)
+                if (s->ns[t].enabled && !s->ns[t].path)
+                        f |= (uint64_t) spec_ns_clone_flags[t];
+        return f;
+}
+
+static char *now_rfc3339(void)
+{
+        struct timespec t;
+        struct tm tm;
+        char b[64];
+        clock_gettime(CLOCK_REALTIME, &t);
+        gmtime_r(&t.tv_sec, &tm);
+        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+        return xasprintf("%s.%09ldZ", b, t.tv_nsec);
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct err *err)
+{
+        char buf[16];
+        int n = snprintf(buf, sizeof(buf), "%d", pid);
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        const char *name = slash ? slash + 1 : dir;
+        if (slash == dir)
+                dir[1] = '\0';
+        else if (slash)
+                *slash = '\0';
+        _cleanup_close_ int dfd = open(slash ? dir : ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (dfd < 0)
+                return err_sys(err, -errno, "--pid-file '%s'", path);
+        int r = fs_write_atomic(dfd, name, buf, (size_t) n, 0644);
+        return r < 0 ? err_sys(err, r, "--pid-file '%s'", path) : 0;
+}
+
+int runtime_connect_unix(const char *path, struct err *err)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return err_set(err, -ENAMETOOLONG, "'%s': path too long for a socket", path);
+        strcpy(sa.sun_path, path);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                if (s >= 0)
+                        close(s);
+                return err_sys(err, r, "cannot connect to '%s'", path);
+        }
+        return s;
+}
+
+struct created {
+        pid_t pid;
+        int pidfd;
+        int console_master; /* run in the foreground with a tty */
+        struct spec spec;
+        struct state st;
+};
+
+static void created_free(struct created *c)
+{
+        if (c->pidfd >= 0)
+                close(c->pidfd);
+        if (c->console_master >= 0)
+                close(c->console_master);
+        spec_free(&c->spec);
+        state_free(&c->st);
+}
+
+static int validate(const struct create_opts *o, const struct spec *s, bool rootless, struct err *err)
+{
+        if (!s->has_process)
+                return err_set(err, -EINVAL, "config.json: process: required");
+        if (rootless && !s->ns[NS_USER].enabled && geteuid() != 0)
+                return err_set(err, -EPERM,
+                               "config.json: linux.namespaces: a rootless container needs a user namespace (den-runtime spec --rootless makes one)");
+        if (s->process.terminal && !o->console_socket && o->detach)
+                return err_set(err, -EINVAL,
+                               "process.terminal is true: --console-socket is required when den-runtime does not stay attached");
+        if (!s->process.terminal && o->console_socket)
+                return err_set(err, -EINVAL, "--console-socket given but process.terminal is false");
+        if (s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path && json_object_get(json_object_get(s->json, "linux"), "timeOffsets"))
+                return err_set(err, -EOPNOTSUPP, "config.json: linux.timeOffsets: not supported by den-runtime");
+        struct stat st;
+        if (stat(s->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return err_set(err, -ENOENT, "config.json: root.path: '%s' is not a directory", s->root_path);
+        const char *labels[] = { s->process.apparmor_profile, s->process.selinux_label, s->mount_label };
+        for (size_t i = 0; i < ELEMENTSOF(labels); i++)
+                if (labels[i] && access("/sys/kernel/security/apparmor", F_OK) < 0 &&
+                    access("/sys/fs/selinux/enforce", F_OK) < 0) {
+                        log_warn("config.json: security label '%s' ignored: the host has neither AppArmor nor SELinux",
+                                 labels[i]);
+                        break;
+                }
+        return 0;
+}
+
+static void cleanup_failed(const char *root, const char *id, struct created *c)
+{
+        if (c->pid > 0) {
+                kill(c->pid, SIGKILL);
+                waitpid(c->pid, NULL, 0);
+        }
+        cgroup_destroy(&c->st.cgroup);
+        _cleanup_free_ char *dir = state_dir(root, id);
+        fs_rm_rf(dir);
+}
+
+static int prepare_idmap_mounts(struct mount_op *ops, size_t n, const struct spec *s, bool rootless, struct err *err)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (!ops[i].opts.idmap)
+                        continue;
+                if (rootless)
+                        return err_set(err, -EPERM, "mounts[%zu] ('%s'): idmapped mounts need root", i,
+                                       ops[i].destination);
+                const struct spec_mount *m = &s->mounts[i];
+                int fd = idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings, m->n_gid_mappings, err);
+                if (fd < 0)
+                        return err_wrap(err, "mounts[%zu] ('%s')", i, ops[i].destination);
+                ops[i].idmap_userns_fd = fd;
+        }
+        return 0;
+}
+
+static int do_create(const struct create_opts *o, bool console_to_parent, struct created *out, struct err *err)
+{
+        struct spec *s = &out->spec;
+        struct mount_op *ops = NULL;
+        size_t n_ops = 0;
+        struct seccomp_filter *sc = NULL;
+        bool rootless = runtime_is_rootless(o->rootless);
+        _cleanup_free_ char *dir = NULL, *fifo = NULL;
+        _cleanup_close_ int fifo_fd = -1, devnull = -1, parent_sock = -1, child_sock = -1;
+        int r;
+
+        out->pid = -1;
+        out->pidfd = -1;
+        out->console_master = -1;
+        if ((r = state_check_id(o->id, err)) < 0)
+                return r;
+        _cleanup_free_ char *bundle = realpath(o->bundle, NULL);
+        if (!bundle)
+                return err_sys(err, -errno, "bundle '%s'", o->bundle);
+        if ((r = spec_load(bundle, s, err)) < 0)
+                return r;
+        if ((r = validate(o, s, rootless, err)) < 0)
+                return r;
+        if ((r = mount_plan(s, &ops, &n_ops, err)) < 0)
+                return r;
+        if (s->seccomp && (r = seccomp_filter_build(s->seccomp, &sc, err)) < 0)
+                goto out;
+
+        r = fs_mkdir_p(o->root, 0700);
+        if (r < 0) {
+                err_sys(err, r, "cannot create the state directory '%s'", o->root);
+                goto out;
+        }
+        dir = state_dir(o->root, o->id);
+        if (mkdir(dir, 0700) < 0) {
+                r = errno == EEXIST ? err_set(err, -EEXIST, "container '%s' already exists", o->id)
+                                    : err_sys(err, -errno, "cannot create %s", dir);
+                goto out;
+        }
+        if ((r = prepare_idmap_mounts(ops, n_ops, s, rootless, err)) < 0)
+                goto fail;
+        fifo = xasprintf("%s/exec.fifo", dir);
+        if (mkfifo(fifo, 0600) < 0) {
+                r = err_sys(err, -errno, "cannot create %s", fifo);
+                goto fail;
+        }
+        fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
+        devnull = open("/dev/null", O_PATH | O_CLOEXEC);
+        int sp[2];
+        if (fifo_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                r = err_sys(err, -errno, "cannot set up the sync channel");
+                goto fail;
+        }
+        parent_sock = sp[0];
+        child_sock = sp[1];
+        struct child c = {
+                .spec = s, .ops = ops, .n_ops = n_ops, .seccomp = sc, .o = o, .sync_fd = child_sock,
+                .fifo_fd = fifo_fd, .devnull_fd = devnull, .new_userns = s->ns[NS_USER].enabled && !s->ns[NS_USER].path,
+                .rootless = rootless, .console_to_parent = console_to_parent && s->process.terminal,
+        };
+        c.env = (struct mount_env){
+                .in_userns = c.new_userns || runtime_in_userns() || s->ns[NS_USER].path,
+                .new_netns = s->ns[NS_NET].enabled && !s->ns[NS_NET].path,
+                .new_pidns = s->ns[NS_PID].enabled && !s->ns[NS_PID].path,
+                .new_ipcns = s->ns[NS_IPC].enabled && !s->ns[NS_IPC].path,
+                .new_cgroupns = s->ns[NS_CGROUP].enabled,
+                .cgroup2 = cgroup_detect() == CGROUP_UNIFIED,
+        };
+        if ((r = join_namespaces(s, err)) < 0)
+                goto fail;
+        if (!s->ns[NS_MNT].enabled) {
+                r = err_set(err, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+                goto fail;
+        }
+        pid_t pid = runtime_clone3(clone_flags(s), &out->pidfd);
+        if (pid < 0) {
+                r = err_sys(err, -errno, "cannot create the container process (clone3 with namespaces)");
+                goto fail;
+        }
+        if (pid == 0) {
+                close(parent_sock);
+                child_main(&c);
+        }
+        out->pid = pid;
+        close(TAKE_FD(child_sock));
+
+        if (c.new_userns) {
+                bool sg;
+                if ((r = idmap_write(pid, s->uid_mappings, s->n_uid_mappings, s->gid_mappings, s->n_gid_mappings, &sg,
+                                     err)) < 0)
+                        goto fail;
+        }
+        if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, pid, rootless, &out->st.cgroup, err)) < 0)
+                goto fail;
+        if ((r = sync_send(parent_sock, SYNC_IDMAP_DONE, pid)) < 0) {
+                r = sync_expect(parent_sock, SYNC_READY, NULL, err);
+                goto fail;
+        }
+        if (c.console_to_parent) {
+                char b;
+                int fds[1];
+                size_t nf = 1;
+                r = sock_recv_fds(parent_sock, &b, 1, fds, &nf);
+                if (r <= 0 || nf != 1) {
+                        r = sync_expect(parent_sock, SYNC_READY, NULL, err);
+                        if (r >= 0)
+                                r = err_set(err, -EPROTO, "the container did not pass its terminal");
+                        goto fail;
+                }
+                out->console_master = fds[0];
+        }
+        if (s->n_hooks[HOOK_PRESTART] + s->n_hooks[HOOK_CREATE_RUNTIME]) {
+                if ((r = sync_expect(parent_sock, SYNC_HOOKS_RUNTIME, NULL, err)) < 0)
+                        goto fail;
+                _cleanup_free_ char *sj = runtime_state_for_hooks(s, o->id, pid, "creating");
+                if ((r = hooks_run(s->hooks[HOOK_PRESTART], s->n_hooks[HOOK_PRESTART], "prestart", sj, err)) < 0 ||
+                    (r = hooks_run(s->hooks[HOOK_CREATE_RUNTIME], s->n_hooks[HOOK_CREATE_RUNTIME], "createRuntime",
+                                   sj, err)) < 0)
+                        goto fail;
+                sync_send(parent_sock, SYNC_HOOKS_DONE, 0);
+        }
+        if ((r = sync_expect(parent_sock, SYNC_READY, NULL, err)) < 0)
+                goto fail;
+
+        struct state *st = &out->st;
+        st->id = xstrdup(o->id);
+        st->bundle = xstrdup(bundle);
+        st->rootfs = xstrdup(s->root_path);
+        st->created = now_rfc3339();
+        st->oci_version = xstrdup(s->oci_version);
+        st->pid = pid;
+        st->pid_start = state_pid_starttime(pid);
+        st->owner = geteuid();
+        st->rootless = rootless;
+        st->annotations = s->annotations ? json_incref(s->annotations) : NULL;
+        if ((r = state_save(o->root, st, err)) < 0)
+                goto fail;
+        if (o->pid_file && (r = write_pid_file(o->pid_file, pid, err)) < 0)
+                goto fail;
+        r = 0;
+        goto out;
+fail:
+        cleanup_failed(o->root, o->id, out);
+out:
+        mount_plan_free(ops, n_ops);
+        seccomp_filter_free(sc);
+        return r;
+}
+
+int container_run_internal(const struct create_opts *o, pid_t *ret_pid, int *ret_pidfd, int *ret_master,
+                           struct err *err)
+{
+        struct created c = { 0 };
+        int r = do_create(o, !o->detach, &c, err);
+        if (r >= 0) {
+                *ret_pid = c.pid;
+                *ret_pidfd = TAKE_FD(c.pidfd);
+                *ret_master = TAKE_FD(c.console_master);
+        }
+        created_free(&c);
+        return r;
+}
+
+int container_create(const struct create_opts *o, struct err *err)
+{
+        struct created c = { 0 };
+        int r = do_create(o, false, &c, err);
+        created_free(&c);
+        return r;
+}
+
+static int poststart(const char *root, const char *id, struct err *err)
+{
+        struct state st;
+        struct spec s;
+        int r = state_load(root, id, &st, err);
+        if (r < 0)
+                return r;
+        struct err e = { 0 };
+        if (spec_load(st.bundle, &s, &e) == 0) {
+                if (s.n_hooks[HOOK_POSTSTART]) {
+                        _cleanup_free_ char *sj = runtime_state_for_hooks(&s, id, st.pid, "running");
+                        r = hooks_run(s.hooks[HOOK_POSTSTART], s.n_hooks[HOOK_POSTSTART], "poststart", sj, err);
+                }
+                spec_free(&s);
+        }
+        state_free(&st);
+        return r;
+}
+
+int container_start(const char *root, const char *id, struct err *err)
+{
+        struct state st;
+        int r = state_load(root, id, &st, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = state_lock(root, id, err);
+        if (lock < 0) {
+                state_free(&st);
+                return lock;
+        }
+        enum status s = state_status(root, &st);
+        state_free(&st);
+        if (s != STATUS_CREATED)
+                return err_set(err, -EINVAL, "cannot start container '%s': it is %s, not created", id, status_name(s));
+        _cleanup_free_ char *fifo = xasprintf("%s/%s/exec.fifo", root, id);
+        /* O_NONBLOCK: with the container gone there is no reader and this fails
+         * with ENXIO instead of hanging */
+        _cleanup_close_ int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return err_sys(err, -errno, "cannot start container '%s'", id);
+        if (write(fd, "0", 1) != 1)
+                return err_sys(err, -errno, "cannot start container '%s'", id);
+        unlink(fifo);
+        return poststart(root, id, err);
+}

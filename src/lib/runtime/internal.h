@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/base/err.h"
+#include "lib/spec/spec.h"
+#include "container.h"
+
+/* helpers shared by container.c, run.c and exec.c */
+pid_t runtime_clone3(uint64_t flags, int *ret_pidfd);
+bool runtime_in_userns(void);
+bool runtime_is_rootless(int flag);
+char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status);
+int runtime_connect_unix(const char *path, struct err *err);
+/* wait for pid (a child), forwarding signals, proxying a tty master if >= 0;
+ * returns the exit status shell-style (128+signal) */
+int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err);
+int container_run_internal(const struct create_opts *o, pid_t *ret_pid, int *ret_pidfd, int *ret_master,
+                           struct err *err);

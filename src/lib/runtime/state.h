@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/base/err.h"
+#include "lib/base/json.h"
+#include "lib/linux/cgroup.h"
+
+/* What den-runtime keeps of a container, in <root>/<id>/state.json (written
+ * atomically), with the exec fifo beside it until `start`. */
+struct state {
+        char *id, *bundle, *rootfs, *created, *oci_version;
+        pid_t pid;
+        unsigned long long pid_start; /* /proc/PID/stat starttime: guards against pid reuse */
+        uid_t owner;
+        bool rootless;
+        struct cgroup cgroup;
+        json_t *annotations;
+};
+
+enum status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED, STATUS_STOPPED };
+
+const char *status_name(enum status s);
+
+int state_root_default(char **ret);
+int state_check_id(const char *id, struct err *err);
+char *state_dir(const char *root, const char *id);
+
+int state_save(const char *root, const struct state *st, struct err *err);
+int state_load(const char *root, const char *id, struct state *ret, struct err *err);
+void state_free(struct state *st);
+enum status state_status(const char *root, const struct state *st);
+bool state_pid_alive(pid_t pid, unsigned long long start);
+unsigned long long state_pid_starttime(pid_t pid);
+/* The OCI state document (what `state` prints and hooks read on stdin). */
+json_t *state_to_json(const struct state *st, enum status s, bool runc_extras);
+/* take the per-container lock (flock on the state dir) */
+int state_lock(const char *root, const char *id, struct err *err);

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* denprobe: a small static program for test root filesystems.  It prints what
+ * it sees from inside a container, one "key=value" per line, so integration
+ * tests stay short and exact (the idea of crun's tests/init). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static void status_field(const char *key)
+{
+        char line[512];
+        FILE *f = fopen("/proc/self/status", "r");
+        size_t l = strlen(key);
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, key, l) == 0 && line[l] == ':') {
+                        char *v = line + l + 1;
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        printf("%s=%s", key, v);
+                }
+        if (f)
+                fclose(f);
+}
+
+static void cat(const char *path)
+{
+        char buf[4096];
+        int fd = open(path, O_RDONLY);
+        ssize_t n;
+        if (fd < 0) {
+                printf("error=%s: %s\n", path, strerror(errno));
+                exit(1);
+        }
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                fwrite(buf, 1, (size_t) n, stdout);
+        close(fd);
+}
+
+static void on_term(int sig)
+{
+        printf("signal=%d\n", sig);
+        fflush(stdout);
+        _exit(42);
+}
+
+int main(int argc, char **argv)
+{
+        const char *cmd = argc > 1 ? argv[1] : "ids";
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (strcmp(cmd, "ids") == 0) {
+                gid_t g[64];
+                int n = getgroups(64, g);
+                printf("uid=%u\ngid=%u\neuid=%u\negid=%u\ngroups=", getuid(), getgid(), geteuid(), getegid());
+                for (int i = 0; i < n; i++)
+                        printf("%s%u", i ? "," : "", g[i]);
+                printf("\npid=%d\nppid=%d\n", getpid(), getppid());
+        } else if (strcmp(cmd, "caps") == 0) {
+                status_field("CapInh");
+                status_field("CapPrm");
+                status_field("CapEff");
+                status_field("CapBnd");
+                status_field("CapAmb");
+                status_field("NoNewPrivs");
+                status_field("Seccomp");
+        } else if (strcmp(cmd, "cwd") == 0) {
+                char b[4096];
+                printf("cwd=%s\n", getcwd(b, sizeof(b)) ? b : strerror(errno));
+        } else if (strcmp(cmd, "hostname") == 0) {
+                struct utsname u;
+                uname(&u);
+                printf("hostname=%s\ndomainname=%s\n", u.nodename, u.domainname);
+        } else if (strcmp(cmd, "rlimits") == 0) {
+                static const struct { const char *n; int r; } rl[] = {
+                        { "NOFILE", RLIMIT_NOFILE }, { "NPROC", RLIMIT_NPROC }, { "CORE", RLIMIT_CORE },
+                        { "STACK", RLIMIT_STACK }, { "AS", RLIMIT_AS }, { "MEMLOCK", RLIMIT_MEMLOCK } };
+                for (size_t i = 0; i < sizeof(rl) / sizeof(rl[0]); i++) {
+                        struct rlimit l;
+                        getrlimit(rl[i].r, &l);
+                        printf("%s=%lld:%lld\n", rl[i].n, (long long) (l.rlim_cur == RLIM_INFINITY ? -1 : (long long) l.rlim_cur),
+                               (long long) (l.rlim_max == RLIM_INFINITY ? -1 : (long long) l.rlim_max));
+                }
+        } else if (strcmp(cmd, "fds") == 0) {
+                DIR *d = opendir("/proc/self/fd");
+                struct dirent *de;
+                int self = d ? dirfd(d) : -1;
+                while (d && (de = readdir(d))) {
+                        if (de->d_name[0] == '.' || atoi(de->d_name) == self)
+                                continue;
+                        char p[300], l[4096];
+                        snprintf(p, sizeof(p), "/proc/self/fd/%s", de->d_name);
+                        ssize_t n = readlink(p, l, sizeof(l) - 1);
+                        l[n > 0 ? n : 0] = '\0';
+                        printf("fd%s=%s\n", de->d_name, l);
+                }
+        } else if (strcmp(cmd, "ns") == 0) {
+                static const char *ns[] = { "user", "mnt", "pid", "net", "ipc", "uts", "cgroup" };
+                for (size_t i = 0; i < 7; i++) {
+                        char p[64], l[128];
+                        snprintf(p, sizeof(p), "/proc/self/ns/%s", ns[i]);
+                        ssize_t n = readlink(p, l, sizeof(l) - 1);
+                        l[n > 0 ? n : 0] = '\0';
+                        printf("%s=%s\n", ns[i], l);
+                }
+        } else if (strcmp(cmd, "mounts") == 0) {
+                cat("/proc/self/mountinfo");
+        } else if (strcmp(cmd, "env") == 0) {
+                for (char **e = environ; *e; e++)
+                        printf("%s\n", *e);
+        } else if (strcmp(cmd, "cat") == 0 && argc > 2) {
+                cat(argv[2]);
+        } else if (strcmp(cmd, "write") == 0 && argc > 3) {
+                int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                if (fd < 0 || write(fd, argv[3], strlen(argv[3])) < 0) {
+                        printf("error=%s\n", strerror(errno));
+                        return 1;
+                }
+                printf("written=%s\n", argv[2]);
+        } else if (strcmp(cmd, "ls") == 0 && argc > 2) {
+                DIR *d = opendir(argv[2]);
+                struct dirent *de;
+                if (!d) {
+                        printf("error=%s\n", strerror(errno));
+                        return 1;
+                }
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                printf("%s\n", de->d_name);
+        } else if (strcmp(cmd, "stat") == 0 && argc > 2) {
+                struct stat st;
+                if (lstat(argv[2], &st) < 0) {
+                        printf("error=%s\n", strerror(errno));
+                        return 1;
+                }
+                printf("mode=%o\nuid=%u\ngid=%u\nrdev=%u:%u\n", st.st_mode, st.st_uid, st.st_gid,
+                       major(st.st_rdev), minor(st.st_rdev));
+        } else if (strcmp(cmd, "exit") == 0 && argc > 2) {
+                return atoi(argv[2]);
+        } else if (strcmp(cmd, "sleep") == 0 && argc > 2) {
+                signal(SIGTERM, on_term);
+                sleep((unsigned) atoi(argv[2]));
+        } else if (strcmp(cmd, "umask") == 0) {
+                mode_t m = umask(0);
+                printf("umask=%04o\n", m);
+        } else if (strcmp(cmd, "oom") == 0) {
+                cat("/proc/self/oom_score_adj");
+        } else if (strcmp(cmd, "personality") == 0) {
+                printf("personality=%d\n", personality(0xffffffff));
+        } else if (strcmp(cmd, "sched") == 0) {
+                printf("policy=%d\n", sched_getscheduler(0));
+                printf("ioprio=%ld\n", syscall(SYS_ioprio_get, 1, 0));
+        } else if (strcmp(cmd, "tty") == 0) {
+                printf("isatty=%d\n", isatty(0));
+                char *n = ttyname(0);
+                printf("ttyname=%s\n", n ? n : "");
+        } else if (strcmp(cmd, "try") == 0 && argc > 2) {
+                /* a syscall a policy may refuse: prints its errno */
+                long r = -1;
+                if (strcmp(argv[2], "mkdir") == 0)
+                        r = mkdir(argc > 3 ? argv[3] : "/tmp/x", 0755);
+                else if (strcmp(argv[2], "getcwd") == 0) {
+                        char b[256];
+                        r = getcwd(b, sizeof(b)) ? 0 : -1;
+                } else if (strcmp(argv[2], "mount") == 0)
+                        r = mount("none", "/mnt", "tmpfs", 0, NULL);
+                else if (strcmp(argv[2], "chown") == 0)
+                        r = chown(argc > 3 ? argv[3] : "/", 1, 1);
+                printf("result=%ld\nerrno=%d\n", r, r < 0 ? errno : 0);
+        } else if (strcmp(cmd, "exe") == 0 && argc > 2) {
+                /* try to reach another process's binary, as CVE-2019-5736 did */
+                char p[64], l[4096];
+                snprintf(p, sizeof(p), "/proc/%s/exe", argv[2]);
+                ssize_t n = readlink(p, l, sizeof(l) - 1);
+                printf("readlink=%s\n", n < 0 ? strerror(errno) : "ok");
+                int fd = open(p, O_RDONLY);
+                printf("open=%s\n", fd < 0 ? strerror(errno) : "ok");
+        } else if (strcmp(cmd, "true") == 0) {
+                return 0;
+        } else {
+                fprintf(stderr, "denprobe: unknown command '%s'\n", cmd);
+                return 2;
+        }
+        return 0;
+}
