@@ -187,6 +187,8 @@ int main(int argc, char **argv)
                 printf("readlink=%s\n", n < 0 ? strerror(errno) : "ok");
                 int fd = open(p, O_RDONLY);
                 printf("open=%s\n", fd < 0 ? strerror(errno) : "ok");
+                fd = open(p, O_WRONLY);
+                printf("write=%s\n", fd < 0 ? strerror(errno) : "ok");
         } else if (strcmp(cmd, "true") == 0) {
                 return 0;
         } else {

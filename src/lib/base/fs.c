@@ -57,9 +57,9 @@ int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
         return fd < 0 ? -errno : fd;
 }
 
-int fs_resolve_create(int root_fd, const char *path, enum fs_create how, mode_t mode, struct err *err)
+static int resolve_create_once(int root_fd, char *clean, enum fs_create how, mode_t mode, char **ret_redirect,
+                               struct err *err, const char *path)
 {
-        _cleanup_free_ char *clean = path_clean_relative(path);
         _cleanup_close_ int cur = fs_open_in_root(root_fd, "", O_PATH | O_DIRECTORY, 0);
         char *p = clean;
 
@@ -85,15 +85,27 @@ int fs_resolve_create(int root_fd, const char *path, enum fs_create how, mode_t 
                 if (next == -ENOENT) {
                         int r;
                         if (last && how == FS_CREATE_FILE) {
-                                r = openat(cur, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                           mode);
+                                r = openat(cur, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
                                 if (r >= 0)
                                         close(r);
                         } else
                                 r = mkdirat(cur, p, last ? mode : 0755);
-                        if (r < 0 && errno != EEXIST)
-                                return err_sys(err, -errno, "cannot create '%s' in the container root",
-                                               path);
+                        if (r < 0 && errno == EEXIST) {
+                                /* a dangling symlink: go on with its target, still
+                                 * inside the root */
+                                char target[4096];
+                                ssize_t n = readlinkat(cur, p, target, sizeof(target) - 1);
+                                if (n < 0)
+                                        return err_sys(err, -errno, "cannot resolve '%s' in the container root", path);
+                                target[n] = '\0';
+                                *(p - (p > clean ? 1 : 0)) = '\0';
+                                const char *rest = slash ? slash + 1 : "";
+                                *ret_redirect = target[0] == '/' ? xasprintf("%s/%s", target, rest)
+                                                                 : xasprintf("%s/%s/%s", p > clean ? clean : "", target, rest);
+                                return 0;
+                        }
+                        if (r < 0)
+                                return err_sys(err, -errno, "cannot create '%s' in the container root", path);
                         next = fs_open_in_root(root_fd, clean, O_PATH, 0);
                 }
                 if (next < 0)
@@ -107,6 +119,21 @@ int fs_resolve_create(int root_fd, const char *path, enum fs_create how, mode_t 
                 p = slash + 1;
         }
         return TAKE_FD(cur);
+}
+
+int fs_resolve_create(int root_fd, const char *path, enum fs_create how, mode_t mode, struct err *err)
+{
+        _cleanup_free_ char *clean = path_clean_relative(path);
+        for (int i = 0; i < 40; i++) {
+                char *redirect = NULL;
+                int r = resolve_create_once(root_fd, clean, how, mode, &redirect, err, path);
+                if (r != 0 || !redirect)
+                        return r;
+                free(clean);
+                clean = path_clean_relative(redirect);
+                free(redirect);
+        }
+        return err_set(err, -ELOOP, "cannot resolve '%s' in the container root: too many symlinks", path);
 }
 
 ssize_t fs_write_all(int fd, const void *buf, size_t len)

@@ -116,7 +116,7 @@ int process_set_user_caps(const struct spec_process *p, bool setgroups_allowed, 
                     errno != EINVAL)
                         return err_sys(err, -errno, "process.capabilities.bounding: cannot drop %s",
                                        spec_cap_name(c));
-        if (setgroups_allowed) {
+        if (setgroups_allowed && (p->n_additional_gids || geteuid() == 0)) {
                 if (setgroups(p->n_additional_gids, p->additional_gids) < 0)
                         return err_sys(err, -errno, "process.user.additionalGids: setgroups");
         } else {

@@ -58,7 +58,9 @@ pid_t runtime_clone3(uint64_t flags, int *ret_pidfd)
 {
         struct clone_args a = { .flags = flags | (ret_pidfd ? CLONE_PIDFD : 0),
                                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
-                                .exit_signal = SIGCHLD };
+                                /* clone3 refuses an exit signal with CLONE_PARENT: the
+                                 * child inherits ours */
+                                .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD };
         return (pid_t) syscall(SYS_clone3, &a, sizeof(a));
 }
 
@@ -69,6 +71,19 @@ bool runtime_in_userns(void)
                 return false;
         unsigned a, b, c;
         return !(sscanf(m, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u);
+}
+
+bool runtime_setgroups_allowed(pid_t pid)
+{
+        char path[64];
+        _cleanup_free_ char *sg = NULL;
+        if (pid > 0)
+                snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+        else
+                snprintf(path, sizeof(path), "/proc/self/setgroups");
+        if (fs_read_file(path, 64, &sg, NULL) < 0)
+                return true;
+        return strncmp(sg, "deny", 4) != 0;
 }
 
 bool runtime_is_rootless(int flag)
@@ -123,7 +138,7 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
         const struct spec *s = c->spec;
         const struct spec_process *p = &s->process;
         int32_t host_pid = 0;
-        bool setgroups_ok = !c->rootless || !c->new_userns;
+        bool setgroups_ok;
         int r;
 
         if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, &host_pid, err)) < 0)
@@ -132,8 +147,8 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                 /* become root of the new namespace, when root is mapped */
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         log_debug("uid/gid 0 not mapped in the container");
-                setgroups_ok = setgroups(0, NULL) == 0;
         }
+        setgroups_ok = runtime_setgroups_allowed(0);
         if (s->ns[NS_MNT].path) {
                 _cleanup_close_ int fd = open(s->ns[NS_MNT].path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
@@ -220,8 +235,11 @@ static __attribute__((noreturn)) void child_main(struct child *c)
                 _exit(1);
         }
         /* from here no process in the container may read our memory or
-         * reach our binary through /proc/1/exe (runc CVE-2019-5736) */
-        prctl(PR_SET_DUMPABLE, 0);
+         * reach our binary through /proc/1/exe (runc CVE-2019-5736).
+         * Rootless, the container has no more power than its user, and a
+         * non-dumpable pid 1 would keep `exec` (run by that user) out. */
+        if (!c->rootless)
+                prctl(PR_SET_DUMPABLE, 0);
         /* `create` returns after this; the parent's death must no longer kill us */
         prctl(PR_SET_PDEATHSIG, 0);
         if (sync_send(c->sync_fd, SYNC_READY, (int32_t) getpid()) < 0)

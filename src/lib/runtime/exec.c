@@ -200,12 +200,6 @@ static __attribute__((noreturn)) void exec_child(struct exec_child *c)
                         _exit(1);
                 }
         }
-        c->setgroups = true;
-        {
-                _cleanup_free_ char *sg = NULL;
-                if (fs_read_file("/proc/self/setgroups", 64, &sg, NULL) == 0)
-                        c->setgroups = strncmp(sg, "deny", 4) != 0;
-        }
         pid_t pid = runtime_clone3(CLONE_PARENT, NULL);
         if (pid < 0) {
                 err_sys(&err, -errno, "cannot fork in the container");
@@ -289,6 +283,8 @@ int container_exec(const struct exec_opts *o, struct err *err)
         struct exec_child c = { .p = &p, .spec = &s, .seccomp = sc, .sync_fd = csock, .o = o,
                                 .console_to_parent = p.terminal && !o->console_socket };
         memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
+        /* read on the host: inside, /proc belongs to a pid namespace we are not in yet */
+        c.setgroups = runtime_setgroups_allowed(st.pid);
         child = runtime_clone3(0, NULL);
         if (child < 0) {
                 r = err_sys(err, -errno, "fork");

@@ -21,6 +21,8 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t idx, cons
         if (pid < 0)
                 return err_sys(err, -errno, "hooks.%s[%zu]: fork", kind, idx);
         if (pid == 0) {
+                /* its own process group, so a timeout kills what it started too */
+                setpgid(0, 0);
                 dup2(in[0], 0);
                 /* a hook's stdout goes where our stderr goes: callers read our stdout */
                 dup2(2, 1);
@@ -52,6 +54,7 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t idx, cons
                 while (n < 0 && errno == EINTR);
                 close(pfd);
                 if (n == 0) {
+                        kill(-pid, SIGKILL);
                         kill(pid, SIGKILL);
                         waitpid(pid, NULL, 0);
                         return err_set(err, -ETIMEDOUT, "hooks.%s[%zu] '%s': timed out after %d s", kind, idx,

@@ -13,6 +13,8 @@
 pid_t runtime_clone3(uint64_t flags, int *ret_pidfd);
 bool runtime_in_userns(void);
 bool runtime_is_rootless(int flag);
+/* setgroups(2) allowed in the user namespace of pid (0: ours) */
+bool runtime_setgroups_allowed(pid_t pid);
 char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status);
 int runtime_connect_unix(const char *path, struct err *err);
 /* wait for pid (a child), forwarding signals, proxying a tty master if >= 0;

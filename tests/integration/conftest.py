@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Fixtures for den's integration tests.
+
+The same tests run as root and as an unprivileged user (tests/run-integration.sh
+starts pytest once for each).  DEN_BUILD names a directory holding den-runtime
+and denprobe, readable by the unprivileged user."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+BUILD = os.environ.get("DEN_BUILD") or os.path.join(os.path.dirname(__file__), "..", "..", "build")
+RUNTIME = os.path.abspath(os.path.join(BUILD, "den-runtime"))
+PROBE = os.path.abspath(os.path.join(BUILD, "denprobe"))
+BUSYBOX = "/bin/busybox"
+
+ROOT = os.geteuid() == 0
+
+
+def has_subids():
+    """True when the current user has sub-ids and newuidmap exists."""
+    if ROOT or not shutil.which("newuidmap"):
+        return False
+    import pwd
+    name = pwd.getpwuid(os.getuid()).pw_name
+    try:
+        with open("/etc/subuid") as f:
+            return any(l.split(":")[0] in (name, str(os.getuid())) for l in f)
+    except OSError:
+        return False
+
+
+def subid_range():
+    import pwd
+    name = pwd.getpwuid(os.getuid()).pw_name
+    with open("/etc/subuid") as f:
+        for l in f:
+            p = l.strip().split(":")
+            if p[0] in (name, str(os.getuid())):
+                return int(p[1]), int(p[2])
+    raise RuntimeError("no sub-ids")
+
+
+def make_rootfs(path):
+    """A busybox + denprobe root filesystem."""
+    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "root", "mnt"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    shutil.copy(BUSYBOX, os.path.join(path, "bin", "busybox"))
+    shutil.copy(PROBE, os.path.join(path, "bin", "denprobe"))
+    for c in ("sh", "true", "false", "echo", "cat", "ls", "id", "sleep", "ps", "touch", "mkdir", "stat", "env"):
+        os.symlink("busybox", os.path.join(path, "bin", c))
+    with open(os.path.join(path, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+    os.chmod(os.path.join(path, "tmp"), 0o1777)
+
+
+class Runtime:
+    def __init__(self, tmp):
+        self.root = os.path.join(tmp, "state")
+        self.tmp = tmp
+
+    def cmd(self, *args, **kw):
+        return [RUNTIME, "--root", self.root, *args]
+
+    def __call__(self, *args, check=True, timeout=60, **kw):
+        # a created or detached container keeps the stdio it was given: hand it
+        # files, not pipes the test would wait on
+        if ("create" in args or "-d" in args) and "capture_output" not in kw and "stdout" not in kw:
+            with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+                p = subprocess.run(self.cmd(*args), timeout=timeout, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=err, text=True, **kw)
+                out.seek(0)
+                err.seek(0)
+                p.stdout, p.stderr = out.read(), err.read()
+        else:
+            kw.setdefault("capture_output", True)
+            kw.setdefault("text", True)
+            p = subprocess.run(self.cmd(*args), timeout=timeout, **kw)
+        if check and p.returncode != 0:
+            raise AssertionError(f"den-runtime {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+        return p
+
+    def state(self, cid):
+        return json.loads(self("state", cid).stdout)
+
+
+class Bundle:
+    """A bundle whose config.json starts from `den-runtime spec` (--rootless when not root)."""
+
+    def __init__(self, path, rootless):
+        self.path = path
+        os.makedirs(path)
+        make_rootfs(os.path.join(path, "rootfs"))
+        args = [RUNTIME, "spec", "--bundle", path] + (["--rootless"] if rootless else [])
+        subprocess.run(args, check=True)
+        with open(self.config_path) as f:
+            self.config = json.load(f)
+        self.config["process"]["terminal"] = False
+        self.config["process"]["args"] = ["/bin/denprobe", "ids"]
+        self.config["root"]["readonly"] = False
+        self.save()
+
+    @property
+    def config_path(self):
+        return os.path.join(self.path, "config.json")
+
+    @property
+    def rootfs(self):
+        return os.path.join(self.path, "rootfs")
+
+    def save(self):
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=1)
+
+    def set_args(self, *args):
+        self.config["process"]["args"] = list(args)
+        self.save()
+        return self
+
+    def namespaces(self):
+        return {n["type"] for n in self.config["linux"]["namespaces"]}
+
+    def add_mount(self, **m):
+        self.config["mounts"].append(m)
+        self.save()
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    return str(tmp_path)
+
+
+@pytest.fixture
+def rt(tmp):
+    r = Runtime(tmp)
+    yield r
+    # nothing may outlive a test
+    p = subprocess.run(r.cmd("list", "-q"), capture_output=True, text=True)
+    for cid in p.stdout.split():
+        subprocess.run(r.cmd("delete", "--force", cid), capture_output=True)
+
+
+@pytest.fixture
+def bundle(tmp):
+    counter = [0]
+
+    def make():
+        counter[0] += 1
+        return Bundle(os.path.join(tmp, f"bundle{counter[0]}"), not ROOT)
+
+    return make
+
+
+def kv(text):
+    """denprobe's key=value lines as a dict."""
+    out = {}
+    for line in text.splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            out[k] = v
+    return out
+
+
+def run(rt, b, cid="c1", *extra, check=True):
+    return rt("run", "--bundle", b.path, *extra, cid, check=check)
