@@ -30,10 +30,23 @@ struct sched_attr_ {
 int process_set_limits(const struct spec_process *p, const struct spec *s, bool rootless, struct err *err)
 {
         for (size_t i = 0; i < p->n_rlimits; i++) {
-                struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
-                if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-                        return err_sys(err, -errno, "process.rlimits[%zu]: cannot set soft %llu hard %llu", i,
-                                       (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+                struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard }, cur;
+                if (setrlimit(p->rlimits[i].resource, &rl) == 0)
+                        continue;
+                int e = errno;
+                /* raising a hard limit needs CAP_SYS_RESOURCE, which rootless and
+                 * some confined roots lack; callers (podman) ask for more than the
+                 * host allows: cap at the host's hard limit and say so */
+                if (e == EPERM && getrlimit(p->rlimits[i].resource, &cur) == 0 && rl.rlim_max > cur.rlim_max) {
+                        struct rlimit capped = { rl.rlim_cur < cur.rlim_max ? rl.rlim_cur : cur.rlim_max, cur.rlim_max };
+                        if (setrlimit(p->rlimits[i].resource, &capped) == 0) {
+                                log_warn("process.rlimits[%zu]: hard limit %llu capped at %llu (raising it needs CAP_SYS_RESOURCE)",
+                                         i, (unsigned long long) rl.rlim_max, (unsigned long long) cur.rlim_max);
+                                continue;
+                        }
+                }
+                return err_sys(err, -e, "process.rlimits[%zu]: cannot set soft %llu hard %llu", i,
+                               (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
         }
         if (p->has_oom_score_adj) {
                 char buf[16];

@@ -40,6 +40,7 @@ struct exec_child {
         const struct exec_opts *o;
         bool setgroups;
         bool console_to_parent;
+        int console_sock; /* --console-socket, connected on the host side */
 };
 
 static int env_set(char ***env, const char *kv)
@@ -141,8 +142,8 @@ static int exec_console(struct exec_child *c, struct err *err)
                 console_resize(slave, c->p->console_height, c->p->console_width);
         if (c->console_to_parent)
                 r = sock_send_fds(c->sync_fd, "c", 1, &m, 1) < 0 ? err_sys(err, -errno, "cannot pass the terminal") : 0;
-        else
-                r = console_send(c->o->console_socket, m, err);
+        else if ((r = sock_send_fds(c->console_sock, "/dev/ptmx", 9, &m, 1)) < 0)
+                r = err_sys(err, r, "cannot send the terminal to '%s'", c->o->console_socket);
         if (r < 0)
                 return r;
         return console_set_stdio(sl, err);
@@ -283,6 +284,13 @@ int container_exec(const struct exec_opts *o, struct err *err)
         struct exec_child c = { .p = &p, .spec = &s, .seccomp = sc, .sync_fd = csock, .o = o,
                                 .console_to_parent = p.terminal && !o->console_socket };
         memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
+        c.console_sock = -1;
+        /* the socket is a host path: connect before anything joins the container */
+        if (p.terminal && o->console_socket &&
+            (c.console_sock = runtime_connect_unix(o->console_socket, err)) < 0) {
+                r = err_wrap(err, "--console-socket");
+                goto out;
+        }
         /* read on the host: inside, /proc belongs to a pid namespace we are not in yet */
         c.setgroups = runtime_setgroups_allowed(st.pid);
         child = runtime_clone3(0, NULL);
@@ -295,6 +303,8 @@ int container_exec(const struct exec_opts *o, struct err *err)
                 exec_child(&c);
         }
         close(TAKE_FD(csock));
+        if (c.console_sock >= 0)
+                close(c.console_sock);
         int32_t v;
         r = sync_expect(psock, SYNC_EXEC_PID, &v, err);
         waitpid(child, NULL, 0);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "internal.h"
 #include "state.h"
 
 const char *status_name(enum status s)
@@ -17,9 +19,27 @@ const char *status_name(enum status s)
         return n[s];
 }
 
+/* our euid as the host (initial user namespace) sees it */
+static uid_t host_euid(void)
+{
+        _cleanup_free_ char *m = NULL;
+        uid_t me = geteuid();
+        if (fs_read_file("/proc/self/uid_map", 1 << 16, &m, NULL) < 0)
+                return me;
+        char *save = NULL;
+        for (char *l = strtok_r(m, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                unsigned inside, outside, count;
+                if (sscanf(l, "%u %u %u", &inside, &outside, &count) == 3 && me >= inside && me - inside < count)
+                        return outside + (me - inside);
+        }
+        return me;
+}
+
 int state_root_default(char **ret)
 {
-        if (geteuid() == 0) {
+        /* root inside a user namespace (rootless podman runs us there) is not
+         * the host's root: it gets the rootless default */
+        if (geteuid() == 0 && !runtime_in_userns()) {
                 *ret = xstrdup("/run/den-runtime");
                 return 0;
         }
@@ -29,7 +49,7 @@ int state_root_default(char **ret)
                 *ret = xasprintf("%s/den-runtime", xdg);
                 return 0;
         }
-        *ret = xasprintf("/tmp/den-runtime-%u", geteuid());
+        *ret = xasprintf("/tmp/den-runtime-%u", host_euid());
         return 0;
 }
 
