@@ -1,7 +1,114 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest ts[]={cmocka_unit_test(t)};return cmocka_run_group_tests(ts,NULL,NULL);}
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "unit.h"
+
+#include <string.h>
+#include <sys/resource.h>
+
+#include "lib/spec/spec.h"
+
+static const char base[] =
+        "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+        "\"process\":{\"args\":[\"/bin/sh\"],\"cwd\":\"/\",\"user\":{\"uid\":1,\"gid\":2,\"additionalGids\":[3]},"
+        "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}],"
+        "\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"NET_RAW\"]}},"
+        "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+        "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"}],"
+        "\"maskedPaths\":[\"/proc/kcore\"]},"
+        "\"hooks\":{\"poststop\":[{\"path\":\"/bin/true\",\"timeout\":3}]}}";
+
+static int parse(const char *text, struct spec *s, struct err *e)
+{
+        json_t *j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        int r = spec_parse(j, "/bundle", s, e);
+        json_decref(j);
+        return r;
+}
+
+static void test_parse_valid(void **state)
+{
+        struct spec s;
+        struct err e = { 0 };
+        assert_int_equal(parse(base, &s, &e), 0);
+        assert_string_equal(s.root_path, "/bundle/rootfs");
+        assert_string_equal(s.process.args[0], "/bin/sh");
+        assert_int_equal(s.process.uid, 1);
+        assert_int_equal(s.process.gid, 2);
+        assert_int_equal(s.process.n_additional_gids, 1);
+        assert_int_equal(s.process.rlimits[0].resource, RLIMIT_NOFILE);
+        assert_int_equal(s.process.rlimits[0].hard, 20);
+        assert_true(s.process.caps[CAP_SET_BOUNDING] == ((1ull << 5) | (1ull << 13)));
+        assert_true(s.ns[NS_PID].enabled && !s.ns[NS_PID].path);
+        assert_string_equal(s.ns[NS_NET].path, "/run/netns/x");
+        assert_int_equal(s.n_mounts, 1);
+        assert_int_equal(s.n_hooks[HOOK_POSTSTOP], 1);
+        assert_int_equal(s.hooks[HOOK_POSTSTOP][0].timeout, 3);
+        spec_free(&s);
+}
+
+static void expect_error(const char *from, const char *to, const char *field)
+{
+        char doc[4096];
+        const char *p = strstr(base, from);
+        assert_non_null(p);
+        snprintf(doc, sizeof(doc), "%.*s%s%s", (int) (p - base), base, to, p + strlen(from));
+        struct spec s;
+        struct err e = { 0 };
+        assert_true(parse(doc, &s, &e) < 0);
+        if (!strstr(e.msg, field))
+                fail_msg("error '%s' does not name '%s'", e.msg, field);
+        spec_free(&s);
+}
+
+static void test_errors_name_the_field(void **state)
+{
+        expect_error("\"1.0.2\"", "\"0.9\"", "ociVersion");
+        expect_error("[\"/bin/sh\"]", "[]", "process.args");
+        expect_error("\"cwd\":\"/\"", "\"cwd\":\"x\"", "process.cwd");
+        expect_error("\"uid\":1", "\"uid\":-1", "process.user.uid");
+        expect_error("\"RLIMIT_NOFILE\"", "\"RLIMIT_FOO\"", "process.rlimits[0].type");
+        expect_error("\"soft\":10", "\"soft\":30", "process.rlimits[0]");
+        expect_error("\"NET_RAW\"", "\"CAP_WHAT\"", "process.capabilities.bounding[1]");
+        expect_error("{\"type\":\"pid\"}", "{\"type\":\"pod\"}", "linux.namespaces[0].type");
+        expect_error("\"destination\":\"/proc\"", "\"destination\":\"proc\"", "mounts[0].destination");
+        expect_error("\"timeout\":3", "\"timeout\":0", "hooks.poststop[0].timeout");
+        expect_error("\"path\":\"rootfs\"", "\"path\":\"\"", "root.path");
+}
+
+static void test_generate_rootless(void **state)
+{
+        json_t *j = spec_generate(true, 1000, 1000);
+        struct spec s;
+        struct err e = { 0 };
+        assert_int_equal(spec_parse(j, "/b", &s, &e), 0);
+        assert_true(s.ns[NS_USER].enabled);
+        assert_false(s.ns[NS_NET].enabled);
+        assert_int_equal(s.uid_mappings[0].host_id, 1000);
+        spec_free(&s);
+        json_decref(j);
+        j = spec_generate(false, 0, 0);
+        assert_int_equal(spec_parse(j, "/b", &s, &e), 0);
+        assert_false(s.ns[NS_USER].enabled);
+        assert_true(s.ns[NS_NET].enabled);
+        spec_free(&s);
+        json_decref(j);
+}
+
+static void test_cap_names(void **state)
+{
+        assert_int_equal(spec_cap_from_name("CAP_SYS_ADMIN"), 21);
+        assert_int_equal(spec_cap_from_name("sys_admin"), 21);
+        assert_true(spec_cap_from_name("CAP_NOPE") < 0);
+        assert_string_equal(spec_cap_name(0), "CAP_CHOWN");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_valid),
+                cmocka_unit_test(test_errors_name_the_field),
+                cmocka_unit_test(test_generate_rootless),
+                cmocka_unit_test(test_cap_names),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -60,15 +60,14 @@ json_t *spec_generate(bool rootless, uid_t uid, gid_t gid)
         json_array_foreach(mounts, i, e)
         {
                 const char *d = json_string_value(json_object_get(e, "destination"));
-                if (strcmp(d, "/sys") == 0)
+                if (strcmp(d, "/dev/pts") == 0) {
+                        json_t *opts = json_object_get(e, "options");
+                        json_array_remove(opts, json_array_size(opts) - 1); /* gid=5 may be unmapped */
+                } else if (strcmp(d, "/sys") == 0)
                         json_array_set_new(mounts, i,
                                            json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s]}", "destination", "/sys", "type",
                                                      "none", "source", "/sys", "options", "rbind", "nosuid",
                                                      "noexec", "nodev", "ro"));
-                if (strcmp(d, "/dev/pts") == 0) {
-                        json_t *opts = json_object_get(e, "options");
-                        json_array_remove(opts, json_array_size(opts) - 1); /* gid=5 may be unmapped */
-                }
         }
         json_array_foreach(mounts, i, e)
         {

@@ -1,0 +1,38 @@
+# The two commands of the README.  meson does the building; this file only
+# strings the steps together.
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps demo check check-asan unit integration clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+$(BUILD_ASAN)/build.ninja:
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+deps:
+	$(SUDO) scripts/install-deps.sh
+
+demo: deps all
+	BUILD=$(CURDIR)/$(BUILD) scripts/demo.sh
+
+# every test: unit and integration (root, rootless with and without sub-ids), then the same under ASan+UBSan
+check: all $(BUILD_ASAN)/build.ninja
+	meson test -C $(BUILD) --print-errorlogs
+	ninja -C $(BUILD_ASAN)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(BUILD_ASAN) --print-errorlogs
+
+unit: all
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+integration: all
+	tests/run-integration.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
