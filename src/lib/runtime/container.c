@@ -428,6 +428,22 @@ static int prepare_idmap_mounts(struct mount_op *ops, size_t n, const struct spe
         return 0;
 }
 
+static bool wants_cgroup(const struct spec *s)
+{
+        if (s->cgroups_path)
+                return true;
+        const char *k;
+        json_t *v;
+        json_object_foreach(s->resources, k, v)
+        {
+                /* the device allow-list alone needs no cgroup: den-runtime creates
+                 * only the devices the config lists */
+                if (strcmp(k, "devices") != 0)
+                        return true;
+        }
+        return false;
+}
+
 static int do_create(const struct create_opts *o, bool console_to_parent, struct created *out, struct err *err)
 {
         struct spec *s = &out->spec;
@@ -520,7 +536,10 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                                      err)) < 0)
                         goto fail;
         }
-        if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, pid, rootless, &out->st.cgroup, err)) < 0)
+        /* a cgroup of its own when the config names one or asks for limits; a
+         * bare bundle stays in the caller's cgroup (and starts faster) */
+        if (wants_cgroup(s) &&
+            (r = cgroup_create(s->cgroups_path, o->id, s->resources, pid, rootless, &out->st.cgroup, err)) < 0)
                 goto fail;
         if ((r = sync_send(parent_sock, SYNC_IDMAP_DONE, pid)) < 0) {
                 r = sync_expect(parent_sock, SYNC_READY, NULL, err);
