@@ -60,6 +60,11 @@ if [ "$(id -u)" = 0 ]; then
 	make_bundle "$work/root" ""
 	echo "as root:"
 	/usr/bin/python3 "$work/time.py" "$n" "$work/root" "$work/state-root" $peers
+	# den-runtime skips the cgroup of a bare bundle; with cgroupsPath every runtime makes one
+	make_bundle "$work/rootcg" ""
+	sed -i 's|"linux": {|"linux": {"cgroupsPath": "/den-bench/run",|' "$work/rootcg/config.json"
+	echo "as root, with linux.cgroupsPath set (a cgroup per container for all three):"
+	/usr/bin/python3 "$work/time.py" "$n" "$work/rootcg" "$work/state-rootcg" $peers
 	id "$user" >/dev/null 2>&1 || useradd --create-home "$user"
 	mkdir "$work/rl"
 	chown "$user" "$work/rl"
