@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Idmapped mounts, seccomp notification, exec with a terminal, time namespace."""
+import array
+import errno
+import json
+import os
+import pty
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, kv, run
+from test_cgroups_console import recv_fd
+
+
+def test_idmapped_bind_mount(rt, bundle, tmp):
+    src = os.path.join(tmp, "owned")
+    os.mkdir(src)
+    open(os.path.join(src, "f"), "w").write("x")
+    b = bundle().set_args("/bin/denprobe", "stat", "/data/f")
+    b.add_mount(destination="/data", type="bind", source=src, options=["bind", "idmap"],
+                uidMappings=[{"containerID": os.getuid(), "hostID": 1000, "size": 1}],
+                gidMappings=[{"containerID": os.getgid(), "hostID": 1000, "size": 1}])
+    p = run(rt, b, check=False)
+    if not ROOT:
+        assert p.returncode != 0 and "idmapped mounts need root" in p.stderr
+        return
+    assert p.returncode == 0, p.stderr
+    out = kv(p.stdout)
+    # on disk root's; seen through the mount as 1000
+    assert out["uid"] == "1000" and out["gid"] == "1000"
+
+
+def test_seccomp_notify_sends_fd_and_state(rt, bundle, tmp):
+    path = os.path.join(tmp, "notify.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    b = bundle().set_args("/bin/denprobe", "try", "mkdir", "/tmp/n")
+    b.config["process"]["noNewPrivileges"] = True
+    b.config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+                                    "listenerMetadata": "hello-agent",
+                                    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+    b.save()
+    proc = subprocess.Popen(rt.cmd("run", "--bundle", b.path, "c1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    srv.settimeout(10)
+    conn, _ = srv.accept()
+    msg, fd = recv_fd(conn)
+    st = json.loads(msg)
+    assert st["fds"] == ["seccompFd"] and st["metadata"] == "hello-agent" and st["state"]["id"] == "c1"
+    # an agent that goes away: the waiting syscall fails with ENOSYS
+    os.close(fd)
+    out, err = proc.communicate(timeout=10)
+    assert kv(out)["errno"] == str(errno.ENOSYS), out + err
+
+
+def test_exec_with_terminal_through_console_socket(rt, bundle, tmp):
+    b = bundle().set_args("/bin/denprobe", "sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c1")
+    path = os.path.join(tmp, "c.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    p = subprocess.Popen(rt.cmd("exec", "-t", "--console-socket", path, "c1", "/bin/denprobe", "tty"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    srv.settimeout(10)
+    conn, _ = srv.accept()
+    _, master = recv_fd(conn)
+    out = b""
+    end = time.time() + 5
+    while time.time() < end and b"ttyname" not in out:
+        try:
+            out += os.read(master, 4096)
+        except OSError:
+            break
+    p.wait(timeout=10)
+    text = out.decode().replace("\r", "")
+    assert kv(text)["isatty"] == "1" and kv(text)["ttyname"].startswith("/dev/pts/"), text
+    os.close(master)
+
+
+def test_run_in_the_foreground_with_a_terminal(rt, bundle):
+    b = bundle().set_args("/bin/sh", "-c", "/bin/denprobe tty; read line; echo got:$line")
+    b.config["process"]["terminal"] = True
+    b.save()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(rt.cmd()[0], rt.cmd("run", "--bundle", b.path, "c1"))
+    out = b""
+    end = time.time() + 10
+    sent = False
+    while time.time() < end:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if b"ttyname" in out and not sent:
+            os.write(fd, b"typed\r")
+            sent = True
+        if b"got:typed" in out:
+            break
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace").replace("\r", "")
+    assert "isatty=1" in text and "got:typed" in text, text
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_time_namespace(rt, bundle):
+    b = bundle().set_args("/bin/ls", "-l", "/proc/self/ns/time")
+    b.config["linux"]["namespaces"].append({"type": "time"})
+    b.save()
+    out = run(rt, b).stdout
+    assert os.readlink("/proc/self/ns/time") not in out, out
