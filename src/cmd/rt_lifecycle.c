@@ -135,40 +135,43 @@ static int no_options(const char *cmd, int argc, char **argv)
         return -1;
 }
 
-int rt_cmd_start(struct rt_global *g, int argc, char **argv)
+/* start, pause, resume: one id, no options */
+static int simple(const char *cmd, struct rt_global *g, int argc, char **argv,
+                  int (*fn)(const char *root, const char *id, struct err *err))
 {
         const char *id = NULL;
         struct err err = { 0 };
-        int r = no_options("start", argc, argv);
-        if (r >= 0 || (r = one_id("start", argc, argv, &id)) >= 0)
+        int r = no_options(cmd, argc, argv);
+        if (r >= 0 || (r = one_id(cmd, argc, argv, &id)) >= 0)
                 return r;
-        if (container_start(g->root, id, &err) < 0)
+        if (fn(g->root, id, &err) < 0)
                 return rt_fail(err.msg);
         return 0;
+}
+
+static int do_pause(const char *root, const char *id, struct err *err)
+{
+        return container_pause(root, id, true, err);
+}
+
+static int do_resume(const char *root, const char *id, struct err *err)
+{
+        return container_pause(root, id, false, err);
+}
+
+int rt_cmd_start(struct rt_global *g, int argc, char **argv)
+{
+        return simple("start", g, argc, argv, container_start);
 }
 
 int rt_cmd_pause(struct rt_global *g, int argc, char **argv)
 {
-        const char *id = NULL;
-        struct err err = { 0 };
-        int r = no_options("pause", argc, argv);
-        if (r >= 0 || (r = one_id("pause", argc, argv, &id)) >= 0)
-                return r;
-        if (container_pause(g->root, id, true, &err) < 0)
-                return rt_fail(err.msg);
-        return 0;
+        return simple("pause", g, argc, argv, do_pause);
 }
 
 int rt_cmd_resume(struct rt_global *g, int argc, char **argv)
 {
-        const char *id = NULL;
-        struct err err = { 0 };
-        int r = no_options("resume", argc, argv);
-        if (r >= 0 || (r = one_id("resume", argc, argv, &id)) >= 0)
-                return r;
-        if (container_pause(g->root, id, false, &err) < 0)
-                return rt_fail(err.msg);
-        return 0;
+        return simple("resume", g, argc, argv, do_resume);
 }
 
 int rt_parse_signal(const char *s)

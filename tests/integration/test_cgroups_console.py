@@ -53,6 +53,18 @@ def recv_fd(conn):
     return msg, fds[0]
 
 
+def read_until(fd, marker, timeout=5):
+    """what a pty master gives until marker appears (or EOF, or timeout), without CRs"""
+    out = b""
+    end = time.time() + timeout
+    while time.time() < end and marker not in out:
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            break
+    return out.decode(errors="replace").replace("\r", "")
+
+
 def test_terminal_through_console_socket(rt, bundle, tmp):
     b = bundle().set_args("/bin/sh", "-c", "/bin/denprobe tty; sleep 0.3")
     b.config["process"]["terminal"] = True
@@ -67,14 +79,7 @@ def test_terminal_through_console_socket(rt, bundle, tmp):
     name, master = recv_fd(conn)
     assert name == b"/dev/ptmx"
     rt("start", "c1")
-    out = b""
-    end = time.time() + 5
-    while time.time() < end and b"ttyname" not in out:
-        try:
-            out += os.read(master, 4096)
-        except OSError:
-            break
-    text = out.decode().replace("\r", "")
+    text = read_until(master, b"ttyname")
     assert kv(text)["isatty"] == "1", text
     assert kv(text)["ttyname"].startswith("/dev/"), text
     os.close(master)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, kv, run
-from test_cgroups_console import recv_fd
+from test_cgroups_console import read_until, recv_fd
 
 
 def test_idmapped_bind_mount(rt, bundle, tmp):
@@ -69,15 +69,8 @@ def test_exec_with_terminal_through_console_socket(rt, bundle, tmp):
     srv.settimeout(10)
     conn, _ = srv.accept()
     _, master = recv_fd(conn)
-    out = b""
-    end = time.time() + 5
-    while time.time() < end and b"ttyname" not in out:
-        try:
-            out += os.read(master, 4096)
-        except OSError:
-            break
+    text = read_until(master, b"ttyname")
     p.wait(timeout=10)
-    text = out.decode().replace("\r", "")
     assert kv(text)["isatty"] == "1" and kv(text)["ttyname"].startswith("/dev/pts/"), text
     os.close(master)
 
@@ -117,3 +110,32 @@ def test_time_namespace(rt, bundle):
     b.save()
     out = run(rt, b).stdout
     assert os.readlink("/proc/self/ns/time") not in out, out
+
+
+def test_no_pivot(rt, bundle):
+    b = bundle().set_args("/bin/denprobe", "ls", "/")
+    out = rt("run", "--no-pivot", "--bundle", b.path, "c1").stdout.split()
+    assert "bin" in out and "proc" in out
+
+
+def test_exec_user_and_cap(rt, bundle):
+    b = bundle().set_args("/bin/denprobe", "sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c1")
+    out = kv(rt("exec", "--user", "0:0", "--cap", "CAP_NET_RAW", "c1", "/bin/denprobe", "caps").stdout)
+    assert int(out["CapEff"], 16) & (1 << 13)
+    p = rt("exec", "--user", "root", "c1", "/bin/true", check=False)
+    assert p.returncode != 0 and "--user" in p.stderr
+    p = rt("exec", "--cap", "CAP_BOGUS", "c1", "/bin/true", check=False)
+    assert p.returncode != 0 and "CAP_BOGUS" in p.stderr
+
+
+@pytest.mark.parametrize("prop,tag", [("rshared", "shared:"), ("rslave", None), ("rprivate", None)])
+def test_mount_propagation(rt, bundle, prop, tag):
+    b = bundle().set_args("/bin/denprobe", "mounts")
+    b.add_mount(destination="/p", type="tmpfs", source="tmpfs", options=[prop])
+    line = [l for l in run(rt, b).stdout.splitlines() if l.split()[4] == "/p"][0]
+    fields = line.split(" - ")[0].split()[6:]
+    if tag:
+        assert any(f.startswith(tag) for f in fields), line
+    else:
+        assert not any(f.startswith("shared:") for f in fields), line

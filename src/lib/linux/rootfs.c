@@ -136,8 +136,10 @@ int rootfs_pivot(int root_fd, bool no_pivot, struct err *err)
                  * detaching "." then drops it, with no directory to make */
                 if (syscall(SYS_pivot_root, ".", ".") < 0)
                         return err_sys(err, -errno, "pivot_root");
-                if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-                        return err_sys(err, -errno, "cannot make the old root a slave");
+                /* the old root is already a slave (rootfs_mount made all of
+                 * "/" one): its detach cannot reach the host.  A second
+                 * MS_SLAVE here would also hit the new tree and undo the
+                 * propagation the config asked for on its mounts */
                 if (umount2(".", MNT_DETACH) < 0)
                         return err_sys(err, -errno, "cannot detach the old root");
         }
