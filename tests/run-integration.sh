@@ -12,7 +12,7 @@ work=$(mktemp -d /tmp/den-itest.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
 mkdir "$work/bin"
-cp "$build/den-runtime" "$build/denprobe" "$work/bin/"
+cp "$build/den-runtime" "$build/den" "$build/denprobe" "$work/bin/"
 cp -r "$src/integration" "$work/tests"
 chmod -R a+rX "$work"
 

@@ -261,7 +261,7 @@ int fs_mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
-static int rm_rf_at(int dfd, const char *name)
+int fs_rm_rf_at(int dfd, const char *name)
 {
         _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
@@ -278,7 +278,7 @@ static int rm_rf_at(int dfd, const char *name)
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                int q = rm_rf_at(dirfd(d), de->d_name);
+                int q = fs_rm_rf_at(dirfd(d), de->d_name);
                 if (q < 0 && r == 0)
                         r = q;
         }
@@ -290,5 +290,5 @@ static int rm_rf_at(int dfd, const char *name)
 
 int fs_rm_rf(const char *path)
 {
-        return rm_rf_at(AT_FDCWD, path);
+        return fs_rm_rf_at(AT_FDCWD, path);
 }

@@ -28,5 +28,7 @@ int fs_write_file(const char *path, const char *data, size_t len);
 int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode);
 int fs_mkdir_p(const char *path, mode_t mode);
 int fs_rm_rf(const char *path);
+/* remove name below dfd, a whole tree if a directory; never follows symlinks */
+int fs_rm_rf_at(int dfd, const char *name);
 ssize_t fs_write_all(int fd, const void *buf, size_t len);
 ssize_t fs_read_all(int fd, void *buf, size_t len);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -144,4 +146,44 @@ int idmap_userns_fd(const struct spec_idmap *uid, size_t n_uid, const struct spe
         while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
                 ;
         return r < 0 ? r : fd;
+}
+
+int idmap_subids(const char *file, uid_t id, uint32_t *ret_start, uint32_t *ret_count)
+{
+        if (access("/usr/bin/newuidmap", X_OK) < 0 && access("/bin/newuidmap", X_OK) < 0)
+                return -ENOENT;
+        char name[256] = "";
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+        if (getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res)
+                snprintf(name, sizeof(name), "%s", res->pw_name);
+        _cleanup_free_ char *txt = NULL;
+        if (fs_read_file(file, 1 << 20, &txt, NULL) < 0)
+                return -ENOENT;
+        char *save = NULL;
+        for (char *l = strtok_r(txt, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c1 = '\0';
+                char num[16];
+                snprintf(num, sizeof(num), "%u", id);
+                if (strcmp(l, name) != 0 && strcmp(l, num) != 0)
+                        continue;
+                *ret_start = (uint32_t) strtoul(c1 + 1, NULL, 10);
+                *ret_count = (uint32_t) strtoul(c2 + 1, NULL, 10);
+                return *ret_count > 0 ? 0 : -ENOENT;
+        }
+        return -ENOENT;
+}
+
+size_t idmap_default(bool gid, struct spec_idmap ret[2])
+{
+        uid_t me = gid ? getegid() : geteuid();
+        uint32_t start, count;
+        ret[0] = (struct spec_idmap){ 0, me, 1 };
+        if (idmap_subids(gid ? "/etc/subgid" : "/etc/subuid", geteuid(), &start, &count) < 0)
+                return 1;
+        ret[1] = (struct spec_idmap){ 1, start, count };
+        return 2;
 }

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "lib/store/store.h"
+
+/* What every den command sees. */
+struct den_global {
+        const char *root;
+        const char *runroot;
+};
+
+int den_cmd_import(struct den_global *g, int argc, char **argv);
+int den_cmd_images(struct den_global *g, int argc, char **argv);
+int den_cmd_tag(struct den_global *g, int argc, char **argv);
+int den_cmd_rmi(struct den_global *g, int argc, char **argv);
+int den_cmd_inspect(struct den_global *g, int argc, char **argv);
+
+int den_fail(const char *msg);
+int den_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* open the store at g->root, or fail with a message; returns the exit code on failure, -1 when open */
+int den_open_store(struct den_global *g, struct store *s);

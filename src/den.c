@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* den: the engine a person uses.  So far: the image store (import, images,
+ * tag, rmi, inspect); containers, sessions, registries and builds follow. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/den.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+
+typedef int (*den_command_fn)(struct den_global *g, int argc, char **argv);
+
+static const struct {
+        const char *name;
+        den_command_fn fn;
+        const char *help;
+} commands[] = {
+        { "images", den_cmd_images, "list images" },
+        { "import", den_cmd_import, "make a one-layer image from a root filesystem tarball" },
+        { "inspect", den_cmd_inspect, "show an image's manifest and config (JSON)" },
+        { "rmi", den_cmd_rmi, "remove image names" },
+        { "tag", den_cmd_tag, "give an image another name" },
+};
+
+int den_fail(const char *msg)
+{
+        log_error("%s", msg);
+        return 1;
+}
+
+int den_usage(const char *cmd, const char *fmt, ...)
+{
+        char m[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m, sizeof(m), fmt, ap);
+        va_end(ap);
+        log_error("%s: %s (see 'den %s --help')", cmd, m, cmd);
+        return 2;
+}
+
+int den_open_store(struct den_global *g, struct store *s)
+{
+        struct err err = { 0 };
+        if (store_open(g->root, s, &err) < 0)
+                return den_fail(err.msg);
+        return -1;
+}
+
+static char *default_root(void)
+{
+        const char *e = getenv("DEN_ROOT");
+        if (e && *e)
+                return xstrdup(e);
+        if (geteuid() == 0)
+                return xstrdup("/var/lib/den");
+        const char *xdg = getenv("XDG_DATA_HOME");
+        if (xdg && *xdg)
+                return xasprintf("%s/den", xdg);
+        const char *home = getenv("HOME");
+        return xasprintf("%s/.local/share/den", home && *home ? home : "/tmp");
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: den [--root DIR] COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "\nOptions:\n"
+                   "  --root DIR        the store (default /var/lib/den as root, ~/.local/share/den; $DEN_ROOT)\n"
+                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den; $DEN_RUNROOT)\n"
+                   "  --log-level L     error, warning, info or debug\n"
+                   "  -v, --version\n  -h, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = { { "root", required_argument, NULL, 'r' },
+                                              { "runroot", required_argument, NULL, 'R' },
+                                              { "log-level", required_argument, NULL, 'l' },
+                                              { "version", no_argument, NULL, 'v' },
+                                              { "help", no_argument, NULL, 'h' },
+                                              {} };
+        struct den_global g = { 0 };
+        enum log_level lvl = LOG_LVL_WARNING;
+        int c;
+        log_setup(NULL, false, lvl, "den");
+        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        g.root = optarg;
+                        break;
+                case 'R':
+                        g.runroot = optarg;
+                        break;
+                case 'l':
+                        if (log_level_parse(optarg, &lvl) < 0)
+                                return den_usage("--log-level", "'%s': expected error, warning, info or debug", optarg);
+                        log_setup(NULL, false, lvl, "den");
+                        break;
+                case 'v':
+                        printf("den version %s\n", DEN_VERSION);
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return 2;
+        }
+        _cleanup_free_ char *root = NULL;
+        if (!g.root)
+                g.root = root = default_root();
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (strcmp(argv[optind], commands[i].name) == 0)
+                        return commands[i].fn(&g, argc - optind, argv + optind);
+        log_error("unknown command '%s' (see 'den --help')", argv[optind]);
+        return 2;
+}

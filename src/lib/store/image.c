@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "layer.h"
+#include "unpack.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+
+#define MANIFEST_MAX (4u << 20)
+
+static bool name_component_ok(const char *c, size_t n)
+{
+        /* [a-z0-9]+ separated by '.', '_', '__' or '-'+ */
+        if (n == 0 || !((c[0] >= 'a' && c[0] <= 'z') || (c[0] >= '0' && c[0] <= '9')))
+                return false;
+        char last = c[n - 1];
+        if (!((last >= 'a' && last <= 'z') || (last >= '0' && last <= '9')))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char ch = c[i];
+                if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+                        continue;
+                if (ch == '.' || ch == '_' || ch == '-')
+                        continue;
+                return false;
+        }
+        return true;
+}
+
+static bool host_ok(const char *h, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                char ch = h[i];
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                      ch == '-' || ch == ':'))
+                        return false;
+        }
+        return n > 0;
+}
+
+int image_ref_normalize(const char *ref, char **ret, struct err *err)
+{
+        if (!ref || !*ref || strlen(ref) > 255)
+                return err_set(err, -EINVAL, "invalid reference '%s': empty or too long", ref ? ref : "");
+        if (strchr(ref, '@'))
+                return err_set(err, -EINVAL, "invalid reference '%s': a digest cannot name a local image", ref);
+        _cleanup_free_ char *copy = xstrdup(ref);
+        /* the tag is after the last ':' that follows the last '/' */
+        char *slash = strrchr(copy, '/'), *colon = strrchr(slash ? slash : copy, ':');
+        const char *tag = "latest";
+        if (colon) {
+                *colon = '\0';
+                tag = colon + 1;
+                size_t tl = strlen(tag);
+                if (tl == 0 || tl > 128)
+                        return err_set(err, -EINVAL, "invalid reference '%s': bad tag", ref);
+                for (size_t i = 0; i < tl; i++) {
+                        char ch = tag[i];
+                        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                              ch == '_' || (i > 0 && (ch == '.' || ch == '-'))))
+                                return err_set(err, -EINVAL, "invalid reference '%s': bad tag '%s'", ref, tag);
+                }
+        }
+        const char *first_end = strchr(copy, '/');
+        const char *host = NULL;
+        size_t host_len = 0;
+        const char *path = copy;
+        if (first_end) {
+                size_t fl = (size_t) (first_end - copy);
+                bool is_host = memchr(copy, '.', fl) || memchr(copy, ':', fl) || (fl == 9 && memcmp(copy, "localhost", 9) == 0);
+                if (is_host) {
+                        if (!host_ok(copy, fl))
+                                return err_set(err, -EINVAL, "invalid reference '%s': bad registry host", ref);
+                        host = copy;
+                        host_len = fl;
+                        path = first_end + 1;
+                }
+        }
+        for (const char *p = path;;) {
+                const char *e = strchr(p, '/');
+                size_t n = e ? (size_t) (e - p) : strlen(p);
+                if (!name_component_ok(p, n))
+                        return err_set(err, -EINVAL,
+                                       "invalid reference '%s': names are lowercase letters, digits and . _ - separated by /",
+                                       ref);
+                if (!e)
+                        break;
+                p = e + 1;
+        }
+        *ret = host ? xasprintf("%.*s/%s:%s", (int) host_len, host, path, tag) : xasprintf("localhost/%s:%s", path, tag);
+        return 0;
+}
+
+int image_names_load(struct store *s, json_t **ret, struct err *err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/names.json", s->root);
+        if (access(p, F_OK) < 0) {
+                *ret = json_object();
+                return 0;
+        }
+        json_t *j = json_load_path(p, MANIFEST_MAX, err);
+        if (!j)
+                return err->code;
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return err_set(err, -EINVAL, "%s: not a JSON object", p);
+        }
+        *ret = j;
+        return 0;
+}
+
+static int names_save(struct store *s, json_t *names, struct err *err)
+{
+        _cleanup_free_ char *txt = json_dumps(names, JSON_INDENT(1) | JSON_SORT_KEYS);
+        int r = fs_write_atomic(s->root_fd, "names.json", txt, strlen(txt), 0600);
+        return r < 0 ? err_sys(err, r, "cannot write %s/names.json", s->root) : 0;
+}
+
+int image_resolve(struct store *s, const char *ref, char ret[DIGEST_STR_MAX], struct err *err)
+{
+        json_t *names;
+        int r;
+        if ((r = image_names_load(s, &names, err)) < 0)
+                return r;
+        const char *d = NULL;
+        _cleanup_free_ char *norm = NULL;
+        struct err e2 = { 0 };
+        if (image_ref_normalize(ref, &norm, &e2) == 0)
+                d = json_string_value(json_object_get(names, norm));
+        if (!d) {
+                /* a manifest digest, or a unique prefix of one */
+                const char *k;
+                json_t *v;
+                const char *want = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
+                size_t wl = strlen(want);
+                json_object_foreach(names, k, v)
+                {
+                        const char *dv = json_string_value(v);
+                        if (wl >= 12 && dv && strncmp(dv + 7, want, wl) == 0) {
+                                if (d && strcmp(d, dv) != 0) {
+                                        json_decref(names);
+                                        return err_set(err, -EINVAL, "image '%s' is ambiguous", ref);
+                                }
+                                d = dv;
+                        }
+                }
+        }
+        if (!d || !digest_valid(d)) {
+                json_decref(names);
+                return err_set(err, -ENOENT, "image '%s' not found%s%s", ref, norm ? " (as " : "", norm ? norm : "");
+        }
+        strcpy(ret, d);
+        json_decref(names);
+        return 0;
+}
+
+int image_tag(struct store *s, const char *src, const char *dst, struct err *err)
+{
+        char d[DIGEST_STR_MAX];
+        _cleanup_free_ char *norm = NULL;
+        json_t *names;
+        int r;
+        if ((r = image_ref_normalize(dst, &norm, err)) < 0)
+                return r;
+        if ((r = store_lock(s, true, err)) < 0)
+                return r;
+        if ((r = image_resolve(s, src, d, err)) >= 0 && (r = image_names_load(s, &names, err)) >= 0) {
+                json_object_set_new(names, norm, json_string(d));
+                r = names_save(s, names, err);
+                json_decref(names);
+        }
+        store_unlock(s);
+        return r;
+}
+
+int image_untag(struct store *s, const char *ref, struct err *err)
+{
+        json_t *names;
+        char d[DIGEST_STR_MAX];
+        int r;
+        if ((r = store_lock(s, true, err)) < 0)
+                return r;
+        if ((r = image_resolve(s, ref, d, err)) < 0 || (r = image_names_load(s, &names, err)) < 0) {
+                store_unlock(s);
+                return r;
+        }
+        _cleanup_free_ char *norm = NULL;
+        struct err e2 = { 0 };
+        const char *k;
+        json_t *v;
+        void *tmp;
+        bool by_name = image_ref_normalize(ref, &norm, &e2) == 0 && json_object_get(names, norm);
+        json_object_foreach_safe(names, tmp, k, v)
+        {
+                if (by_name ? strcmp(k, norm) == 0 : strcmp(json_string_value(v), d) == 0)
+                        json_object_del(names, k);
+        }
+        r = names_save(s, names, err);
+        json_decref(names);
+        store_unlock(s);
+        return r;
+}
+
+int image_inspect(struct store *s, const char *manifest, json_t **ret, struct err *err)
+{
+        _cleanup_free_ char *mtxt = NULL, *ctxt = NULL;
+        size_t ml, cl;
+        int r;
+        if ((r = store_read_blob(s, manifest, MANIFEST_MAX, &mtxt, &ml, err)) < 0)
+                return err_wrap(err, "image manifest");
+        json_t *m = json_loadb(mtxt, ml, 0, NULL);
+        const char *cd = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+        if (!m || !cd || !digest_valid(cd)) {
+                json_decref(m);
+                return err_set(err, -EINVAL, "image manifest %s: not an OCI manifest", manifest);
+        }
+        if ((r = store_read_blob(s, cd, MANIFEST_MAX, &ctxt, &cl, err)) < 0) {
+                json_decref(m);
+                return err_wrap(err, "image config");
+        }
+        json_t *c = json_loadb(ctxt, cl, 0, NULL);
+        if (!c) {
+                json_decref(m);
+                return err_set(err, -EINVAL, "image config %s: not JSON", cd);
+        }
+        json_t *names = NULL, *mine = json_array();
+        if (image_names_load(s, &names, err) == 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(names, k, v) if (strcmp(json_string_value(v), manifest) == 0)
+                        json_array_append_new(mine, json_string(k));
+                json_decref(names);
+        }
+        json_int_t size = 0;
+        size_t i;
+        json_t *l;
+        json_array_foreach(json_object_get(m, "layers"), i, l) size += json_integer_value(json_object_get(l, "size"));
+        *ret = json_pack("{s:s,s:s,s:o,s:I,s:o,s:o}", "Id", cd, "Digest", manifest, "RepoTags", mine, "Size", size,
+                         "Manifest", m, "Config", c);
+        return 0;
+}
+
+static char *now_rfc3339(void)
+{
+        struct timespec t;
+        struct tm tm;
+        char b[64];
+        clock_gettime(CLOCK_REALTIME, &t);
+        gmtime_r(&t.tv_sec, &tm);
+        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return xstrdup(b);
+}
+
+int image_import(struct store *s, const struct image_import_opts *o, char ret[DIGEST_STR_MAX], struct err *err)
+{
+        _cleanup_free_ char *norm = NULL, *created = NULL, *ctxt = NULL, *mtxt = NULL;
+        int r;
+        if ((r = image_ref_normalize(o->name, &norm, err)) < 0)
+                return r;
+        _cleanup_close_ int in = strcmp(o->source, "-") == 0 ? dup(0) : open(o->source, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return err_sys(err, -errno, "cannot open '%s'", o->source);
+        /* the layer is stored uncompressed: its digest is its diff id */
+        char path[256];
+        snprintf(path, sizeof(path), "%s/tmp/import.%d.XXXXXX", s->root, getpid());
+        _cleanup_close_ int raw = mkostemp(path, O_CLOEXEC);
+        if (raw < 0)
+                return err_sys(err, -errno, "cannot create a file in %s/tmp", s->root);
+        unlink(path);
+        /* a decompression bomb stops here; the exact unpacked-size check is the unpack's */
+        if ((r = layer_decompress(in, raw, o->max_bytes ? o->max_bytes + o->max_bytes / 2 + (1u << 20) : 0, err)) < 0)
+                return err_wrap(err, "import '%s'", o->source);
+        if (lseek(raw, 0, SEEK_SET) < 0)
+                return err_sys(err, -errno, "lseek");
+        if ((r = store_lock(s, true, err)) < 0)
+                return r;
+        char layer[DIGEST_STR_MAX], cfg[DIGEST_STR_MAX], man[DIGEST_STR_MAX];
+        uint64_t layer_size = 0;
+        if ((r = store_put_blob_fd(s, raw, NULL, 0, layer, &layer_size, err)) < 0)
+                goto out;
+        if ((r = layer_ensure(s, layer, o->max_bytes, err)) < 0) {
+                /* a refused layer's blob must not linger: had it been in the store
+                 * already, its unpacked tree would be there and nothing refused */
+                store_remove_blob(s, layer);
+                goto out;
+        }
+        created = now_rfc3339();
+        json_t *config = json_pack(
+                "{s:s,s:s,s:s,s:{s:[s],s:[s]},s:{s:s,s:[s]},s:[{s:s,s:s}]}", "created", created, "architecture",
+                "amd64", "os", "linux", "config", "Env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "Cmd", "/bin/sh", "rootfs", "type", "layers", "diff_ids", layer, "history", "created", created,
+                "created_by", "den import");
+        ctxt = json_dumps(config, JSON_COMPACT);
+        json_decref(config);
+        if ((r = store_put_blob_mem(s, ctxt, strlen(ctxt), cfg, err)) < 0)
+                goto out;
+        json_t *manifest = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "mediaType",
+                                     "application/vnd.oci.image.manifest.v1+json", "config", "mediaType",
+                                     "application/vnd.oci.image.config.v1+json", "digest", cfg, "size",
+                                     (json_int_t) strlen(ctxt), "layers", "mediaType",
+                                     "application/vnd.oci.image.layer.v1.tar", "digest", layer, "size",
+                                     (json_int_t) layer_size);
+        mtxt = json_dumps(manifest, JSON_COMPACT);
+        json_decref(manifest);
+        if ((r = store_put_blob_mem(s, mtxt, strlen(mtxt), man, err)) < 0)
+                goto out;
+        json_t *names;
+        if ((r = image_names_load(s, &names, err)) < 0)
+                goto out;
+        json_object_set_new(names, norm, json_string(man));
+        r = names_save(s, names, err);
+        json_decref(names);
+        if (r == 0)
+                strcpy(ret, man);
+out:
+        store_unlock(s);
+        return r;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+#include "lib/base/json.h"
+#include "store.h"
+
+/* Image references, docker's grammar: [HOST[:PORT]/]PATH[:TAG]; a name with
+ * no host gets "localhost/" (images den makes itself; pulled images will be
+ * named by the registry issue's documented rule), a missing tag "latest". */
+int image_ref_normalize(const char *ref, char **ret, struct err *err);
+
+struct image_import_opts {
+        const char *name;       /* reference to give the image */
+        const char *source;     /* path, or "-" for stdin */
+        uint64_t max_bytes;     /* unpacked size limit, 0: none */
+};
+
+/* A one-layer image from a root filesystem tarball (tar, tar.gz, tar.zst, tar.xz). */
+int image_import(struct store *s, const struct image_import_opts *o, char ret_manifest[DIGEST_STR_MAX],
+                 struct err *err);
+
+/* names.json: name -> manifest digest */
+int image_names_load(struct store *s, json_t **ret, struct err *err);
+int image_resolve(struct store *s, const char *ref, char ret_manifest[DIGEST_STR_MAX], struct err *err);
+int image_tag(struct store *s, const char *src, const char *dst, struct err *err);
+/* drop a name; the blobs and layers go when nothing names them (prune) */
+int image_untag(struct store *s, const char *ref, struct err *err);
+/* {manifest, config, names, size} for `den inspect` / `den images` */
+int image_inspect(struct store *s, const char *manifest, json_t **ret, struct err *err);
