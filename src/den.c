@@ -19,10 +19,12 @@ static const struct {
         den_command_fn fn;
         const char *help;
 } commands[] = {
+        { "image", den_cmd_image, "image prune: remove what no image name reaches" },
         { "images", den_cmd_images, "list images" },
         { "import", den_cmd_import, "make a one-layer image from a root filesystem tarball" },
         { "inspect", den_cmd_inspect, "show an image's manifest and config (JSON)" },
         { "rmi", den_cmd_rmi, "remove image names" },
+        { "system", den_cmd_system, "system check [--repair]: verify every blob and layer; system prune" },
         { "tag", den_cmd_tag, "give an image another name" },
 };
 

@@ -14,6 +14,8 @@ int den_cmd_images(struct den_global *g, int argc, char **argv);
 int den_cmd_tag(struct den_global *g, int argc, char **argv);
 int den_cmd_rmi(struct den_global *g, int argc, char **argv);
 int den_cmd_inspect(struct den_global *g, int argc, char **argv);
+int den_cmd_image(struct den_global *g, int argc, char **argv);
+int den_cmd_system(struct den_global *g, int argc, char **argv);
 
 int den_fail(const char *msg);
 int den_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

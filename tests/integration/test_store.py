@@ -207,3 +207,32 @@ def test_ownership_mapped_through_the_user_namespace(den, tmp):
         assert owner42 == os.getuid()
     assert os.readlink(os.path.join(layer, "lnk")) == "f42"
     assert os.stat(os.path.join(layer, "hl")).st_ino == os.stat(os.path.join(layer, "f42")).st_ino
+
+
+def test_system_check_repair_and_prune(den, tmp):
+    tarball = os.path.join(tmp, "t.tar")
+    make_tar(tarball, [("f", "file", {"data": b"hello"})])
+    den("import", tarball, "one")
+    make_tar(tarball, [("g", "file", {"data": b"other"})])
+    den("import", tarball, "two")
+    assert "store is clean" in den("system", "check").stdout
+    # a blob whose bytes lie, and a leftover of a killed writer
+    info = json.loads(den("inspect", "two").stdout)[0]
+    cfg = os.path.join(den.root, "blobs", "sha256", info["Id"][7:])
+    os.chmod(cfg, 0o600)
+    open(cfg, "w").write("{}")
+    os.mkdir(os.path.join(den.root, "tmp", "w.killed"))
+    p = den("system", "check", check=False)
+    assert p.returncode == 1
+    assert "does not match its digest" in p.stdout and "left over" in p.stdout
+    p = den("system", "check", "--repair")
+    assert "removed the name localhost/two:latest" in p.stdout
+    assert "store is clean" in den("system", "check").stdout
+    assert "one" in den("images").stdout and "two" not in den("images").stdout
+    # prune takes what no name reaches
+    den("rmi", "one")
+    assert "removed" in den("image", "prune").stdout
+    assert os.listdir(os.path.join(den.root, "layers")) == []
+    assert os.listdir(os.path.join(den.root, "blobs", "sha256")) == []
+    p = den("system", "bogus", check=False)
+    assert p.returncode == 2 and "check" in p.stderr

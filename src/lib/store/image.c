@@ -118,7 +118,7 @@ int image_names_load(struct store *s, json_t **ret, struct err *err)
         return 0;
 }
 
-static int names_save(struct store *s, json_t *names, struct err *err)
+int image_names_save(struct store *s, json_t *names, struct err *err)
 {
         _cleanup_free_ char *txt = json_dumps(names, JSON_INDENT(1) | JSON_SORT_KEYS);
         int r = fs_write_atomic(s->root_fd, "names.json", txt, strlen(txt), 0600);
@@ -175,7 +175,7 @@ int image_tag(struct store *s, const char *src, const char *dst, struct err *err
                 return r;
         if ((r = image_resolve(s, src, d, err)) >= 0 && (r = image_names_load(s, &names, err)) >= 0) {
                 json_object_set_new(names, norm, json_string(d));
-                r = names_save(s, names, err);
+                r = image_names_save(s, names, err);
                 json_decref(names);
         }
         store_unlock(s);
@@ -204,7 +204,7 @@ int image_untag(struct store *s, const char *ref, struct err *err)
                 if (by_name ? strcmp(k, norm) == 0 : strcmp(json_string_value(v), d) == 0)
                         json_object_del(names, k);
         }
-        r = names_save(s, names, err);
+        r = image_names_save(s, names, err);
         json_decref(names);
         store_unlock(s);
         return r;
@@ -317,7 +317,7 @@ int image_import(struct store *s, const struct image_import_opts *o, char ret[DI
         if ((r = image_names_load(s, &names, err)) < 0)
                 goto out;
         json_object_set_new(names, norm, json_string(man));
-        r = names_save(s, names, err);
+        r = image_names_save(s, names, err);
         json_decref(names);
         if (r == 0)
                 strcpy(ret, man);

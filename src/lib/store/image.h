@@ -25,6 +25,8 @@ int image_import(struct store *s, const struct image_import_opts *o, char ret_ma
 
 /* names.json: name -> manifest digest */
 int image_names_load(struct store *s, json_t **ret, struct err *err);
+/* atomically; the caller holds the store lock */
+int image_names_save(struct store *s, json_t *names, struct err *err);
 int image_resolve(struct store *s, const char *ref, char ret_manifest[DIGEST_STR_MAX], struct err *err);
 int image_tag(struct store *s, const char *src, const char *dst, struct err *err);
 /* drop a name; the blobs and layers go when nothing names them (prune) */

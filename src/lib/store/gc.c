@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc.h"
+#include "image.h"
+#include "layer.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+
+#define DOC_MAX (4u << 20)
+
+/* every blob (manifest, config, layers) and every layer dir a name reaches */
+static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, json_t *problems, json_t *broken,
+                     struct err *err)
+{
+        json_t *names;
+        int r = image_names_load(s, &names, err);
+        if (r < 0)
+                return r;
+        const char *k;
+        json_t *v;
+        json_object_foreach(names, k, v)
+        {
+                const char *man = json_string_value(v);
+                _cleanup_free_ char *txt = NULL;
+                size_t len;
+                struct err e = { 0 };
+                if (!man || store_read_blob(s, man, DOC_MAX, &txt, &len, &e) < 0) {
+                        json_array_append_new(problems, json_sprintf("image %s: manifest %s is missing", k, man ? man : "?"));
+                        if (broken)
+                                json_object_set_new(broken, k, json_true());
+                        continue;
+                }
+                json_object_set_new(keep_blobs, man, json_true());
+                json_t *m = json_loadb(txt, len, 0, NULL);
+                const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+                if (!m || !cfg) {
+                        json_array_append_new(problems, json_sprintf("image %s: manifest %s is not a manifest", k, man));
+                        if (broken)
+                                json_object_set_new(broken, k, json_true());
+                        json_decref(m);
+                        continue;
+                }
+                json_object_set_new(keep_blobs, cfg, json_true());
+                if (!store_has_blob(s, cfg)) {
+                        json_array_append_new(problems, json_sprintf("image %s: config %s is missing", k, cfg));
+                        if (broken)
+                                json_object_set_new(broken, k, json_true());
+                }
+                size_t i;
+                json_t *l;
+                json_array_foreach(json_object_get(m, "layers"), i, l)
+                {
+                        const char *d = json_string_value(json_object_get(l, "digest"));
+                        if (!d || !digest_valid(d))
+                                continue;
+                        json_object_set_new(keep_blobs, d, json_true());
+                        json_object_set_new(keep_layers, digest_hex(d), json_true());
+                        _cleanup_free_ char *dir = layer_dir(d);
+                        if (!store_has_blob(s, d)) {
+                                json_array_append_new(problems, json_sprintf("image %s: layer blob %s is missing", k, d));
+                                if (broken)
+                                        json_object_set_new(broken, k, json_true());
+                        }
+                        if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                                json_array_append_new(problems, json_sprintf("image %s: layer %s is not unpacked", k, d));
+                }
+                json_decref(m);
+        }
+        json_decref(names);
+        return 0;
+}
+
+static int rehash(struct store *s, const char *hex, bool *ret_ok)
+{
+        _cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", hex);
+        _cleanup_close_ int fd = openat(s->root_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct digest_ctx *c = digest_new();
+        char buf[1 << 16], d[DIGEST_STR_MAX];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                digest_update(c, buf, (size_t) n);
+        digest_final(c, d);
+        *ret_ok = n == 0 && strcmp(d + 7, hex) == 0;
+        return 0;
+}
+
+/* Go over the entries of a store directory: with keep, those not in it are
+ * orphans; without, every entry is a leftover (tmp/).  remove: take them out. */
+static int sweep_dir(struct store *s, const char *sub, json_t *keep, bool remove, json_t *problems, json_t *repaired,
+                     unsigned *n_removed, struct err *err)
+{
+        _cleanup_close_ int dfd = openat(s->root_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return err_sys(err, -errno, "cannot open %s/%s", s->root, sub);
+        DIR *d = fdopendir(dup(dfd));
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (keep && json_object_get(keep, de->d_name))
+                        continue;
+                _cleanup_free_ char *rel = xasprintf("%s/%s", sub, de->d_name);
+                if (!keep && problems)
+                        json_array_append_new(problems, json_sprintf("%s/%s: left over by an interrupted writer", s->root, rel));
+                if (!remove)
+                        continue;
+                struct err e = { 0 };
+                if (layer_remove_tree(s, rel, &e) == 0) {
+                        if (repaired)
+                                json_array_append_new(repaired, json_sprintf("removed %s/%s", s->root, rel));
+                        if (n_removed)
+                                (*n_removed)++;
+                }
+        }
+        if (d)
+                closedir(d);
+        return 0;
+}
+
+int store_check(struct store *s, bool repair, json_t **ret, struct err *err)
+{
+        json_t *problems = json_array(), *repaired = json_array(), *kb = json_object(), *kl = json_object();
+        int r = store_lock(s, true, err);
+        if (r >= 0) {
+                r = reachable(s, kb, kl, problems, NULL, err);
+                /* every blob is rehashed; one whose bytes lie is removed on repair */
+                _cleanup_close_ int bd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *d = r >= 0 && bd >= 0 ? fdopendir(dup(bd)) : NULL;
+                struct dirent *de;
+                while (d && (de = readdir(d))) {
+                        bool ok = true;
+                        if (de->d_name[0] == '.' || rehash(s, de->d_name, &ok) < 0 || ok)
+                                continue;
+                        json_array_append_new(problems,
+                                              json_sprintf("blob sha256:%s: content does not match its digest", de->d_name));
+                        if (repair && unlinkat(bd, de->d_name, 0) == 0)
+                                json_array_append_new(repaired, json_sprintf("removed blob sha256:%s", de->d_name));
+                }
+                if (d)
+                        closedir(d);
+                /* layers whose blob is there but whose tree is not: unpack again */
+                const char *k;
+                json_t *v;
+                json_object_foreach(kl, k, v)
+                {
+                        _cleanup_free_ char *dg = xasprintf("sha256:%s", k), *dir = layer_dir(dg);
+                        struct err e = { 0 };
+                        if (repair && faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && store_has_blob(s, dg) &&
+                            layer_ensure(s, dg, 0, &e) == 0)
+                                json_array_append_new(repaired, json_sprintf("unpacked layer %s again", dg));
+                }
+                /* names whose image is now (or was) broken go */
+                json_t *broken = json_object(), *scratch = json_array(), *names = NULL, *kb2 = json_object(),
+                       *kl2 = json_object();
+                if (repair && r >= 0 && reachable(s, kb2, kl2, scratch, broken, err) >= 0 &&
+                    json_object_size(broken) && image_names_load(s, &names, err) >= 0) {
+                        const char *bn;
+                        json_t *bv;
+                        json_object_foreach(broken, bn, bv)
+                        {
+                                json_object_del(names, bn);
+                                json_array_append_new(repaired, json_sprintf("removed the name %s (its image is broken)", bn));
+                        }
+                        r = image_names_save(s, names, err);
+                        json_decref(names);
+                }
+                json_decref(broken);
+                json_decref(scratch);
+                json_decref(kb2);
+                json_decref(kl2);
+                if (r >= 0)
+                        r = sweep_dir(s, "tmp", NULL, repair, problems, repaired, NULL, err);
+                store_unlock(s);
+        }
+        json_decref(kb);
+        json_decref(kl);
+        if (r < 0) {
+                json_decref(problems);
+                json_decref(repaired);
+                return r;
+        }
+        *ret = json_pack("{s:o,s:o}", "problems", problems, "repaired", repaired);
+        return 0;
+}
+
+int store_prune(struct store *s, unsigned *ret_removed, struct err *err)
+{
+        json_t *problems = json_array(), *kb = json_object(), *kl = json_object(), *kbh = json_object();
+        unsigned n = 0;
+        int r = store_lock(s, true, err);
+        if (r >= 0) {
+                r = reachable(s, kb, kl, problems, NULL, err);
+                /* keys of kb are "sha256:<hex>"; blob files are named by hex */
+                const char *k;
+                json_t *v;
+                json_object_foreach(kb, k, v) json_object_set_new(kbh, k + 7, json_true());
+                if (r >= 0)
+                        r = sweep_dir(s, "blobs/sha256", kbh, true, NULL, NULL, &n, err);
+                if (r >= 0)
+                        r = sweep_dir(s, "layers", kl, true, NULL, NULL, &n, err);
+                if (r >= 0)
+                        r = sweep_dir(s, "tmp", NULL, true, NULL, NULL, &n, err);
+                store_unlock(s);
+        }
+        json_decref(problems);
+        json_decref(kb);
+        json_decref(kl);
+        json_decref(kbh);
+        if (r >= 0 && ret_removed)
+                *ret_removed = n;
+        return r;
+}
