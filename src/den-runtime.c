@@ -44,13 +44,11 @@ int rt_fail(const char *msg)
 
 int rt_usage(const char *cmd, const char *fmt, ...)
 {
-        char m[512];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(m, sizeof(m), fmt, ap);
+        int r = log_usage(1, cmd, fmt, ap);
         va_end(ap);
-        log_error("%s: %s (see 'den-runtime %s --help')", cmd, m, cmd);
-        return 1;
+        return r;
 }
 
 static void usage(FILE *f)

@@ -36,13 +36,11 @@ int den_fail(const char *msg)
 
 int den_usage(const char *cmd, const char *fmt, ...)
 {
-        char m[512];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(m, sizeof(m), fmt, ap);
+        int r = log_usage(2, cmd, fmt, ap);
         va_end(ap);
-        log_error("%s: %s (see 'den %s --help')", cmd, m, cmd);
-        return 2;
+        return r;
 }
 
 int den_open_store(struct den_global *g, struct store *s)

@@ -110,3 +110,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
         }
         errno = saved;
 }
+
+int log_usage(int code, const char *cmd, const char *fmt, va_list ap)
+{
+        char m[512];
+        vsnprintf(m, sizeof(m), fmt, ap);
+        log_error("%s: %s (see '%s %s --help')", cmd, m, log_prog, cmd);
+        return code;
+}

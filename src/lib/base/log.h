@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -16,3 +17,6 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 /* the fd of the log file, or -1: a forked child keeps it until exec */
 int log_fd(void);
+
+/* A bad command line: "CMD: what (see 'PROG CMD --help')".  Returns code. */
+int log_usage(int code, const char *cmd, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 
@@ -71,4 +72,15 @@ char **strv_copy(char *const *v)
         for (size_t i = 0; i < n; i++)
                 r[i] = xstrdup(v[i]);
         return r;
+}
+
+char *now_rfc3339(void)
+{
+        struct timespec t;
+        struct tm tm;
+        char b[64];
+        clock_gettime(CLOCK_REALTIME, &t);
+        gmtime_r(&t.tv_sec, &tm);
+        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+        return xasprintf("%s.%09ldZ", b, t.tv_nsec);
 }

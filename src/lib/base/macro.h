@@ -69,3 +69,6 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 size_t strv_length(char *const *v);
 char **strv_copy(char *const *v);
+
+/* now as RFC 3339 in UTC with nanoseconds, as OCI state and image configs want it */
+char *now_rfc3339(void);

@@ -309,17 +309,6 @@ static uint64_t clone_flags(const struct spec *s)
         return f;
 }
 
-static char *now_rfc3339(void)
-{
-        struct timespec t;
-        struct tm tm;
-        char b[64];
-        clock_gettime(CLOCK_REALTIME, &t);
-        gmtime_r(&t.tv_sec, &tm);
-        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", b, t.tv_nsec);
-}
-
 static int write_pid_file(const char *path, pid_t pid, struct err *err)
 {
         char buf[16];

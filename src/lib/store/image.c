@@ -249,17 +249,6 @@ int image_inspect(struct store *s, const char *manifest, json_t **ret, struct er
         return 0;
 }
 
-static char *now_rfc3339(void)
-{
-        struct timespec t;
-        struct tm tm;
-        char b[64];
-        clock_gettime(CLOCK_REALTIME, &t);
-        gmtime_r(&t.tv_sec, &tm);
-        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return xstrdup(b);
-}
-
 int image_import(struct store *s, const struct image_import_opts *o, char ret[DIGEST_STR_MAX], struct err *err)
 {
         _cleanup_free_ char *norm = NULL, *created = NULL, *ctxt = NULL, *mtxt = NULL;
