@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps demo check check-asan unit integration clean
+.PHONY: all deps demo check check-asan unit integration fuzz clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -34,5 +34,12 @@ unit: all
 integration: all
 	tests/run-integration.sh $(BUILD)
 
+# libFuzzer targets for the parsers, 60 s each (not part of check)
+fuzz:
+	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-fuzz fuzz-spec fuzz-unpack
+	build-fuzz/fuzz-spec -max_total_time=60 $$(mktemp -d) tests/fuzz/corpus-spec
+	build-fuzz/fuzz-unpack -max_total_time=60 $$(mktemp -d) tests/fuzz/corpus-unpack
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

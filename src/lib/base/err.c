@@ -5,6 +5,8 @@
 #include "err.h"
 
 static int err_vset(struct err *err, int code, int with_errno, const char *fmt, va_list ap)
+        __attribute__((format(printf, 4, 0)));
+static int err_vset(struct err *err, int code, int with_errno, const char *fmt, va_list ap)
 {
         if (code >= 0)
                 code = -EINVAL;

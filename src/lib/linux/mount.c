@@ -115,8 +115,10 @@ int mount_opts_parse(char *const *options, struct mount_opts *o, struct err *err
                         done = strcmp(opt, ignored_opts[k]) == 0;
                 if (done)
                         continue;
-                if (!*opt || strchr(opt, ','))
+                if (!*opt || strchr(opt, ',')) {
+                        mount_opts_free(o);
                         return err_set(err, -EINVAL, "invalid mount option '%s'", opt);
+                }
                 size_t l = strlen(opt);
                 o->data = xrealloc(o->data, datalen + l + 2);
                 if (datalen)

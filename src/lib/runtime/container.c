@@ -185,7 +185,6 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                 return r;
         if ((r = process_set_limits(p, s, c->rootless, err)) < 0)
                 return r;
-        _cleanup_close_ int cwd_fd = -1;
         if ((r = process_chdir(p->cwd, err)) < 0)
                 return r;
         if (!c->o->no_new_keyring) {

@@ -267,7 +267,9 @@ int container_delete(const char *root, const char *id, bool force, struct err *e
         }
         if (r < 0)
                 return r;
+        /* held until we return: no start or exec races the delete */
         _cleanup_close_ int lock = state_lock(root, id, err);
+        (void) lock;
         enum status s = state_status(root, &st);
         if (s != STATUS_STOPPED) {
                 if (!force && s != STATUS_CREATED) {

@@ -142,7 +142,6 @@ int store_put_blob_mem(struct store *s, const void *data, size_t len, char ret[D
         digest_update(c, data, len);
         char d[DIGEST_STR_MAX];
         digest_final(c, d);
-        _cleanup_free_ char *rel = blob_rel(d);
         _cleanup_close_ int dir = openat(s->root_fd, "blobs/sha256", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dir < 0)
                 return err_sys(err, -errno, "cannot open %s/blobs/sha256", s->root);
