@@ -19,13 +19,21 @@ static const struct {
         den_command_fn fn;
         const char *help;
 } commands[] = {
+        { "exec", den_cmd_exec, "run another command in a running container (through its keeper)" },
         { "image", den_cmd_image, "image prune: remove what no image name reaches" },
         { "images", den_cmd_images, "list images" },
         { "import", den_cmd_import, "make a one-layer image from a root filesystem tarball" },
+        { "kill", den_cmd_kill, "send a signal to a container's main command" },
+        { "logs", den_cmd_logs, "print the output of a detached container" },
         { "inspect", den_cmd_inspect, "show an image's manifest and config (JSON)" },
+        { "ps", den_cmd_ps, "list containers" },
+        { "rm", den_cmd_rm, "remove containers" },
         { "rmi", den_cmd_rmi, "remove image names" },
+        { "run", den_cmd_run, "run a command in a new container" },
+        { "stop", den_cmd_stop, "stop containers (SIGTERM, then SIGKILL after -t seconds)" },
         { "system", den_cmd_system, "system check [--repair]: verify every blob and layer; system prune" },
         { "tag", den_cmd_tag, "give an image another name" },
+        { "wait", den_cmd_wait, "wait for containers to end and print their exit codes" },
 };
 
 int den_fail(const char *msg)

@@ -14,6 +14,14 @@ int den_cmd_images(struct den_global *g, int argc, char **argv);
 int den_cmd_tag(struct den_global *g, int argc, char **argv);
 int den_cmd_rmi(struct den_global *g, int argc, char **argv);
 int den_cmd_inspect(struct den_global *g, int argc, char **argv);
+int den_cmd_run(struct den_global *g, int argc, char **argv);
+int den_cmd_exec(struct den_global *g, int argc, char **argv);
+int den_cmd_ps(struct den_global *g, int argc, char **argv);
+int den_cmd_stop(struct den_global *g, int argc, char **argv);
+int den_cmd_kill(struct den_global *g, int argc, char **argv);
+int den_cmd_rm(struct den_global *g, int argc, char **argv);
+int den_cmd_wait(struct den_global *g, int argc, char **argv);
+int den_cmd_logs(struct den_global *g, int argc, char **argv);
 int den_cmd_image(struct den_global *g, int argc, char **argv);
 int den_cmd_system(struct den_global *g, int argc, char **argv);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/base/log.h"
+#include "lib/base/signal.h"
 #include "lib/base/macro.h"
 #include "runtime.h"
 #include "lib/runtime/container.h"
@@ -176,23 +177,7 @@ int rt_cmd_resume(struct rt_global *g, int argc, char **argv)
 
 int rt_parse_signal(const char *s)
 {
-        char *end;
-        long n = strtol(s, &end, 10);
-        if (*s && !*end)
-                return n > 0 && n < NSIG ? (int) n : -EINVAL;
-        if (strncasecmp(s, "SIG", 3) == 0)
-                s += 3;
-        for (int i = 1; i < NSIG; i++) {
-                const char *name = sigabbrev_np(i);
-                if (name && strcasecmp(s, name) == 0)
-                        return i;
-        }
-        if (strncasecmp(s, "RTMIN+", 6) == 0) {
-                n = strtol(s + 6, &end, 10);
-                if (!*end && SIGRTMIN + n <= SIGRTMAX)
-                        return SIGRTMIN + (int) n;
-        }
-        return -EINVAL;
+        return signal_parse(s);
 }
 
 int rt_cmd_kill(struct rt_global *g, int argc, char **argv)

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "den.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+#include "lib/base/signal.h"
+#include "lib/runtime/engine.h"
+
+static void push(char ***v, const char *s)
+{
+        size_t n = strv_length(*v);
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = xstrdup(s);
+        (*v)[n + 1] = NULL;
+}
+
+static int env_file(char ***env, const char *path)
+{
+        _cleanup_free_ char *txt = NULL;
+        if (fs_read_file(path, 1 << 20, &txt, NULL) < 0)
+                return -errno;
+        char *save = NULL;
+        for (char *l = strtok_r(txt, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                if (!*l || *l == '#')
+                        continue;
+                if (strchr(l, '='))
+                        push(env, l);
+                else if (getenv(l)) {
+                        _cleanup_free_ char *kv = xasprintf("%s=%s", l, getenv(l));
+                        push(env, kv);
+                }
+        }
+        return 0;
+}
+
+int den_cmd_run(struct den_global *g, int argc, char **argv)
+{
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM };
+        static const struct option o[] = {
+                { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
+                { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
+                { "name", required_argument, NULL, O_NAME }, { "env", required_argument, NULL, 'e' },
+                { "env-file", required_argument, NULL, O_ENVFILE }, { "workdir", required_argument, NULL, 'w' },
+                { "user", required_argument, NULL, 'u' },   { "volume", required_argument, NULL, 'v' },
+                { "tmpfs", required_argument, NULL, O_TMPFS }, { "read-only", no_argument, NULL, O_RO },
+                { "network", required_argument, NULL, O_NET }, { "net", required_argument, NULL, O_NET },
+                { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
+                { "help", no_argument, NULL, 'h' },         {},
+        };
+        struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot };
+        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL;
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+dite:w:u:v:h", o, NULL)) != -1) {
+                switch (c) {
+                case O_RM: ro.rm = true; break;
+                case 'd': ro.detach = true; break;
+                case 'i': break;
+                case 't': return den_fail("run -t: a terminal is not supported yet; leave out -t");
+                case O_NAME: ro.name = optarg; break;
+                case 'e':
+                        if (strchr(optarg, '='))
+                                push(&env, optarg);
+                        else if (getenv(optarg)) {
+                                _cleanup_free_ char *kv = xasprintf("%s=%s", optarg, getenv(optarg));
+                                push(&env, kv);
+                        }
+                        break;
+                case O_ENVFILE:
+                        if (env_file(&env, optarg) < 0)
+                                return den_usage("run", "--env-file '%s': cannot read it", optarg);
+                        break;
+                case 'w': ro.workdir = optarg; break;
+                case 'u': ro.user = optarg; break;
+                case 'v': push(&vols, optarg); break;
+                case O_TMPFS: push(&tmpfs, optarg); break;
+                case O_RO: ro.read_only = true; break;
+                case O_NET: ro.network = optarg; break;
+                case O_HOST: ro.hostname = optarg; break;
+                case O_ENTRY: ro.entrypoint = optarg; break;
+                case 'h':
+                        printf("usage: den run [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
+                               "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
+                               "       [--network none|host] [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n");
+                        return 0;
+                default:
+                        return den_usage("run", "bad option");
+                }
+        }
+        if (optind >= argc)
+                return den_usage("run", "expects an image");
+        if (ro.workdir && ro.workdir[0] != '/')
+                return den_usage("run", "-w '%s': not an absolute path", ro.workdir);
+        ro.image = argv[optind];
+        ro.cmd = argv + optind + 1;
+        ro.env = env;
+        ro.volumes = vols;
+        ro.tmpfs = tmpfs;
+        struct err err = { 0 };
+        int r = engine_run(&ro, &err);
+        if (r < 0)
+                return den_fail(err.msg) == 1 ? 125 : 125;
+        return r;
+}
+
+int den_cmd_exec(struct den_global *g, int argc, char **argv)
+{
+        static const struct option o[] = { { "detach", no_argument, NULL, 'd' }, { "interactive", no_argument, NULL, 'i' },
+                                           { "tty", no_argument, NULL, 't' }, { "env", required_argument, NULL, 'e' },
+                                           { "workdir", required_argument, NULL, 'w' }, { "user", required_argument, NULL, 'u' },
+                                           { "help", no_argument, NULL, 'h' }, {} };
+        struct engine_exec_opts eo = { .root = g->root, .runroot = g->runroot };
+        _cleanup_strv_free_ char **env = NULL;
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+dite:w:u:h", o, NULL)) != -1) {
+                switch (c) {
+                case 'd': eo.detach = true; break;
+                case 'i': break;
+                case 't': return den_fail("exec -t: a terminal is not supported yet; leave out -t");
+                case 'e': push(&env, optarg); break;
+                case 'w': eo.workdir = optarg; break;
+                case 'u': eo.user = optarg; break;
+                case 'h':
+                        printf("usage: den exec [-d] [-i] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD [ARG...]\n");
+                        return 0;
+                default:
+                        return den_usage("exec", "bad option");
+                }
+        }
+        if (argc - optind < 2)
+                return den_usage("exec", "expects a container and a command");
+        eo.container = argv[optind];
+        eo.cmd = argv + optind + 1;
+        eo.env = env;
+        struct err err = { 0 };
+        int r = engine_exec(&eo, &err);
+        if (r < 0) {
+                den_fail(err.msg);
+                return 126;
+        }
+        return r;
+}
+
+int den_cmd_ps(struct den_global *g, int argc, char **argv)
+{
+        bool all = false, quiet = false;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--all") == 0)
+                        all = true;
+                else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+                        quiet = true;
+                else if (strcmp(argv[i], "-aq") == 0 || strcmp(argv[i], "-qa") == 0)
+                        all = quiet = true;
+                else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+                        printf("usage: den ps [-a] [-q]\n");
+                        return 0;
+                } else
+                        return den_usage("ps", "unknown option '%s'", argv[i]);
+        }
+        struct err err = { 0 };
+        json_t *arr;
+        if (engine_list(g->root, g->runroot, &arr, &err) < 0)
+                return den_fail(err.msg);
+        if (!quiet)
+                printf("%-14s %-30s %-24s %-20s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES");
+        size_t i;
+        json_t *e;
+        json_array_foreach(arr, i, e)
+        {
+                const char *st = json_string_value(json_object_get(e, "Status"));
+                if (!all && strcmp(st, "running") != 0)
+                        continue;
+                if (quiet) {
+                        printf("%.12s\n", json_string_value(json_object_get(e, "Id")));
+                        continue;
+                }
+                char cmd[64] = "";
+                size_t k;
+                json_t *a;
+                json_array_foreach(json_object_get(json_object_get(e, "Process"), "args"), k, a)
+                {
+                        size_t l = strlen(cmd);
+                        snprintf(cmd + l, sizeof(cmd) - l, "%s%s", k ? " " : "", json_string_value(a));
+                }
+                char status[32];
+                if (strcmp(st, "exited") == 0)
+                        snprintf(status, sizeof(status), "Exited (%lld)", json_integer_value(json_object_get(e, "ExitCode")));
+                else
+                        snprintf(status, sizeof(status), "%s", strcmp(st, "running") == 0 ? "Up" : "Created");
+                printf("%-14.12s %-30.30s %-24.24s %-20s %s\n", json_string_value(json_object_get(e, "Id")),
+                       json_string_value(json_object_get(e, "Image")), cmd, status,
+                       json_string_value(json_object_get(e, "Name")));
+        }
+        json_decref(arr);
+        return 0;
+}
+
+int den_cmd_stop(struct den_global *g, int argc, char **argv)
+{
+        int timeout = 10, i = 1, rc = 0;
+        if (argc > 2 && (strcmp(argv[1], "-t") == 0 || strcmp(argv[1], "--time") == 0)) {
+                char *end;
+                timeout = (int) strtol(argv[2], &end, 10);
+                if (*end || timeout < 0)
+                        return den_usage("stop", "-t '%s': not a number of seconds", argv[2]);
+                i = 3;
+        }
+        if (i >= argc)
+                return den_usage("stop", "expects a container");
+        for (; i < argc; i++) {
+                struct err err = { 0 };
+                if (engine_stop(g->root, g->runroot, argv[i], timeout, &err) < 0)
+                        rc = den_fail(err.msg);
+                else
+                        printf("%s\n", argv[i]);
+        }
+        return rc;
+}
+
+int den_cmd_kill(struct den_global *g, int argc, char **argv)
+{
+        int sig = SIGKILL, i = 1, rc = 0;
+        if (argc > 2 && (strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "--signal") == 0)) {
+                if ((sig = signal_parse(argv[2])) < 0)
+                        return den_usage("kill", "unknown signal '%s'", argv[2]);
+                i = 3;
+        }
+        if (i >= argc)
+                return den_usage("kill", "expects a container");
+        for (; i < argc; i++) {
+                struct err err = { 0 };
+                if (engine_kill(g->root, g->runroot, argv[i], sig, &err) < 0)
+                        rc = den_fail(err.msg);
+                else
+                        printf("%s\n", argv[i]);
+        }
+        return rc;
+}
+
+int den_cmd_rm(struct den_global *g, int argc, char **argv)
+{
+        bool force = false;
+        int i = 1, rc = 0;
+        if (argc > 1 && (strcmp(argv[1], "-f") == 0 || strcmp(argv[1], "--force") == 0)) {
+                force = true;
+                i = 2;
+        }
+        if (i >= argc)
+                return den_usage("rm", "expects a container");
+        for (; i < argc; i++) {
+                struct err err = { 0 };
+                if (engine_rm(g->root, g->runroot, argv[i], force, &err) < 0)
+                        rc = den_fail(err.msg);
+                else
+                        printf("%s\n", argv[i]);
+        }
+        return rc;
+}
+
+int den_cmd_wait(struct den_global *g, int argc, char **argv)
+{
+        if (argc < 2)
+                return den_usage("wait", "expects a container");
+        int rc = 0;
+        for (int i = 1; i < argc; i++) {
+                struct err err = { 0 };
+                int r = engine_wait(g->root, g->runroot, argv[i], &err);
+                if (r < 0)
+                        rc = den_fail(err.msg);
+                else
+                        printf("%d\n", r);
+        }
+        return rc;
+}
+
+int den_cmd_logs(struct den_global *g, int argc, char **argv)
+{
+        if (argc != 2)
+                return den_usage("logs", "expects one container");
+        struct err err = { 0 };
+        _cleanup_free_ char *path = NULL;
+        if (engine_log_path(g->root, g->runroot, argv[1], &path, &err) < 0)
+                return den_fail(err.msg);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0; /* it ran in the foreground: its output went there */
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                if (fs_write_all(1, buf, (size_t) n) < 0)
+                        break;
+        return 0;
+}

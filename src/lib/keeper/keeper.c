@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keeper.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+#include "lib/linux/process.h"
+#include "proto.h"
+
+#define MAX_CLIENTS 256
+
+struct client {
+        int fd;
+        pid_t pid;      /* the command it started, 0: none */
+        bool wait_main; /* a WAIT for the main command */
+};
+
+struct keeper {
+        const struct keeper_conf *c;
+        struct client clients[MAX_CLIENTS];
+        pid_t main_pid;
+        bool main_started, main_done;
+        int main_status;
+        int ep;
+};
+
+static void reply(int fd, enum keeper_type t, json_t *payload)
+{
+        keeper_send(fd, t, payload, NULL, 0);
+        json_decref(payload);
+}
+
+static void drop_client(struct keeper *k, struct client *cl)
+{
+        epoll_ctl(k->ep, EPOLL_CTL_DEL, cl->fd, NULL);
+        close(cl->fd);
+        memset(cl, 0, sizeof(*cl));
+        cl->fd = -1;
+}
+
+/* a line of /etc/passwd or /etc/group split at ':' */
+static int split_fields(char *line, char **f, int max)
+{
+        int n = 0;
+        f[n++] = line;
+        for (char *p = line; *p && n < max; p++)
+                if (*p == ':') {
+                        *p = '\0';
+                        f[n++] = p + 1;
+                }
+        return n;
+}
+
+static bool all_digits(const char *s)
+{
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+/* USER[:GROUP], names looked up in the container's own /etc/passwd and /etc/group
+ * (we are inside its root); supplementary groups from /etc/group */
+static int resolve_user(const char *spec, json_t **ret, struct err *err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec), *pw = NULL, *gr = NULL;
+        char *grp = strchr(copy, ':');
+        if (grp)
+                *grp++ = '\0';
+        const char *uname = NULL;
+        long uid = -1, gid = -1;
+        fs_read_file("/etc/passwd", 1 << 20, &pw, NULL);
+        fs_read_file("/etc/group", 1 << 20, &gr, NULL);
+        if (all_digits(copy))
+                uid = atol(copy);
+        char *save = NULL;
+        for (char *l = pw ? strtok_r(pw, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+                char *f[7];
+                if (split_fields(l, f, 7) < 4)
+                        continue;
+                if ((uid < 0 && strcmp(f[0], copy) == 0) || (uid >= 0 && all_digits(f[2]) && atol(f[2]) == uid)) {
+                        uname = f[0];
+                        uid = atol(f[2]);
+                        gid = atol(f[3]);
+                        break;
+                }
+        }
+        if (uid < 0)
+                return err_set(err, -ENOENT, "user '%s' not found in the container's /etc/passwd", copy);
+        if (gid < 0)
+                gid = 0;
+        json_t *groups = json_array();
+        save = NULL;
+        for (char *l = gr ? strtok_r(gr, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+                char *f[4];
+                if (split_fields(l, f, 4) < 3)
+                        continue;
+                if (grp && !all_digits(grp) && strcmp(f[0], grp) == 0)
+                        gid = atol(f[2]);
+                if (uname && f[3]) {
+                        _cleanup_free_ char *members = xstrdup(f[3]);
+                        char *s2 = NULL;
+                        for (char *m = strtok_r(members, ",", &s2); m; m = strtok_r(NULL, ",", &s2))
+                                if (strcmp(m, uname) == 0)
+                                        json_array_append_new(groups, json_integer(atol(f[2])));
+                }
+        }
+        if (grp && all_digits(grp))
+                gid = atol(grp);
+        else if (grp && gid < 0) {
+                json_decref(groups);
+                return err_set(err, -ENOENT, "group '%s' not found in the container's /etc/group", grp);
+        }
+        *ret = json_pack("{s:I,s:I,s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid, "additionalGids", groups);
+        return 0;
+}
+
+static int build_process(json_t *req, const struct keeper_conf *c, struct spec_process *p, struct err *err)
+{
+        json_t *u = json_object_get(req, "user");
+        if (json_is_string(u)) {
+                json_t *resolved = NULL;
+                int q = resolve_user(json_string_value(u), &resolved, err);
+                if (q < 0) {
+                        memset(p, 0, sizeof(*p));
+                        return q;
+                }
+                json_object_set_new(req, "user", resolved);
+        }
+        int r = spec_parse_process(req, "request", p, err);
+        if (r < 0)
+                return r;
+        /* commands run as root in the container get the default set; others none */
+        p->has_caps = true;
+        for (int s = 0; s < _CAP_SET_MAX; s++)
+                p->caps[s] = s == CAP_SET_AMBIENT || p->uid != 0 ? 0 : c->default_caps;
+        p->caps[CAP_SET_BOUNDING] = c->default_caps;
+        return 0;
+}
+
+/* the command's process: stdio from the client, user and caps, exec */
+static __attribute__((noreturn)) void command_child(struct keeper *k, const struct spec_process *p, const int *fds,
+                                                    size_t n_fds, int errpipe)
+{
+        struct err err = { 0 };
+        _cleanup_free_ char *path = NULL;
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++)
+                signal(s, SIG_DFL);
+        setsid();
+        for (size_t i = 0; i < 3 && i < n_fds; i++)
+                if (dup3(fds[i], (int) i, 0) < 0)
+                        _exit(127);
+        if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
+            process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
+                goto fail;
+        process_close_fds(0);
+        /* errpipe is close-on-exec: EOF tells the keeper the exec happened */
+        execve(path, p->args, p->env ? p->env : (char *[]){ NULL });
+        err_sys(&err, -errno, "exec '%s'", path);
+fail:
+        if (write(errpipe, err.msg, strlen(err.msg)) < 0) {
+        }
+        _exit(127);
+}
+
+static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fds, size_t n_fds)
+{
+        struct spec_process p;
+        struct err err = { 0 };
+        bool main = json_is_true(json_object_get(req, "main"));
+        if (main && k->main_started) {
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "the main command was started already"));
+                return;
+        }
+        if (build_process(req, k->c, &p, &err) < 0) {
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", err.msg));
+                spec_process_free(&p);
+                return;
+        }
+        int ep[2];
+        if (pipe2(ep, O_CLOEXEC) < 0) {
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "pipe failed"));
+                spec_process_free(&p);
+                return;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(ep[0]);
+                command_child(k, &p, fds, n_fds, ep[1]);
+        }
+        close(ep[1]);
+        spec_process_free(&p);
+        if (pid < 0) {
+                close(ep[0]);
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "fork failed"));
+                return;
+        }
+        char msg[600];
+        ssize_t n = fs_read_all(ep[0], msg, sizeof(msg) - 1);
+        close(ep[0]);
+        if (n > 0) {
+                msg[n] = '\0';
+                waitpid(pid, NULL, 0);
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", msg));
+                return;
+        }
+        cl->pid = pid;
+        if (main) {
+                k->main_pid = pid;
+                k->main_started = true;
+        }
+        reply(cl->fd, KEEPER_STARTED, json_pack("{s:i}", "pid", pid));
+}
+
+static void handle_message(struct keeper *k, struct client *cl)
+{
+        enum keeper_type t;
+        json_t *req = NULL;
+        int fds[KEEPER_MAX_FDS];
+        size_t n = KEEPER_MAX_FDS;
+        struct err err = { 0 };
+        if (keeper_recv(cl->fd, &t, &req, fds, &n, &err) < 0) {
+                drop_client(k, cl);
+                return;
+        }
+        switch (t) {
+        case KEEPER_RUN:
+                if (cl->pid)
+                        reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "one command per connection"));
+                else
+                        handle_run(k, cl, req, fds, n);
+                break;
+        case KEEPER_SIGNAL: {
+                pid_t pid = (pid_t) json_integer_value(json_object_get(req, "pid"));
+                int sig = (int) json_integer_value(json_object_get(req, "signal"));
+                if (pid == 0)
+                        pid = k->main_pid;
+                if (pid <= 0 || sig <= 0 || sig >= NSIG || kill(pid, sig) < 0)
+                        reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "no such process"));
+                else
+                        reply(cl->fd, KEEPER_STARTED, json_pack("{s:i}", "pid", pid));
+                break;
+        }
+        case KEEPER_WAIT:
+                if (k->main_done)
+                        reply(cl->fd, KEEPER_EXITED, json_pack("{s:i}", "status", k->main_status));
+                else
+                        cl->wait_main = true;
+                break;
+        default:
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "unknown request"));
+        }
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+        json_decref(req);
+}
+
+static void reap(struct keeper *k)
+{
+        int st;
+        pid_t pid;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+                int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                for (int i = 0; i < MAX_CLIENTS; i++) {
+                        struct client *cl = &k->clients[i];
+                        if (cl->fd >= 0 && cl->pid == pid) {
+                                reply(cl->fd, KEEPER_EXITED, json_pack("{s:i}", "status", status));
+                                drop_client(k, cl);
+                        }
+                }
+                if (pid == k->main_pid) {
+                        k->main_done = true;
+                        k->main_status = status;
+                }
+        }
+}
+
+static __attribute__((noreturn)) void finish(struct keeper *k)
+{
+        char b[16];
+        int n = snprintf(b, sizeof(b), "%d\n", k->main_status);
+        if (k->c->exit_fd >= 0 && pwrite(k->c->exit_fd, b, (size_t) n, 0) < 0) {
+        }
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+                struct client *cl = &k->clients[i];
+                if (cl->fd >= 0 && cl->wait_main)
+                        reply(cl->fd, KEEPER_EXITED, json_pack("{s:i}", "status", k->main_status));
+        }
+        /* pid 1 leaving takes every other process of the namespace with it */
+        _exit(k->main_status);
+}
+
+void keeper_main(const struct keeper_conf *c)
+{
+        static struct keeper k;
+        k.c = c;
+        for (int i = 0; i < MAX_CLIENTS; i++)
+                k.clients[i].fd = -1;
+        prctl(PR_SET_NAME, "den-keeper");
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        k.ep = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->listen_fd };
+        epoll_ctl(k.ep, EPOLL_CTL_ADD, c->listen_fd, &ev);
+        ev.data.fd = sfd;
+        epoll_ctl(k.ep, EPOLL_CTL_ADD, sfd, &ev);
+        for (;;) {
+                struct epoll_event evs[16];
+                int n = epoll_wait(k.ep, evs, 16, -1);
+                if (n < 0 && errno != EINTR)
+                        _exit(125);
+                for (int i = 0; i < n; i++) {
+                        int fd = evs[i].data.fd;
+                        if (fd == sfd) {
+                                struct signalfd_siginfo si;
+                                while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                        if (si.ssi_signo != SIGCHLD && k.main_pid > 0)
+                                                kill(k.main_pid, (int) si.ssi_signo);
+                                reap(&k);
+                        } else if (fd == c->listen_fd) {
+                                int cfd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                                struct ucred cr;
+                                socklen_t cl = sizeof(cr);
+                                /* only our own user (root of this namespace) may talk to us */
+                                if (cfd >= 0 && (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+                                                 (cr.uid != 0 && cr.uid != getuid()))) {
+                                        close(cfd);
+                                        cfd = -1;
+                                }
+                                int slot = -1;
+                                for (int s = 0; cfd >= 0 && s < MAX_CLIENTS && slot < 0; s++)
+                                        if (k.clients[s].fd < 0)
+                                                slot = s;
+                                if (slot < 0) {
+                                        if (cfd >= 0)
+                                                close(cfd);
+                                        continue;
+                                }
+                                k.clients[slot].fd = cfd;
+                                struct epoll_event cev = { .events = EPOLLIN, .data.fd = cfd };
+                                epoll_ctl(k.ep, EPOLL_CTL_ADD, cfd, &cev);
+                        } else {
+                                for (int s = 0; s < MAX_CLIENTS; s++)
+                                        if (k.clients[s].fd == fd) {
+                                                if (evs[i].events & (EPOLLHUP | EPOLLERR) && !(evs[i].events & EPOLLIN))
+                                                        drop_client(&k, &k.clients[s]);
+                                                else
+                                                        handle_message(&k, &k.clients[s]);
+                                                break;
+                                        }
+                        }
+                }
+                if (k.main_done && !c->session)
+                        finish(&k);
+        }
+}
+
+int keeper_connect(const char *path, struct err *err)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        /* a long path is reached through its directory's fd */
+        _cleanup_close_ int dfd = -1;
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                _cleanup_free_ char *dir = xstrdup(path);
+                char *slash = strrchr(dir, '/');
+                *slash = '\0';
+                dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        return err_sys(err, -errno, "cannot reach the keeper at '%s'", path);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, slash + 1);
+        } else
+                strcpy(sa.sun_path, path);
+        int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (s < 0 || connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                if (s >= 0)
+                        close(s);
+                return err_sys(err, r, "cannot reach the keeper at '%s'", path);
+        }
+        return s;
+}

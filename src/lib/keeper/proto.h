@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+#include "lib/base/json.h"
+
+/* The keeper's wire protocol, version 1.
+ *
+ * Transport: a SOCK_SEQPACKET unix socket, <runroot>/containers/<id>/keeper.sock
+ * (0600 in a 0700 directory; the keeper also checks SO_PEERCRED).  One message
+ * per packet:
+ *
+ *     struct keeper_hdr  (magic "DENK", version, type, payload length)
+ *     payload            a JSON object, at most KEEPER_MAX_PAYLOAD bytes
+ *     SCM_RIGHTS         the fds the message hands over (stdio of a command)
+ *
+ * Client -> keeper
+ *   KEEPER_RUN     {"args":[..],"env":[..],"cwd":"/","uid":0,"gid":0,"groups":[..],
+ *                   "tty":false,"main":false}       + fds 0,1,2 for the command
+ *                  (with "tty": true, no fds: the keeper makes a pty in the
+ *                   container's devpts and hands its master back in STARTED)
+ *   KEEPER_SIGNAL  {"pid":N|0 (0: the main command),"signal":15}
+ *   KEEPER_WAIT    {}   wait for the main command (reply EXITED)
+ * Keeper -> client
+ *   KEEPER_STARTED {"pid":N}  (pid as seen inside) [+ the pty master]
+ *   KEEPER_EXITED  {"status":S}  S as a shell gives it: code, or 128+signal
+ *   KEEPER_ERROR   {"error":"message"}
+ *
+ * Any other magic or version is refused and the connection closed. */
+
+#define KEEPER_MAGIC 0x4b4e4544u /* "DENK" little-endian */
+#define KEEPER_VERSION 1
+#define KEEPER_MAX_PAYLOAD (128u << 10)
+#define KEEPER_MAX_FDS 3
+
+enum keeper_type {
+        KEEPER_RUN = 1,
+        KEEPER_SIGNAL,
+        KEEPER_WAIT,
+        KEEPER_STARTED = 100,
+        KEEPER_EXITED,
+        KEEPER_ERROR,
+};
+
+struct keeper_hdr {
+        uint32_t magic;
+        uint16_t version;
+        uint16_t type;
+        uint32_t len;
+};
+
+int keeper_send(int sock, enum keeper_type type, json_t *payload, const int *fds, size_t n_fds);
+/* receives one message; *ret_payload is a new reference; fds are O_CLOEXEC */
+int keeper_recv(int sock, enum keeper_type *ret_type, json_t **ret_payload, int *fds, size_t *n_fds,
+                struct err *err);

@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "internal.h"
+#include "lib/base/fs.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "lib/keeper/keeper.h"
+#include "lib/keeper/proto.h"
+#include "lib/linux/idmap.h"
+#include "lib/linux/mount.h"
+#include "lib/linux/rootfs.h"
+#include "lib/linux/sync.h"
+#include "lib/storage/storage.h"
+#include "lib/store/image.h"
+#include "lib/store/layer.h"
+#include "lib/store/store.h"
+#include "state.h"
+
+#define DOC_MAX (4u << 20)
+
+/* docker's default capability set for root in a container */
+static const int default_caps[] = { 0 /* CHOWN */,       1 /* DAC_OVERRIDE */, 3 /* FOWNER */, 4 /* FSETID */,
+                                    5 /* KILL */,        6 /* SETGID */,       7 /* SETUID */, 8 /* SETPCAP */,
+                                    10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */,
+                                    27 /* MKNOD */,      29 /* AUDIT_WRITE */, 31 /* SETFCAP */ };
+
+static char *runroot_default(void)
+{
+        const char *e = getenv("DEN_RUNROOT");
+        if (e && *e)
+                return xstrdup(e);
+        if (geteuid() == 0 && !runtime_in_userns())
+                return xstrdup("/run/den");
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        struct stat st;
+        if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
+                return xasprintf("%s/den", xdg);
+        return xasprintf("/tmp/den-%u", geteuid());
+}
+
+static int runroot_open(const char *given, char **ret, struct err *err)
+{
+        char *rr = given ? xstrdup(given) : runroot_default();
+        int r = fs_mkdir_p(rr, 0700);
+        struct stat st;
+        if (r < 0 || stat(rr, &st) < 0) {
+                r = err_sys(err, r < 0 ? r : -errno, "cannot create the run directory '%s'", rr);
+                free(rr);
+                return r;
+        }
+        /* a shared /tmp: the directory must be ours and closed to others */
+        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+                r = err_set(err, -EPERM, "the run directory '%s' is not owned by uid %u with mode 0700", rr, geteuid());
+                free(rr);
+                return r;
+        }
+        *ret = rr;
+        return 0;
+}
+
+static char *random_id(void)
+{
+        unsigned char b[32];
+        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+                abort();
+        char *s = xmalloc(65);
+        for (int i = 0; i < 32; i++)
+                snprintf(s + 2 * i, 3, "%02x", b[i]);
+        return s;
+}
+
+/* ---- container records ---- */
+
+static json_t *record_load(const char *root, const char *id)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/container.json", root, id);
+        struct err e = { 0 };
+        return json_load_path(p, DOC_MAX, &e);
+}
+
+/* find a container by id, id prefix or name */
+static int find_container(const char *root, const char *what, char **ret_id, struct err *err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/containers", root);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char *found = NULL;
+        bool ambiguous = false;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                json_t *rec = record_load(root, de->d_name);
+                const char *name = json_string_value(json_object_get(rec, "Name"));
+                bool match = (name && strcmp(name, what) == 0) || strcmp(de->d_name, what) == 0 ||
+                             (strlen(what) >= 4 && strncmp(de->d_name, what, strlen(what)) == 0);
+                if (match) {
+                        if (found && strcmp(found, de->d_name) != 0 && !(name && strcmp(name, what) == 0))
+                                ambiguous = true;
+                        if (!found || (name && strcmp(name, what) == 0)) {
+                                free(found);
+                                found = xstrdup(de->d_name);
+                        }
+                }
+                json_decref(rec);
+        }
+        if (d)
+                closedir(d);
+        if (!found)
+                return err_set(err, -ENOENT, "no such container: '%s'", what);
+        if (ambiguous) {
+                free(found);
+                return err_set(err, -EINVAL, "'%s' names more than one container", what);
+        }
+        *ret_id = found;
+        return 0;
+}
+
+static bool name_taken(const char *root, const char *name)
+{
+        _cleanup_free_ char *id = NULL;
+        struct err e = { 0 };
+        if (find_container(root, name, &id, &e) < 0)
+                return false;
+        json_t *rec = record_load(root, id);
+        bool taken = rec && json_string_value(json_object_get(rec, "Name")) &&
+                     strcmp(json_string_value(json_object_get(rec, "Name")), name) == 0;
+        json_decref(rec);
+        return taken;
+}
+
+/* ---- keeper liveness ---- */
+
+static bool keeper_alive(const char *runroot, const char *id, pid_t *ret_pid)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/keeper.pid", runroot, id), *txt = NULL;
+        if (fs_read_file(p, 128, &txt, NULL) < 0)
+                return false;
+        int pid = 0;
+        unsigned long long start = 0;
+        if (sscanf(txt, "%d %llu", &pid, &start) != 2)
+                return false;
+        if (ret_pid)
+                *ret_pid = pid;
+        return state_pid_alive(pid, start);
+}
+
+static int read_exit(const char *runroot, const char *id)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/exit", runroot, id), *txt = NULL;
+        if (fs_read_file(p, 64, &txt, NULL) < 0 || !*txt)
+                return -1;
+        return atoi(txt);
+}
+
+/* ---- the keeper's side of the start ---- */
+
+struct keeper_child {
+        struct spec *spec;
+        struct mount_op *ops;
+        size_t n_ops;
+        struct mount_env env;
+        struct storage_root sroot;
+        int sync_fd, listen_fd, exit_fd, devnull;
+        bool new_userns;
+};
+
+static void loopback_up(void)
+{
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = { 0 };
+        strcpy(ifr.ifr_name, "lo");
+        if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+                ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+                ioctl(s, SIOCSIFFLAGS, &ifr);
+        }
+        if (s >= 0)
+                close(s);
+}
+
+static int keeper_setup(struct keeper_child *c, struct err *err)
+{
+        int r;
+        if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, NULL, err)) < 0)
+                return r;
+        if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                return err_sys(err, -errno, "cannot become root in the container's user namespace");
+        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return err_sys(err, -errno, "cannot make / non-shared");
+        _cleanup_close_ int target = open(c->spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (target < 0)
+                return err_sys(err, -errno, "%s", c->spec->root_path);
+        if ((r = storage_mount_overlay(&c->sroot, target, err)) < 0)
+                return r;
+        _cleanup_close_ int root_fd = rootfs_mount(c->spec, c->ops, c->n_ops, &c->env, err);
+        if (root_fd < 0)
+                return root_fd;
+        if ((r = rootfs_pivot(root_fd, false, err)) < 0 || (r = rootfs_finish(c->spec, -1, err)) < 0)
+                return r;
+        if (c->env.new_netns)
+                loopback_up();
+        return 0;
+}
+
+static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
+{
+        struct err err = { 0 };
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (keeper_setup(c, &err) < 0) {
+                sync_send_err(c->sync_fd, &err);
+                _exit(1);
+        }
+        /* nothing inside may read the keeper's memory or reach its binary */
+        prctl(PR_SET_DUMPABLE, 0);
+        prctl(PR_SET_PDEATHSIG, 0);
+        uint64_t caps = 0;
+        for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
+                caps |= UINT64_C(1) << default_caps[i];
+        struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = caps,
+                                  .setgroups = runtime_setgroups_allowed(0) };
+        sync_send(c->sync_fd, SYNC_READY, getpid());
+        /* the keeper holds no host stdio: a detached container must not keep
+         * its starter's terminal or pipes open */
+        dup2(c->devnull, 0);
+        dup2(c->devnull, 1);
+        dup2(c->devnull, 2);
+        syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
+        close(c->sync_fd);
+        keeper_main(&kc);
+}
+
+/* ---- den run ---- */
+
+struct image_info {
+        json_t *config; /* the image config's "config" object */
+        char **lowers;  /* layer dirs, top-most first */
+        size_t n_lowers;
+        char manifest[DIGEST_STR_MAX];
+};
+
+static void image_info_free(struct image_info *ii)
+{
+        json_decref(ii->config);
+        for (size_t i = 0; i < ii->n_lowers; i++)
+                free(ii->lowers[i]);
+        free(ii->lowers);
+}
+
+static int load_image(struct store *s, const char *ref, struct image_info *ii, struct err *err)
+{
+        json_t *info = NULL;
+        int r;
+        memset(ii, 0, sizeof(*ii));
+        if ((r = image_resolve(s, ref, ii->manifest, err)) < 0 || (r = image_inspect(s, ii->manifest, &info, err)) < 0)
+                return r;
+        json_t *layers = json_object_get(json_object_get(info, "Manifest"), "layers");
+        json_t *cfg = json_object_get(json_object_get(info, "Config"), "config");
+        ii->config = cfg ? json_incref(cfg) : json_object();
+        size_t n = json_array_size(layers);
+        ii->lowers = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+                const char *d = json_string_value(json_object_get(json_array_get(layers, i), "digest"));
+                if (!d || !digest_valid(d)) {
+                        json_decref(info);
+                        return err_set(err, -EINVAL, "image '%s': layer %zu has no valid digest", ref, i);
+                }
+                if ((r = layer_ensure(s, d, 0, err)) < 0) {
+                        json_decref(info);
+                        return r;
+                }
+                /* the manifest lists the base first; overlay wants the top first */
+                ii->lowers[n - 1 - i] = xasprintf("%s/layers/%s/diff", s->root, digest_hex(d));
+        }
+        ii->n_lowers = n;
+        json_decref(info);
+        return 0;
+}
+
+/* the process of a command: image defaults, then what the user gave */
+static json_t *process_request(json_t *imgcfg, char **cmd, char **env, const char *workdir, const char *user,
+                               const char *entrypoint, bool main)
+{
+        json_t *args = json_array(), *e = json_array();
+        size_t i;
+        json_t *v;
+        if (entrypoint) {
+                if (*entrypoint)
+                        json_array_append_new(args, json_string(entrypoint));
+        } else
+                json_array_foreach(json_object_get(imgcfg, "Entrypoint"), i, v) json_array_append(args, v);
+        if (cmd && cmd[0])
+                for (char **c = cmd; *c; c++)
+                        json_array_append_new(args, json_string(*c));
+        else if (main)
+                json_array_foreach(json_object_get(imgcfg, "Cmd"), i, v) json_array_append(args, v);
+        json_array_foreach(json_object_get(imgcfg, "Env"), i, v) json_array_append(e, v);
+        for (char **x = env; x && *x; x++)
+                json_array_append_new(e, json_string(*x));
+        if (json_array_size(e) == 0 || !getenv("PATH"))
+                json_array_insert_new(e, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+        const char *wd = workdir ? workdir : json_string_value(json_object_get(imgcfg, "WorkingDir"));
+        const char *u = user ? user : json_string_value(json_object_get(imgcfg, "User"));
+        return json_pack("{s:o,s:o,s:s,s:s,s:b}", "args", args, "env", e, "cwd", wd && *wd ? wd : "/", "user",
+                         u && *u ? u : "0", "main", main);
+}
+
+static json_t *container_spec(const struct engine_run_opts *o, const char *id, const char *rootfs, bool rootless,
+                              struct err *err)
+{
+        json_t *j = spec_generate(rootless, geteuid(), getegid());
+        json_t *lx = json_object_get(j, "linux"), *nss = json_object_get(lx, "namespaces");
+        json_object_set_new(j, "root", json_pack("{s:s,s:b}", "path", rootfs, "readonly", o->read_only));
+        json_object_set_new(j, "process", json_pack("{s:[s],s:s}", "args", "/", "cwd", "/"));
+        _cleanup_free_ char *host = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", id);
+        json_object_set_new(j, "hostname", json_string(host));
+        if (rootless) {
+                struct spec_idmap um[2], gm[2];
+                size_t nu = idmap_default(false, um), ng = idmap_default(true, gm);
+                json_t *ju = json_array(), *jg = json_array();
+                for (size_t i = 0; i < nu; i++)
+                        json_array_append_new(ju, json_pack("{s:I,s:I,s:I}", "containerID", (json_int_t) um[i].container_id,
+                                                            "hostID", (json_int_t) um[i].host_id, "size",
+                                                            (json_int_t) um[i].size));
+                for (size_t i = 0; i < ng; i++)
+                        json_array_append_new(jg, json_pack("{s:I,s:I,s:I}", "containerID", (json_int_t) gm[i].container_id,
+                                                            "hostID", (json_int_t) gm[i].host_id, "size",
+                                                            (json_int_t) gm[i].size));
+                json_object_set_new(lx, "uidMappings", ju);
+                json_object_set_new(lx, "gidMappings", jg);
+        }
+        json_object_del(lx, "resources");
+        const char *net = o->network ? o->network : "none";
+        size_t i;
+        json_t *v;
+        json_array_foreach(nss, i, v) if (strcmp(json_string_value(json_object_get(v, "type")), "network") == 0)
+        {
+                json_array_remove(nss, i);
+                break;
+        }
+        if (strcmp(net, "none") == 0)
+                json_array_append_new(nss, json_pack("{s:s}", "type", "network"));
+        else if (strcmp(net, "host") != 0) {
+                json_decref(j);
+                err_set(err, -EINVAL, "--network '%s': den supports none and host (private networking is not there yet)",
+                        net);
+                return NULL;
+        }
+        json_t *mounts = json_object_get(j, "mounts");
+        if (strcmp(net, "none") == 0 && rootless) {
+                /* a network namespace of our own lets sysfs be mounted fresh */
+                json_array_foreach(mounts, i, v) if (strcmp(json_string_value(json_object_get(v, "destination")), "/sys") == 0)
+                        json_array_set_new(mounts, i, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type",
+                                                                "sysfs", "source", "sysfs", "options", "nosuid", "noexec",
+                                                                "nodev", "ro"));
+        }
+        for (char **vol = o->volumes; vol && *vol; vol++) {
+                _cleanup_free_ char *copy = xstrdup(*vol);
+                char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c1 || copy[0] != '/' || c1[1] != '/' || (c2 && strcmp(c2 + 1, "ro") && strcmp(c2 + 1, "rw"))) {
+                        json_decref(j);
+                        err_set(err, -EINVAL, "-v '%s': expected /HOST/PATH:/CONTAINER/PATH[:ro|rw]", *vol);
+                        return NULL;
+                }
+                *c1 = '\0';
+                if (c2)
+                        *c2 = '\0';
+                bool ro = c2 && strcmp(c2 + 1, "ro") == 0;
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", c1 + 1, "type", "bind",
+                                                        "source", copy, "options", "rbind", ro ? "ro" : "rw"));
+        }
+        for (char **t = o->tmpfs; t && *t; t++) {
+                if ((*t)[0] != '/') {
+                        json_decref(j);
+                        err_set(err, -EINVAL, "--tmpfs '%s': not an absolute path", *t);
+                        return NULL;
+                }
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", *t, "type", "tmpfs",
+                                                        "source", "tmpfs", "options", "nosuid", "nodev"));
+        }
+        return j;
+}
+
+static int listen_at(const char *dir, int *ret, struct err *err)
+{
+        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/keeper.sock", dfd);
+        int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (dfd < 0 || s < 0 || bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(s, 64) < 0) {
+                int r = -errno;
+                if (s >= 0)
+                        close(s);
+                return err_sys(err, r, "cannot create the keeper socket in %s", dir);
+        }
+        *ret = s;
+        return 0;
+}
+
+struct started {
+        pid_t keeper;
+        char *id, *rundir, *cdir;
+};
+
+static int start_keeper(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
+                        struct started *out, struct err *err)
+{
+        bool rootless = runtime_is_rootless(-1);
+        struct spec spec = { 0 };
+        struct mount_op *ops = NULL;
+        size_t n_ops = 0;
+        int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 };
+        pid_t pid = -1;
+        _cleanup_free_ char *pidtxt = NULL;
+        _cleanup_close_ int rd = -1;
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", out->rundir), *upper = xasprintf("%s/upper", out->cdir),
+                            *work = xasprintf("%s/work", out->cdir), *exitp = xasprintf("%s/exit", out->rundir);
+        if (mkdir(rootfs, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+                return err_sys(err, -errno, "cannot create the directories of container %s", out->id);
+        json_t *sj = container_spec(o, out->id, rootfs, rootless, err);
+        if (!sj)
+                return err->code;
+        r = spec_parse(sj, out->cdir, &spec, err);
+        json_decref(sj);
+        if (r < 0)
+                goto out;
+        if ((r = mount_plan(&spec, &ops, &n_ops, err)) < 0)
+                goto out;
+        if ((r = listen_at(out->rundir, &listen_fd, err)) < 0)
+                goto out;
+        exit_fd = open(exitp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (exit_fd < 0 || devnull < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                r = err_sys(err, -errno, "cannot set up container %s", out->id);
+                goto out;
+        }
+        struct keeper_child c = { .spec = &spec, .ops = ops, .n_ops = n_ops, .sync_fd = sp[1], .listen_fd = listen_fd,
+                                  .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled };
+        c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
+                                    .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
+        c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
+                                         .work = work, .userxattr = rootless };
+        uint64_t flags = 0;
+        for (int t = 0; t < _NS_MAX; t++)
+                if (spec.ns[t].enabled)
+                        flags |= (uint64_t) spec_ns_clone_flags[t];
+        pid = runtime_clone3(flags, NULL);
+        if (pid < 0) {
+                r = err_sys(err, -errno, "cannot create the keeper of container %s", out->id);
+                goto out;
+        }
+        if (pid == 0) {
+                close(sp[0]);
+                keeper_child_main(&c);
+        }
+        close(sp[1]);
+        sp[1] = -1;
+        if (spec.ns[NS_USER].enabled) {
+                bool sg;
+                if ((r = idmap_write(pid, spec.uid_mappings, spec.n_uid_mappings, spec.gid_mappings,
+                                     spec.n_gid_mappings, &sg, err)) < 0)
+                        goto out;
+        }
+        sync_send(sp[0], SYNC_IDMAP_DONE, pid);
+        if ((r = sync_expect(sp[0], SYNC_READY, NULL, err)) < 0)
+                goto out;
+        pidtxt = xasprintf("%d %llu\n", pid, state_pid_starttime(pid));
+        rd = open(out->rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (rd < 0 || fs_write_atomic(rd, "keeper.pid", pidtxt, strlen(pidtxt), 0600) < 0) {
+                r = err_sys(err, -errno, "cannot record the keeper of %s", out->id);
+                goto out;
+        }
+        out->keeper = pid;
+        pid = -1;
+        r = 0;
+out:
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
+        for (int i = 0; i < 2; i++)
+                if (sp[i] >= 0)
+                        close(sp[i]);
+        if (listen_fd >= 0)
+                close(listen_fd);
+        if (exit_fd >= 0)
+                close(exit_fd);
+        if (devnull >= 0)
+                close(devnull);
+        mount_plan_free(ops, n_ops);
+        spec_free(&spec);
+        return r;
+}
+
+/* send a RUN, wait for STARTED; returns the connected socket */
+static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fds, struct err *err)
+{
+        _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
+        int s = keeper_connect(sock, err);
+        if (s < 0)
+                return s;
+        enum keeper_type t;
+        json_t *rep = NULL;
+        int r = keeper_send(s, KEEPER_RUN, req, fds, n_fds);
+        if (r < 0 || (r = keeper_recv(s, &t, &rep, NULL, NULL, err)) < 0) {
+                close(s);
+                return err->code ? r : err_sys(err, r, "keeper");
+        }
+        if (t != KEEPER_STARTED) {
+                const char *m = json_string_value(json_object_get(rep, "error"));
+                r = err_set(err, -EIO, "%s", m ? m : "the keeper refused the command");
+                json_decref(rep);
+                close(s);
+                return r;
+        }
+        json_decref(rep);
+        return s;
+}
+
+/* wait for EXITED on s, forwarding our signals to the command */
+static int wait_exited(int s, const char *rundir, struct err *err)
+{
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
+                sigaddset(&mask, fwd[i]);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        int status = -1;
+        for (;;) {
+                struct pollfd p[2] = { { s, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        break;
+                if (p[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
+                                struct err e = { 0 };
+                                int k = keeper_connect(sock, &e);
+                                if (k >= 0) {
+                                        json_t *q = json_pack("{s:i,s:i}", "pid", 0, "signal", (int) si.ssi_signo);
+                                        keeper_send(k, KEEPER_SIGNAL, q, NULL, 0);
+                                        json_decref(q);
+                                        close(k);
+                                }
+                        }
+                }
+                if (p[0].revents & (POLLIN | POLLHUP)) {
+                        enum keeper_type t;
+                        json_t *rep = NULL;
+                        if (keeper_recv(s, &t, &rep, NULL, NULL, err) < 0)
+                                break;
+                        if (t == KEEPER_EXITED)
+                                status = (int) json_integer_value(json_object_get(rep, "status"));
+                        json_decref(rep);
+                        break;
+                }
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (status < 0)
+                return err->code ? err->code : err_set(err, -EIO, "lost the keeper before the command ended");
+        err_clear(err);
+        return status;
+}
+
+static int remove_container(struct store *s, const char *runroot, const char *id, struct err *err)
+{
+        _cleanup_free_ char *cdir = xasprintf("containers/%s", id), *rundir = xasprintf("%s/containers/%s", runroot, id);
+        fs_rm_rf(rundir);
+        /* rootless, the upper dir holds files of the sub-ids */
+        return layer_remove_tree(s, cdir, err);
+}
+
+int engine_run(const struct engine_run_opts *o, struct err *err)
+{
+        struct store s;
+        struct image_info ii = { 0 };
+        struct started st = { 0 };
+        _cleanup_free_ char *rr = NULL, *cdirs = NULL, *rdirs = NULL, *name = NULL, *created = NULL, *rtxt = NULL;
+        _cleanup_close_ int cd = -1;
+        int r, sock = -1, logfd = -1;
+        if ((r = runroot_open(o->runroot, &rr, err)) < 0)
+                return r;
+        if ((r = store_open(o->root, &s, err)) < 0)
+                return r;
+        if (o->name && name_taken(o->root, o->name)) {
+                r = err_set(err, -EEXIST, "the name '%s' is in use by another container", o->name);
+                goto out_store;
+        }
+        if ((r = store_lock(&s, false, err)) < 0)
+                goto out_store;
+        r = load_image(&s, o->image, &ii, err);
+        store_unlock(&s);
+        if (r < 0)
+                goto out_store;
+        st.id = random_id();
+        cdirs = xasprintf("%s/containers", o->root);
+        rdirs = xasprintf("%s/containers", rr);
+        st.cdir = xasprintf("%s/%s", cdirs, st.id);
+        st.rundir = xasprintf("%s/%s", rdirs, st.id);
+        if (fs_mkdir_p(st.cdir, 0700) < 0 || fs_mkdir_p(st.rundir, 0700) < 0) {
+                r = err_sys(err, -errno, "cannot create container %s", st.id);
+                goto out;
+        }
+        name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st.id);
+        json_t *req = process_request(ii.config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true);
+        created = now_rfc3339();
+        json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "Id", st.id, "Name", name, "Image", o->image,
+                                "ImageDigest", ii.manifest, "Created", created, "Process", req, "AutoRemove", o->rm);
+        rtxt = json_dumps(rec, JSON_INDENT(1));
+        json_decref(rec);
+        cd = open(st.cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (cd < 0 || fs_write_atomic(cd, "container.json", rtxt, strlen(rtxt), 0600) < 0) {
+                json_decref(req);
+                r = err_sys(err, -errno, "cannot record container %s", st.id);
+                goto out;
+        }
+        if (json_array_size(json_object_get(req, "args")) == 0) {
+                json_decref(req);
+                r = err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
+                goto out;
+        }
+        if ((r = start_keeper(o, &s, &ii, rr, &st, err)) < 0) {
+                json_decref(req);
+                goto out;
+        }
+        int fds[3] = { 0, 1, 2 };
+        if (o->detach) {
+                _cleanup_free_ char *lp = xasprintf("%s/ctr.log", st.cdir);
+                logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                fds[0] = nul;
+                fds[1] = fds[2] = logfd;
+                sock = send_run(st.rundir, req, fds, 3, err);
+                close(nul);
+        } else
+                sock = send_run(st.rundir, req, fds, 3, err);
+        json_decref(req);
+        if (sock < 0) {
+                r = sock;
+                kill(st.keeper, SIGKILL);
+                if (!o->detach)
+                        waitpid(st.keeper, NULL, 0);
+                goto out;
+        }
+        if (o->detach) {
+                printf("%s\n", st.id);
+                fflush(stdout);
+                r = 0;
+                goto out_keep;
+        }
+        r = wait_exited(sock, st.rundir, err);
+        waitpid(st.keeper, NULL, 0);
+        if (r >= 0 && !o->rm)
+                goto out_keep;
+out:
+        if (st.id && (r < 0 || o->rm)) {
+                struct err e2 = { 0 };
+                if (st.keeper > 0 && o->detach) {
+                        kill(st.keeper, SIGKILL);
+                }
+                remove_container(&s, rr, st.id, &e2);
+        }
+out_keep:
+        if (sock >= 0)
+                close(sock);
+        if (logfd >= 0)
+                close(logfd);
+        free(st.id);
+        free(st.rundir);
+        free(st.cdir);
+        image_info_free(&ii);
+out_store:
+        store_close(&s);
+        return r;
+}
+
+/* ---- the other verbs ---- */
+
+struct target {
+        char *id, *rundir;
+        _Bool running;
+        pid_t keeper;
+};
+
+static int target_open(const char *root, const char *runroot, const char *what, struct target *t, char **ret_rr,
+                       struct err *err)
+{
+        int r = runroot_open(runroot, ret_rr, err);
+        if (r < 0)
+                return r;
+        if ((r = find_container(root, what, &t->id, err)) < 0)
+                return r;
+        t->rundir = xasprintf("%s/containers/%s", *ret_rr, t->id);
+        t->running = keeper_alive(*ret_rr, t->id, &t->keeper);
+        return 0;
+}
+
+static void target_free(struct target *t)
+{
+        free(t->id);
+        free(t->rundir);
+}
+
+int engine_exec(const struct engine_exec_opts *o, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(o->root, o->runroot, o->container, &t, &rr, err);
+        if (r < 0)
+                goto out;
+        if (!t.running) {
+                r = err_set(err, -EINVAL, "container '%s' is not running", o->container);
+                goto out;
+        }
+        json_t *rec = record_load(o->root, t.id);
+        json_t *proc = json_object_get(rec, "Process");
+        /* the image's environment and user are the container's defaults */
+        json_t *base = json_pack("{s:O?}", "Env", json_object_get(proc, "env"));
+        const char *user = o->user ? o->user : json_string_value(json_object_get(proc, "user"));
+        json_t *req = process_request(base, o->cmd, o->env, o->workdir ? o->workdir : json_string_value(json_object_get(proc, "cwd")),
+                                      user, "", false);
+        json_decref(base);
+        json_decref(rec);
+        int fds[3] = { 0, 1, 2 }, nul = -1;
+        if (o->detach) {
+                nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+                fds[0] = fds[1] = fds[2] = nul;
+        }
+        int s = send_run(t.rundir, req, fds, 3, err);
+        json_decref(req);
+        if (nul >= 0)
+                close(nul);
+        if (s < 0) {
+                r = s;
+                goto out;
+        }
+        r = o->detach ? 0 : wait_exited(s, t.rundir, err);
+        close(s);
+out:
+        target_free(&t);
+        return r;
+}
+
+int engine_list(const char *root, const char *runroot, json_t **ret, struct err *err)
+{
+        _cleanup_free_ char *rr = NULL, *dir = xasprintf("%s/containers", root);
+        int r = runroot_open(runroot, &rr, err);
+        if (r < 0)
+                return r;
+        json_t *arr = json_array();
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                json_t *rec = record_load(root, de->d_name);
+                if (!rec)
+                        continue;
+                bool running = keeper_alive(rr, de->d_name, NULL);
+                int code = read_exit(rr, de->d_name);
+                json_object_set_new(rec, "Status", json_string(running ? "running" : code >= 0 ? "exited" : "created"));
+                json_object_set_new(rec, "ExitCode", json_integer(code));
+                json_array_append_new(arr, rec);
+        }
+        if (d)
+                closedir(d);
+        *ret = arr;
+        return 0;
+}
+
+static int signal_main(const char *rundir, int sig, struct err *err)
+{
+        _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
+        int s = keeper_connect(sock, err);
+        if (s < 0)
+                return s;
+        json_t *q = json_pack("{s:i,s:i}", "pid", 0, "signal", sig), *rep = NULL;
+        enum keeper_type t;
+        int r = keeper_send(s, KEEPER_SIGNAL, q, NULL, 0);
+        json_decref(q);
+        if (r >= 0 && (r = keeper_recv(s, &t, &rep, NULL, NULL, err)) >= 0 && t == KEEPER_ERROR)
+                r = err_set(err, -ESRCH, "%s", json_string_value(json_object_get(rep, "error")));
+        json_decref(rep);
+        close(s);
+        return r;
+}
+
+int engine_kill(const char *root, const char *runroot, const char *container, int sig, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0 && !t.running)
+                r = err_set(err, -ESRCH, "container '%s' is not running", container);
+        if (r >= 0)
+                r = signal_main(t.rundir, sig, err);
+        target_free(&t);
+        return r;
+}
+
+static bool wait_keeper_gone(pid_t pid, int timeout_ms)
+{
+        int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pfd < 0)
+                return true;
+        struct pollfd p = { pfd, POLLIN, 0 };
+        int n = poll(&p, 1, timeout_ms);
+        close(pfd);
+        return n > 0;
+}
+
+int engine_stop(const char *root, const char *runroot, const char *container, int timeout, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0 && t.running) {
+                struct err e2 = { 0 };
+                signal_main(t.rundir, SIGTERM, &e2);
+                if (!wait_keeper_gone(t.keeper, timeout * 1000)) {
+                        /* pid 1 of the container: SIGKILL from outside ends it and all within */
+                        kill(t.keeper, SIGKILL);
+                        wait_keeper_gone(t.keeper, 5000);
+                        /* the keeper had no chance to write the status: the main command was killed */
+                        _cleanup_free_ char *ep = xasprintf("%s/exit", t.rundir);
+                        _cleanup_free_ char *cur = NULL;
+                        if (fs_read_file(ep, 64, &cur, NULL) < 0 || !*cur)
+                                fs_write_file(ep, "137\n", 4);
+                }
+        }
+        target_free(&t);
+        return r < 0 ? r : 0;
+}
+
+int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0 && t.running) {
+                if (!force)
+                        r = err_set(err, -EBUSY, "container '%s' is running: stop it first, or rm -f", container);
+                else {
+                        kill(t.keeper, SIGKILL);
+                        wait_keeper_gone(t.keeper, 5000);
+                }
+        }
+        if (r >= 0) {
+                struct store s;
+                if ((r = store_open(root, &s, err)) >= 0) {
+                        r = remove_container(&s, rr, t.id, err);
+                        store_close(&s);
+                }
+        }
+        target_free(&t);
+        return r;
+}
+
+int engine_wait(const char *root, const char *runroot, const char *container, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0 && t.running) {
+                wait_keeper_gone(t.keeper, -1);
+        }
+        if (r >= 0) {
+                r = read_exit(rr, t.id);
+                if (r < 0)
+                        r = err_set(err, -ESRCH, "container '%s' has not run", container);
+        }
+        target_free(&t);
+        return r;
+}
+
+int engine_log_path(const char *root, const char *runroot, const char *container, char **ret, struct err *err)
+{
+        _cleanup_free_ char *id = NULL;
+        (void) runroot;
+        int r = find_container(root, container, &id, err);
+        if (r < 0)
+                return r;
+        *ret = xasprintf("%s/containers/%s/ctr.log", root, id);
+        return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/base/err.h"
+#include "lib/base/json.h"
+
+/* den's containers: an image's layers under an overlay, a keeper as pid 1,
+ * every command started by the keeper on request.
+ *
+ * On disk: <root>/containers/<id>/{container.json,upper,work,ctr.log}; while
+ * it runs: <runroot>/containers/<id>/{keeper.sock,keeper.pid,exit,rootfs}. */
+
+struct engine_run_opts {
+        const char *root, *runroot;
+        const char *image;
+        char **cmd;             /* after the image; NULL: the image's Cmd */
+        char **env;             /* -e K=V (and --env-file lines) */
+        const char *workdir, *user, *name, *entrypoint, *hostname, *network;
+        char **volumes;         /* HOST:CTR[:ro] */
+        char **tmpfs;           /* DIR */
+        bool rm, detach, read_only;
+};
+
+/* den run: returns the command's exit status, or 0 when detached (the id printed) */
+int engine_run(const struct engine_run_opts *o, struct err *err);
+
+struct engine_exec_opts {
+        const char *root, *runroot, *container;
+        char **cmd, **env;
+        const char *workdir, *user;
+        bool detach;
+};
+int engine_exec(const struct engine_exec_opts *o, struct err *err);
+
+/* the containers of the store, each {Id, Name, Image, Command, Status, ExitCode, Created} */
+int engine_list(const char *root, const char *runroot, json_t **ret, struct err *err);
+int engine_kill(const char *root, const char *runroot, const char *container, int sig, struct err *err);
+int engine_stop(const char *root, const char *runroot, const char *container, int timeout, struct err *err);
+int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err);
+/* the main command's exit status once it has ended */
+int engine_wait(const char *root, const char *runroot, const char *container, struct err *err);
+/* the log file of a detached container */
+int engine_log_path(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
