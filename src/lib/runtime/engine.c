@@ -244,8 +244,15 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         dup2(c->devnull, 0);
         dup2(c->devnull, 1);
         dup2(c->devnull, 2);
-        syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
-        close(c->sync_fd);
+        /* and no host fd but its socket and the exit file: whatever den held
+         * (the store's directory, its lock) is closed, not just marked
+         * close-on-exec, since the keeper never execs */
+        int keep[2] = { c->listen_fd < c->exit_fd ? c->listen_fd : c->exit_fd,
+                        c->listen_fd < c->exit_fd ? c->exit_fd : c->listen_fd };
+        syscall(SYS_close_range, 3, keep[0] - 1, 0);
+        if (keep[1] > keep[0] + 1)
+                syscall(SYS_close_range, keep[0] + 1, keep[1] - 1, 0);
+        syscall(SYS_close_range, keep[1] + 1, ~0u, 0);
         keeper_main(&kc);
 }
 

@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""den run and friends: containers from the store, held by a keeper."""
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+
+import pytest
+
+from conftest import BUILD, ROOT, has_subids, kv, make_rootfs, subid_range
+
+DEN = os.path.abspath(os.path.join(BUILD, "den"))
+
+
+@pytest.fixture
+def den(tmp):
+    root = os.path.join(tmp, "store")
+    runroot = os.path.join(tmp, "run")
+
+    def run(*args, check=True, **kw):
+        cmd = [DEN, "--root", root, "--runroot", runroot, *args]
+        if "-d" in args and "stdout" not in kw:
+            kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("capture_output", True)
+        p = subprocess.run(cmd, text=True, timeout=120, **kw)
+        if check and p.returncode != 0:
+            raise AssertionError(f"den {' '.join(args)}: {p.returncode}: {p.stderr}")
+        return p
+    run.root, run.runroot = root, runroot
+    run.cmd = lambda *a: [DEN, "--root", root, "--runroot", runroot, *a]
+    yield run
+    # nothing outlives a test
+    p = subprocess.run(run.cmd("ps", "-a", "-q"), capture_output=True, text=True)
+    for cid in p.stdout.split():
+        subprocess.run(run.cmd("rm", "-f", cid), capture_output=True)
+
+
+@pytest.fixture
+def image(den, tmp):
+    rootfs = os.path.join(tmp, "img")
+    make_rootfs(rootfs)
+    with open(os.path.join(rootfs, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000::/home/app:/bin/sh\n")
+    with open(os.path.join(rootfs, "etc", "group"), "w") as f:
+        f.write("root:x:0:\nappgroup:x:1000:\nextra:x:2000:appuser\n")
+    tarball = os.path.join(tmp, "img.tar")
+
+    def as_root(ti):
+        ti.uid = ti.gid = 0
+        return ti
+    with tarfile.open(tarball, "w") as t:
+        t.add(rootfs, arcname=".", filter=as_root)
+    den("import", tarball, "busybox")
+    return "busybox"
+
+
+def test_run_output_exit_code_and_pid1_is_the_keeper(den, image):
+    p = den("run", "--rm", image, "/bin/denprobe", "ids")
+    out = kv(p.stdout)
+    assert out["uid"] == "0" and out["pid"] == "2" and out["ppid"] == "1"
+    assert den("run", "--rm", image, "sh", "-c", "exit 7", check=False).returncode == 7
+    assert den("ps", "-a", "-q").stdout.split() == []
+
+
+def test_image_config_and_flags(den, image, tmp):
+    p = den("run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "--hostname", "box", image, "sh", "-c",
+            "echo $FOO; /bin/denprobe cwd; /bin/denprobe hostname; echo $PATH")
+    lines = p.stdout.splitlines()
+    assert lines[0] == "bar"
+    assert kv(p.stdout)["cwd"] == "/tmp" and kv(p.stdout)["hostname"] == "box"
+    assert "/bin" in lines[-1]
+    envf = os.path.join(tmp, "env")
+    open(envf, "w").write("# comment\nA=1\nB=two words\n")
+    p = den("run", "--rm", "--env-file", envf, image, "sh", "-c", "echo $A-$B")
+    assert p.stdout.strip() == "1-two words"
+    p = den("run", "--rm", "--entrypoint", "/bin/echo", image, "from", "entrypoint")
+    assert p.stdout.strip() == "from entrypoint"
+
+
+def test_user_from_the_image(den, image):
+    if not ROOT and not has_subids():
+        p = den("run", "--rm", "-u", "appuser", image, "/bin/denprobe", "ids", check=False)
+        assert p.returncode != 0  # uid 1000 is not mapped without sub-ids
+        return
+    out = kv(den("run", "--rm", "-u", "appuser", image, "/bin/denprobe", "ids").stdout)
+    assert out["uid"] == "1000" and out["gid"] == "1000" and out["groups"] == "2000"
+    out = kv(den("run", "--rm", "-u", "appuser:extra", image, "/bin/denprobe", "ids").stdout)
+    assert out["gid"] == "2000"
+    p = den("run", "--rm", "-u", "nosuchuser", image, "true", check=False)
+    assert p.returncode != 0 and "nosuchuser" in p.stderr and "/etc/passwd" in p.stderr
+
+
+def test_writes_go_to_the_container_not_the_image(den, image):
+    den("run", "--name", "w1", image, "sh", "-c", "echo data > /written; rm /bin/ls")
+    p = den("run", "--rm", image, "sh", "-c", "ls /written; ls /bin/ls")
+    assert "/bin/ls" in p.stdout and "written" not in p.stdout
+    # the layer itself is untouched
+    assert den("system", "check").stdout.strip().endswith("store is clean")
+    den("rm", "w1")
+
+
+def test_volumes_tmpfs_read_only(den, image, tmp):
+    host = os.path.join(tmp, "vol")
+    os.mkdir(host)
+    os.chmod(host, 0o777)
+    open(os.path.join(host, "in"), "w").write("from-host")
+    p = den("run", "--rm", "-v", f"{host}:/data", "--tmpfs", "/scratch", "--read-only", image, "sh", "-c",
+            "cat /data/in; echo out > /data/out; echo t > /scratch/t && echo tmpfs-ok; /bin/denprobe write /nope x",
+            check=False)
+    assert p.returncode == 1
+    assert p.stdout.startswith("from-host")
+    assert "tmpfs-ok" in p.stdout and "Read-only file system" in p.stdout
+    assert open(os.path.join(host, "out")).read() == "out\n"
+    p = den("run", "--rm", "-v", f"{host}:/data:ro", image, "/bin/denprobe", "write", "/data/x", "y", check=False)
+    assert "Read-only" in p.stdout
+    p = den("run", "--rm", "-v", "relative:/data", image, "true", check=False)
+    assert p.returncode == 125 and "-v 'relative:/data'" in p.stderr
+
+
+def test_network_none_and_host(den, image):
+    p = den("run", "--rm", image, "cat", "/proc/net/dev")
+    ifaces = [l.split(":")[0].strip() for l in p.stdout.splitlines()[2:]]
+    assert ifaces == ["lo"]
+    p = den("run", "--rm", "--network", "host", image, "cat", "/proc/net/dev")
+    assert len(p.stdout.splitlines()) > 3
+    p = den("run", "--rm", "--network", "bridge", image, "true", check=False)
+    assert p.returncode == 125 and "--network 'bridge'" in p.stderr
+
+
+def test_detached_exec_stop_wait_logs_rm(den, image):
+    cid = den("run", "-d", "--name", "svc", image, "sh", "-c", "echo started; exec sleep 100").stdout.strip()
+    assert len(cid) == 64
+    assert "svc" in den("ps").stdout
+    p = den("exec", "svc", "sh", "-c", "echo exec-ok; exit 4", check=False)
+    assert p.returncode == 4 and p.stdout.strip() == "exec-ok"
+    p = den("exec", "-e", "X=y", "-w", "/etc", "svc", "sh", "-c", "echo $X; pwd")
+    assert p.stdout.split() == ["y", "/etc"]
+    # the keeper is pid 1; exec'd commands are its children, never joined from outside
+    p = den("exec", "svc", "/bin/denprobe", "ids")
+    assert kv(p.stdout)["ppid"] == "1"
+    den("kill", "-s", "USR1", "svc")
+    den("stop", "-t", "1", "svc")
+    assert "Exited" in den("ps", "-a").stdout
+    assert den("wait", "svc").stdout.strip() in ("138", "143", "137")
+    assert "started" in den("logs", "svc").stdout
+    p = den("exec", "svc", "true", check=False)
+    assert p.returncode != 0 and "not running" in p.stderr
+    den("rm", "svc")
+    assert den("ps", "-a", "-q").stdout.split() == []
+    assert os.listdir(os.path.join(den.root, "containers")) == []
+
+
+def test_rm_running_needs_force_and_names_are_unique(den, image):
+    den("run", "-d", "--name", "busy", image, "sleep", "100")
+    p = den("run", "-d", "--name", "busy", image, "sleep", "100", check=False)
+    assert p.returncode == 125 and "in use" in p.stderr
+    p = den("rm", "busy", check=False)
+    assert p.returncode != 0 and "running" in p.stderr
+    den("rm", "-f", "busy")
+    p = den("exec", "busy", "true", check=False)
+    assert p.returncode != 0 and "no such container" in p.stderr
+
+
+def test_signals_reach_the_command(den, image):
+    p = subprocess.Popen(den.cmd("run", "--rm", image, "/bin/denprobe", "sleep", "30"), stdout=subprocess.PIPE,
+                         text=True)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=10)
+    assert p.returncode == 42 and "signal=15" in out
+
+
+def test_missing_image_and_no_command(den, image, tmp):
+    p = den("run", "--rm", "nosuch", "true", check=False)
+    assert p.returncode == 125 and "image 'nosuch' not found" in p.stderr
+    p = den("run", "--rm", image, "/bin/nonexistent", check=False)
+    assert p.returncode == 125 and "/bin/nonexistent" in p.stderr
+    assert den("ps", "-a", "-q").stdout.split() == []
+
+
+def test_no_host_fd_reaches_the_command(den, image):
+    r, w = os.pipe()
+    p = subprocess.run(den.cmd("run", "--rm", image, "/bin/denprobe", "fds"), capture_output=True, text=True,
+                       pass_fds=(r, w))
+    os.close(r)
+    os.close(w)
+    assert sorted(int(k[2:]) for k in kv(p.stdout)) == [0, 1, 2], p.stdout
+
+
+def test_keeper_is_sealed(den, image):
+    den("run", "-d", "--name", "k", image, "sleep", "100")
+    p = den("exec", "k", "/bin/denprobe", "exe", "1")
+    out = kv(p.stdout)
+    assert out["readlink"] != "ok" and out["open"] != "ok" and out["write"] != "ok", p.stdout
+    # its fds are out of reach, and there are only the socket and the exit file beyond stdio
+    p = den("exec", "k", "/bin/busybox", "readlink", "/proc/1/fd/3", check=False)
+    assert p.returncode != 0 and p.stdout.strip() == ""
+    p = den("exec", "k", "/bin/denprobe", "ls", "/proc/1/fd", check=False)
+    if "error=" not in p.stdout:
+        # stdio, the socket, the exit file, signalfd, epoll and this exec's connection
+        assert sorted(int(x) for x in p.stdout.split()) == list(range(8))
+    den("rm", "-f", "k")
+
+
+def test_sequential_runs_leave_nothing_behind(den, image):
+    before_mounts = open("/proc/self/mountinfo").read()
+    for _ in range(50):
+        den("run", "--rm", image, "true")
+    assert open("/proc/self/mountinfo").read() == before_mounts
+    assert os.listdir(os.path.join(den.root, "containers")) == []
+    assert os.listdir(os.path.join(den.runroot, "containers")) == []
+    # (zombies of keepers this machine's init has yet to reap do not count)
+    out = subprocess.run(["ps", "-eo", "stat,comm"], capture_output=True, text=True).stdout
+    assert not [l for l in out.splitlines() if "den-keeper" in l and not l.startswith("Z")]
+
+
+def test_concurrent_runs(den, image):
+    procs = [subprocess.Popen(den.cmd("run", "--rm", image, "/bin/denprobe", "ids"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(16)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        assert kv(out)["uid"] == "0"
+    assert "store is clean" in den("system", "check").stdout
+    assert os.listdir(os.path.join(den.root, "containers")) == []
