@@ -223,7 +223,7 @@ int fs_write_file(const char *path, const char *data, size_t len)
         return n < 0 ? (int) n : 0;
 }
 
-int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode)
+static int write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode, bool sync)
 {
         char tmp[256];
         snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid());
@@ -232,7 +232,7 @@ int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, 
         if (fd < 0)
                 return -errno;
         ssize_t n = fs_write_all(fd, data, len);
-        if (n < 0 || fsync(fd) < 0) {
+        if (n < 0 || (sync && fsync(fd) < 0)) {
                 int r = n < 0 ? (int) n : -errno;
                 unlinkat(dir_fd, tmp, 0);
                 return r;
@@ -243,6 +243,16 @@ int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, 
                 return r;
         }
         return 0;
+}
+
+int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode)
+{
+        return write_atomic(dir_fd, name, data, len, mode, true);
+}
+
+int fs_write_replace(int dir_fd, const char *name, const char *data, size_t len, mode_t mode)
+{
+        return write_atomic(dir_fd, name, data, len, mode, false);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode)
@@ -264,6 +274,9 @@ int fs_mkdir_p(const char *path, mode_t mode)
 int fs_rm_rf_at(int dfd, const char *name)
 {
         _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* a directory of ours without permissions (overlay's work/work is 000) */
+        if (fd < 0 && errno == EACCES && fchmodat(dfd, name, 0700, 0) == 0)
+                fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOTDIR || errno == ELOOP)
                         return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;

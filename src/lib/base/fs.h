@@ -26,6 +26,9 @@ int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 int fs_write_file(const char *path, const char *data, size_t len);
 int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, mode_t mode);
+/* the same without fsync: readers never see half a file, but a crash may lose
+ * it (run state, records of short-lived containers) */
+int fs_write_replace(int dir_fd, const char *name, const char *data, size_t len, mode_t mode);
 int fs_mkdir_p(const char *path, mode_t mode);
 int fs_rm_rf(const char *path);
 /* remove name below dfd, a whole tree if a directory; never follows symlinks */

@@ -31,7 +31,14 @@ static int write_map(pid_t pid, const char *file, const char *data)
         return fs_write_file(path, data, strlen(data));
 }
 
-static int run_helper(const char *helper, pid_t pid, const struct spec_idmap *m, size_t n, struct err *err)
+struct helper {
+        pid_t pid;
+        int errfd;
+        const char *name;
+};
+
+static int helper_spawn(const char *helper, pid_t pid, const struct spec_idmap *m, size_t n, struct helper *h,
+                        struct err *err)
 {
         char **argv = xcalloc(3 * n + 3, sizeof(char *));
         argv[0] = xstrdup(helper);
@@ -46,8 +53,11 @@ static int run_helper(const char *helper, pid_t pid, const struct spec_idmap *m,
         if (pipe2(errpipe, O_CLOEXEC) < 0)
                 return err_sys(err, -errno, "pipe");
         pid_t c = fork();
-        if (c < 0)
+        if (c < 0) {
+                close(errpipe[0]);
+                close(errpipe[1]);
                 return err_sys(err, -errno, "fork");
+        }
         if (c == 0) {
                 close(errpipe[0]);
                 dup2(errpipe[1], 2);
@@ -56,18 +66,24 @@ static int run_helper(const char *helper, pid_t pid, const struct spec_idmap *m,
                 _exit(127);
         }
         close(errpipe[1]);
+        *h = (struct helper){ c, errpipe[0], helper };
+        return 0;
+}
+
+static int helper_wait(struct helper *h, struct err *err)
+{
         char msg[256] = "";
-        ssize_t l = fs_read_all(errpipe[0], msg, sizeof(msg) - 1);
-        close(errpipe[0]);
+        ssize_t l = fs_read_all(h->errfd, msg, sizeof(msg) - 1);
+        close(h->errfd);
         if (l > 0) {
                 msg[l] = '\0';
                 msg[strcspn(msg, "\n")] = '\0';
         }
-        int st;
-        while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+        int st = 0;
+        while (waitpid(h->pid, &st, 0) < 0 && errno == EINTR)
                 ;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                return err_set(err, -EPERM, "%s failed%s%s%s", helper, *msg ? " (" : "", msg, *msg ? ")" : "");
+                return err_set(err, -EPERM, "%s failed%s%s%s", h->name, *msg ? " (" : "", msg, *msg ? ")" : "");
         return 0;
 }
 
@@ -75,15 +91,15 @@ int idmap_write(pid_t pid, const struct spec_idmap *uid, size_t n_uid, const str
                 size_t n_gid, bool *ret_setgroups, struct err *err)
 {
         _cleanup_free_ char *u = idmap_format(uid, n_uid), *g = idmap_format(gid, n_gid);
-        bool setgroups = true;
+        bool setgroups = true, uid_helper = false, gid_helper = false;
         int r;
 
         r = write_map(pid, "uid_map", u);
         if (r == -EPERM && (n_uid > 1 || uid[0].size > 1 || uid[0].host_id != geteuid()))
-                r = run_helper("newuidmap", pid, uid, n_uid, err);
-        if (r < 0)
-                return err->code ? r : err_sys(err, r, "cannot write the uid map '%.*s' of the container (linux.uidMappings)",
-                                               (int) strcspn(u, "\n"), u);
+                uid_helper = true;
+        else if (r < 0)
+                return err_sys(err, r, "cannot write the uid map '%.*s' of the container (linux.uidMappings)",
+                               (int) strcspn(u, "\n"), u);
         r = write_map(pid, "gid_map", g);
         if (r == -EPERM) {
                 if (n_gid == 1 && gid[0].size == 1 && gid[0].host_id == getegid()) {
@@ -94,12 +110,28 @@ int idmap_write(pid_t pid, const struct spec_idmap *uid, size_t n_uid, const str
                                 return err_sys(err, -errno, "cannot deny setgroups");
                         setgroups = false;
                         r = write_map(pid, "gid_map", g);
-                } else
-                        r = run_helper("newgidmap", pid, gid, n_gid, err);
+                } else {
+                        gid_helper = true;
+                        r = 0;
+                }
         }
         if (r < 0)
-                return err->code ? r : err_sys(err, r, "cannot write the gid map '%.*s' of the container (linux.gidMappings)",
-                                               (int) strcspn(g, "\n"), g);
+                return err_sys(err, r, "cannot write the gid map '%.*s' of the container (linux.gidMappings)",
+                               (int) strcspn(g, "\n"), g);
+        /* newuidmap and newgidmap are setuid programs that take a few ms each:
+         * run them side by side */
+        struct helper hu = { -1, -1, NULL }, hg = { -1, -1, NULL };
+        if (uid_helper && (r = helper_spawn("newuidmap", pid, uid, n_uid, &hu, err)) < 0)
+                return r;
+        if (gid_helper && (r = helper_spawn("newgidmap", pid, gid, n_gid, &hg, err)) < 0) {
+                if (uid_helper)
+                        helper_wait(&hu, err);
+                return r;
+        }
+        int ru = uid_helper ? helper_wait(&hu, err) : 0;
+        int rg = gid_helper ? helper_wait(&hg, err) : 0;
+        if (ru < 0 || rg < 0)
+                return ru < 0 ? ru : rg;
         *ret_setgroups = setgroups;
         return 0;
 }

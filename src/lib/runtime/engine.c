@@ -492,7 +492,7 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 goto out;
         pidtxt = xasprintf("%d %llu\n", pid, state_pid_starttime(pid));
         rd = open(out->rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (rd < 0 || fs_write_atomic(rd, "keeper.pid", pidtxt, strlen(pidtxt), 0600) < 0) {
+        if (rd < 0 || fs_write_replace(rd, "keeper.pid", pidtxt, strlen(pidtxt), 0600) < 0) {
                 r = err_sys(err, -errno, "cannot record the keeper of %s", out->id);
                 goto out;
         }
@@ -637,7 +637,7 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
         rtxt = json_dumps(rec, JSON_INDENT(1));
         json_decref(rec);
         cd = open(st.cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (cd < 0 || fs_write_atomic(cd, "container.json", rtxt, strlen(rtxt), 0600) < 0) {
+        if (cd < 0 || fs_write_replace(cd, "container.json", rtxt, strlen(rtxt), 0600) < 0) {
                 json_decref(req);
                 r = err_sys(err, -errno, "cannot record container %s", st.id);
                 goto out;

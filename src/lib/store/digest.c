@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "lib/base/dl.h"
 #include "lib/base/macro.h"
 
 struct digest_ctx {
@@ -13,22 +14,22 @@ struct digest_ctx {
 struct digest_ctx *digest_new(void)
 {
         struct digest_ctx *c = xcalloc(1, sizeof(*c));
-        c->md = EVP_MD_CTX_new();
-        if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+        c->md = DL(LIBCRYPTO, EVP_MD_CTX_new)();
+        if (!c->md || DL(LIBCRYPTO, EVP_DigestInit_ex)(c->md, DL(LIBCRYPTO, EVP_sha256)(), NULL) != 1)
                 abort();
         return c;
 }
 
 void digest_update(struct digest_ctx *c, const void *data, size_t len)
 {
-        EVP_DigestUpdate(c->md, data, len);
+        DL(LIBCRYPTO, EVP_DigestUpdate)(c->md, data, len);
 }
 
 void digest_final(struct digest_ctx *c, char out[DIGEST_STR_MAX])
 {
         unsigned char h[32];
         unsigned n = 0;
-        EVP_DigestFinal_ex(c->md, h, &n);
+        DL(LIBCRYPTO, EVP_DigestFinal_ex)(c->md, h, &n);
         strcpy(out, "sha256:");
         for (unsigned i = 0; i < n; i++)
                 snprintf(out + 7 + 2 * i, 3, "%02x", h[i]);
@@ -39,7 +40,7 @@ void digest_free(struct digest_ctx *c)
 {
         if (!c)
                 return;
-        EVP_MD_CTX_free(c->md);
+        DL(LIBCRYPTO, EVP_MD_CTX_free)(c->md);
         free(c);
 }
 

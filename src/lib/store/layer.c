@@ -112,8 +112,14 @@ static int userns_run(int (*fn)(void *, struct err *), void *arg, struct err *er
 int layer_remove_tree(struct store *s, const char *rel, struct err *err)
 {
         struct rm_job j = { s->root_fd, rel };
-        if (geteuid() == 0)
-                return job_rm(&j, err);
+        struct err e = { 0 };
+        /* most trees hold only files of the user (root inside): try as we are
+         * first, a user namespace costs two newuidmap runs */
+        if (job_rm(&j, &e) == 0 || geteuid() == 0) {
+                if (e.code)
+                        *err = e;
+                return e.code;
+        }
         return userns_run(job_rm, &j, err);
 }
 

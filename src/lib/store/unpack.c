@@ -10,13 +10,18 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "lib/base/dl.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "unpack.h"
 
 #define MAX_DEPTH 256
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free)
+static void ar_free(struct archive *a)
+{
+        DL(LIBARCHIVE, archive_read_free)(a);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, ar_free)
 
 struct dir_fixup {
         char *path;
@@ -150,7 +155,7 @@ static int write_data(struct archive *a, int fd, const struct unpack_opts *o, st
         size_t size;
         la_int64_t off;
         int r;
-        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+        while ((r = DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &size, &off)) == ARCHIVE_OK) {
                 st->bytes += size;
                 if (o->max_bytes && st->bytes > o->max_bytes)
                         return err_set(err, -EFBIG, "layer %s: unpacks to more than %llu bytes (at entry '%s')",
@@ -159,7 +164,7 @@ static int write_data(struct archive *a, int fd, const struct unpack_opts *o, st
                         return err_sys(err, -errno, "layer %s: entry '%s': write", o->layer, entry);
         }
         if (r != ARCHIVE_EOF)
-                return err_set(err, -EIO, "layer %s: entry '%s': %s", o->layer, entry, archive_error_string(a));
+                return err_set(err, -EIO, "layer %s: entry '%s': %s", o->layer, entry, DL(LIBARCHIVE, archive_error_string)(a));
         return 0;
 }
 
@@ -176,7 +181,7 @@ static const char *short_name(const char *n, char buf[200])
 static int one_entry(struct archive *a, struct archive_entry *e, int root, const struct unpack_opts *o,
                      struct unpack_stats *st, struct dir_fixup **fix, size_t *n_fix, struct err *err)
 {
-        const char *full = archive_entry_pathname(e), *why = NULL;
+        const char *full = DL(LIBARCHIVE, archive_entry_pathname)(e), *why = NULL;
         char sbuf[200];
         if (!full)
                 return err_set(err, -EINVAL, "layer %s: an entry without a name", o->layer);
@@ -198,9 +203,9 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                         return 0; /* aufs metadata */
                 return whiteout(pfd, strcmp(base, ".wh..wh..opq") == 0 ? ".wh..opq" : base, o, name, err);
         }
-        mode_t type = archive_entry_filetype(e);
-        mode_t mode = archive_entry_perm(e);
-        const char *hl = archive_entry_hardlink(e);
+        mode_t type = DL(LIBARCHIVE, archive_entry_filetype)(e);
+        mode_t mode = DL(LIBARCHIVE, archive_entry_perm)(e);
+        const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
         int r;
         st->entries++;
         if (hl) {
@@ -230,7 +235,7 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                         return err_sys(err, -errno, "layer %s: entry '%s': mkdir", o->layer, name);
                 *fix = xrealloc(*fix, (*n_fix + 1) * sizeof(**fix));
                 (*fix)[(*n_fix)++] = (struct dir_fixup){ xstrdup(path), mode,
-                                                         { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
+                                                         { DL(LIBARCHIVE, archive_entry_mtime)(e), DL(LIBARCHIVE, archive_entry_mtime_nsec)(e) } };
                 break;
         case AE_IFREG: {
                 remove_existing(d, base, false);
@@ -239,13 +244,13 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                         return err_sys(err, -errno, "layer %s: entry '%s': create", o->layer, name);
                 if ((r = write_data(a, fd, o, st, name, err)) < 0)
                         return r;
-                if (ftruncate(fd, archive_entry_size(e)) < 0)
+                if (ftruncate(fd, DL(LIBARCHIVE, archive_entry_size)(e)) < 0)
                         return err_sys(err, -errno, "layer %s: entry '%s'", o->layer, name);
                 break;
         }
         case AE_IFLNK:
                 remove_existing(d, base, false);
-                if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", d, base) < 0)
+                if (symlinkat(DL(LIBARCHIVE, archive_entry_symlink)(e) ? DL(LIBARCHIVE, archive_entry_symlink)(e) : "", d, base) < 0)
                         return err_sys(err, -errno, "layer %s: entry '%s': symlink", o->layer, name);
                 break;
         case AE_IFCHR:
@@ -254,7 +259,7 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                         return err_set(err, -EPERM, "layer %s: entry '%s' is a device node, refused without privileges",
                                        o->layer, name);
                 remove_existing(d, base, false);
-                if (mknodat(d, base, type | mode, archive_entry_rdev(e)) < 0)
+                if (mknodat(d, base, type | mode, DL(LIBARCHIVE, archive_entry_rdev)(e)) < 0)
                         return err_sys(err, -errno, "layer %s: entry '%s': mknod", o->layer, name);
                 break;
         case AE_IFIFO:
@@ -265,25 +270,25 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
         default:
                 return err_set(err, -EINVAL, "layer %s: entry '%s' has an unsupported type", o->layer, name);
         }
-        if (o->chown && fchownat(d, base, (uid_t) archive_entry_uid(e), (gid_t) archive_entry_gid(e),
+        if (o->chown && fchownat(d, base, (uid_t) DL(LIBARCHIVE, archive_entry_uid)(e), (gid_t) DL(LIBARCHIVE, archive_entry_gid)(e),
                                  AT_SYMLINK_NOFOLLOW) < 0)
                 return err_sys(err, -errno, "layer %s: entry '%s': owner %lld:%lld (is it mapped?)", o->layer, name,
-                               (long long) archive_entry_uid(e), (long long) archive_entry_gid(e));
+                               (long long) DL(LIBARCHIVE, archive_entry_uid)(e), (long long) DL(LIBARCHIVE, archive_entry_gid)(e));
         if (type != AE_IFLNK && type != AE_IFDIR && fchmodat(d, base, mode, 0) < 0)
                 return err_sys(err, -errno, "layer %s: entry '%s': chmod", o->layer, name);
         /* xattrs of regular files and directories; what the host refuses is left out */
         const char *xn;
         const void *xv;
         size_t xs;
-        if (archive_entry_xattr_reset(e) > 0 && (type == AE_IFREG || type == AE_IFDIR)) {
+        if (DL(LIBARCHIVE, archive_entry_xattr_reset)(e) > 0 && (type == AE_IFREG || type == AE_IFDIR)) {
                 _cleanup_close_ int f = openat(d, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-                while (f >= 0 && archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK)
+                while (f >= 0 && DL(LIBARCHIVE, archive_entry_xattr_next)(e, &xn, &xv, &xs) == ARCHIVE_OK)
                         if (strncmp(xn, "trusted.overlay.", 16) != 0 && strncmp(xn, "user.overlay.", 13) != 0)
                                 fsetxattr(f, xn, xv, xs, 0);
         }
         if (type != AE_IFDIR) {
-                struct timespec ts[2] = { { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
-                                          { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
+                struct timespec ts[2] = { { DL(LIBARCHIVE, archive_entry_mtime)(e), DL(LIBARCHIVE, archive_entry_mtime_nsec)(e) },
+                                          { DL(LIBARCHIVE, archive_entry_mtime)(e), DL(LIBARCHIVE, archive_entry_mtime_nsec)(e) } };
                 utimensat(d, base, ts, AT_SYMLINK_NOFOLLOW);
         }
         return 0;
@@ -291,11 +296,11 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
 
 static struct archive *reader(int fd)
 {
-        struct archive *a = archive_read_new();
-        archive_read_support_filter_all(a);
-        archive_read_support_format_tar(a);
-        archive_read_support_format_gnutar(a);
-        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+        struct archive *a = DL(LIBARCHIVE, archive_read_new)();
+        DL(LIBARCHIVE, archive_read_support_filter_all)(a);
+        DL(LIBARCHIVE, archive_read_support_format_tar)(a);
+        DL(LIBARCHIVE, archive_read_support_format_gnutar)(a);
+        if (DL(LIBARCHIVE, archive_read_open_fd)(a, fd, 1 << 16) != ARCHIVE_OK) {
                 return a; /* the caller reports archive_error_string */
         }
         return a;
@@ -303,22 +308,24 @@ static struct archive *reader(int fd)
 
 int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struct unpack_stats *ret, struct err *err)
 {
-        _cleanup_(archive_read_freep) struct archive *a = reader(archive_fd);
+        if (!dl_available(LIBARCHIVE))
+                return err_set(err, -ENOSYS, "layer %s: %s is not installed (package libarchive13)", o->layer, LIBARCHIVE);
+        _cleanup_(ar_freep) struct archive *a = reader(archive_fd);
         struct archive_entry *e;
         struct unpack_stats st = { 0 };
         struct dir_fixup *fix = NULL;
         size_t n_fix = 0;
         int r = 0, ar;
 
-        if (archive_errno(a) != 0 && archive_error_string(a))
-                return err_set(err, -EINVAL, "layer %s: %s", o->layer, archive_error_string(a));
-        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+        if (DL(LIBARCHIVE, archive_errno)(a) != 0 && DL(LIBARCHIVE, archive_error_string)(a))
+                return err_set(err, -EINVAL, "layer %s: %s", o->layer, DL(LIBARCHIVE, archive_error_string)(a));
+        while ((ar = DL(LIBARCHIVE, archive_read_next_header)(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
                 if ((r = one_entry(a, e, dest_fd, o, &st, &fix, &n_fix, err)) < 0)
                         break;
         }
         if (r == 0 && ar != ARCHIVE_EOF)
                 r = err_set(err, -EINVAL, "layer %s: not a valid archive: %s", o->layer,
-                            archive_error_string(a) ? archive_error_string(a) : "truncated");
+                            DL(LIBARCHIVE, archive_error_string)(a) ? DL(LIBARCHIVE, archive_error_string)(a) : "truncated");
         /* directories last, deepest first: their modes may forbid writing and
          * their mtimes change with every entry */
         for (size_t i = n_fix; i-- > 0;) {
@@ -340,18 +347,20 @@ int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struc
 
 int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err)
 {
-        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        if (!dl_available(LIBARCHIVE))
+                return err_set(err, -ENOSYS, "%s is not installed (package libarchive13)", LIBARCHIVE);
+        _cleanup_(ar_freep) struct archive *a = DL(LIBARCHIVE, archive_read_new)();
         struct archive_entry *e;
-        archive_read_support_filter_all(a);
-        archive_read_support_format_raw(a);
-        if (archive_read_open_fd(a, archive_fd, 1 << 16) != ARCHIVE_OK ||
-            archive_read_next_header(a, &e) != ARCHIVE_OK)
+        DL(LIBARCHIVE, archive_read_support_filter_all)(a);
+        DL(LIBARCHIVE, archive_read_support_format_raw)(a);
+        if (DL(LIBARCHIVE, archive_read_open_fd)(a, archive_fd, 1 << 16) != ARCHIVE_OK ||
+            DL(LIBARCHIVE, archive_read_next_header)(a, &e) != ARCHIVE_OK)
                 return err_set(err, -EINVAL, "not an archive: %s",
-                               archive_error_string(a) ? archive_error_string(a) : "empty");
+                               DL(LIBARCHIVE, archive_error_string)(a) ? DL(LIBARCHIVE, archive_error_string)(a) : "empty");
         char buf[1 << 16];
         uint64_t total = 0;
         la_ssize_t n;
-        while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+        while ((n = DL(LIBARCHIVE, archive_read_data)(a, buf, sizeof(buf))) > 0) {
                 total += (uint64_t) n;
                 if (max && total > max)
                         return err_set(err, -EFBIG, "larger than %llu bytes uncompressed", (unsigned long long) max);
@@ -359,6 +368,6 @@ int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err)
                         return err_sys(err, -errno, "write");
         }
         if (n < 0)
-                return err_set(err, -EINVAL, "cannot decompress: %s", archive_error_string(a));
+                return err_set(err, -EINVAL, "cannot decompress: %s", DL(LIBARCHIVE, archive_error_string)(a));
         return 0;
 }
