@@ -63,7 +63,7 @@ int den_cmd_run(struct den_global *g, int argc, char **argv)
                 case O_RM: ro.rm = true; break;
                 case 'd': ro.detach = true; break;
                 case 'i': break;
-                case 't': return den_fail("run -t: a terminal is not supported yet; leave out -t");
+                case 't': ro.tty = true; break;
                 case O_NAME: ro.name = optarg; break;
                 case 'e':
                         if (strchr(optarg, '='))
@@ -124,7 +124,7 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
                 switch (c) {
                 case 'd': eo.detach = true; break;
                 case 'i': break;
-                case 't': return den_fail("exec -t: a terminal is not supported yet; leave out -t");
+                case 't': eo.tty = true; break;
                 case 'e': push(&env, optarg); break;
                 case 'w': eo.workdir = optarg; break;
                 case 'u': eo.user = optarg; break;

@@ -230,3 +230,37 @@ def test_concurrent_runs(den, image):
         assert kv(out)["uid"] == "0"
     assert "store is clean" in den("system", "check").stdout
     assert os.listdir(os.path.join(den.root, "containers")) == []
+
+
+def run_in_pty(argv, send=None, until=b"", timeout=10):
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(argv[0], argv)
+    out, sent = b"", False
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if send and not sent and until in out:
+            os.write(fd, send)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
+
+
+def test_run_and_exec_with_a_terminal(den, image):
+    code, out = run_in_pty(den.cmd("run", "--rm", "-t", image, "sh", "-c",
+                                   "/bin/denprobe tty; echo TERM=$TERM; read x; echo got:$x; exit 3"),
+                           send=b"typed\r", until=b"TERM=")
+    assert code == 3, out
+    assert "isatty=1" in out and "ttyname=/dev/pts/" in out and "TERM=xterm" in out and "got:typed" in out
+    den("run", "-d", "--name", "t", image, "sleep", "100")
+    code, out = run_in_pty(den.cmd("exec", "-t", "t", "/bin/denprobe", "tty"))
+    assert code == 0 and "isatty=1" in out, out
+    den("rm", "-f", "t")

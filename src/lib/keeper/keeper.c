@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "keeper.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/linux/console.h"
 #include "lib/linux/process.h"
 #include "proto.h"
 
@@ -168,6 +170,10 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
         for (size_t i = 0; i < 3 && i < n_fds; i++)
                 if (dup3(fds[i], (int) i, 0) < 0)
                         _exit(127);
+        if (p->terminal && ioctl(0, TIOCSCTTY, 0) < 0) {
+                err_sys(&err, -errno, "cannot make the terminal the command's controlling terminal");
+                goto fail;
+        }
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
                 goto fail;
@@ -195,6 +201,25 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 spec_process_free(&p);
                 return;
         }
+        /* with a terminal: a pty of the container's own devpts; the command gets
+         * the peer as stdio and the client the master */
+        int master = -1, slave = -1, tfds[3];
+        if (p.terminal) {
+                master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (master < 0 || console_open(master, &slave, &err) < 0) {
+                        if (master >= 0)
+                                close(master);
+                        reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error",
+                                                              err.code ? err.msg : "the container has no /dev/pts/ptmx"));
+                        spec_process_free(&p);
+                        return;
+                }
+                if (p.console_height || p.console_width)
+                        console_resize(slave, p.console_height, p.console_width);
+                tfds[0] = tfds[1] = tfds[2] = slave;
+                fds = tfds;
+                n_fds = 3;
+        }
         int ep[2];
         if (pipe2(ep, O_CLOEXEC) < 0) {
                 reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "pipe failed"));
@@ -208,8 +233,12 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
         }
         close(ep[1]);
         spec_process_free(&p);
+        if (slave >= 0)
+                close(slave);
         if (pid < 0) {
                 close(ep[0]);
+                if (master >= 0)
+                        close(master);
                 reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "fork failed"));
                 return;
         }
@@ -219,6 +248,8 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
         if (n > 0) {
                 msg[n] = '\0';
                 waitpid(pid, NULL, 0);
+                if (master >= 0)
+                        close(master);
                 reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", msg));
                 return;
         }
@@ -227,7 +258,11 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 k->main_pid = pid;
                 k->main_started = true;
         }
-        reply(cl->fd, KEEPER_STARTED, json_pack("{s:i}", "pid", pid));
+        json_t *ok = json_pack("{s:i}", "pid", pid);
+        keeper_send(cl->fd, KEEPER_STARTED, ok, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
+        json_decref(ok);
+        if (master >= 0)
+                close(master);
 }
 
 static void handle_message(struct keeper *k, struct client *cl)

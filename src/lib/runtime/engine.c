@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -256,6 +257,8 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         keeper_main(&kc);
 }
 
+static int signal_main_pid(const char *rundir, int pid, int sig, struct err *err);
+
 /* ---- den run ---- */
 
 struct image_info {
@@ -305,7 +308,7 @@ static int load_image(struct store *s, const char *ref, struct image_info *ii, s
 
 /* the process of a command: image defaults, then what the user gave */
 static json_t *process_request(json_t *imgcfg, char **cmd, char **env, const char *workdir, const char *user,
-                               const char *entrypoint, bool main)
+                               const char *entrypoint, bool main, bool tty)
 {
         json_t *args = json_array(), *e = json_array();
         size_t i;
@@ -327,8 +330,10 @@ static json_t *process_request(json_t *imgcfg, char **cmd, char **env, const cha
                 json_array_insert_new(e, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
         const char *wd = workdir ? workdir : json_string_value(json_object_get(imgcfg, "WorkingDir"));
         const char *u = user ? user : json_string_value(json_object_get(imgcfg, "User"));
-        return json_pack("{s:o,s:o,s:s,s:s,s:b}", "args", args, "env", e, "cwd", wd && *wd ? wd : "/", "user",
-                         u && *u ? u : "0", "main", main);
+        if (tty)
+                json_array_append_new(e, json_string("TERM=xterm"));
+        return json_pack("{s:o,s:o,s:s,s:s,s:b,s:b}", "args", args, "env", e, "cwd", wd && *wd ? wd : "/", "user",
+                         u && *u ? u : "0", "main", main, "terminal", tty);
 }
 
 static json_t *container_spec(const struct engine_run_opts *o, const char *id, const char *rootfs, bool rootless,
@@ -518,8 +523,9 @@ out:
         return r;
 }
 
-/* send a RUN, wait for STARTED; returns the connected socket */
-static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fds, struct err *err)
+/* send a RUN, wait for STARTED; returns the connected socket (and, with a
+ * terminal, the pty master in *ret_master) */
+static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fds, int *ret_master, struct err *err)
 {
         _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
         int s = keeper_connect(sock, err);
@@ -528,9 +534,19 @@ static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fd
         enum keeper_type t;
         json_t *rep = NULL;
         int r = keeper_send(s, KEEPER_RUN, req, fds, n_fds);
-        if (r < 0 || (r = keeper_recv(s, &t, &rep, NULL, NULL, err)) < 0) {
+        int got[KEEPER_MAX_FDS];
+        size_t n_got = KEEPER_MAX_FDS;
+        if (r < 0 || (r = keeper_recv(s, &t, &rep, got, &n_got, err)) < 0) {
                 close(s);
                 return err->code ? r : err_sys(err, r, "keeper");
+        }
+        if (ret_master)
+                *ret_master = -1;
+        for (size_t i = 0; i < n_got; i++) {
+                if (ret_master && i == 0 && t == KEEPER_STARTED)
+                        *ret_master = got[i];
+                else
+                        close(got[i]);
         }
         if (t != KEEPER_STARTED) {
                 const char *m = json_string_value(json_object_get(rep, "error"));
@@ -543,36 +559,72 @@ static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fd
         return s;
 }
 
-/* wait for EXITED on s, forwarding our signals to the command */
-static int wait_exited(int s, const char *rundir, struct err *err)
+static void pump(int from, int to, bool *open_)
+{
+        char buf[16384];
+        ssize_t n = read(from, buf, sizeof(buf));
+        if (n <= 0) {
+                if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                        *open_ = false;
+                return;
+        }
+        if (fs_write_all(to, buf, (size_t) n) < 0)
+                *open_ = false;
+}
+
+/* wait for EXITED on s, forwarding our signals to the command; with a
+ * terminal (master >= 0) proxy it to our stdio in raw mode, resizes too */
+static int wait_exited(int s, const char *rundir, int master, struct err *err)
 {
         sigset_t mask, old;
         sigemptyset(&mask);
-        int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
         for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
                 sigaddset(&mask, fwd[i]);
         sigprocmask(SIG_BLOCK, &mask, &old);
         _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        struct termios saved;
+        bool raw = false, in_open = master >= 0, out_open = master >= 0;
+        if (master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
+                struct termios tt = saved;
+                cfmakeraw(&tt);
+                raw = tcsetattr(0, TCSANOW, &tt) == 0;
+        }
+        if (master >= 0) {
+                struct winsize ws;
+                if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+                        ioctl(master, TIOCSWINSZ, &ws);
+        }
         int status = -1;
         for (;;) {
-                struct pollfd p[2] = { { s, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                struct pollfd p[4] = { { s, POLLIN, 0 }, { sfd, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 },
+                                       { out_open ? master : -1, POLLIN, 0 } };
+                if (poll(p, 4, -1) < 0 && errno != EINTR)
                         break;
                 if (p[1].revents & POLLIN) {
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                                _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
-                                struct err e = { 0 };
-                                int k = keeper_connect(sock, &e);
-                                if (k >= 0) {
-                                        json_t *q = json_pack("{s:i,s:i}", "pid", 0, "signal", (int) si.ssi_signo);
-                                        keeper_send(k, KEEPER_SIGNAL, q, NULL, 0);
-                                        json_decref(q);
-                                        close(k);
+                                if (si.ssi_signo == SIGWINCH) {
+                                        struct winsize ws;
+                                        if (master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
+                                                ioctl(master, TIOCSWINSZ, &ws);
+                                        continue;
                                 }
+                                struct err e = { 0 };
+                                signal_main_pid(rundir, 0, (int) si.ssi_signo, &e);
                         }
                 }
+                if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+                        pump(0, master, &in_open);
+                if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
+                        pump(master, 1, &out_open);
                 if (p[0].revents & (POLLIN | POLLHUP)) {
+                        while (out_open) {
+                                struct pollfd q = { master, POLLIN, 0 };
+                                if (poll(&q, 1, 0) <= 0 || !(q.revents & POLLIN))
+                                        break;
+                                pump(master, 1, &out_open);
+                        }
                         enum keeper_type t;
                         json_t *rep = NULL;
                         if (keeper_recv(s, &t, &rep, NULL, NULL, err) < 0)
@@ -583,6 +635,8 @@ static int wait_exited(int s, const char *rundir, struct err *err)
                         break;
                 }
         }
+        if (raw)
+                tcsetattr(0, TCSANOW, &saved);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (status < 0)
                 return err->code ? err->code : err_set(err, -EIO, "lost the keeper before the command ended");
@@ -605,7 +659,7 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
         struct started st = { 0 };
         _cleanup_free_ char *rr = NULL, *cdirs = NULL, *rdirs = NULL, *name = NULL, *created = NULL, *rtxt = NULL;
         _cleanup_close_ int cd = -1;
-        int r, sock = -1, logfd = -1;
+        int r, sock = -1, logfd = -1, master = -1;
         if ((r = runroot_open(o->runroot, &rr, err)) < 0)
                 return r;
         if ((r = store_open(o->root, &s, err)) < 0)
@@ -630,7 +684,7 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
                 goto out;
         }
         name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st.id);
-        json_t *req = process_request(ii.config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true);
+        json_t *req = process_request(ii.config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true, o->tty);
         created = now_rfc3339();
         json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "Id", st.id, "Name", name, "Image", o->image,
                                 "ImageDigest", ii.manifest, "Created", created, "Process", req, "AutoRemove", o->rm);
@@ -658,10 +712,10 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
                 int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 fds[0] = nul;
                 fds[1] = fds[2] = logfd;
-                sock = send_run(st.rundir, req, fds, 3, err);
+                sock = send_run(st.rundir, req, fds, 3, NULL, err);
                 close(nul);
         } else
-                sock = send_run(st.rundir, req, fds, 3, err);
+                sock = send_run(st.rundir, req, fds, o->tty ? 0 : 3, &master, err);
         json_decref(req);
         if (sock < 0) {
                 r = sock;
@@ -676,7 +730,7 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
                 r = 0;
                 goto out_keep;
         }
-        r = wait_exited(sock, st.rundir, err);
+        r = wait_exited(sock, st.rundir, master, err);
         waitpid(st.keeper, NULL, 0);
         if (r >= 0 && !o->rm)
                 goto out_keep;
@@ -689,6 +743,8 @@ out:
                 remove_container(&s, rr, st.id, &e2);
         }
 out_keep:
+        if (master >= 0)
+                close(master);
         if (sock >= 0)
                 close(sock);
         if (logfd >= 0)
@@ -746,7 +802,7 @@ int engine_exec(const struct engine_exec_opts *o, struct err *err)
         json_t *base = json_pack("{s:O?}", "Env", json_object_get(proc, "env"));
         const char *user = o->user ? o->user : json_string_value(json_object_get(proc, "user"));
         json_t *req = process_request(base, o->cmd, o->env, o->workdir ? o->workdir : json_string_value(json_object_get(proc, "cwd")),
-                                      user, "", false);
+                                      user, "", false, o->tty);
         json_decref(base);
         json_decref(rec);
         int fds[3] = { 0, 1, 2 }, nul = -1;
@@ -754,7 +810,8 @@ int engine_exec(const struct engine_exec_opts *o, struct err *err)
                 nul = open("/dev/null", O_RDWR | O_CLOEXEC);
                 fds[0] = fds[1] = fds[2] = nul;
         }
-        int s = send_run(t.rundir, req, fds, 3, err);
+        int master = -1;
+        int s = send_run(t.rundir, req, fds, o->tty ? 0 : 3, &master, err);
         json_decref(req);
         if (nul >= 0)
                 close(nul);
@@ -762,7 +819,9 @@ int engine_exec(const struct engine_exec_opts *o, struct err *err)
                 r = s;
                 goto out;
         }
-        r = o->detach ? 0 : wait_exited(s, t.rundir, err);
+        r = o->detach ? 0 : wait_exited(s, t.rundir, master, err);
+        if (master >= 0)
+                close(master);
         close(s);
 out:
         target_free(&t);
@@ -796,13 +855,13 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
         return 0;
 }
 
-static int signal_main(const char *rundir, int sig, struct err *err)
+static int signal_main_pid(const char *rundir, int pid, int sig, struct err *err)
 {
         _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
         int s = keeper_connect(sock, err);
         if (s < 0)
                 return s;
-        json_t *q = json_pack("{s:i,s:i}", "pid", 0, "signal", sig), *rep = NULL;
+        json_t *q = json_pack("{s:i,s:i}", "pid", pid, "signal", sig), *rep = NULL;
         enum keeper_type t;
         int r = keeper_send(s, KEEPER_SIGNAL, q, NULL, 0);
         json_decref(q);
@@ -821,7 +880,7 @@ int engine_kill(const char *root, const char *runroot, const char *container, in
         if (r >= 0 && !t.running)
                 r = err_set(err, -ESRCH, "container '%s' is not running", container);
         if (r >= 0)
-                r = signal_main(t.rundir, sig, err);
+                r = signal_main_pid(t.rundir, 0, sig, err);
         target_free(&t);
         return r;
 }
@@ -844,7 +903,7 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
         int r = target_open(root, runroot, container, &t, &rr, err);
         if (r >= 0 && t.running) {
                 struct err e2 = { 0 };
-                signal_main(t.rundir, SIGTERM, &e2);
+                signal_main_pid(t.rundir, 0, SIGTERM, &e2);
                 if (!wait_keeper_gone(t.keeper, timeout * 1000)) {
                         /* pid 1 of the container: SIGKILL from outside ends it and all within */
                         kill(t.keeper, SIGKILL);

@@ -21,7 +21,7 @@ struct engine_run_opts {
         const char *workdir, *user, *name, *entrypoint, *hostname, *network;
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
-        bool rm, detach, read_only;
+        bool rm, detach, read_only, tty;
 };
 
 /* den run: returns the command's exit status, or 0 when detached (the id printed) */
@@ -31,7 +31,7 @@ struct engine_exec_opts {
         const char *root, *runroot, *container;
         char **cmd, **env;
         const char *workdir, *user;
-        bool detach;
+        bool detach, tty;
 };
 int engine_exec(const struct engine_exec_opts *o, struct err *err);
 
