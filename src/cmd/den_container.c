@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "den.h"
@@ -281,21 +282,88 @@ int den_cmd_wait(struct den_global *g, int argc, char **argv)
         return rc;
 }
 
+/* print the JSON lines of a container log from offset; returns the new offset */
+static off_t print_log(int fd, off_t off, long tail)
+{
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return off;
+        if (st.st_size < off)
+                off = 0; /* the keeper cut the log at its cap */
+        size_t len = (size_t) (st.st_size - off);
+        _cleanup_free_ char *buf = xmalloc(len + 1);
+        ssize_t n = pread(fd, buf, len, off);
+        if (n <= 0)
+                return off;
+        char *end = memrchr(buf, '\n', (size_t) n);
+        if (!end)
+                return off;
+        *end = '\0';
+        size_t used = (size_t) (end - buf) + 1;
+        /* --tail: skip to the last N lines */
+        char *start = buf;
+        if (tail >= 0) {
+                long lines = 0;
+                for (char *p = end; p > buf; p--)
+                        if (p[-1] == '\n' && ++lines == tail) {
+                                start = p;
+                                break;
+                        }
+                if (tail == 0)
+                        start = end;
+        }
+        char *save = NULL;
+        for (char *l = strtok_r(start, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                json_t *j = json_loads(l, 0, NULL);
+                const char *text = json_string_value(json_object_get(j, "log"));
+                const char *stream = json_string_value(json_object_get(j, "stream"));
+                if (text)
+                        fs_write_all(stream && strcmp(stream, "stderr") == 0 ? 2 : 1, text,
+                                     json_string_length(json_object_get(j, "log")));
+                json_decref(j);
+        }
+        return off + (off_t) used;
+}
+
 int den_cmd_logs(struct den_global *g, int argc, char **argv)
 {
-        if (argc != 2)
+        static const struct option o[] = { { "follow", no_argument, NULL, 'f' }, { "tail", required_argument, NULL, 'n' },
+                                           { "help", no_argument, NULL, 'h' }, {} };
+        bool follow = false;
+        long tail = -1;
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+fn:h", o, NULL)) != -1) {
+                if (c == 'f')
+                        follow = true;
+                else if (c == 'n') {
+                        char *end;
+                        tail = strcmp(optarg, "all") == 0 ? -1 : strtol(optarg, &end, 10);
+                        if (strcmp(optarg, "all") != 0 && (*end || tail < 0))
+                                return den_usage("logs", "--tail '%s': a number of lines or 'all'", optarg);
+                } else if (c == 'h') {
+                        printf("usage: den logs [-f] [--tail N] CONTAINER\n");
+                        return 0;
+                } else
+                        return den_usage("logs", "bad option");
+        }
+        if (argc - optind != 1)
                 return den_usage("logs", "expects one container");
         struct err err = { 0 };
         _cleanup_free_ char *path = NULL;
-        if (engine_log_path(g->root, g->runroot, argv[1], &path, &err) < 0)
+        if (engine_log_path(g->root, g->runroot, argv[optind], &path, &err) < 0)
                 return den_fail(err.msg);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return 0; /* it ran in the foreground: its output went there */
-        char buf[65536];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                if (fs_write_all(1, buf, (size_t) n) < 0)
+                return 0; /* it ran in the foreground: its output went to the terminal */
+        off_t off = print_log(fd, 0, tail);
+        while (follow) {
+                struct err e2 = { 0 };
+                bool running = engine_running(g->root, g->runroot, argv[optind], &e2);
+                usleep(100000);
+                off = print_log(fd, off, -1);
+                if (!running)
                         break;
+        }
         return 0;
 }

@@ -50,7 +50,8 @@ def make_rootfs(path):
         os.makedirs(os.path.join(path, d), exist_ok=True)
     shutil.copy(BUSYBOX, os.path.join(path, "bin", "busybox"))
     shutil.copy(PROBE, os.path.join(path, "bin", "denprobe"))
-    for c in ("sh", "true", "false", "echo", "cat", "ls", "id", "sleep", "ps", "touch", "mkdir", "stat", "env"):
+    for c in ("sh", "true", "false", "echo", "cat", "ls", "id", "sleep", "ps", "touch", "mkdir", "stat", "env", "yes",
+              "head", "seq"):
         os.symlink("busybox", os.path.join(path, "bin", c))
     with open(os.path.join(path, "etc", "passwd"), "w") as f:
         f.write("root:x:0:0:root:/root:/bin/sh\n")

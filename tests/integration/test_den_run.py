@@ -199,8 +199,17 @@ def test_keeper_is_sealed(den, image):
     assert p.returncode != 0 and p.stdout.strip() == ""
     p = den("exec", "k", "/bin/denprobe", "ls", "/proc/1/fd", check=False)
     if "error=" not in p.stdout:
-        # stdio, the socket, the exit file, signalfd, epoll and this exec's connection
-        assert sorted(int(x) for x in p.stdout.split()) == list(range(8))
+        # stdio, the socket, the exit file, signalfd, epoll, this exec's connection, and the
+        # main command's log: two pipes and the log file
+        assert len(p.stdout.split()) == 11, p.stdout
+    if ROOT:
+        # seen from the host: not one of them is a directory (the store, a root) or a host binary
+        kpid = int(open([os.path.join(r, "keeper.pid") for r in
+                         [os.path.join(den.runroot, "containers", x) for x in os.listdir(os.path.join(den.runroot, "containers"))]][0]).read().split()[0])
+        for fd in os.listdir(f"/proc/{kpid}/fd"):
+            target = os.readlink(f"/proc/{kpid}/fd/{fd}")
+            assert not os.path.isdir(target), target
+            assert target.startswith(("socket:", "pipe:", "anon_inode:", "/dev/null", den.runroot, den.root)), target
     den("rm", "-f", "k")
 
 
@@ -264,3 +273,22 @@ def test_run_and_exec_with_a_terminal(den, image):
     code, out = run_in_pty(den.cmd("exec", "-t", "t", "/bin/denprobe", "tty"))
     assert code == 0 and "isatty=1" in out, out
     den("rm", "-f", "t")
+
+
+def test_logs_are_json_lines_with_a_cap(den, image):
+    den("run", "-d", "--name", "chatty", image, "sh", "-c",
+        "echo first; echo to-stderr >&2; yes 0123456789abcdef0123456789abcdef | head -n 400000; echo last")
+    assert den("wait", "chatty").stdout.strip() == "0"
+    rec = json.load(open([os.path.join(d, "container.json") for d in
+                          [os.path.join(den.root, "containers", x) for x in os.listdir(os.path.join(den.root, "containers"))]][0]))
+    log = os.path.join(den.root, "containers", rec["Id"], "ctr.log")
+    # 400000 lines of 33 bytes is 13 MB of output: the log keeps the newer part under its cap
+    assert os.path.getsize(log) <= (8 << 20) + 4096
+    lines = open(log).read().splitlines()
+    last = json.loads(lines[-1])
+    assert last["log"] == "last\n" and last["stream"] == "stdout" and last["time"].endswith("Z")
+    p = den("logs", "--tail", "2", "chatty")
+    assert p.stdout.splitlines() == ["0123456789abcdef0123456789abcdef", "last"]
+    p = den("logs", "--tail", "x", "chatty", check=False)
+    assert p.returncode == 2
+    den("rm", "chatty")

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -30,14 +31,123 @@ struct client {
         bool wait_main; /* a WAIT for the main command */
 };
 
+/* a command's stdout or stderr going to the container log as JSON lines
+ * ({"log":"...\n","stream":"stdout","time":"..."}, docker's json-file format) */
+struct logpipe {
+        int fd;         /* read end, -1: free */
+        int log_fd;     /* shared with the other stream of the command */
+        bool err;
+        size_t len;
+        char buf[16384];
+};
+
+#define MAX_LOGPIPES 32
+#define LOG_CAP (8u << 20)
+
 struct keeper {
         const struct keeper_conf *c;
+        struct logpipe logs[MAX_LOGPIPES];
         struct client clients[MAX_CLIENTS];
         pid_t main_pid;
         bool main_started, main_done;
         int main_status;
         int ep;
 };
+
+static void log_write(struct logpipe *lp, const char *data, size_t n)
+{
+        if (n == 0)
+                return;
+        _cleanup_free_ char *ts = now_rfc3339();
+        const char *stream = lp->err ? "stderr" : "stdout";
+        json_t *j = json_pack("{s:s%,s:s,s:s}", "log", data, n, "stream", stream, "time", ts);
+        if (!j) {
+                /* not UTF-8: JSON strings must be; keep ASCII, mark the rest */
+                _cleanup_free_ char *clean = xmalloc(n);
+                for (size_t i = 0; i < n; i++)
+                        clean[i] = (unsigned char) data[i] < 0x80 ? data[i] : '?';
+                j = json_pack("{s:s%,s:s,s:s}", "log", clean, n, "stream", stream, "time", ts);
+        }
+        _cleanup_free_ char *line = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        size_t l = strlen(line);
+        line = xrealloc(line, l + 2);
+        line[l++] = '\n';
+        struct stat st;
+        /* past the cap, keep the newer half: the log is an fd, not a path to rotate */
+        if (fstat(lp->log_fd, &st) == 0 && (uint64_t) st.st_size + l > LOG_CAP) {
+                size_t keep = LOG_CAP / 2;
+                _cleanup_free_ char *tail = xmalloc(keep);
+                ssize_t got = pread(lp->log_fd, tail, keep, st.st_size - (off_t) keep);
+                char *nl = got > 0 ? memchr(tail, '\n', (size_t) got) : NULL;
+                if (nl) {
+                        size_t rest = (size_t) got - (size_t) (nl + 1 - tail);
+                        if (pwrite(lp->log_fd, nl + 1, rest, 0) == (ssize_t) rest && ftruncate(lp->log_fd, (off_t) rest) == 0) {
+                        }
+                }
+        }
+        lseek(lp->log_fd, 0, SEEK_END);
+        if (write(lp->log_fd, line, l) < 0) {
+        }
+}
+
+static void log_drain(struct keeper *k, struct logpipe *lp)
+{
+        ssize_t n = read(lp->fd, lp->buf + lp->len, sizeof(lp->buf) - lp->len);
+        if (n > 0)
+                lp->len += (size_t) n;
+        char *start = lp->buf, *nl;
+        while ((nl = memchr(start, '\n', lp->len - (size_t) (start - lp->buf)))) {
+                log_write(lp, start, (size_t) (nl + 1 - start));
+                start = nl + 1;
+        }
+        size_t left = lp->len - (size_t) (start - lp->buf);
+        memmove(lp->buf, start, left);
+        lp->len = left;
+        if (n <= 0 || lp->len == sizeof(lp->buf)) {
+                log_write(lp, lp->buf, lp->len);
+                lp->len = 0;
+        }
+        if (n <= 0) {
+                epoll_ctl(k->ep, EPOLL_CTL_DEL, lp->fd, NULL);
+                close(lp->fd);
+                lp->fd = -1;
+                /* the other stream may still hold the log fd */
+                bool shared = false;
+                for (int i = 0; i < MAX_LOGPIPES; i++)
+                        shared |= k->logs[i].fd >= 0 && k->logs[i].log_fd == lp->log_fd;
+                if (!shared)
+                        close(lp->log_fd);
+        }
+}
+
+/* stdout and stderr of a logged command: pipes whose read ends the keeper watches */
+static int log_pipes(struct keeper *k, int log_fd, int ret_w[2])
+{
+        int slots[2] = { -1, -1 }, n = 0;
+        for (int i = 0; i < MAX_LOGPIPES && n < 2; i++)
+                if (k->logs[i].fd < 0)
+                        slots[n++] = i;
+        if (n < 2)
+                return -EMFILE;
+        int dup_log = fcntl(log_fd, F_DUPFD_CLOEXEC, 3);
+        if (dup_log < 0)
+                return -errno;
+        for (int i = 0; i < 2; i++) {
+                int p[2];
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return -errno;
+                struct logpipe *lp = &k->logs[slots[i]];
+                lp->fd = p[0];
+                lp->log_fd = dup_log;
+                lp->err = i == 1;
+                lp->len = 0;
+                ret_w[i] = p[1];
+                struct epoll_event ev = { .events = EPOLLIN, .data.fd = p[0] };
+                epoll_ctl(k->ep, EPOLL_CTL_ADD, p[0], &ev);
+        }
+        return 0;
+}
 
 static void reply(int fd, enum keeper_type t, json_t *payload)
 {
@@ -220,6 +330,20 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 fds = tfds;
                 n_fds = 3;
         }
+        int lw[2] = { -1, -1 };
+        if (json_is_true(json_object_get(req, "log")) && n_fds == 2 && !p.terminal) {
+                /* fds: stdin, the log file */
+                if (log_pipes(k, fds[1], lw) < 0) {
+                        reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "cannot set up the log"));
+                        spec_process_free(&p);
+                        return;
+                }
+                tfds[0] = fds[0];
+                tfds[1] = lw[0];
+                tfds[2] = lw[1];
+                fds = tfds;
+                n_fds = 3;
+        }
         int ep[2];
         if (pipe2(ep, O_CLOEXEC) < 0) {
                 reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "pipe failed"));
@@ -235,6 +359,9 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
         spec_process_free(&p);
         if (slave >= 0)
                 close(slave);
+        for (int i = 0; i < 2; i++)
+                if (lw[i] >= 0)
+                        close(lw[i]);
         if (pid < 0) {
                 close(ep[0]);
                 if (master >= 0)
@@ -330,6 +457,10 @@ static void reap(struct keeper *k)
 
 static __attribute__((noreturn)) void finish(struct keeper *k)
 {
+        /* what the command wrote last is still in the pipes */
+        for (int i = 0; i < MAX_LOGPIPES; i++)
+                while (k->logs[i].fd >= 0)
+                        log_drain(k, &k->logs[i]);
         char b[16];
         int n = snprintf(b, sizeof(b), "%d\n", k->main_status);
         if (k->c->exit_fd >= 0 && pwrite(k->c->exit_fd, b, (size_t) n, 0) < 0) {
@@ -349,6 +480,8 @@ void keeper_main(const struct keeper_conf *c)
         k.c = c;
         for (int i = 0; i < MAX_CLIENTS; i++)
                 k.clients[i].fd = -1;
+        for (int i = 0; i < MAX_LOGPIPES; i++)
+                k.logs[i].fd = -1;
         prctl(PR_SET_NAME, "den-keeper");
         sigset_t mask;
         sigemptyset(&mask);
@@ -399,6 +532,14 @@ void keeper_main(const struct keeper_conf *c)
                                 struct epoll_event cev = { .events = EPOLLIN, .data.fd = cfd };
                                 epoll_ctl(k.ep, EPOLL_CTL_ADD, cfd, &cev);
                         } else {
+                                bool was_log = false;
+                                for (int l = 0; l < MAX_LOGPIPES && !was_log; l++)
+                                        if (k.logs[l].fd == fd) {
+                                                log_drain(&k, &k.logs[l]);
+                                                was_log = true;
+                                        }
+                                if (was_log)
+                                        continue;
                                 for (int s = 0; s < MAX_CLIENTS; s++)
                                         if (k.clients[s].fd == fd) {
                                                 if (evs[i].events & (EPOLLHUP | EPOLLERR) && !(evs[i].events & EPOLLIN))

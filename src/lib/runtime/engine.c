@@ -707,12 +707,15 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
         }
         int fds[3] = { 0, 1, 2 };
         if (o->detach) {
+                /* the keeper writes the output as JSON lines, capped */
                 _cleanup_free_ char *lp = xasprintf("%s/ctr.log", st.cdir);
-                logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                logfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
                 int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 fds[0] = nul;
-                fds[1] = fds[2] = logfd;
-                sock = send_run(st.rundir, req, fds, 3, NULL, err);
+                fds[1] = logfd;
+                if (!o->tty)
+                        json_object_set_new(req, "log", json_true());
+                sock = send_run(st.rundir, req, fds, o->tty ? 0 : 2, NULL, err);
                 close(nul);
         } else
                 sock = send_run(st.rundir, req, fds, o->tty ? 0 : 3, &master, err);
@@ -969,4 +972,13 @@ int engine_log_path(const char *root, const char *runroot, const char *container
                 return r;
         *ret = xasprintf("%s/containers/%s/ctr.log", root, id);
         return 0;
+}
+
+bool engine_running(const char *root, const char *runroot, const char *container, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        bool running = target_open(root, runroot, container, &t, &rr, err) >= 0 && t.running;
+        target_free(&t);
+        return running;
 }

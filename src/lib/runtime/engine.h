@@ -42,5 +42,7 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
 int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err);
 /* the main command's exit status once it has ended */
 int engine_wait(const char *root, const char *runroot, const char *container, struct err *err);
+/* whether its keeper is alive */
+bool engine_running(const char *root, const char *runroot, const char *container, struct err *err);
 /* the log file of a detached container */
 int engine_log_path(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
