@@ -19,6 +19,7 @@ static const struct {
         den_command_fn fn;
         const char *help;
 } commands[] = {
+        { "create", den_cmd_create, "create a container without starting it" },
         { "exec", den_cmd_exec, "run another command in a running container (through its keeper)" },
         { "image", den_cmd_image, "image prune: remove what no image name reaches" },
         { "images", den_cmd_images, "list images" },
@@ -27,9 +28,11 @@ static const struct {
         { "logs", den_cmd_logs, "print the output of a detached container" },
         { "inspect", den_cmd_inspect, "show an image's manifest and config (JSON)" },
         { "ps", den_cmd_ps, "list containers" },
+        { "rename", den_cmd_rename, "give a container another name" },
         { "rm", den_cmd_rm, "remove containers" },
         { "rmi", den_cmd_rmi, "remove image names" },
         { "run", den_cmd_run, "run a command in a new container" },
+        { "start", den_cmd_start, "start created or stopped containers (-a: attached)" },
         { "stop", den_cmd_stop, "stop containers (SIGTERM, then SIGKILL after -t seconds)" },
         { "system", den_cmd_system, "system check [--repair]: verify every blob and layer; system prune" },
         { "tag", den_cmd_tag, "give an image another name" },

@@ -41,7 +41,7 @@ static int env_file(char ***env, const char *path)
         return 0;
 }
 
-int den_cmd_run(struct den_global *g, int argc, char **argv)
+static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
         enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM };
         static const struct option o[] = {
@@ -87,9 +87,9 @@ int den_cmd_run(struct den_global *g, int argc, char **argv)
                 case O_HOST: ro.hostname = optarg; break;
                 case O_ENTRY: ro.entrypoint = optarg; break;
                 case 'h':
-                        printf("usage: den run [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
+                        printf("usage: den %s [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
                                "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
-                               "       [--network none|host] [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n");
+                               "       [--network none|host] [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n", create ? "create" : "run");
                         return 0;
                 default:
                         return den_usage("run", "bad option");
@@ -105,10 +105,55 @@ int den_cmd_run(struct den_global *g, int argc, char **argv)
         ro.volumes = vols;
         ro.tmpfs = tmpfs;
         struct err err = { 0 };
-        int r = engine_run(&ro, &err);
-        if (r < 0)
-                return den_fail(err.msg) == 1 ? 125 : 125;
+        int r = create ? engine_create(&ro, &err) : engine_run(&ro, &err);
+        if (r < 0) {
+                den_fail(err.msg);
+                return 125;
+        }
         return r;
+}
+
+int den_cmd_run(struct den_global *g, int argc, char **argv)
+{
+        return run_or_create(g, argc, argv, false);
+}
+
+int den_cmd_create(struct den_global *g, int argc, char **argv)
+{
+        return run_or_create(g, argc, argv, true);
+}
+
+int den_cmd_start(struct den_global *g, int argc, char **argv)
+{
+        bool attach = false;
+        int i = 1, rc = 0;
+        if (argc > 1 && (strcmp(argv[1], "-a") == 0 || strcmp(argv[1], "--attach") == 0)) {
+                attach = true;
+                i = 2;
+        }
+        if (i >= argc)
+                return den_usage("start", "expects a container");
+        if (attach && argc - i != 1)
+                return den_usage("start", "-a takes one container");
+        for (; i < argc; i++) {
+                struct err err = { 0 };
+                int r = engine_start(g->root, g->runroot, argv[i], attach, &err);
+                if (r < 0)
+                        rc = den_fail(err.msg);
+                else if (attach)
+                        return r;
+                else
+                        printf("%s\n", argv[i]);
+        }
+        return rc;
+}
+
+int den_cmd_rename(struct den_global *g, int argc, char **argv)
+{
+        if (argc != 3)
+                return den_usage("rename", "expects a container and its new name");
+        struct err err = { 0 };
+        return engine_rename(g->root, argv[1], argv[2], &err) < 0 ? den_fail(err.msg) : 0;
 }
 
 int den_cmd_exec(struct den_global *g, int argc, char **argv)

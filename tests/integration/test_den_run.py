@@ -292,3 +292,22 @@ def test_logs_are_json_lines_with_a_cap(den, image):
     p = den("logs", "--tail", "x", "chatty", check=False)
     assert p.returncode == 2
     den("rm", "chatty")
+
+
+def test_create_start_attach_restart_rename(den, image):
+    cid = den("create", "--name", "c1", image, "sh", "-c", "echo run >> /count; wc -l < /count; exit 5").stdout.strip()
+    assert len(cid) == 64
+    assert "Created" in den("ps", "-a").stdout
+    p = den("start", "-a", "c1", check=False)
+    assert p.returncode == 5 and p.stdout.strip() == "1"
+    # started again, it keeps its writable layer
+    den("start", "c1")
+    assert den("wait", "c1").stdout.strip() == "5"
+    assert den("logs", "c1").stdout.strip() == "2"
+    den("rename", "c1", "c2")
+    assert "c2" in den("ps", "-a").stdout
+    p = den("rename", "c2", "c2", check=False)
+    assert p.returncode != 0 and "in use" in p.stderr
+    p = den("start", "nosuch", check=False)
+    assert p.returncode != 0 and "no such container" in p.stderr
+    den("rm", "c2")

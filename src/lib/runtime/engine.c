@@ -276,12 +276,14 @@ static void image_info_free(struct image_info *ii)
         free(ii->lowers);
 }
 
-static int load_image(struct store *s, const char *ref, struct image_info *ii, struct err *err)
+static int load_image_digest(struct store *s, const char *manifest, struct image_info *ii, struct err *err)
 {
         json_t *info = NULL;
         int r;
+        const char *ref = manifest;
         memset(ii, 0, sizeof(*ii));
-        if ((r = image_resolve(s, ref, ii->manifest, err)) < 0 || (r = image_inspect(s, ii->manifest, &info, err)) < 0)
+        snprintf(ii->manifest, sizeof(ii->manifest), "%s", manifest);
+        if ((r = image_inspect(s, ii->manifest, &info, err)) < 0)
                 return r;
         json_t *layers = json_object_get(json_object_get(info, "Manifest"), "layers");
         json_t *cfg = json_object_get(json_object_get(info, "Config"), "config");
@@ -304,6 +306,16 @@ static int load_image(struct store *s, const char *ref, struct image_info *ii, s
         ii->n_lowers = n;
         json_decref(info);
         return 0;
+}
+
+static int load_image(struct store *s, const char *ref, struct image_info *ii, struct err *err)
+{
+        char manifest[DIGEST_STR_MAX];
+        int r = image_resolve(s, ref, manifest, err);
+        if (r < 0)
+                return r;
+        r = load_image_digest(s, manifest, ii, err);
+        return r < 0 ? err_wrap(err, "image '%s'", ref) : r;
 }
 
 /* the process of a command: image defaults, then what the user gave */
@@ -417,6 +429,9 @@ static int listen_at(const char *dir, int *ret, struct err *err)
         _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/keeper.sock", dfd);
+        /* left by an earlier run of this container (its keeper is gone) */
+        if (dfd >= 0)
+                unlinkat(dfd, "keeper.sock", 0);
         int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (dfd < 0 || s < 0 || bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(s, 64) < 0) {
                 int r = -errno;
@@ -446,7 +461,9 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         _cleanup_close_ int rd = -1;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", out->rundir), *upper = xasprintf("%s/upper", out->cdir),
                             *work = xasprintf("%s/work", out->cdir), *exitp = xasprintf("%s/exit", out->rundir);
-        if (mkdir(rootfs, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+        /* a container started again keeps its upper directory */
+        if ((mkdir(rootfs, 0700) < 0 && errno != EEXIST) || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+            (mkdir(work, 0700) < 0 && errno != EEXIST))
                 return err_sys(err, -errno, "cannot create the directories of container %s", out->id);
         json_t *sj = container_spec(o, out->id, rootfs, rootless, err);
         if (!sj)
@@ -652,14 +669,116 @@ static int remove_container(struct store *s, const char *runroot, const char *id
         return layer_remove_tree(s, cdir, err);
 }
 
-int engine_run(const struct engine_run_opts *o, struct err *err)
+static json_t *strv_json(char **v)
+{
+        json_t *a = json_array();
+        for (; v && *v; v++)
+                json_array_append_new(a, json_string(*v));
+        return a;
+}
+
+static char **json_strv(json_t *a)
+{
+        char **v = xcalloc(json_array_size(a) + 1, sizeof(char *));
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) v[i] = xstrdup(json_string_value(e) ? json_string_value(e) : "");
+        return v;
+}
+
+/* the record of a new container: everything `start` needs to run it again */
+static int create_record(const struct engine_run_opts *o, struct image_info *ii, struct started *st, json_t **ret_req,
+                         struct err *err)
+{
+        _cleanup_free_ char *name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st->id), *created = now_rfc3339();
+        json_t *req = process_request(ii->config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true, o->tty);
+        if (json_array_size(json_object_get(req, "args")) == 0) {
+                json_decref(req);
+                return err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
+        }
+        if (fs_mkdir_p(st->cdir, 0700) < 0) {
+                json_decref(req);
+                return err_sys(err, -errno, "cannot create container %s", st->id);
+        }
+        json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b}", "Volumes", strv_json(o->volumes), "Tmpfs",
+                                 strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname, "ReadOnly",
+                                 o->read_only, "Tty", o->tty, "AutoRemove", o->rm);
+        json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:o}", "Id", st->id, "Name", name, "Image", o->image,
+                                "ImageDigest", ii->manifest, "Created", created, "Process", req, "Options", opts);
+        _cleanup_free_ char *rtxt = json_dumps(rec, JSON_INDENT(1));
+        json_decref(rec);
+        _cleanup_close_ int cd = open(st->cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (cd < 0 || fs_write_replace(cd, "container.json", rtxt, strlen(rtxt), 0600) < 0) {
+                json_decref(req);
+                return err_sys(err, -errno, "cannot record container %s", st->id);
+        }
+        *ret_req = req;
+        return 0;
+}
+
+/* keeper up, main command sent; attached: wait and return its status */
+static int start_main(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
+                      struct started *st, json_t *req, bool attach, struct err *err)
+{
+        int r, sock = -1, logfd = -1, master = -1;
+        _cleanup_free_ char *ep = xasprintf("%s/exit", st->rundir);
+        if (fs_mkdir_p(st->rundir, 0700) < 0)
+                return err_sys(err, -errno, "cannot create %s", st->rundir);
+        if ((r = start_keeper(o, s, ii, rr, st, err)) < 0)
+                return r;
+        int fds[3] = { 0, 1, 2 };
+        if (!attach) {
+                /* the keeper writes the output as JSON lines, capped */
+                _cleanup_free_ char *lp = xasprintf("%s/ctr.log", st->cdir);
+                logfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                fds[0] = nul;
+                fds[1] = logfd;
+                if (!o->tty)
+                        json_object_set_new(req, "log", json_true());
+                sock = send_run(st->rundir, req, fds, o->tty ? 0 : 2, NULL, err);
+                close(nul);
+                close(logfd);
+        } else
+                sock = send_run(st->rundir, req, fds, o->tty ? 0 : 3, &master, err);
+        if (sock < 0) {
+                kill(st->keeper, SIGKILL);
+                waitpid(st->keeper, NULL, 0);
+                return sock;
+        }
+        if (!attach) {
+                close(sock);
+                return 0;
+        }
+        r = wait_exited(sock, st->rundir, master, err);
+        waitpid(st->keeper, NULL, 0);
+        if (master >= 0)
+                close(master);
+        close(sock);
+        return r;
+}
+
+static void started_free(struct started *st)
+{
+        free(st->id);
+        free(st->rundir);
+        free(st->cdir);
+}
+
+static void started_paths(struct started *st, const char *root, const char *rr)
+{
+        st->cdir = xasprintf("%s/containers/%s", root, st->id);
+        st->rundir = xasprintf("%s/containers/%s", rr, st->id);
+}
+
+static int run_or_create(const struct engine_run_opts *o, bool start, struct err *err)
 {
         struct store s;
         struct image_info ii = { 0 };
         struct started st = { 0 };
-        _cleanup_free_ char *rr = NULL, *cdirs = NULL, *rdirs = NULL, *name = NULL, *created = NULL, *rtxt = NULL;
-        _cleanup_close_ int cd = -1;
-        int r, sock = -1, logfd = -1, master = -1;
+        _cleanup_free_ char *rr = NULL;
+        json_t *req = NULL;
+        int r;
         if ((r = runroot_open(o->runroot, &rr, err)) < 0)
                 return r;
         if ((r = store_open(o->root, &s, err)) < 0)
@@ -675,90 +794,36 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
         if (r < 0)
                 goto out_store;
         st.id = random_id();
-        cdirs = xasprintf("%s/containers", o->root);
-        rdirs = xasprintf("%s/containers", rr);
-        st.cdir = xasprintf("%s/%s", cdirs, st.id);
-        st.rundir = xasprintf("%s/%s", rdirs, st.id);
-        if (fs_mkdir_p(st.cdir, 0700) < 0 || fs_mkdir_p(st.rundir, 0700) < 0) {
-                r = err_sys(err, -errno, "cannot create container %s", st.id);
+        started_paths(&st, o->root, rr);
+        if ((r = create_record(o, &ii, &st, &req, err)) < 0)
                 goto out;
-        }
-        name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st.id);
-        json_t *req = process_request(ii.config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true, o->tty);
-        created = now_rfc3339();
-        json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "Id", st.id, "Name", name, "Image", o->image,
-                                "ImageDigest", ii.manifest, "Created", created, "Process", req, "AutoRemove", o->rm);
-        rtxt = json_dumps(rec, JSON_INDENT(1));
-        json_decref(rec);
-        cd = open(st.cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (cd < 0 || fs_write_replace(cd, "container.json", rtxt, strlen(rtxt), 0600) < 0) {
-                json_decref(req);
-                r = err_sys(err, -errno, "cannot record container %s", st.id);
-                goto out;
-        }
-        if (json_array_size(json_object_get(req, "args")) == 0) {
-                json_decref(req);
-                r = err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
-                goto out;
-        }
-        if ((r = start_keeper(o, &s, &ii, rr, &st, err)) < 0) {
-                json_decref(req);
-                goto out;
-        }
-        int fds[3] = { 0, 1, 2 };
-        if (o->detach) {
-                /* the keeper writes the output as JSON lines, capped */
-                _cleanup_free_ char *lp = xasprintf("%s/ctr.log", st.cdir);
-                logfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-                int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                fds[0] = nul;
-                fds[1] = logfd;
-                if (!o->tty)
-                        json_object_set_new(req, "log", json_true());
-                sock = send_run(st.rundir, req, fds, o->tty ? 0 : 2, NULL, err);
-                close(nul);
-        } else
-                sock = send_run(st.rundir, req, fds, o->tty ? 0 : 3, &master, err);
-        json_decref(req);
-        if (sock < 0) {
-                r = sock;
-                kill(st.keeper, SIGKILL);
-                if (!o->detach)
-                        waitpid(st.keeper, NULL, 0);
-                goto out;
-        }
-        if (o->detach) {
+        if (!start || o->detach) {
                 printf("%s\n", st.id);
                 fflush(stdout);
-                r = 0;
-                goto out_keep;
         }
-        r = wait_exited(sock, st.rundir, master, err);
-        waitpid(st.keeper, NULL, 0);
-        if (r >= 0 && !o->rm)
-                goto out_keep;
+        if (start)
+                r = start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
 out:
-        if (st.id && (r < 0 || o->rm)) {
+        if (r < 0 || (start && !o->detach && o->rm)) {
                 struct err e2 = { 0 };
-                if (st.keeper > 0 && o->detach) {
-                        kill(st.keeper, SIGKILL);
-                }
                 remove_container(&s, rr, st.id, &e2);
         }
-out_keep:
-        if (master >= 0)
-                close(master);
-        if (sock >= 0)
-                close(sock);
-        if (logfd >= 0)
-                close(logfd);
-        free(st.id);
-        free(st.rundir);
-        free(st.cdir);
+        json_decref(req);
+        started_free(&st);
         image_info_free(&ii);
 out_store:
         store_close(&s);
         return r;
+}
+
+int engine_run(const struct engine_run_opts *o, struct err *err)
+{
+        return run_or_create(o, true, err);
+}
+
+int engine_create(const struct engine_run_opts *o, struct err *err)
+{
+        return run_or_create(o, false, err);
 }
 
 /* ---- the other verbs ---- */
@@ -981,4 +1046,88 @@ bool engine_running(const char *root, const char *runroot, const char *container
         bool running = target_open(root, runroot, container, &t, &rr, err) >= 0 && t.running;
         target_free(&t);
         return running;
+}
+
+int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        struct store s;
+        struct image_info ii = { 0 };
+        _cleanup_strv_free_ char **vols = NULL, **tmpfs = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r < 0)
+                goto out;
+        if (t.running) {
+                r = err_set(err, -EBUSY, "container '%s' is running already", container);
+                goto out;
+        }
+        json_t *rec = record_load(root, t.id);
+        json_t *opts = json_object_get(rec, "Options");
+        const char *digest = json_string_value(json_object_get(rec, "ImageDigest"));
+        if (!rec || !digest) {
+                json_decref(rec);
+                r = err_set(err, -EIO, "container '%s': its record is damaged", container);
+                goto out;
+        }
+        vols = json_strv(json_object_get(opts, "Volumes"));
+        tmpfs = json_strv(json_object_get(opts, "Tmpfs"));
+        struct engine_run_opts o = {
+                .root = root, .runroot = runroot, .image = digest, .volumes = vols, .tmpfs = tmpfs,
+                .network = json_string_value(json_object_get(opts, "Network")),
+                .hostname = json_string_value(json_object_get(opts, "Hostname")),
+                .read_only = json_is_true(json_object_get(opts, "ReadOnly")),
+                .tty = json_is_true(json_object_get(opts, "Tty")),
+                .rm = json_is_true(json_object_get(opts, "AutoRemove")), .detach = !attach,
+        };
+        if ((r = store_open(root, &s, err)) >= 0) {
+                /* by digest: the image may have lost its name since */
+                json_t *info = NULL;
+                if ((r = store_lock(&s, false, err)) >= 0) {
+                        r = image_inspect(&s, digest, &info, err);
+                        store_unlock(&s);
+                }
+                if (r >= 0) {
+                        json_decref(info);
+                        r = load_image_digest(&s, digest, &ii, err);
+                }
+                if (r >= 0) {
+                        struct started st = { .id = xstrdup(t.id) };
+                        started_paths(&st, root, rr);
+                        json_t *req = json_deep_copy(json_object_get(rec, "Process"));
+                        r = start_main(&o, &s, &ii, rr, &st, req, attach, err);
+                        json_decref(req);
+                        if (r >= 0 && attach && o.rm) {
+                                struct err e2 = { 0 };
+                                remove_container(&s, rr, st.id, &e2);
+                        }
+                        started_free(&st);
+                }
+                store_close(&s);
+        }
+        json_decref(rec);
+out:
+        image_info_free(&ii);
+        target_free(&t);
+        return r;
+}
+
+int engine_rename(const char *root, const char *container, const char *name, struct err *err)
+{
+        _cleanup_free_ char *id = NULL;
+        int r = find_container(root, container, &id, err);
+        if (r < 0)
+                return r;
+        if (name_taken(root, name))
+                return err_set(err, -EEXIST, "the name '%s' is in use by another container", name);
+        json_t *rec = record_load(root, id);
+        if (!rec)
+                return err_set(err, -EIO, "container '%s': its record is damaged", container);
+        json_object_set_new(rec, "Name", json_string(name));
+        _cleanup_free_ char *txt = json_dumps(rec, JSON_INDENT(1)), *dir = xasprintf("%s/containers/%s", root, id);
+        json_decref(rec);
+        _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (dfd < 0 || fs_write_atomic(dfd, "container.json", txt, strlen(txt), 0600) < 0)
+                return err_sys(err, -errno, "cannot rename container '%s'", container);
+        return 0;
 }

@@ -26,6 +26,10 @@ struct engine_run_opts {
 
 /* den run: returns the command's exit status, or 0 when detached (the id printed) */
 int engine_run(const struct engine_run_opts *o, struct err *err);
+/* den create: the record only (its id printed); den start runs it, attached or not */
+int engine_create(const struct engine_run_opts *o, struct err *err);
+int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err);
+int engine_rename(const char *root, const char *container, const char *name, struct err *err);
 
 struct engine_exec_opts {
         const char *root, *runroot, *container;
