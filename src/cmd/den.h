@@ -17,6 +17,7 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv);
 int den_cmd_run(struct den_global *g, int argc, char **argv);
 int den_cmd_create(struct den_global *g, int argc, char **argv);
 int den_cmd_start(struct den_global *g, int argc, char **argv);
+int den_cmd_cp(struct den_global *g, int argc, char **argv);
 int den_cmd_rename(struct den_global *g, int argc, char **argv);
 int den_cmd_exec(struct den_global *g, int argc, char **argv);
 int den_cmd_ps(struct den_global *g, int argc, char **argv);

@@ -412,3 +412,15 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
         }
         return 0;
 }
+
+int den_cmd_cp(struct den_global *g, int argc, char **argv)
+{
+        if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+                printf("usage: den cp HOSTPATH CONTAINER:PATH | den cp CONTAINER:PATH HOSTPATH\n");
+                return 0;
+        }
+        if (argc != 3)
+                return den_usage("cp", "expects a source and a destination");
+        struct err err = { 0 };
+        return engine_cp(g->root, g->runroot, argv[1], argv[2], &err) < 0 ? den_fail(err.msg) : 0;
+}

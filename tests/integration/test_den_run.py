@@ -311,3 +311,36 @@ def test_create_start_attach_restart_rename(den, image):
     p = den("start", "nosuch", check=False)
     assert p.returncode != 0 and "no such container" in p.stderr
     den("rm", "c2")
+
+
+def test_cp_both_ways_inside_the_root(den, image, tmp):
+    den("run", "-d", "--name", "cp1", image, "sleep", "100")
+    src = os.path.join(tmp, "tree")
+    os.makedirs(os.path.join(src, "sub"))
+    open(os.path.join(src, "sub", "f"), "w").write("inner")
+    os.symlink("/etc/passwd", os.path.join(src, "lnk"))
+    single = os.path.join(tmp, "single.txt")
+    open(single, "w").write("one file")
+    den("cp", single, "cp1:/tmp/")
+    assert den("exec", "cp1", "cat", "/tmp/single.txt").stdout == "one file"
+    den("cp", src, "cp1:/tmp")
+    assert den("exec", "cp1", "cat", "/tmp/tree/sub/f").stdout == "inner"
+    assert den("exec", "cp1", "/bin/busybox", "readlink", "/tmp/tree/lnk").stdout.strip() == "/etc/passwd"
+    out = os.path.join(tmp, "out")
+    os.mkdir(out)
+    den("cp", "cp1:/tmp/tree", out)
+    assert open(os.path.join(out, "tree", "sub", "f")).read() == "inner"
+    # a symlink in the container resolves inside it, never to the host's file
+    den("exec", "cp1", "/bin/busybox", "ln", "-s", "/etc", "/tmp/evil")
+    den("exec", "cp1", "sh", "-c", "echo container-passwd > /etc/passwd")
+    den("cp", "cp1:/tmp/evil/passwd", os.path.join(out, "p"))
+    assert open(os.path.join(out, "p")).read() == "container-passwd\n"
+    den("exec", "cp1", "/bin/busybox", "ln", "-s", "/proc/1/root/../../..", "/tmp/up")
+    p = den("cp", "cp1:/tmp/up/etc/hostname", os.path.join(out, "h"), check=False)
+    assert p.returncode != 0 and not os.path.exists(os.path.join(out, "h"))
+    p = den("cp", single, "/tmp/nowhere", check=False)
+    assert p.returncode != 0 and "CONTAINER:PATH" in p.stderr
+    den("stop", "-t", "0", "cp1")
+    p = den("cp", single, "cp1:/tmp/", check=False)
+    assert p.returncode != 0 and "not running" in p.stderr
+    den("rm", "cp1")

@@ -392,6 +392,55 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 close(master);
 }
 
+/* open a path inside the container's root for den cp: "/" here is that root */
+static void handle_open(struct client *cl, json_t *req)
+{
+        const char *path = json_string_value(json_object_get(req, "path"));
+        const char *how = json_string_value(json_object_get(req, "how"));
+        struct err err = { 0 };
+        int fd = -1;
+        if (!path || path[0] != '/' || !how) {
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "open: an absolute path and how are required"));
+                return;
+        }
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (strcmp(how, "stat") == 0)
+                fd = fs_open_in_root(root, path, O_PATH, 0);
+        else if (strcmp(how, "read") == 0)
+                fd = fs_open_in_root(root, path, O_RDONLY | O_NONBLOCK, 0);
+        else if (strcmp(how, "mkdir") == 0) {
+                int d = fs_resolve_create(root, path, FS_CREATE_DIR, 0755, &err);
+                if (d >= 0) {
+                        fd = fs_open_in_root(root, path, O_RDONLY | O_DIRECTORY, 0);
+                        close(d);
+                } else
+                        fd = d;
+        } else if (strcmp(how, "write") == 0) {
+                /* the parent must exist; the file itself is replaced, never followed */
+                _cleanup_free_ char *copy = xstrdup(path);
+                char *slash = strrchr(copy, '/');
+                *slash = '\0';
+                _cleanup_close_ int dir = fs_open_in_root(root, *copy ? copy : "/", O_PATH | O_DIRECTORY, 0);
+                if (dir >= 0 && slash[1]) {
+                        unlinkat(dir, slash + 1, 0);
+                        fd = openat(dir, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (fd < 0)
+                                fd = -errno;
+                } else
+                        fd = dir < 0 ? dir : -EISDIR;
+        }
+        if (fd < 0) {
+                char m[600];
+                snprintf(m, sizeof(m), "'%s' in the container: %s", path, err.code ? err.msg : strerror(-fd));
+                reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", m));
+                return;
+        }
+        json_t *ok = json_pack("{s:i}", "pid", 0);
+        keeper_send(cl->fd, KEEPER_STARTED, ok, &fd, 1);
+        json_decref(ok);
+        close(fd);
+}
+
 static void handle_message(struct keeper *k, struct client *cl)
 {
         enum keeper_type t;
@@ -421,6 +470,9 @@ static void handle_message(struct keeper *k, struct client *cl)
                         reply(cl->fd, KEEPER_STARTED, json_pack("{s:i}", "pid", pid));
                 break;
         }
+        case KEEPER_OPEN:
+                handle_open(cl, req);
+                break;
         case KEEPER_WAIT:
                 if (k->main_done)
                         reply(cl->fd, KEEPER_EXITED, json_pack("{s:i}", "status", k->main_status));

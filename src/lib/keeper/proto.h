@@ -24,6 +24,9 @@
  *                   container's devpts and hands its master back in STARTED)
  *   KEEPER_SIGNAL  {"pid":N|0 (0: the main command),"signal":15}
  *   KEEPER_WAIT    {}   wait for the main command (reply EXITED)
+ *   KEEPER_OPEN    {"path":"/abs","how":"stat"|"read"|"write"|"mkdir"}  open a path
+ *                  resolved inside the container's root (openat2 RESOLVE_IN_ROOT);
+ *                  STARTED carries the fd (den cp copies through it)
  * Keeper -> client
  *   KEEPER_STARTED {"pid":N}  (pid as seen inside) [+ the pty master]
  *   KEEPER_EXITED  {"status":S}  S as a shell gives it: code, or 128+signal
@@ -40,6 +43,7 @@ enum keeper_type {
         KEEPER_RUN = 1,
         KEEPER_SIGNAL,
         KEEPER_WAIT,
+        KEEPER_OPEN,
         KEEPER_STARTED = 100,
         KEEPER_EXITED,
         KEEPER_ERROR,

@@ -1131,3 +1131,17 @@ int engine_rename(const char *root, const char *container, const char *name, str
                 return err_sys(err, -errno, "cannot rename container '%s'", container);
         return 0;
 }
+
+int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0 && !t.running)
+                r = err_set(err, -EINVAL, "container '%s' is not running: den cp goes through its keeper (start it first)",
+                            container);
+        if (r >= 0)
+                *ret = TAKE_PTR(t.rundir);
+        target_free(&t);
+        return r;
+}

@@ -46,6 +46,10 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
 int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err);
 /* the main command's exit status once it has ended */
 int engine_wait(const char *root, const char *runroot, const char *container, struct err *err);
+/* den cp: SRC and DST, one of them CONTAINER:PATH (a running container) */
+int engine_cp(const char *root, const char *runroot, const char *src, const char *dst, struct err *err);
+/* the run directory of a running container (for den cp) */
+int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
 /* whether its keeper is alive */
 bool engine_running(const char *root, const char *runroot, const char *container, struct err *err);
 /* the log file of a detached container */

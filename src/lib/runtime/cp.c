@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* den cp: the keeper opens the path inside the container's root (it is in that
+ * root: no path is resolved by the host) and hands the fd over; den copies
+ * through it.  Trees are walked one name at a time with O_NOFOLLOW, never
+ * leaving the subtree or crossing onto another mount. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+#include "lib/keeper/keeper.h"
+#include "lib/keeper/proto.h"
+
+static int keeper_open(const char *rundir, const char *path, const char *how, struct err *err)
+{
+        _cleanup_free_ char *sock = xasprintf("%s/keeper.sock", rundir);
+        _cleanup_close_ int s = keeper_connect(sock, err);
+        if (s < 0)
+                return s;
+        json_t *q = json_pack("{s:s,s:s}", "path", path, "how", how), *rep = NULL;
+        enum keeper_type t;
+        int fds[KEEPER_MAX_FDS];
+        size_t nf = KEEPER_MAX_FDS;
+        int r = keeper_send(s, KEEPER_OPEN, q, NULL, 0);
+        json_decref(q);
+        if (r < 0 || (r = keeper_recv(s, &t, &rep, fds, &nf, err)) < 0)
+                return err->code ? r : err_sys(err, r, "keeper");
+        if (t != KEEPER_STARTED || nf != 1) {
+                for (size_t i = 0; i < nf; i++)
+                        close(fds[i]);
+                r = err_set(err, -ENOENT, "%s", json_string_value(json_object_get(rep, "error")) ?: "cannot open it");
+                json_decref(rep);
+                return r;
+        }
+        json_decref(rep);
+        return fds[0];
+}
+
+static int copy_data(int in, int out)
+{
+        char buf[1 << 16];
+        ssize_t n;
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+                if (fs_write_all(out, buf, (size_t) n) < 0)
+                        return -errno;
+        return n < 0 ? -errno : 0;
+}
+
+static int copy_tree(int src, int dst, dev_t dev, int depth, struct err *err)
+{
+        if (depth > 256)
+                return err_set(err, -ELOOP, "cp: the tree is deeper than 256 levels");
+        int dup_src = fcntl(src, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dup_src >= 0 ? fdopendir(dup_src) : NULL;
+        if (!d)
+                return err_sys(err, -errno, "cp: cannot read a directory");
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                const char *n = de->d_name;
+                struct stat st;
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        if (st.st_dev != dev)
+                                continue; /* another mount (proc, a volume): not ours to copy */
+                        if (mkdirat(dst, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+                                r = err_sys(err, -errno, "cp: mkdir '%s'", n);
+                                break;
+                        }
+                        _cleanup_close_ int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0) {
+                                r = err_sys(err, -errno, "cp: '%s'", n);
+                                break;
+                        }
+                        r = copy_tree(s2, d2, dev, depth + 1, err);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        unlinkat(dst, n, 0);
+                        _cleanup_close_ int out = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                                         st.st_mode & 07777);
+                        if (in < 0 || out < 0 || copy_data(in, out) < 0)
+                                r = err_sys(err, -errno, "cp: '%s'", n);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t l = readlinkat(src, n, target, sizeof(target) - 1);
+                        if (l >= 0) {
+                                target[l] = '\0';
+                                unlinkat(dst, n, 0);
+                                if (symlinkat(target, dst, n) < 0)
+                                        r = err_sys(err, -errno, "cp: symlink '%s'", n);
+                        }
+                }
+                /* devices, fifos and sockets are not copied */
+        }
+        closedir(d);
+        return r;
+}
+
+/* CONTAINER:PATH, the docker way: a ':' before any '/' */
+static bool split_ref(const char *arg, char **ret_ctr, const char **ret_path)
+{
+        const char *colon = strchr(arg, ':'), *slash = strchr(arg, '/');
+        if (!colon || (slash && slash < colon) || colon == arg)
+                return false;
+        *ret_ctr = strndup(arg, (size_t) (colon - arg));
+        *ret_path = colon + 1;
+        return true;
+}
+
+static char *base_of(const char *p)
+{
+        _cleanup_free_ char *c = xstrdup(p);
+        size_t l = strlen(c);
+        while (l > 1 && c[l - 1] == '/')
+                c[--l] = '\0';
+        return xstrdup(basename(c));
+}
+
+int engine_cp(const char *root, const char *runroot, const char *src, const char *dst, struct err *err)
+{
+        _cleanup_free_ char *sctr = NULL, *dctr = NULL, *rundir = NULL;
+        const char *spath = NULL, *dpath = NULL;
+        bool in_src = split_ref(src, &sctr, &spath), in_dst = split_ref(dst, &dctr, &dpath);
+        int r;
+        if (in_src == in_dst)
+                return err_set(err, -EINVAL, "cp: exactly one of '%s' and '%s' must be CONTAINER:PATH", src, dst);
+        const char *cpath = in_src ? spath : dpath;
+        if (cpath[0] != '/')
+                return err_set(err, -EINVAL, "cp: '%s': the path in the container must be absolute", cpath);
+        if ((r = engine_target_rundir(root, runroot, in_src ? sctr : dctr, &rundir, err)) < 0)
+                return r;
+        if (in_dst) {
+                /* host -> container */
+                struct stat st;
+                if (stat(src, &st) < 0)
+                        return err_sys(err, -errno, "cp: '%s'", src);
+                _cleanup_free_ char *target = xstrdup(dpath), *b = base_of(src);
+                struct err e2 = { 0 };
+                _cleanup_close_ int probe = keeper_open(rundir, dpath, "stat", &e2);
+                struct stat pst;
+                if (probe >= 0 && fstat(probe, &pst) == 0 && S_ISDIR(pst.st_mode)) {
+                        free(target);
+                        target = xasprintf("%s/%s", strcmp(dpath, "/") == 0 ? "" : dpath, b);
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int out = keeper_open(rundir, target, "mkdir", err);
+                        _cleanup_close_ int in = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (out < 0)
+                                return out;
+                        if (in < 0)
+                                return err_sys(err, -errno, "cp: '%s'", src);
+                        return copy_tree(in, out, st.st_dev, 0, err);
+                }
+                _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+                _cleanup_close_ int out = keeper_open(rundir, target, "write", err);
+                if (out < 0)
+                        return out;
+                if (in < 0 || copy_data(in, out) < 0)
+                        return err_sys(err, -errno, "cp: '%s'", src);
+                fchmod(out, st.st_mode & 07777);
+                return 0;
+        }
+        /* container -> host */
+        _cleanup_close_ int probe = keeper_open(rundir, spath, "stat", err);
+        struct stat pst, hst;
+        if (probe < 0)
+                return probe;
+        if (fstat(probe, &pst) < 0)
+                return err_sys(err, -errno, "cp: '%s'", src);
+        _cleanup_free_ char *target = xstrdup(dst), *b = base_of(spath);
+        if (stat(dst, &hst) == 0 && S_ISDIR(hst.st_mode)) {
+                free(target);
+                target = xasprintf("%s/%s", dst, b);
+        }
+        _cleanup_close_ int in = keeper_open(rundir, spath, "read", err);
+        if (in < 0)
+                return in;
+        if (S_ISDIR(pst.st_mode)) {
+                if (mkdir(target, pst.st_mode & 07777) < 0 && errno != EEXIST)
+                        return err_sys(err, -errno, "cp: '%s'", target);
+                _cleanup_close_ int out = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (out < 0)
+                        return err_sys(err, -errno, "cp: '%s'", target);
+                return copy_tree(in, out, pst.st_dev, 0, err);
+        }
+        if (!S_ISREG(pst.st_mode))
+                return err_set(err, -EINVAL, "cp: '%s' is neither a file nor a directory", spath);
+        _cleanup_close_ int out = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, pst.st_mode & 07777);
+        if (out < 0 || copy_data(in, out) < 0)
+                return err_sys(err, -errno, "cp: '%s'", target);
+        return 0;
+}
