@@ -7,6 +7,10 @@
 #include "den.h"
 #include "lib/base/macro.h"
 #include "lib/store/image.h"
+#include "lib/store/transfer.h"
+#include "lib/runtime/engine.h"
+#include <fcntl.h>
+#include <unistd.h>
 
 static int want_help(int argc, char **argv, const char *usage)
 {
@@ -182,4 +186,115 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv)
         json_decref(arr);
         store_close(&s);
         return rc;
+}
+
+/* -o FILE, or stdout when it is not a terminal */
+static int output_fd(const char *out, const char *cmd, struct err *err)
+{
+        if (!out) {
+                if (isatty(1))
+                        return err_set(err, -EINVAL, "%s: refusing to write an archive to a terminal: give -o FILE", cmd);
+                return dup(1);
+        }
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        return fd < 0 ? err_sys(err, -errno, "%s: cannot create '%s'", cmd, out) : fd;
+}
+
+int den_cmd_save(struct den_global *g, int argc, char **argv)
+{
+        static const struct option o[] = { { "output", required_argument, NULL, 'o' }, { "format", required_argument, NULL, 'f' },
+                                           { "help", no_argument, NULL, 'h' }, {} };
+        const char *out = NULL;
+        enum image_format f = FORMAT_DOCKER_ARCHIVE;
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+o:h", o, NULL)) != -1) {
+                if (c == 'o')
+                        out = optarg;
+                else if (c == 'f') {
+                        if (image_format_parse(optarg, &f) < 0)
+                                return den_usage("save", "--format '%s': docker-archive, oci-archive or oci-dir", optarg);
+                } else if (c == 'h') {
+                        printf("usage: den save [-o FILE|DIR] [--format docker-archive|oci-archive|oci-dir] IMAGE\n");
+                        return 0;
+                } else
+                        return den_usage("save", "bad option");
+        }
+        if (argc - optind != 1)
+                return den_usage("save", "expects one image");
+        if (f == FORMAT_OCI_DIR && !out)
+                return den_usage("save", "--format oci-dir needs -o DIR");
+        struct store s;
+        int r = den_open_store(g, &s);
+        if (r >= 0)
+                return r;
+        struct err err = { 0 };
+        int fd = f == FORMAT_OCI_DIR ? -1 : output_fd(out, "save", &err);
+        if (f != FORMAT_OCI_DIR && fd < 0) {
+                store_close(&s);
+                return den_fail(err.msg);
+        }
+        r = image_save(&s, argv[optind], f, fd, out, &err);
+        if (fd >= 0)
+                close(fd);
+        store_close(&s);
+        if (r < 0) {
+                if (out && f != FORMAT_OCI_DIR)
+                        unlink(out);
+                return den_fail(err.msg);
+        }
+        return 0;
+}
+
+int den_cmd_load(struct den_global *g, int argc, char **argv)
+{
+        static const struct option o[] = { { "input", required_argument, NULL, 'i' }, { "quiet", no_argument, NULL, 'q' },
+                                           { "help", no_argument, NULL, 'h' }, {} };
+        const char *in = "-";
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+i:qh", o, NULL)) != -1) {
+                if (c == 'i')
+                        in = optarg;
+                else if (c == 'q')
+                        ;
+                else if (c == 'h') {
+                        printf("usage: den load [-i FILE|DIR]   (an OCI layout, oci-archive or docker-archive; stdin without -i)\n");
+                        return 0;
+                } else
+                        return den_usage("load", "bad option");
+        }
+        if (optind != argc)
+                return den_usage("load", "takes no arguments (use -i)");
+        if (strcmp(in, "-") == 0 && isatty(0))
+                return den_usage("load", "give -i FILE, or an archive on stdin");
+        struct store s;
+        int r = den_open_store(g, &s);
+        if (r >= 0)
+                return r;
+        struct err err = { 0 };
+        r = image_load(&s, in, &err);
+        store_close(&s);
+        return r < 0 ? den_fail(err.msg) : 0;
+}
+
+int den_cmd_export(struct den_global *g, int argc, char **argv)
+{
+        const char *out = NULL;
+        int i = 1;
+        if (argc > 2 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0)) {
+                out = argv[2];
+                i = 3;
+        }
+        if (argc - i != 1)
+                return den_usage("export", "expects one container");
+        struct err err = { 0 };
+        int fd = output_fd(out, "export", &err);
+        if (fd < 0)
+                return den_fail(err.msg);
+        int r = engine_export(g->root, g->runroot, argv[i], fd, &err);
+        close(fd);
+        if (r < 0 && out)
+                unlink(out);
+        return r < 0 ? den_fail(err.msg) : 0;
 }

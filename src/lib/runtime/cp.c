@@ -16,6 +16,7 @@
 #include "lib/base/macro.h"
 #include "lib/keeper/keeper.h"
 #include "lib/keeper/proto.h"
+#include "lib/store/tarw.h"
 
 static int keeper_open(const char *rundir, const char *path, const char *how, struct err *err)
 {
@@ -197,4 +198,21 @@ int engine_cp(const char *root, const char *runroot, const char *src, const char
         if (out < 0 || copy_data(in, out) < 0)
                 return err_sys(err, -errno, "cp: '%s'", target);
         return 0;
+}
+
+int engine_export(const char *root, const char *runroot, const char *container, int out_fd, struct err *err)
+{
+        _cleanup_free_ char *rundir = NULL;
+        int r = engine_target_rundir(root, runroot, container, &rundir, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int top = keeper_open(rundir, "/", "read", err);
+        if (top < 0)
+                return top;
+        struct tarw *t;
+        if ((r = tarw_open(out_fd, &t, err)) < 0)
+                return r;
+        r = tarw_add_tree(t, top, "", err);
+        int q = tarw_close(t, err);
+        return r < 0 ? r : q;
 }

@@ -286,22 +286,24 @@ static int load_image_digest(struct store *s, const char *manifest, struct image
         if ((r = image_inspect(s, ii->manifest, &info, err)) < 0)
                 return r;
         json_t *layers = json_object_get(json_object_get(info, "Manifest"), "layers");
+        json_t *diffs = json_object_get(json_object_get(json_object_get(info, "Config"), "rootfs"), "diff_ids");
         json_t *cfg = json_object_get(json_object_get(info, "Config"), "config");
         ii->config = cfg ? json_incref(cfg) : json_object();
         size_t n = json_array_size(layers);
         ii->lowers = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
                 const char *d = json_string_value(json_object_get(json_array_get(layers, i), "digest"));
-                if (!d || !digest_valid(d)) {
+                const char *diff = json_string_value(json_array_get(diffs, i));
+                if (!d || !digest_valid(d) || !diff || !digest_valid(diff)) {
                         json_decref(info);
-                        return err_set(err, -EINVAL, "image '%s': layer %zu has no valid digest", ref, i);
+                        return err_set(err, -EINVAL, "image '%s': layer %zu has no valid digest or diff id", ref, i);
                 }
-                if ((r = layer_ensure(s, d, 0, err)) < 0) {
+                if ((r = layer_ensure(s, d, diff, 0, err)) < 0) {
                         json_decref(info);
                         return r;
                 }
                 /* the manifest lists the base first; overlay wants the top first */
-                ii->lowers[n - 1 - i] = xasprintf("%s/layers/%s/diff", s->root, digest_hex(d));
+                ii->lowers[n - 1 - i] = xasprintf("%s/layers/%s/diff", s->root, digest_hex(diff));
         }
         ii->n_lowers = n;
         json_decref(info);

@@ -50,6 +50,8 @@ int engine_wait(const char *root, const char *runroot, const char *container, st
 int engine_cp(const char *root, const char *runroot, const char *src, const char *dst, struct err *err);
 /* the run directory of a running container (for den cp) */
 int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
+/* den export: the root filesystem of a running container as a tar on out_fd */
+int engine_export(const char *root, const char *runroot, const char *container, int out_fd, struct err *err);
 /* whether its keeper is alive */
 bool engine_running(const char *root, const char *runroot, const char *container, struct err *err);
 /* the log file of a detached container */

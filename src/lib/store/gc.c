@@ -46,6 +46,11 @@ static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, j
                         continue;
                 }
                 json_object_set_new(keep_blobs, cfg, json_true());
+                _cleanup_free_ char *ctxt = NULL;
+                size_t clen = 0;
+                struct err ce = { 0 };
+                json_t *c = store_read_blob(s, cfg, DOC_MAX, &ctxt, &clen, &ce) == 0 ? json_loadb(ctxt, clen, 0, NULL) : NULL;
+                json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
                 if (!store_has_blob(s, cfg)) {
                         json_array_append_new(problems, json_sprintf("image %s: config %s is missing", k, cfg));
                         if (broken)
@@ -58,9 +63,13 @@ static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, j
                         const char *d = json_string_value(json_object_get(l, "digest"));
                         if (!d || !digest_valid(d))
                                 continue;
+                        const char *diff = json_string_value(json_array_get(diffs, i));
+                        if (!diff || !digest_valid(diff))
+                                diff = d;
                         json_object_set_new(keep_blobs, d, json_true());
-                        json_object_set_new(keep_layers, digest_hex(d), json_true());
-                        _cleanup_free_ char *dir = layer_dir(d);
+                        /* layer trees are named by diff id; remember the blob to unpack from */
+                        json_object_set_new(keep_layers, digest_hex(diff), json_string(d));
+                        _cleanup_free_ char *dir = layer_dir(diff);
                         if (!store_has_blob(s, d)) {
                                 json_array_append_new(problems, json_sprintf("image %s: layer blob %s is missing", k, d));
                                 if (broken)
@@ -69,6 +78,7 @@ static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, j
                         if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
                                 json_array_append_new(problems, json_sprintf("image %s: layer %s is not unpacked", k, d));
                 }
+                json_decref(c);
                 json_decref(m);
         }
         json_decref(names);
@@ -152,8 +162,9 @@ int store_check(struct store *s, bool repair, json_t **ret, struct err *err)
                 {
                         _cleanup_free_ char *dg = xasprintf("sha256:%s", k), *dir = layer_dir(dg);
                         struct err e = { 0 };
-                        if (repair && faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && store_has_blob(s, dg) &&
-                            layer_ensure(s, dg, 0, &e) == 0)
+                        const char *blob = json_string_value(v);
+                        if (repair && blob && faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+                            store_has_blob(s, blob) && layer_ensure(s, blob, dg, 0, &e) == 0)
                                 json_array_append_new(repaired, json_sprintf("unpacked layer %s again", dg));
                 }
                 /* names whose image is now (or was) broken go */

@@ -276,7 +276,7 @@ int image_import(struct store *s, const struct image_import_opts *o, char ret[DI
         uint64_t layer_size = 0;
         if ((r = store_put_blob_fd(s, raw, NULL, 0, layer, &layer_size, err)) < 0)
                 goto out;
-        if ((r = layer_ensure(s, layer, o->max_bytes, err)) < 0) {
+        if ((r = layer_ensure(s, layer, layer, o->max_bytes, err)) < 0) {
                 /* a refused layer's blob must not linger: had it been in the store
                  * already, its unpacked tree would be there and nothing refused */
                 store_remove_blob(s, layer);

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "lib/base/macro.h"
 #include "lib/linux/idmap.h"
 #include "unpack.h"
+#include "digest.h"
 
 char *layer_dir(const char *diff_id)
 {
@@ -123,7 +125,39 @@ int layer_remove_tree(struct store *s, const char *rel, struct err *err)
         return userns_run(job_rm, &j, err);
 }
 
-int layer_ensure(struct store *s, const char *diff_id, uint64_t max_bytes, struct err *err)
+/* A compressed blob: decompress it into an unlinked file of tmp/, checking
+ * that what comes out is the diff id the image config promises. */
+static int decompressed(struct store *s, int blob, const char *blob_digest, const char *diff_id, uint64_t max,
+                        struct err *err)
+{
+        char path[256];
+        snprintf(path, sizeof(path), "%s/tmp/layer.%d.XXXXXX", s->root, getpid());
+        int fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0)
+                return err_sys(err, -errno, "cannot create a file in %s/tmp", s->root);
+        unlink(path);
+        int r = layer_decompress(blob, fd, max ? max + max / 2 + (1u << 20) : 0, err);
+        if (r < 0) {
+                close(fd);
+                return err_wrap(err, "layer %.19s", blob_digest);
+        }
+        struct digest_ctx *c = digest_new();
+        char buf[1 << 16], d[DIGEST_STR_MAX];
+        ssize_t n;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                digest_update(c, buf, (size_t) n);
+        digest_final(c, d);
+        if (strcmp(d, diff_id) != 0) {
+                close(fd);
+                return err_set(err, -EBADMSG, "layer %s: uncompressed it is %s, not the diff id %s the config names",
+                               blob_digest, d, diff_id);
+        }
+        lseek(fd, 0, SEEK_SET);
+        return fd;
+}
+
+int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err)
 {
         _cleanup_free_ char *dir = layer_dir(diff_id), *tmp = NULL;
         if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -132,11 +166,20 @@ int layer_ensure(struct store *s, const char *diff_id, uint64_t max_bytes, struc
         if (r < 0)
                 return r;
         _cleanup_free_ char *diff = xasprintf("%s/diff", tmp);
-        _cleanup_close_ int blob = store_open_blob(s, diff_id, err);
+        _cleanup_close_ int blob = store_open_blob(s, blob_digest, err);
         _cleanup_close_ int dest = -1;
         if (blob < 0) {
                 r = blob;
                 goto fail;
+        }
+        if (strcmp(blob_digest, diff_id) != 0) {
+                int plain = decompressed(s, blob, blob_digest, diff_id, max_bytes, err);
+                if (plain < 0) {
+                        r = plain;
+                        goto fail;
+                }
+                close(blob);
+                blob = plain;
         }
         if (mkdirat(s->root_fd, diff, 0755) < 0 ||
             (dest = openat(s->root_fd, diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

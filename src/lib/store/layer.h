@@ -6,12 +6,13 @@
 #include "lib/base/err.h"
 #include "store.h"
 
-/* Make sure the layer whose uncompressed blob is `diff_id` is unpacked under
- * layers/<hex>/diff.  Unpacked once into tmp/ and renamed into place, so a
+/* Make sure the layer stored as blob_digest (compressed or not) is unpacked
+ * under layers/<hex of diff_id>/diff; a compressed blob must decompress to
+ * diff_id.  Unpacked once into tmp/ and renamed into place, so a
  * layer directory that exists is complete.  Rootless, the unpack runs in a
  * user namespace with den's default map (0 -> the user, 1.. -> the sub-ids),
  * the one containers get, so a file of uid 42 belongs to uid 42 inside. */
-int layer_ensure(struct store *s, const char *diff_id, uint64_t max_bytes, struct err *err);
+int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err);
 /* the directory of an unpacked layer (relative to the store root) */
 char *layer_dir(const char *diff_id);
 /* remove a tree of the store (rootless: from inside the user namespace, since

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/base/dl.h"
+#include "lib/base/macro.h"
+#include "tarw.h"
+
+struct tarw {
+        struct archive *a;
+};
+
+#define A(fn) DL(LIBARCHIVE, fn)
+
+int tarw_open(int fd, struct tarw **ret, struct err *err)
+{
+        if (!dl_available(LIBARCHIVE))
+                return err_set(err, -ENOSYS, "%s is not installed (package libarchive13)", LIBARCHIVE);
+        struct tarw *t = xcalloc(1, sizeof(*t));
+        t->a = A(archive_write_new)();
+        A(archive_write_set_format_pax_restricted)(t->a);
+        if (A(archive_write_open_fd)(t->a, fd) != ARCHIVE_OK) {
+                int r = err_set(err, -EIO, "cannot write an archive: %s", A(archive_error_string)(t->a));
+                A(archive_write_free)(t->a);
+                free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+static struct archive_entry *entry(const char *name, mode_t type, mode_t perm, int64_t size, time_t mtime)
+{
+        struct archive_entry *e = A(archive_entry_new)();
+        A(archive_entry_set_pathname)(e, name);
+        A(archive_entry_set_filetype)(e, type);
+        A(archive_entry_set_perm)(e, perm);
+        A(archive_entry_set_size)(e, size);
+        A(archive_entry_set_mtime)(e, mtime, 0);
+        return e;
+}
+
+static int put(struct tarw *t, struct archive_entry *e, const char *name, struct err *err)
+{
+        int r = A(archive_write_header)(t->a, e) == ARCHIVE_OK ? 0
+                                                                : err_set(err, -EIO, "archive: '%s': %s", name,
+                                                                          A(archive_error_string)(t->a));
+        A(archive_entry_free)(e);
+        return r;
+}
+
+int tarw_add_bytes(struct tarw *t, const char *name, const void *data, size_t len, struct err *err)
+{
+        int r = put(t, entry(name, AE_IFREG, 0644, (int64_t) len, time(NULL)), name, err);
+        if (r == 0 && A(archive_write_data)(t->a, data, len) != (la_ssize_t) len)
+                r = err_set(err, -EIO, "archive: '%s': %s", name, A(archive_error_string)(t->a));
+        return r;
+}
+
+static int copy_in(struct tarw *t, int fd, const char *name, struct err *err)
+{
+        char buf[1 << 16];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                if (A(archive_write_data)(t->a, buf, (size_t) n) != n)
+                        return err_set(err, -EIO, "archive: '%s': %s", name, A(archive_error_string)(t->a));
+        return n < 0 ? err_sys(err, -errno, "archive: '%s'", name) : 0;
+}
+
+int tarw_add_fd(struct tarw *t, const char *name, int fd, struct err *err)
+{
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return err_sys(err, -errno, "archive: '%s'", name);
+        int r = put(t, entry(name, AE_IFREG, st.st_mode & 07777, st.st_size, st.st_mtime), name, err);
+        if (r == 0)
+                r = copy_in(t, fd, name, err);
+        return r;
+}
+
+int tarw_add_dir(struct tarw *t, const char *name, struct err *err)
+{
+        return put(t, entry(name, AE_IFDIR, 0755, 0, time(NULL)), name, err);
+}
+
+static int tree(struct tarw *t, int dirfd, const char *prefix, dev_t dev, int depth, struct err *err)
+{
+        if (depth > 256)
+                return err_set(err, -ELOOP, "archive: deeper than 256 levels at '%s'", prefix);
+        int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        if (!d)
+                return err_sys(err, -errno, "archive: cannot read '%s'", prefix);
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                const char *n = de->d_name;
+                struct stat st;
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                _cleanup_free_ char *name = *prefix ? xasprintf("%s/%s", prefix, n) : xstrdup(n);
+                struct archive_entry *e = entry(name, st.st_mode & S_IFMT, st.st_mode & 07777,
+                                                S_ISREG(st.st_mode) ? st.st_size : 0, st.st_mtime);
+                A(archive_entry_set_uid)(e, st.st_uid);
+                A(archive_entry_set_gid)(e, st.st_gid);
+                if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t l = readlinkat(dirfd, n, target, sizeof(target) - 1);
+                        target[l > 0 ? l : 0] = '\0';
+                        A(archive_entry_set_symlink)(e, target);
+                } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+                        A(archive_entry_set_rdev)(e, st.st_rdev);
+                else if (S_ISDIR(st.st_mode) && st.st_dev != dev) {
+                        /* a mount point (proc, a volume): the directory, not what is mounted */
+                        A(archive_entry_free)(e);
+                        e = entry(name, AE_IFDIR, st.st_mode & 07777, 0, st.st_mtime);
+                        r = put(t, e, name, err);
+                        continue;
+                } else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+                        A(archive_entry_free)(e);
+                        continue; /* sockets */
+                }
+                if ((r = put(t, e, name, err)) < 0)
+                        break;
+                if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int fd = openat(dirfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        r = fd < 0 ? err_sys(err, -errno, "archive: '%s'", name) : copy_in(t, fd, name, err);
+                } else if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        r = sub < 0 ? err_sys(err, -errno, "archive: '%s'", name) : tree(t, sub, name, dev, depth + 1, err);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+int tarw_add_tree(struct tarw *t, int dirfd, const char *prefix, struct err *err)
+{
+        struct stat st;
+        if (fstat(dirfd, &st) < 0)
+                return err_sys(err, -errno, "archive: '%s'", prefix);
+        return tree(t, dirfd, prefix, st.st_dev, 0, err);
+}
+
+int tarw_close(struct tarw *t, struct err *err)
+{
+        int r = A(archive_write_close)(t->a) == ARCHIVE_OK ? 0
+                                                           : err_set(err, -EIO, "archive: %s", A(archive_error_string)(t->a));
+        A(archive_write_free)(t->a);
+        free(t);
+        return r;
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "layer.h"
+#include "lib/base/fs.h"
+#include "lib/base/json.h"
+#include "lib/base/macro.h"
+#include "tarw.h"
+#include "transfer.h"
+#include "unpack.h"
+
+#define DOC_MAX (4u << 20)
+
+int image_format_parse(const char *s, enum image_format *ret)
+{
+        if (strcmp(s, "docker-archive") == 0)
+                *ret = FORMAT_DOCKER_ARCHIVE;
+        else if (strcmp(s, "oci-archive") == 0)
+                *ret = FORMAT_OCI_ARCHIVE;
+        else if (strcmp(s, "oci-dir") == 0 || strcmp(s, "oci") == 0)
+                *ret = FORMAT_OCI_DIR;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* ---- save ---- */
+
+struct sink {
+        struct tarw *tar;  /* archives */
+        int dir_fd;        /* oci-dir */
+};
+
+static int sink_bytes(struct sink *k, const char *name, const void *data, size_t len, struct err *err)
+{
+        if (k->tar)
+                return tarw_add_bytes(k->tar, name, data, len, err);
+        int r = fs_write_atomic(k->dir_fd, name, data, len, 0644);
+        return r < 0 ? err_sys(err, r, "cannot write '%s'", name) : 0;
+}
+
+static int sink_blob(struct sink *k, struct store *s, const char *digest, const char *name, struct err *err)
+{
+        _cleanup_close_ int fd = store_open_blob(s, digest, err);
+        if (fd < 0)
+                return fd;
+        if (k->tar)
+                return tarw_add_fd(k->tar, name, fd, err);
+        _cleanup_close_ int out = openat(k->dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        char buf[1 << 16];
+        ssize_t n;
+        if (out < 0)
+                return err_sys(err, -errno, "cannot write '%s'", name);
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                if (fs_write_all(out, buf, (size_t) n) < 0)
+                        return err_sys(err, -errno, "cannot write '%s'", name);
+        return 0;
+}
+
+int image_save(struct store *s, const char *ref, enum image_format f, int out_fd, const char *dir_path, struct err *err)
+{
+        char man[DIGEST_STR_MAX];
+        json_t *info = NULL;
+        int r;
+        if ((r = store_lock(s, false, err)) < 0)
+                return r;
+        if ((r = image_resolve(s, ref, man, err)) < 0 || (r = image_inspect(s, man, &info, err)) < 0)
+                goto out;
+        struct sink k = { .dir_fd = -1 };
+        if (f == FORMAT_OCI_DIR) {
+                if (mkdir(dir_path, 0755) < 0 && errno != EEXIST) {
+                        r = err_sys(err, -errno, "cannot create '%s'", dir_path);
+                        goto out;
+                }
+                k.dir_fd = open(dir_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (k.dir_fd < 0 || (mkdirat(k.dir_fd, "blobs", 0755) < 0 && errno != EEXIST) ||
+                    (mkdirat(k.dir_fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)) {
+                        r = err_sys(err, -errno, "cannot write into '%s'", dir_path);
+                        goto out_sink;
+                }
+        } else if ((r = tarw_open(out_fd, &k.tar, err)) < 0)
+                goto out;
+        json_t *m = json_object_get(info, "Manifest"), *c = json_object_get(info, "Config");
+        const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+        json_t *tags = json_object_get(info, "RepoTags");
+        const char *name = json_string_value(json_array_get(tags, 0));
+        size_t i;
+        json_t *l;
+        if (f == FORMAT_DOCKER_ARCHIVE) {
+                /* docker save's layout: config as <hex>.json, layers as <diff id hex>/layer.tar, uncompressed */
+                json_t *layer_paths = json_array();
+                _cleanup_free_ char *cname = xasprintf("%s.json", digest_hex(cfg));
+                r = sink_blob(&k, s, cfg, cname, err);
+                json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
+                json_array_foreach(json_object_get(m, "layers"), i, l)
+                {
+                        const char *d = json_string_value(json_object_get(l, "digest"));
+                        const char *diff = json_string_value(json_array_get(diffs, i));
+                        if (r < 0 || !d || !diff)
+                                break;
+                        if (strcmp(d, diff) != 0) {
+                                r = err_set(err, -EOPNOTSUPP,
+                                            "save --format docker-archive: layer %s is compressed; use --format oci-archive", d);
+                                break;
+                        }
+                        _cleanup_free_ char *dir = xstrdup(digest_hex(diff)), *lp = xasprintf("%s/layer.tar", dir);
+                        if ((r = tarw_add_dir(k.tar, dir, err)) < 0 || (r = sink_blob(&k, s, d, lp, err)) < 0)
+                                break;
+                        json_array_append_new(layer_paths, json_string(lp));
+                }
+                if (r >= 0) {
+                        json_t *mj = json_pack("[{s:s,s:O,s:o}]", "Config", cname, "RepoTags", tags, "Layers", layer_paths);
+                        _cleanup_free_ char *txt = json_dumps(mj, JSON_COMPACT);
+                        json_decref(mj);
+                        r = sink_bytes(&k, "manifest.json", txt, strlen(txt), err);
+                } else
+                        json_decref(layer_paths);
+        } else {
+                /* an OCI image layout */
+                static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+                _cleanup_free_ char *mname = xasprintf("blobs/sha256/%s", digest_hex(man)),
+                                    *cname = xasprintf("blobs/sha256/%s", digest_hex(cfg));
+                if (k.tar)
+                        r = tarw_add_dir(k.tar, "blobs", err) < 0 ? -EIO : tarw_add_dir(k.tar, "blobs/sha256", err);
+                if (r >= 0)
+                        r = sink_bytes(&k, "oci-layout", layout, strlen(layout), err);
+                if (r >= 0)
+                        r = sink_blob(&k, s, man, mname, err);
+                if (r >= 0)
+                        r = sink_blob(&k, s, cfg, cname, err);
+                json_array_foreach(json_object_get(m, "layers"), i, l)
+                {
+                        const char *d = json_string_value(json_object_get(l, "digest"));
+                        _cleanup_free_ char *ln = xasprintf("blobs/sha256/%s", d ? digest_hex(d) : "");
+                        if (r < 0 || !d || (r = sink_blob(&k, s, d, ln, err)) < 0)
+                                break;
+                }
+                struct stat st;
+                _cleanup_close_ int mfd = store_open_blob(s, man, err);
+                if (r >= 0 && mfd >= 0 && fstat(mfd, &st) == 0) {
+                        json_t *idx = json_pack("{s:i,s:[{s:s,s:s,s:I,s:{s:s?}}]}", "schemaVersion", 2, "manifests",
+                                                "mediaType", "application/vnd.oci.image.manifest.v1+json", "digest",
+                                                man, "size", (json_int_t) st.st_size, "annotations",
+                                                "org.opencontainers.image.ref.name", name);
+                        _cleanup_free_ char *txt = json_dumps(idx, JSON_COMPACT);
+                        json_decref(idx);
+                        r = sink_bytes(&k, "index.json", txt, strlen(txt), err);
+                }
+        }
+        if (k.tar) {
+                int q = tarw_close(k.tar, err);
+                if (r >= 0)
+                        r = q;
+        }
+out_sink:
+        if (k.dir_fd >= 0)
+                close(k.dir_fd);
+out:
+        json_decref(info);
+        store_unlock(s);
+        return r;
+}
+
+/* ---- load ---- */
+
+/* a blob from the unpacked archive into the store; expected may be NULL */
+static int put_file(struct store *s, int dir, const char *path, const char *expected, char ret[DIGEST_STR_MAX],
+                    uint64_t *ret_size, struct err *err)
+{
+        _cleanup_close_ int fd = fs_open_in_root(dir, path, O_RDONLY, 0);
+        if (fd < 0)
+                return err_sys(err, fd, "the archive names '%s', which it does not hold", path);
+        int r = store_put_blob_fd(s, fd, expected, 0, ret, ret_size, err);
+        return r < 0 ? err_wrap(err, "'%s'", path) : 0;
+}
+
+static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, struct err *err)
+{
+        char got[DIGEST_STR_MAX];
+        if (!digest_valid(mdigest))
+                return err_set(err, -EINVAL, "index.json: unsupported digest '%s'", mdigest);
+        _cleanup_free_ char *mp = xasprintf("blobs/sha256/%s", digest_hex(mdigest)), *txt = NULL;
+        int r = put_file(s, dir, mp, mdigest, got, NULL, err);
+        if (r < 0)
+                return r;
+        size_t len;
+        if ((r = store_read_blob(s, mdigest, DOC_MAX, &txt, &len, err)) < 0)
+                return r;
+        json_t *m = json_loadb(txt, len, 0, NULL);
+        const char *mt = json_string_value(json_object_get(m, "mediaType"));
+        if (!m || (mt && strstr(mt, "index"))) {
+                json_decref(m);
+                return err_set(err, -EINVAL, "manifest %s: not an image manifest (nested indexes are not supported)", mdigest);
+        }
+        json_t *cfg = json_object_get(m, "config"), *l;
+        const char *cd = json_string_value(json_object_get(cfg, "digest"));
+        size_t i;
+        if (!cd || !digest_valid(cd)) {
+                json_decref(m);
+                return err_set(err, -EINVAL, "manifest %s: no valid config digest", mdigest);
+        }
+        _cleanup_free_ char *cp = xasprintf("blobs/sha256/%s", digest_hex(cd)), *ctxt = NULL;
+        if ((r = put_file(s, dir, cp, cd, got, NULL, err)) < 0) {
+                json_decref(m);
+                return r;
+        }
+        json_array_foreach(json_object_get(m, "layers"), i, l)
+        {
+                const char *d = json_string_value(json_object_get(l, "digest"));
+                if (!d || !digest_valid(d)) {
+                        json_decref(m);
+                        return err_set(err, -EINVAL, "manifest %s: layer %zu has no valid digest", mdigest, i);
+                }
+                _cleanup_free_ char *lp = xasprintf("blobs/sha256/%s", digest_hex(d));
+                if ((r = put_file(s, dir, lp, d, got, NULL, err)) < 0) {
+                        json_decref(m);
+                        return r;
+                }
+        }
+        size_t cl;
+        json_t *c = store_read_blob(s, cd, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
+        json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
+        json_array_foreach(json_object_get(m, "layers"), i, l)
+        {
+                const char *d = json_string_value(json_object_get(l, "digest"));
+                const char *diff = json_string_value(json_array_get(diffs, i));
+                if (!diff || !digest_valid(diff)) {
+                        r = err_set(err, -EINVAL, "config %s: no diff id for layer %zu", cd, i);
+                        break;
+                }
+                if ((r = layer_ensure(s, d, diff, 0, err)) < 0)
+                        break;
+        }
+        json_decref(c);
+        json_decref(m);
+        if (r < 0)
+                return r;
+        json_t *names;
+        _cleanup_free_ char *norm = NULL;
+        if ((r = image_ref_normalize(name, &norm, err)) < 0 || (r = image_names_load(s, &names, err)) < 0)
+                return r;
+        json_object_set_new(names, norm, json_string(mdigest));
+        r = image_names_save(s, names, err);
+        json_decref(names);
+        if (r == 0)
+                printf("Loaded image: %s\n", norm);
+        return r;
+}
+
+static int load_oci(struct store *s, int dir, struct err *err)
+{
+        _cleanup_close_ int fd = fs_open_in_root(dir, "index.json", O_RDONLY, 0);
+        _cleanup_free_ char *txt = NULL;
+        size_t len;
+        if (fd < 0 || fs_read_fd(fd, DOC_MAX, &txt, &len) < 0)
+                return err_set(err, -EINVAL, "index.json is missing or unreadable");
+        json_t *idx = json_loadb(txt, len, 0, NULL), *d;
+        size_t i;
+        int r = 0, n = 0;
+        if (!idx)
+                return err_set(err, -EINVAL, "index.json is not JSON");
+        json_array_foreach(json_object_get(idx, "manifests"), i, d)
+        {
+                const char *md = json_string_value(json_object_get(d, "digest"));
+                json_t *ann = json_object_get(d, "annotations");
+                const char *ref = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+                if (!ref)
+                        ref = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+                _cleanup_free_ char *fallback = md && digest_valid(md) ? xasprintf("loaded-%.12s", digest_hex(md)) : NULL;
+                if ((r = load_manifest(s, dir, md ? md : "", ref ? ref : fallback ? fallback : "", err)) < 0)
+                        break;
+                n++;
+        }
+        json_decref(idx);
+        if (r == 0 && n == 0)
+                r = err_set(err, -EINVAL, "index.json lists no image");
+        return r;
+}
+
+/* docker save: manifest.json with Config, RepoTags and Layers paths */
+static int load_docker(struct store *s, int dir, struct err *err)
+{
+        _cleanup_close_ int fd = fs_open_in_root(dir, "manifest.json", O_RDONLY, 0);
+        _cleanup_free_ char *txt = NULL;
+        size_t len;
+        if (fd < 0 || fs_read_fd(fd, DOC_MAX, &txt, &len) < 0)
+                return err_set(err, -EINVAL, "manifest.json is missing or unreadable");
+        json_t *all = json_loadb(txt, len, 0, NULL), *e;
+        size_t i;
+        int r = 0;
+        if (!json_is_array(all) || json_array_size(all) == 0) {
+                json_decref(all);
+                return err_set(err, -EINVAL, "manifest.json: not a docker-archive manifest");
+        }
+        json_array_foreach(all, i, e)
+        {
+                const char *cpath = json_string_value(json_object_get(e, "Config"));
+                char cd[DIGEST_STR_MAX], ld[DIGEST_STR_MAX], md[DIGEST_STR_MAX];
+                uint64_t csize = 0, lsize = 0;
+                if (!cpath) {
+                        r = err_set(err, -EINVAL, "manifest.json[%zu]: no Config", i);
+                        break;
+                }
+                if ((r = put_file(s, dir, cpath, NULL, cd, &csize, err)) < 0)
+                        break;
+                json_t *layers = json_array(), *lp;
+                size_t k;
+                json_array_foreach(json_object_get(e, "Layers"), k, lp)
+                {
+                        const char *p = json_string_value(lp);
+                        if (!p) {
+                                r = err_set(err, -EINVAL, "manifest.json[%zu].Layers[%zu]: not a path", i, k);
+                                break;
+                        }
+                        if ((r = put_file(s, dir, p, NULL, ld, &lsize, err)) < 0)
+                                break;
+                        json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "mediaType",
+                                                                "application/vnd.oci.image.layer.v1.tar", "digest", ld,
+                                                                "size", (json_int_t) lsize));
+                }
+                if (r < 0) {
+                        json_decref(layers);
+                        break;
+                }
+                /* the layers as docker saves them are uncompressed (their digests are the
+                 * diff ids); compressed ones get their media type from what they are */
+                json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",
+                                      "application/vnd.oci.image.manifest.v1+json", "config", "mediaType",
+                                      "application/vnd.oci.image.config.v1+json", "digest", cd, "size",
+                                      (json_int_t) csize, "layers", layers);
+                _cleanup_free_ char *mt = json_dumps(m, JSON_COMPACT);
+                json_decref(m);
+                if ((r = store_put_blob_mem(s, mt, strlen(mt), md, err)) < 0) {
+                        json_decref(layers);
+                        break;
+                }
+                _cleanup_free_ char *ctxt = NULL;
+                size_t cl;
+                json_t *c = store_read_blob(s, cd, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
+                json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
+                json_array_foreach(layers, k, lp)
+                {
+                        const char *diff = json_string_value(json_array_get(diffs, k));
+                        if (!diff || !digest_valid(diff)) {
+                                r = err_set(err, -EINVAL, "config %s: no diff id for layer %zu", cd, k);
+                                break;
+                        }
+                        if ((r = layer_ensure(s, json_string_value(json_object_get(lp, "digest")), diff, 0, err)) < 0)
+                                break;
+                }
+                json_decref(c);
+                json_decref(layers);
+                if (r < 0)
+                        break;
+                json_t *tags = json_object_get(e, "RepoTags"), *t;
+                json_t *names;
+                if ((r = image_names_load(s, &names, err)) < 0)
+                        break;
+                _cleanup_free_ char *fallback = xasprintf("loaded-%.12s", digest_hex(md));
+                if (json_array_size(tags) == 0)
+                        json_object_set_new(names, fallback, json_string(md));
+                json_array_foreach(tags, k, t)
+                {
+                        _cleanup_free_ char *norm = NULL;
+                        if ((r = image_ref_normalize(json_string_value(t) ? json_string_value(t) : "", &norm, err)) < 0)
+                                break;
+                        json_object_set_new(names, norm, json_string(md));
+                        printf("Loaded image: %s\n", norm);
+                }
+                if (r >= 0)
+                        r = image_names_save(s, names, err);
+                json_decref(names);
+                if (r < 0)
+                        break;
+        }
+        json_decref(all);
+        return r;
+}
+
+int image_load(struct store *s, const char *source, struct err *err)
+{
+        struct stat st;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int dir = -1;
+        int r;
+        if (strcmp(source, "-") != 0 && stat(source, &st) < 0)
+                return err_sys(err, -errno, "load: '%s'", source);
+        if ((r = store_lock(s, true, err)) < 0)
+                return r;
+        if (strcmp(source, "-") != 0 && S_ISDIR(st.st_mode)) {
+                dir = open(source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (dir < 0) {
+                        r = err_sys(err, -errno, "load: '%s'", source);
+                        goto out;
+                }
+        } else {
+                /* an archive: unpacked into tmp/ with the layer unpacker's rules, so a
+                 * hostile archive is refused the same way a hostile layer is */
+                _cleanup_close_ int in = strcmp(source, "-") == 0 ? dup(0) : open(source, O_RDONLY | O_CLOEXEC);
+                if (in < 0 || (r = store_mkdtemp(s, &tmp, err)) < 0) {
+                        r = r < 0 ? r : err_sys(err, -errno, "load: '%s'", source);
+                        goto out;
+                }
+                dir = openat(s->root_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct unpack_opts uo = { .layer = "(the archive)", .opaque_xattr = "user.overlay.opaque" };
+                if (dir < 0 || (r = layer_unpack(in, dir, &uo, NULL, err)) < 0) {
+                        r = r < 0 ? err_wrap(err, "load '%s'", source) : err_sys(err, -errno, "load");
+                        goto out;
+                }
+        }
+        if (faccessat(dir, "index.json", F_OK, 0) == 0)
+                r = load_oci(s, dir, err);
+        else if (faccessat(dir, "manifest.json", F_OK, 0) == 0)
+                r = load_docker(s, dir, err);
+        else
+                r = err_set(err, -EINVAL, "load '%s': neither an OCI layout (index.json) nor a docker archive (manifest.json)",
+                            source);
+        if (r < 0)
+                err_wrap(err, "load '%s'", source);
+out:
+        if (tmp) {
+                struct err e2 = { 0 };
+                layer_remove_tree(s, tmp, &e2);
+        }
+        store_unlock(s);
+        return r;
+}
