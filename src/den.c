@@ -88,6 +88,7 @@ static void usage(FILE *f)
         fprintf(f, "\nOptions:\n"
                    "  --root DIR        the store (default /var/lib/den as root, ~/.local/share/den; $DEN_ROOT)\n"
                    "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den; $DEN_RUNROOT)\n"
+                   "  --storage-driver D  overlay, fuse-overlayfs, copy or auto (default; $DEN_STORAGE_DRIVER)\n"
                    "  --log-level L     error, warning, info or debug\n"
                    "  -v, --version\n  -h, --help\n");
 }
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
         static const struct option opts[] = { { "root", required_argument, NULL, 'r' },
                                               { "runroot", required_argument, NULL, 'R' },
                                               { "log-level", required_argument, NULL, 'l' },
+                                              { "storage-driver", required_argument, NULL, 'S' },
                                               { "version", no_argument, NULL, 'v' },
                                               { "help", no_argument, NULL, 'h' },
                                               {} };
@@ -116,6 +118,9 @@ int main(int argc, char **argv)
                         if (log_level_parse(optarg, &lvl) < 0)
                                 return den_usage("--log-level", "'%s': expected error, warning, info or debug", optarg);
                         log_setup(NULL, false, lvl, "den");
+                        break;
+                case 'S':
+                        g.storage_driver = optarg;
                         break;
                 case 'v':
                         printf("den version %s\n", DEN_VERSION);

@@ -7,6 +7,7 @@
 struct den_global {
         const char *root;
         const char *runroot;
+        const char *storage_driver;
 };
 
 int den_cmd_import(struct den_global *g, int argc, char **argv);

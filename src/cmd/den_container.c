@@ -55,7 +55,7 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
                 { "help", no_argument, NULL, 'h' },         {},
         };
-        struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot };
+        struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
         _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL;
         int c;
         optind = 0;

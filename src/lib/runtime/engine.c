@@ -182,6 +182,7 @@ struct keeper_child {
         size_t n_ops;
         struct mount_env env;
         struct storage_root sroot;
+        enum storage_driver driver;
         int sync_fd, listen_fd, exit_fd, devnull;
         bool new_userns;
 };
@@ -211,8 +212,9 @@ static int keeper_setup(struct keeper_child *c, struct err *err)
         _cleanup_close_ int target = open(c->spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (target < 0)
                 return err_sys(err, -errno, "%s", c->spec->root_path);
-        if ((r = storage_mount_overlay(&c->sroot, target, err)) < 0)
+        if ((r = storage_mount(&c->sroot, c->driver, target, c->spec->root_path, err)) < 0)
                 return r;
+        c->driver = (enum storage_driver) r;
         _cleanup_close_ int root_fd = rootfs_mount(c->spec, c->ops, c->n_ops, &c->env, err);
         if (root_fd < 0)
                 return root_fd;
@@ -239,7 +241,8 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
                 caps |= UINT64_C(1) << default_caps[i];
         struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = caps,
                                   .setgroups = runtime_setgroups_allowed(0) };
-        sync_send(c->sync_fd, SYNC_READY, getpid());
+        /* the driver used goes back: later starts of this container must use it too */
+        sync_send(c->sync_fd, SYNC_READY, (int32_t) c->driver);
         /* the keeper holds no host stdio: a detached container must not keep
          * its starter's terminal or pipes open */
         dup2(c->devnull, 0);
@@ -448,6 +451,7 @@ static int listen_at(const char *dir, int *ret, struct err *err)
 struct started {
         pid_t keeper;
         char *id, *rundir, *cdir;
+        enum storage_driver driver; /* asked for; the one used after the start */
 };
 
 static int start_keeper(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
@@ -462,7 +466,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         _cleanup_free_ char *pidtxt = NULL;
         _cleanup_close_ int rd = -1;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", out->rundir), *upper = xasprintf("%s/upper", out->cdir),
-                            *work = xasprintf("%s/work", out->cdir), *exitp = xasprintf("%s/exit", out->rundir);
+                            *work = xasprintf("%s/work", out->cdir), *exitp = xasprintf("%s/exit", out->rundir),
+                            *copy = xasprintf("%s/copy", out->cdir);
         /* a container started again keeps its upper directory */
         if ((mkdir(rootfs, 0700) < 0 && errno != EEXIST) || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
             (mkdir(work, 0700) < 0 && errno != EEXIST))
@@ -489,7 +494,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
                                     .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
         c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
-                                         .work = work, .userxattr = rootless };
+                                         .work = work, .copy = copy, .userxattr = rootless };
+        c.driver = out->driver;
         uint64_t flags = 0;
         for (int t = 0; t < _NS_MAX; t++)
                 if (spec.ns[t].enabled)
@@ -512,8 +518,10 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                         goto out;
         }
         sync_send(sp[0], SYNC_IDMAP_DONE, pid);
-        if ((r = sync_expect(sp[0], SYNC_READY, NULL, err)) < 0)
+        int32_t used = 0;
+        if ((r = sync_expect(sp[0], SYNC_READY, &used, err)) < 0)
                 goto out;
+        out->driver = (enum storage_driver) used;
         pidtxt = xasprintf("%d %llu\n", pid, state_pid_starttime(pid));
         rd = open(out->rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (rd < 0 || fs_write_replace(rd, "keeper.pid", pidtxt, strlen(pidtxt), 0600) < 0) {
@@ -718,6 +726,24 @@ static int create_record(const struct engine_run_opts *o, struct image_info *ii,
         return 0;
 }
 
+static void record_set_driver(const char *cdir, enum storage_driver d)
+{
+        _cleanup_free_ char *p = xasprintf("%s/container.json", cdir);
+        struct err e = { 0 };
+        json_t *rec = json_load_path(p, DOC_MAX, &e);
+        if (!rec)
+                return;
+        const char *cur = json_string_value(json_object_get(rec, "StorageDriver"));
+        if (!cur || strcmp(cur, storage_driver_name(d)) != 0) {
+                json_object_set_new(rec, "StorageDriver", json_string(storage_driver_name(d)));
+                _cleanup_free_ char *txt = json_dumps(rec, JSON_INDENT(1));
+                _cleanup_close_ int dfd = open(cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (dfd >= 0)
+                        fs_write_replace(dfd, "container.json", txt, strlen(txt), 0600);
+        }
+        json_decref(rec);
+}
+
 /* keeper up, main command sent; attached: wait and return its status */
 static int start_main(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
                       struct started *st, json_t *req, bool attach, struct err *err)
@@ -728,6 +754,7 @@ static int start_main(const struct engine_run_opts *o, struct store *s, struct i
                 return err_sys(err, -errno, "cannot create %s", st->rundir);
         if ((r = start_keeper(o, s, ii, rr, st, err)) < 0)
                 return r;
+        record_set_driver(st->cdir, st->driver);
         int fds[3] = { 0, 1, 2 };
         if (!attach) {
                 /* the keeper writes the output as JSON lines, capped */
@@ -797,6 +824,11 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 goto out_store;
         st.id = random_id();
         started_paths(&st, o->root, rr);
+        const char *drv = o->storage_driver ? o->storage_driver : getenv("DEN_STORAGE_DRIVER");
+        if (drv && *drv && storage_driver_parse(drv, &st.driver) < 0) {
+                r = err_set(err, -EINVAL, "--storage-driver '%s': overlay, fuse-overlayfs, copy or auto", drv);
+                goto out;
+        }
         if ((r = create_record(o, &ii, &st, &req, err)) < 0)
                 goto out;
         if (!start || o->detach) {
@@ -1096,6 +1128,9 @@ int engine_start(const char *root, const char *runroot, const char *container, b
                 if (r >= 0) {
                         struct started st = { .id = xstrdup(t.id) };
                         started_paths(&st, root, rr);
+                        const char *dn = json_string_value(json_object_get(rec, "StorageDriver"));
+                        if (dn)
+                                storage_driver_parse(dn, &st.driver);
                         json_t *req = json_deep_copy(json_object_get(rec, "Process"));
                         r = start_main(&o, &s, &ii, rr, &st, req, attach, err);
                         json_decref(req);

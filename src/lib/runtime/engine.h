@@ -19,6 +19,7 @@ struct engine_run_opts {
         char **cmd;             /* after the image; NULL: the image's Cmd */
         char **env;             /* -e K=V (and --env-file lines) */
         const char *workdir, *user, *name, *entrypoint, *hostname, *network;
+        const char *storage_driver; /* NULL: $DEN_STORAGE_DRIVER, else auto */
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
         bool rm, detach, read_only, tty;
