@@ -176,8 +176,15 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv)
                 char man[DIGEST_STR_MAX];
                 json_t *info;
                 if (image_resolve(&s, argv[i], man, &err) < 0 || image_inspect(&s, man, &info, &err) < 0) {
-                        rc = den_fail(err.msg);
-                        continue;
+                        /* not an image: a container? */
+                        struct err e2 = { 0 };
+                        if (engine_inspect(g->root, g->runroot, argv[i], &info, &e2) < 0) {
+                                char m[700];
+                                snprintf(m, sizeof(m), "%s, and no container '%s' either", err.msg, argv[i]);
+                                rc = den_fail(err.code == -ENOENT && e2.code != -ENOENT ? e2.msg
+                                              : err.code == -ENOENT ? m : err.msg);
+                                continue;
+                        }
                 }
                 json_array_append_new(arr, info);
         }

@@ -305,3 +305,24 @@ int fs_rm_rf(const char *path)
 {
         return fs_rm_rf_at(AT_FDCWD, path);
 }
+
+uint64_t fs_disk_usage(int dfd, const char *name)
+{
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        uint64_t total = (uint64_t) st.st_blocks * 512;
+        if (!S_ISDIR(st.st_mode))
+                return total;
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        total += fs_disk_usage(dirfd(d), de->d_name);
+        if (d)
+                closedir(d);
+        else if (fd >= 0)
+                close(fd);
+        return total;
+}

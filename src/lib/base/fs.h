@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -33,5 +34,7 @@ int fs_mkdir_p(const char *path, mode_t mode);
 int fs_rm_rf(const char *path);
 /* remove name below dfd, a whole tree if a directory; never follows symlinks */
 int fs_rm_rf_at(int dfd, const char *name);
+/* bytes used on disk below path (st_blocks), never following symlinks */
+uint64_t fs_disk_usage(int dfd, const char *name);
 ssize_t fs_write_all(int fd, const void *buf, size_t len);
 ssize_t fs_read_all(int fd, void *buf, size_t len);

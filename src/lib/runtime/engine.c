@@ -1182,3 +1182,25 @@ int engine_target_rundir(const char *root, const char *runroot, const char *cont
         target_free(&t);
         return r;
 }
+
+int engine_inspect(const char *root, const char *runroot, const char *container, json_t **ret, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0) {
+                json_t *rec = record_load(root, t.id);
+                if (!rec)
+                        r = err_set(err, -EIO, "container '%s': its record is damaged", container);
+                else {
+                        int code = read_exit(rr, t.id);
+                        json_object_set_new(rec, "Status", json_string(t.running ? "running" : code >= 0 ? "exited" : "created"));
+                        json_object_set_new(rec, "ExitCode", json_integer(code));
+                        if (t.running)
+                                json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
+                        *ret = rec;
+                }
+        }
+        target_free(&t);
+        return r;
+}

@@ -53,6 +53,8 @@ int engine_cp(const char *root, const char *runroot, const char *src, const char
 int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
 /* den export: the root filesystem of a running container as a tar on out_fd */
 int engine_export(const char *root, const char *runroot, const char *container, int out_fd, struct err *err);
+/* den inspect CONTAINER: its record with Status and ExitCode */
+int engine_inspect(const char *root, const char *runroot, const char *container, json_t **ret, struct err *err);
 /* whether its keeper is alive */
 bool engine_running(const char *root, const char *runroot, const char *container, struct err *err);
 /* the log file of a detached container */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +103,49 @@ static int rehash(struct store *s, const char *hex, bool *ret_ok)
         return 0;
 }
 
+/* the pid in a work file's name: tmp/w.PID.X, tmp/blob.PID.X, .NAME.tmp.PID */
+static pid_t writer_pid(const char *name)
+{
+        const char *p = strstr(name, ".tmp.");
+        if (p)
+                return (pid_t) atoi(p + 5);
+        p = strchr(name, '.');
+        return p ? (pid_t) atoi(p + 1) : 0;
+}
+
+static bool writer_alive(const char *name)
+{
+        pid_t pid = writer_pid(name);
+        return pid > 0 && pid != getpid() && kill(pid, 0) == 0;
+}
+
+/* Leftovers of writers that died (kill -9, a crash): tmp/ entries and the
+ * temporary names of atomic writes.  Under the exclusive lock nothing else
+ * is writing, and what a live writer owns is left alone.  They are garbage,
+ * not damage: swept, and reported as such. */
+static void sweep_leftovers(struct store *s, json_t *swept)
+{
+        static const char *const dirs[] = { "tmp", ".", "blobs/sha256" };
+        for (size_t k = 0; k < ELEMENTSOF(dirs); k++) {
+                _cleanup_close_ int dfd = openat(s->root_fd, dirs[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
+                struct dirent *de;
+                while (d && (de = readdir(d))) {
+                        const char *n = de->d_name;
+                        bool tmpfile = k == 0 ? n[0] != '.' : n[0] == '.' && strstr(n, ".tmp.") != NULL;
+                        if (!tmpfile || writer_alive(n))
+                                continue;
+                        _cleanup_free_ char *rel = k == 1 ? xstrdup(n) : xasprintf("%s/%s", dirs[k], n);
+                        struct err e = { 0 };
+                        if (layer_remove_tree(s, rel, &e) == 0 && swept)
+                                json_array_append_new(swept, json_sprintf("swept %s/%s, left by an interrupted writer",
+                                                                          s->root, rel));
+                }
+                if (d)
+                        closedir(d);
+        }
+}
+
 /* Go over the entries of a store directory: with keep, those not in it are
  * orphans; without, every entry is a leftover (tmp/).  remove: take them out. */
 static int sweep_dir(struct store *s, const char *sub, json_t *keep, bool remove, json_t *problems, json_t *repaired,
@@ -187,7 +232,7 @@ int store_check(struct store *s, bool repair, json_t **ret, struct err *err)
                 json_decref(kb2);
                 json_decref(kl2);
                 if (r >= 0)
-                        r = sweep_dir(s, "tmp", NULL, repair, problems, repaired, NULL, err);
+                        sweep_leftovers(s, repaired);
                 store_unlock(s);
         }
         json_decref(kb);
@@ -217,7 +262,7 @@ int store_prune(struct store *s, unsigned *ret_removed, struct err *err)
                 if (r >= 0)
                         r = sweep_dir(s, "layers", kl, true, NULL, NULL, &n, err);
                 if (r >= 0)
-                        r = sweep_dir(s, "tmp", NULL, true, NULL, NULL, &n, err);
+                        sweep_leftovers(s, NULL);
                 store_unlock(s);
         }
         json_decref(problems);

@@ -156,7 +156,8 @@ int image_resolve(struct store *s, const char *ref, char ret[DIGEST_STR_MAX], st
         }
         if (!d || !digest_valid(d)) {
                 json_decref(names);
-                return err_set(err, -ENOENT, "image '%s' not found%s%s", ref, norm ? " (as " : "", norm ? norm : "");
+                return err_set(err, -ENOENT, "image '%s' not found%s%s%s", ref, norm ? " (as " : "", norm ? norm : "",
+                               norm ? ")" : "");
         }
         strcpy(ret, d);
         json_decref(names);

@@ -72,7 +72,8 @@ static char *blob_rel(const char *digest)
 
 int store_mkdtemp(struct store *s, char **ret_name, struct err *err)
 {
-        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/w.XXXXXX", s->root);
+        /* the writer's pid in the name: `system check` tells live work from leftovers */
+        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/w.%d.XXXXXX", s->root, getpid());
         if (!mkdtemp(tmpl))
                 return err_sys(err, -errno, "cannot create a directory in %s/tmp", s->root);
         *ret_name = xstrdup(tmpl + strlen(s->root) + 1);
