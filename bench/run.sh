@@ -36,12 +36,20 @@ for c in sh true sleep; do ln -s busybox "$work/rootfs/bin/$c"; done
 tar -C "$work/rootfs" -cf "$work/bb.tar" .
 D="$build/den --root $work/den --runroot $work/denrun"
 $D import "$work/bb.tar" busybox >/dev/null
-# the same image for den on a Debian-sized root: start must not grow with size
-big=$work/big; mkdir -p "$big"; cp -a "$work/rootfs/." "$big/"
-head -c 300000000 /dev/urandom > "$big/blob" 2>/dev/null || true
-for i in $(seq 1 3000); do echo $i > "$big/f$i"; done
-tar -C "$big" -cf "$work/big.tar" . && rm -rf "$big"
-$D import "$work/big.tar" bigimage >/dev/null && rm -f "$work/big.tar"
+# a Debian bookworm root (mmdebstrap --variant=minbase, cached by bench/debian.sh),
+# or without one a 300 MB stand-in: start must not grow with image size
+deb=${DEN_BENCH_DEBIAN:-/var/cache/den-bench/bookworm-minbase.tar}
+if [ -r "$deb" ]; then
+	bigname="debian bookworm"
+	$D import "$deb" bigimage >/dev/null
+else
+	bigname="300 MB stand-in"
+	big=$work/big; mkdir -p "$big"; cp -a "$work/rootfs/." "$big/"
+	head -c 300000000 /dev/urandom > "$big/blob" 2>/dev/null || true
+	for i in $(seq 1 3000); do echo $i > "$big/f$i"; done
+	tar -C "$big" -cf "$work/big.tar" . && rm -rf "$big"
+	$D import "$work/big.tar" bigimage >/dev/null && rm -f "$work/big.tar"
+fi
 P="podman --root $work/pm --runroot $work/pmr"
 $P import "$work/bb.tar" localhost/busybox >/dev/null 2>&1
 mkdir "$work/bundle" && cp -a "$work/rootfs" "$work/bundle/rootfs"
@@ -67,7 +75,7 @@ echo "rootless, as $(id -un); machine: $(nproc) cores, $(uname -r); $(podman --v
 echo "start to exit of /bin/true, $n runs each, interleaved:"
 /usr/bin/python3 "$work/t.py" "$n" \
 	"den run --rm|$D run --rm busybox /bin/true" \
-	"den run --rm (300 MB image)|$D run --rm bigimage /bin/true" \
+	"den run --rm ($bigname)|$D run --rm bigimage /bin/true" \
 	"podman run --rm|$P run --rm --network none localhost/busybox /bin/true" \
 	"den-runtime run (bundle)|$build/den-runtime --root $work/dr run --bundle $work/bundle b@" \
 	"crun run (bundle)|crun --root $work/crun run --bundle $work/bundle c@"
@@ -83,6 +91,6 @@ echo "exec of /bin/true into a running container:"
 	"podman exec|$P exec bench /bin/true"
 kpid=$(cut -d' ' -f1 "$work"/denrun/containers/*/keeper.pid)
 echo "resident memory of the idle holder process:"
-echo "  den keeper   $(awk '/VmRSS/ {print $2, $3}' /proc/$kpid/status)"
-cpid=$(pgrep -n conmon || true)
-[ -n "$cpid" ] && echo "  conmon       $(awk '/VmRSS/ {print $2, $3}' /proc/$cpid/status)"
+echo "  den keeper   RSS $(awk '/^Rss/ {print $2, $3}' /proc/$kpid/smaps_rollup), PSS $(awk '/^Pss:/ {print $2, $3}' /proc/$kpid/smaps_rollup)"
+cpid=$(pgrep -n -u "$(id -u)" conmon || true)
+[ -n "$cpid" ] && echo "  conmon       RSS $(awk '/^Rss/ {print $2, $3}' /proc/$cpid/smaps_rollup), PSS $(awk '/^Pss:/ {print $2, $3}' /proc/$cpid/smaps_rollup)"
