@@ -16,6 +16,7 @@ if [ "$(id -u)" = 0 ]; then
 	fi
 	copy=$(mktemp -d /tmp/den-benchbin.XXXXXX)
 	cp "$build/den" "$build/den-runtime" "$0" "$copy/"
+	[ -x "$build/den-keeper" ] && cp "$build/den-keeper" "$copy/"
 	chmod -R a+rX "$copy"
 	runuser -u "$user" -- env -u XDG_RUNTIME_DIR HOME="/home/$user" bash "$copy/run.sh" "$copy" "$n"
 	rc=$?

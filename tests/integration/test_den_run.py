@@ -397,6 +397,9 @@ def test_system_df_info_and_inspect_container(den, image):
     den("run", "-d", "--name", "i1", image, "sleep", "100")
     info = json.loads(den("inspect", "i1").stdout)[0]
     assert info["Name"] == "i1" and info["Status"] == "running" and info["KeeperPid"] > 0
+    if os.path.exists(os.path.join(os.path.dirname(DEN), "den-keeper")) and ROOT:
+        # the small static keeper runs, not a fork of den
+        assert os.readlink(f"/proc/{info['KeeperPid']}/exe").endswith("den-keeper")
     assert json.loads(den("inspect", image).stdout)[0]["RepoTags"] == ["localhost/busybox:latest"]
     p = den("inspect", "neither", check=False)
     assert p.returncode != 0 and "no container 'neither'" in p.stderr and "image 'neither' not found" in p.stderr

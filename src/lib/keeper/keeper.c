@@ -38,10 +38,10 @@ struct logpipe {
         int log_fd;     /* shared with the other stream of the command */
         bool err;
         size_t len;
-        char buf[16384];
+        char buf[8192];
 };
 
-#define MAX_LOGPIPES 32
+#define MAX_LOGPIPES 16
 #define LOG_CAP (8u << 20)
 
 struct keeper {
@@ -548,11 +548,18 @@ void keeper_main(const struct keeper_conf *c)
         epoll_ctl(k.ep, EPOLL_CTL_ADD, c->listen_fd, &ev);
         ev.data.fd = sfd;
         epoll_ctl(k.ep, EPOLL_CTL_ADD, sfd, &ev);
+        bool busy = true;
         for (;;) {
                 struct epoll_event evs[16];
-                int n = epoll_wait(k.ep, evs, 16, -1);
+                int n = epoll_wait(k.ep, evs, 16, busy && c->idle ? 1000 : -1);
                 if (n < 0 && errno != EINTR)
                         _exit(125);
+                if (n == 0 && busy && c->idle) {
+                        c->idle();
+                        busy = false;
+                        continue;
+                }
+                busy = true;
                 for (int i = 0; i < n; i++) {
                         int fd = evs[i].data.fd;
                         if (fd == sfd) {

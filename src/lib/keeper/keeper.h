@@ -18,6 +18,7 @@ struct keeper_conf {
         bool session;           /* outlive the main command (den session) */
         bool setgroups;         /* setgroups(2) allowed in the user namespace */
         uint64_t default_caps;  /* capabilities of commands run as uid 0 */
+        void (*idle)(void);     /* called after a second with nothing to do */
 };
 
 __attribute__((noreturn)) void keeper_main(const struct keeper_conf *c);

@@ -184,6 +184,7 @@ struct keeper_child {
         struct storage_root sroot;
         enum storage_driver driver;
         int sync_fd, listen_fd, exit_fd, devnull;
+        int keeper_exe; /* den-keeper beside den, opened on the host, or -1 */
         bool new_userns;
 };
 
@@ -250,13 +251,21 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         dup2(c->devnull, 2);
         /* and no host fd but its socket and the exit file: whatever den held
          * (the store's directory, its lock) is closed, not just marked
-         * close-on-exec, since the keeper never execs */
-        int keep[2] = { c->listen_fd < c->exit_fd ? c->listen_fd : c->exit_fd,
-                        c->listen_fd < c->exit_fd ? c->exit_fd : c->listen_fd };
-        syscall(SYS_close_range, 3, keep[0] - 1, 0);
-        if (keep[1] > keep[0] + 1)
-                syscall(SYS_close_range, keep[0] + 1, keep[1] - 1, 0);
-        syscall(SYS_close_range, keep[1] + 1, ~0u, 0);
+         * close-on-exec.  They go to fixed numbers: 3 the socket, 4 the exit
+         * file, 5 (close-on-exec) the small den-keeper program, if there is one */
+        if (dup3(c->listen_fd, 3, 0) < 0 || dup3(c->exit_fd, 4, 0) < 0 ||
+            (c->keeper_exe >= 0 ? dup3(c->keeper_exe, 5, O_CLOEXEC) : dup3(c->devnull, 5, O_CLOEXEC)) < 0)
+                _exit(1);
+        syscall(SYS_close_range, 6, ~0u, 0);
+        kc.listen_fd = 3;
+        kc.exit_fd = 4;
+        if (c->keeper_exe >= 0) {
+                /* opened before pivot_root: no path of the container is involved */
+                char caps_hex[24], *argv[] = { "den-keeper", "3", "4", caps_hex, kc.setgroups ? "1" : "0", NULL };
+                snprintf(caps_hex, sizeof(caps_hex), "%llx", (unsigned long long) kc.default_caps);
+                syscall(SYS_execveat, 5, "", argv, (char *[]){ NULL }, AT_EMPTY_PATH);
+        }
+        close(5);
         keeper_main(&kc);
 }
 
@@ -429,6 +438,21 @@ static json_t *container_spec(const struct engine_run_opts *o, const char *id, c
         return j;
 }
 
+/* den-keeper in den's own directory (build or install), opened here on the host */
+static int keeper_exe_open(void)
+{
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+                return -1;
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (!slash || (size_t) (slash - self) + 12 >= sizeof(self))
+                return -1;
+        strcpy(slash + 1, "den-keeper");
+        return open(self, O_PATH | O_CLOEXEC);
+}
+
 static int listen_at(const char *dir, int *ret, struct err *err)
 {
         _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -461,7 +485,7 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         struct spec spec = { 0 };
         struct mount_op *ops = NULL;
         size_t n_ops = 0;
-        int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 };
+        int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 }, c_keeper_exe = -1;
         pid_t pid = -1;
         _cleanup_free_ char *pidtxt = NULL;
         _cleanup_close_ int rd = -1;
@@ -490,7 +514,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 goto out;
         }
         struct keeper_child c = { .spec = &spec, .ops = ops, .n_ops = n_ops, .sync_fd = sp[1], .listen_fd = listen_fd,
-                                  .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled };
+                                  .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled,
+                                  .keeper_exe = (c_keeper_exe = keeper_exe_open()) };
         c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
                                     .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
         c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
@@ -545,6 +570,8 @@ out:
                 close(exit_fd);
         if (devnull >= 0)
                 close(devnull);
+        if (c_keeper_exe >= 0)
+                close(c_keeper_exe);
         mount_plan_free(ops, n_ops);
         spec_free(&spec);
         return r;

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* den-keeper: the keeper as a small static program, so an idle container
+ * costs little memory.  den's container setup runs it with execveat() on an
+ * fd opened before pivot_root (no path inside the container is involved);
+ * its first act is to become non-dumpable again, before any command of the
+ * container exists.  Usage (by den only):
+ *   den-keeper LISTEN_FD EXIT_FD CAPS_HEX SETGROUPS(0|1) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "lib/keeper/keeper.h"
+
+/* The kernel maps a file's pages around each fault ("fault-around", 64 KiB):
+ * a program that touches a little of its code ends up with most of it
+ * resident.  When the keeper goes idle it drops the read-only mappings of
+ * itself; what the idle loop needs comes back from the page cache. */
+static void trim_resident(void)
+{
+        FILE *f = fopen("/proc/self/maps", "re");
+        char line[512];
+        while (f && fgets(line, sizeof(line), f)) {
+                unsigned long lo, hi;
+                char perms[8];
+                if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[1] == 'w' || !strstr(line, "den-keeper"))
+                        continue;
+                madvise((void *) lo, hi - lo, MADV_DONTNEED);
+        }
+        if (f)
+                fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+        prctl(PR_SET_DUMPABLE, 0);
+        if (argc != 5) {
+                fprintf(stderr, "den-keeper: started by den, not by hand\n");
+                return 2;
+        }
+        struct keeper_conf c = {
+                .idle = trim_resident,
+                .listen_fd = atoi(argv[1]),
+                .exit_fd = atoi(argv[2]),
+                .default_caps = strtoull(argv[3], NULL, 16),
+                .setgroups = strcmp(argv[4], "1") == 0,
+        };
+        keeper_main(&c);
+}
