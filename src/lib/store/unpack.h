@@ -23,6 +23,7 @@ struct unpack_opts {
 
 struct unpack_stats {
         uint64_t entries, bytes;
+        uint64_t skipped_devices; /* device nodes under dev/, rootless */
 };
 
 int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struct unpack_stats *ret, struct err *err);
