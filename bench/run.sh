@@ -90,8 +90,10 @@ echo "exec of /bin/true into a running container:"
 	"den exec|$D exec bench /bin/true" \
 	"crun exec|crun --root $work/crun exec benchx /bin/true" \
 	"podman exec|$P exec bench /bin/true"
+# idle: a second after the last request the keeper drops the pages it no longer uses
+sleep 2
 kpid=$(cut -d' ' -f1 "$work"/denrun/containers/*/keeper.pid)
 echo "resident memory of the idle holder process:"
 echo "  den keeper   RSS $(awk '/^Rss/ {print $2, $3}' /proc/$kpid/smaps_rollup), PSS $(awk '/^Pss:/ {print $2, $3}' /proc/$kpid/smaps_rollup)"
-cpid=$(pgrep -n -u "$(id -u)" conmon || true)
+cpid=$(pgrep -o -u "$(id -u)" conmon || true)
 [ -n "$cpid" ] && echo "  conmon       RSS $(awk '/^Rss/ {print $2, $3}' /proc/$cpid/smaps_rollup), PSS $(awk '/^Pss:/ {print $2, $3}' /proc/$cpid/smaps_rollup)"
