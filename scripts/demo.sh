@@ -1,30 +1,41 @@
 #!/bin/bash
-# make demo: build den, make a busybox bundle from the busybox-static package
-# (no network) and run it as a rootless container.
+# make demo: a busybox image made from the busybox-static package (no network),
+# imported into den and run as a rootless container; the same root as an OCI
+# bundle run by den-runtime.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
-rt=$build/den-runtime
 
 demo=$(mktemp -d /tmp/den-demo.XXXXXX)
 chmod 755 "$demo"
-trap 'rm -rf "$demo"' EXIT
-mkdir -p "$demo/rootfs/bin" "$demo/rootfs/proc" "$demo/rootfs/sys" "$demo/rootfs/dev" "$demo/rootfs/tmp"
+mkdir -p "$demo/bin" "$demo/rootfs/bin" "$demo/rootfs/proc" "$demo/rootfs/sys" "$demo/rootfs/dev" "$demo/rootfs/tmp" \
+	"$demo/rootfs/etc"
 cp /bin/busybox "$demo/rootfs/bin/busybox"
 for c in sh echo id cat uname hostname ls; do ln -s busybox "$demo/rootfs/bin/$c"; done
-cp "$rt" "$demo/den-runtime"
+echo "root:x:0:0:root:/root:/bin/sh" > "$demo/rootfs/etc/passwd"
+tar -C "$demo/rootfs" --owner=0 --group=0 -cf "$demo/busybox.tar" .
+cp "$build/den" "$build/den-runtime" "$demo/bin/"
+[ -x "$build/den-keeper" ] && cp "$build/den-keeper" "$demo/bin/"
 
 # rootless: as the invoking user, or as nobody when started as root
 user=$(id -un)
-if [ "$(id -u)" = 0 ]; then
-	user=${DEMO_USER:-nobody}
-fi
+[ "$(id -u)" = 0 ] && user=${DEMO_USER:-nobody}
 chown -R "$user" "$demo" 2>/dev/null || true
-run_user() {
-	if [ "$(id -un)" = "$user" ]; then "$@"; else runuser -u "$user" -- "$@"; fi
+cleanup() {
+	as_user "$demo/bin/den" --root "$demo/store" --runroot "$demo/run" system prune >/dev/null 2>&1 || true
+	rm -rf "$demo" 2>/dev/null || true
 }
-run_user "$demo/den-runtime" spec --rootless --bundle "$demo"
-# not a terminal, and a command that shows what it is
-sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"sh", "-c", "echo hello from den: uid $(id -u) in a container of $(hostname), host user '"$user"'; cat \/proc\/self\/uid_map"/' "$demo/config.json"
-echo "+ den-runtime run (as $user, rootless)"
-run_user env -u XDG_RUNTIME_DIR "$demo/den-runtime" --root "$demo/state" run --bundle "$demo" demo
+trap cleanup EXIT
+as_user() {
+	if [ "$(id -un)" = "$user" ]; then env -u XDG_RUNTIME_DIR "$@"; else runuser -u "$user" -- env -u XDG_RUNTIME_DIR "$@"; fi
+}
+den="$demo/bin/den --root $demo/store --runroot $demo/run"
+
+echo "+ den import busybox.tar busybox   (as $user, rootless)"
+as_user $den import "$demo/busybox.tar" busybox >/dev/null
+echo "+ den-runtime run: the same root as an OCI bundle"
+as_user "$demo/bin/den-runtime" spec --rootless --bundle "$demo"
+sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"echo", "hello from den-runtime"/' "$demo/config.json"
+as_user "$demo/bin/den-runtime" --root "$demo/rt" run --bundle "$demo" demo
+echo "+ den run --rm busybox ..."
+as_user $den run --rm busybox sh -c 'echo "hello from den: uid $(id -u) in container $(hostname), pid $$"; cat /proc/self/uid_map'

@@ -186,3 +186,30 @@ def test_an_image_of_200_layers_runs(den, image, tmp):
     p = den("run", "--rm", "layers200", "sh", "-c", "cat /etc/which; cat /etc/layer0; ls /etc | wc -l")
     assert p.stdout.split("\n")[:2] == ["layer 199", "layer 0"], p.stdout
     assert int(p.stdout.split("\n")[2]) >= 201
+
+
+@pytest.mark.parametrize("damage,message", [
+    ("mediatype", "unknown media type 'application/x-unknown'"),
+    ("notjson", "not JSON"),
+])
+def test_bad_manifests_are_refused(den, image, tmp, damage, message):
+    import hashlib
+    lay = os.path.join(tmp, "layout")
+    den("save", "--format", "oci-dir", "-o", lay, image)
+    idx = json.load(open(os.path.join(lay, "index.json")))
+    blobs = os.path.join(lay, "blobs", "sha256")
+    man = json.load(open(os.path.join(blobs, idx["manifests"][0]["digest"][7:])))
+    if damage == "mediatype":
+        man["layers"][0]["mediaType"] = "application/x-unknown"
+        data = json.dumps(man).encode()
+    else:
+        data = b"{ this is not json"
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(blobs, h), "wb").write(data)
+    idx["manifests"][0]["digest"] = "sha256:" + h
+    json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+    f = fresh(den, tmp)
+    p = f("load", "-i", lay)
+    assert p.returncode != 0 and message in p.stderr, p.stderr
+    assert "store is clean" in f("system", "check").stdout
+    assert f("images", "-q").stdout.strip() == ""

@@ -179,6 +179,21 @@ static int put_file(struct store *s, int dir, const char *path, const char *expe
         return r < 0 ? err_wrap(err, "'%s'", path) : 0;
 }
 
+static bool known_layer_type(const char *mt)
+{
+        static const char *const ok[] = {
+                "application/vnd.oci.image.layer.v1.tar",       "application/vnd.oci.image.layer.v1.tar+gzip",
+                "application/vnd.oci.image.layer.v1.tar+zstd",  "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "application/vnd.docker.image.rootfs.diff.tar", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        };
+        if (!mt)
+                return true; /* absent in some older manifests: the bytes tell */
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++)
+                if (strcmp(mt, ok[i]) == 0)
+                        return true;
+        return false;
+}
+
 static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, struct err *err)
 {
         char got[DIGEST_STR_MAX];
@@ -193,7 +208,11 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
                 return r;
         json_t *m = json_loadb(txt, len, 0, NULL);
         const char *mt = json_string_value(json_object_get(m, "mediaType"));
-        if (!m || (mt && strstr(mt, "index"))) {
+        if (!m) {
+                store_remove_blob(s, mdigest);
+                return err_set(err, -EINVAL, "manifest %s: not JSON", mdigest);
+        }
+        if (mt && strstr(mt, "index")) {
                 json_decref(m);
                 return err_set(err, -EINVAL, "manifest %s: not an image manifest (nested indexes are not supported)", mdigest);
         }
@@ -212,9 +231,15 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
         json_array_foreach(json_object_get(m, "layers"), i, l)
         {
                 const char *d = json_string_value(json_object_get(l, "digest"));
+                const char *lt = json_string_value(json_object_get(l, "mediaType"));
                 if (!d || !digest_valid(d)) {
                         json_decref(m);
                         return err_set(err, -EINVAL, "manifest %s: layer %zu has no valid digest", mdigest, i);
+                }
+                if (!known_layer_type(lt)) {
+                        r = err_set(err, -EINVAL, "manifest %s: layer %zu has an unknown media type '%s'", mdigest, i, lt);
+                        json_decref(m);
+                        return r;
                 }
                 _cleanup_free_ char *lp = xasprintf("blobs/sha256/%s", digest_hex(d));
                 if ((r = put_file(s, dir, lp, d, got, NULL, err)) < 0) {
