@@ -355,8 +355,13 @@ def test_cp_both_ways_inside_the_root(den, image, tmp):
     p = den("cp", single, "/tmp/nowhere", check=False)
     assert p.returncode != 0 and "CONTAINER:PATH" in p.stderr
     den("stop", "-t", "0", "cp1")
-    p = den("cp", single, "cp1:/tmp/", check=False)
-    assert p.returncode != 0 and "not running" in p.stderr
+    status = den("wait", "cp1").stdout.strip()
+    # a stopped container: a keeper of its own for the time of the copy, its status kept
+    den("cp", single, "cp1:/tmp/again.txt")
+    den("cp", "cp1:/tmp/again.txt", os.path.join(out, "back.txt"))
+    assert open(os.path.join(out, "back.txt")).read() == "one file"
+    assert den("wait", "cp1").stdout.strip() == status
+    assert "Exited" in den("ps", "-a").stdout and live_keepers(den.root) == set()
     den("rm", "cp1")
 
 

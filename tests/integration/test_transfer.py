@@ -97,6 +97,11 @@ def test_export_a_running_container(den, image, tmp):
         assert t.extractfile("marker").read() == b"mark\n"
         # proc and friends are mount points: their directories, not their contents
         assert not any(n.startswith("proc/") for n in names)
+    # and a stopped one
+    den("stop", "-t", "0", "ex")
+    den("export", "-o", out, "ex")
+    with tarfile.open(out) as t:
+        assert t.extractfile("marker").read() == b"mark\n"
     den("rm", "-f", "ex")
 
 

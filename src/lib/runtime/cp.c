@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -125,6 +126,9 @@ static char *base_of(const char *p)
         return xstrdup(basename(c));
 }
 
+static int copy(const char *rundir, bool in_dst, const char *src, const char *dst, const char *spath,
+                const char *dpath, struct err *err);
+
 int engine_cp(const char *root, const char *runroot, const char *src, const char *dst, struct err *err)
 {
         _cleanup_free_ char *sctr = NULL, *dctr = NULL, *rundir = NULL;
@@ -136,8 +140,17 @@ int engine_cp(const char *root, const char *runroot, const char *src, const char
         const char *cpath = in_src ? spath : dpath;
         if (cpath[0] != '/')
                 return err_set(err, -EINVAL, "cp: '%s': the path in the container must be absolute", cpath);
-        if ((r = engine_target_rundir(root, runroot, in_src ? sctr : dctr, &rundir, err)) < 0)
+        pid_t temp = -1;
+        if ((r = engine_target_rundir(root, runroot, in_src ? sctr : dctr, &rundir, &temp, err)) < 0)
                 return r;
+        r = copy(rundir, in_dst, src, dst, spath, dpath, err);
+        engine_target_release(temp);
+        return r;
+}
+
+static int copy(const char *rundir, bool in_dst, const char *src, const char *dst, const char *spath,
+                const char *dpath, struct err *err)
+{
         if (in_dst) {
                 /* host -> container */
                 struct stat st;
@@ -203,16 +216,22 @@ int engine_cp(const char *root, const char *runroot, const char *src, const char
 int engine_export(const char *root, const char *runroot, const char *container, int out_fd, struct err *err)
 {
         _cleanup_free_ char *rundir = NULL;
-        int r = engine_target_rundir(root, runroot, container, &rundir, err);
+        pid_t temp = -1;
+        int r = engine_target_rundir(root, runroot, container, &rundir, &temp, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int top = keeper_open(rundir, "/", "read", err);
-        if (top < 0)
-                return top;
-        struct tarw *t;
-        if ((r = tarw_open(out_fd, &t, err)) < 0)
-                return r;
-        r = tarw_add_tree(t, top, "", err);
-        int q = tarw_close(t, err);
-        return r < 0 ? r : q;
+        int top = keeper_open(rundir, "/", "read", err);
+        struct tarw *t = NULL;
+        if (top >= 0 && (r = tarw_open(out_fd, &t, err)) >= 0) {
+                r = tarw_add_tree(t, top, "", err);
+                int q = tarw_close(t, err);
+                if (r >= 0)
+                        r = q;
+        }
+        if (top >= 0)
+                close(top);
+        else
+                r = top;
+        engine_target_release(temp);
+        return r;
 }

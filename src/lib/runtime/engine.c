@@ -476,6 +476,7 @@ struct started {
         pid_t keeper;
         char *id, *rundir, *cdir;
         enum storage_driver driver; /* asked for; the one used after the start */
+        bool service;               /* no main command: cp/export of a stopped container */
 };
 
 static int start_keeper(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
@@ -507,7 +508,9 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 goto out;
         if ((r = listen_at(out->rundir, &listen_fd, err)) < 0)
                 goto out;
-        exit_fd = open(exitp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* a keeper started only to reach a stopped container's files (cp,
+         * export) must not erase the status its last run left */
+        exit_fd = open(exitp, O_WRONLY | O_CREAT | (out->service ? 0 : O_TRUNC) | O_CLOEXEC, 0600);
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (exit_fd < 0 || devnull < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
                 r = err_sys(err, -errno, "cannot set up container %s", out->id);
@@ -1109,32 +1112,27 @@ bool engine_running(const char *root, const char *runroot, const char *container
         return running;
 }
 
-int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err)
+/* Bring up the keeper of a stopped container from its record; with main, run
+ * its command (attached or not), without, leave the keeper alone for den cp
+ * and den export (*ret_keeper is its pid). */
+static int start_from_record(const char *root, const char *rr, const char *id, bool main, bool attach,
+                             pid_t *ret_keeper, struct err *err)
 {
-        struct target t = { 0 };
-        _cleanup_free_ char *rr = NULL;
         struct store s;
         struct image_info ii = { 0 };
         _cleanup_strv_free_ char **vols = NULL, **tmpfs = NULL;
-        int r = target_open(root, runroot, container, &t, &rr, err);
-        if (r < 0)
-                goto out;
-        if (t.running) {
-                r = err_set(err, -EBUSY, "container '%s' is running already", container);
-                goto out;
-        }
-        json_t *rec = record_load(root, t.id);
+        int r;
+        json_t *rec = record_load(root, id);
         json_t *opts = json_object_get(rec, "Options");
         const char *digest = json_string_value(json_object_get(rec, "ImageDigest"));
         if (!rec || !digest) {
                 json_decref(rec);
-                r = err_set(err, -EIO, "container '%s': its record is damaged", container);
-                goto out;
+                return err_set(err, -EIO, "container '%.12s': its record is damaged", id);
         }
         vols = json_strv(json_object_get(opts, "Volumes"));
         tmpfs = json_strv(json_object_get(opts, "Tmpfs"));
         struct engine_run_opts o = {
-                .root = root, .runroot = runroot, .image = digest, .volumes = vols, .tmpfs = tmpfs,
+                .root = root, .runroot = rr, .image = digest, .volumes = vols, .tmpfs = tmpfs,
                 .network = json_string_value(json_object_get(opts, "Network")),
                 .hostname = json_string_value(json_object_get(opts, "Hostname")),
                 .read_only = json_is_true(json_object_get(opts, "ReadOnly")),
@@ -1143,35 +1141,46 @@ int engine_start(const char *root, const char *runroot, const char *container, b
         };
         if ((r = store_open(root, &s, err)) >= 0) {
                 /* by digest: the image may have lost its name since */
-                json_t *info = NULL;
                 if ((r = store_lock(&s, false, err)) >= 0) {
-                        r = image_inspect(&s, digest, &info, err);
+                        r = load_image_digest(&s, digest, &ii, err);
                         store_unlock(&s);
                 }
                 if (r >= 0) {
-                        json_decref(info);
-                        r = load_image_digest(&s, digest, &ii, err);
-                }
-                if (r >= 0) {
-                        struct started st = { .id = xstrdup(t.id) };
+                        struct started st = { .id = xstrdup(id), .service = !main };
                         started_paths(&st, root, rr);
                         const char *dn = json_string_value(json_object_get(rec, "StorageDriver"));
                         if (dn)
                                 storage_driver_parse(dn, &st.driver);
-                        json_t *req = json_deep_copy(json_object_get(rec, "Process"));
-                        r = start_main(&o, &s, &ii, rr, &st, req, attach, err);
-                        json_decref(req);
-                        if (r >= 0 && attach && o.rm) {
-                                struct err e2 = { 0 };
-                                remove_container(&s, rr, st.id, &e2);
-                        }
+                        if (main) {
+                                json_t *req = json_deep_copy(json_object_get(rec, "Process"));
+                                r = start_main(&o, &s, &ii, rr, &st, req, attach, err);
+                                json_decref(req);
+                                if (r >= 0 && attach && o.rm) {
+                                        struct err e2 = { 0 };
+                                        remove_container(&s, rr, st.id, &e2);
+                                }
+                        } else if ((r = fs_mkdir_p(st.rundir, 0700)) < 0)
+                                r = err_sys(err, r, "cannot create %s", st.rundir);
+                        else if ((r = start_keeper(&o, &s, &ii, rr, &st, err)) >= 0)
+                                *ret_keeper = st.keeper;
                         started_free(&st);
                 }
                 store_close(&s);
         }
         json_decref(rec);
-out:
         image_info_free(&ii);
+        return r;
+}
+
+int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err)
+{
+        struct target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = target_open(root, runroot, container, &t, &rr, err);
+        if (r >= 0 && t.running)
+                r = err_set(err, -EBUSY, "container '%s' is running already", container);
+        if (r >= 0)
+                r = start_from_record(root, rr, t.id, true, attach, NULL, err);
         target_free(&t);
         return r;
 }
@@ -1196,18 +1205,28 @@ int engine_rename(const char *root, const char *container, const char *name, str
         return 0;
 }
 
-int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, struct err *err)
+int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, pid_t *ret_temp,
+                         struct err *err)
 {
         struct target t = { 0 };
         _cleanup_free_ char *rr = NULL;
         int r = target_open(root, runroot, container, &t, &rr, err);
+        *ret_temp = -1;
+        /* a stopped container gets a keeper of its own for the time of the copy */
         if (r >= 0 && !t.running)
-                r = err_set(err, -EINVAL, "container '%s' is not running: den cp goes through its keeper (start it first)",
-                            container);
+                r = start_from_record(root, rr, t.id, false, false, ret_temp, err);
         if (r >= 0)
                 *ret = TAKE_PTR(t.rundir);
         target_free(&t);
         return r;
+}
+
+void engine_target_release(pid_t temp)
+{
+        if (temp <= 0)
+                return;
+        kill(temp, SIGKILL);
+        waitpid(temp, NULL, 0);
 }
 
 int engine_inspect(const char *root, const char *runroot, const char *container, json_t **ret, struct err *err)

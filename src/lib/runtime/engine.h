@@ -47,11 +47,14 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
 int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err);
 /* the main command's exit status once it has ended */
 int engine_wait(const char *root, const char *runroot, const char *container, struct err *err);
-/* den cp: SRC and DST, one of them CONTAINER:PATH (a running container) */
+/* den cp: SRC and DST, one of them CONTAINER:PATH */
 int engine_cp(const char *root, const char *runroot, const char *src, const char *dst, struct err *err);
-/* the run directory of a running container (for den cp) */
-int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
-/* den export: the root filesystem of a running container as a tar on out_fd */
+/* the run directory of a container's keeper (den cp, den export); a stopped
+ * container gets a temporary keeper, *ret_temp, to release after */
+int engine_target_rundir(const char *root, const char *runroot, const char *container, char **ret, pid_t *ret_temp,
+                         struct err *err);
+void engine_target_release(pid_t temp);
+/* den export: the root filesystem of a container as a tar on out_fd */
 int engine_export(const char *root, const char *runroot, const char *container, int out_fd, struct err *err);
 /* den inspect CONTAINER: its record with Status and ExitCode */
 int engine_inspect(const char *root, const char *runroot, const char *container, json_t **ret, struct err *err);
