@@ -2,7 +2,7 @@
 # Installs what den needs to build, run and test on Debian 12. Run as root.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev
+PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev zstd
       python3 python3-pytest busybox-static uidmap iproute2 procps util-linux"
 # real callers and peers of den-runtime, for tests and benchmarks
 PEERS="crun runc podman containerd fuse-overlayfs slirp4netns containernetworking-plugins"

@@ -67,8 +67,12 @@ def test_import_images_tag_inspect_rmi(den, tmp):
             t.add(rootfs, arcname=".")
         man = den("import", tarball, "busybox:" + (comp or "plain")).stdout.strip()
         assert man.startswith("sha256:") and len(man) == 71
+    # zstd, as sbuild and mmdebstrap write chroot tarballs
+    plain = os.path.join(tmp, "bb.tar")
+    subprocess.run(["zstd", "-q", "-f", plain, "-o", plain + ".zst"], check=True)
+    den("import", plain + ".zst", "busybox:zst")
     out = den("images").stdout
-    assert "localhost/busybox" in out and "gz" in out and "plain" in out
+    assert "localhost/busybox" in out and "gz" in out and "plain" in out and "zst" in out
     # the same content is one layer, whatever the compression
     assert len(os.listdir(os.path.join(den.root, "layers"))) == 1
     den("tag", "busybox:gz", "example.org:5000/team/bb:v1")
