@@ -6,9 +6,11 @@ starts pytest once for each).  DEN_BUILD names a directory holding den-runtime
 and denprobe, readable by the unprivileged user."""
 import json
 import os
+import pty
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -168,3 +170,62 @@ def kv(text):
 
 def run(rt, b, cid="c1", *extra, check=True):
     return rt("run", "--bundle", b.path, *extra, cid, check=check)
+
+
+def run_in_pty(argv, send=None, until=b"", timeout=10):
+    """run argv on a new pty; type send once until shows up; returns (exit code, output without CRs)"""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(argv[0], argv)
+    out, sent = b"", False
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if send and not sent and until in out:
+            os.write(fd, send)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
+
+
+def podman_session(tmp):
+    """podman driving den-runtime in private storage; a generator: yields the runner, then cleans up"""
+    if not shutil.which("podman"):
+        import pytest
+        pytest.skip("podman is not installed")
+    conf = os.path.join(tmp, "containers.conf")
+    # no logind and no systemd here: cgroupfs, events to a file
+    open(conf, "w").write('[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+    xdg = os.path.join(tmp, "xdg")
+    os.mkdir(xdg, 0o700)
+    env = dict(os.environ, CONTAINERS_CONF=conf, XDG_RUNTIME_DIR=xdg)
+    # podman wants a run root under 50 characters
+    runroot = tempfile.mkdtemp(prefix="denpm-", dir="/tmp")
+    base = ["podman", "--root", os.path.join(tmp, "pmstore"), "--runroot", runroot, "--runtime", RUNTIME]
+
+    def pm(*args, check=True, **kw):
+        p = subprocess.run(base + list(args), env=env, capture_output=True, text=True, timeout=120, **kw)
+        if check and p.returncode != 0:
+            raise AssertionError(f"podman {' '.join(args)}: {p.returncode}: {p.stderr}")
+        return p
+    yield pm
+    pm("rm", "-af", "-t", "0", check=False)
+    # rootless podman leaves a pause process holding its user namespace
+    pause = os.path.join(xdg, "libpod", "tmp", "pause.pid")
+    if os.path.exists(pause):
+        try:
+            os.kill(int(open(pause).read()), 9)
+        except (OSError, ValueError):
+            pass
+    subprocess.run(base[:5] + ["unshare", "rm", "-rf", os.path.join(tmp, "pmstore"), runroot], env=env,
+                   capture_output=True)
+    if ROOT:
+        # podman as root keeps its storage's overlay directory mounted (every podman call mounts it again)
+        subprocess.run(["umount", "-R", "-l", os.path.join(tmp, "pmstore", "overlay")], capture_output=True)
+    shutil.rmtree(runroot, ignore_errors=True)

@@ -14,25 +14,9 @@ from conftest import RUNTIME, ROOT, make_rootfs
 
 @pytest.fixture
 def podman(tmp):
-    if not shutil.which("podman"):
-        pytest.skip("podman is not installed")
-    conf = os.path.join(tmp, "containers.conf")
-    # no logind and no systemd here: cgroupfs, events to a file
-    open(conf, "w").write('[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-    xdg = os.path.join(tmp, "xdg")
-    os.mkdir(xdg, 0o700)
-    env = dict(os.environ, CONTAINERS_CONF=conf, XDG_RUNTIME_DIR=xdg)
-    import tempfile
-    # podman wants a run root under 50 characters
-    runroot = tempfile.mkdtemp(prefix="denpm-", dir="/tmp")
-    base = ["podman", "--root", os.path.join(tmp, "storage"), "--runroot", runroot, "--runtime", RUNTIME]
-
-    def pm(*args, check=True, **kw):
-        p = subprocess.run(base + list(args), env=env, capture_output=True, text=True, timeout=120, **kw)
-        if check and p.returncode != 0:
-            raise AssertionError(f"podman {' '.join(args)}: {p.returncode}: {p.stderr}")
-        return p
-
+    from conftest import podman_session
+    session = podman_session(tmp)
+    pm = next(session)
     rootfs = os.path.join(tmp, "img")
     make_rootfs(rootfs)
     tarball = os.path.join(tmp, "busybox.tar")
@@ -44,17 +28,7 @@ def podman(tmp):
         t.add(rootfs, arcname=".", filter=as_root)
     pm("import", tarball, "localhost/den-busybox")
     yield pm
-    pm("rm", "-af", "-t", "0", check=False)
-    # rootless podman leaves a pause process holding its user namespace
-    pause = os.path.join(xdg, "libpod", "tmp", "pause.pid")
-    if os.path.exists(pause):
-        try:
-            os.kill(int(open(pause).read()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
-    subprocess.run(base[:5] + ["unshare", "rm", "-rf", os.path.join(tmp, "storage"), runroot], env=env,
-                   capture_output=True)
-    shutil.rmtree(runroot, ignore_errors=True)
+    next(session, None)
 
 
 def test_podman_run_exec_stop_rm(podman):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, kv, run
+from conftest import ROOT, kv, run, run_in_pty
 from test_cgroups_console import read_until, recv_fd
 
 
@@ -79,29 +79,9 @@ def test_run_in_the_foreground_with_a_terminal(rt, bundle):
     b = bundle().set_args("/bin/sh", "-c", "/bin/denprobe tty; read line; echo got:$line")
     b.config["process"]["terminal"] = True
     b.save()
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(rt.cmd()[0], rt.cmd("run", "--bundle", b.path, "c1"))
-    out = b""
-    end = time.time() + 10
-    sent = False
-    while time.time() < end:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-        if b"ttyname" in out and not sent:
-            os.write(fd, b"typed\r")
-            sent = True
-        if b"got:typed" in out:
-            break
-    _, status = os.waitpid(pid, 0)
-    text = out.decode(errors="replace").replace("\r", "")
+    code, text = run_in_pty(rt.cmd("run", "--bundle", b.path, "c1"), send=b"typed\r", until=b"ttyname")
     assert "isatty=1" in text and "got:typed" in text, text
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0
 
 
 def test_time_namespace(rt, bundle):

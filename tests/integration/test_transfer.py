@@ -107,34 +107,8 @@ def test_export_a_running_container(den, image, tmp):
 
 @pytest.fixture
 def podman(tmp):
-    if not shutil.which("podman"):
-        pytest.skip("podman is not installed")
-    conf = os.path.join(tmp, "containers.conf")
-    open(conf, "w").write('[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-    xdg = os.path.join(tmp, "xdg")
-    os.mkdir(xdg, 0o700)
-    import tempfile
-    runroot = tempfile.mkdtemp(prefix="denpm-", dir="/tmp")
-    env = dict(os.environ, CONTAINERS_CONF=conf, XDG_RUNTIME_DIR=xdg)
-    from conftest import RUNTIME
-    base = ["podman", "--root", os.path.join(tmp, "pmstore"), "--runroot", runroot, "--runtime", RUNTIME]
-
-    def pm(*args, check=True, **kw):
-        p = subprocess.run(base + list(args), env=env, capture_output=True, text=True, timeout=120, **kw)
-        if check and p.returncode != 0:
-            raise AssertionError(f"podman {' '.join(args)}: {p.returncode}: {p.stderr}")
-        return p
-    yield pm
-    pm("rm", "-af", "-t", "0", check=False)
-    pause = os.path.join(xdg, "libpod", "tmp", "pause.pid")
-    if os.path.exists(pause):
-        try:
-            os.kill(int(open(pause).read()), 9)
-        except (OSError, ValueError):
-            pass
-    subprocess.run(base[:5] + ["unshare", "rm", "-rf", os.path.join(tmp, "pmstore"), runroot], env=env,
-                   capture_output=True)
-    shutil.rmtree(runroot, ignore_errors=True)
+    from conftest import podman_session
+    yield from podman_session(tmp)
 
 
 def test_images_traded_with_podman(den, image, tmp, podman):

@@ -616,19 +616,6 @@ static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fd
         return s;
 }
 
-static void pump(int from, int to, bool *open_)
-{
-        char buf[16384];
-        ssize_t n = read(from, buf, sizeof(buf));
-        if (n <= 0) {
-                if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                        *open_ = false;
-                return;
-        }
-        if (fs_write_all(to, buf, (size_t) n) < 0)
-                *open_ = false;
-}
-
 /* wait for EXITED on s, forwarding our signals to the command; with a
  * terminal (master >= 0) proxy it to our stdio in raw mode, resizes too */
 static int wait_exited(int s, const char *rundir, int master, struct err *err)
@@ -672,15 +659,15 @@ static int wait_exited(int s, const char *rundir, int master, struct err *err)
                         }
                 }
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-                        pump(0, master, &in_open);
+                        runtime_pump(0, master, &in_open);
                 if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
-                        pump(master, 1, &out_open);
+                        runtime_pump(master, 1, &out_open);
                 if (p[0].revents & (POLLIN | POLLHUP)) {
                         while (out_open) {
                                 struct pollfd q = { master, POLLIN, 0 };
                                 if (poll(&q, 1, 0) <= 0 || !(q.revents & POLLIN))
                                         break;
-                                pump(master, 1, &out_open);
+                                runtime_pump(master, 1, &out_open);
                         }
                         enum keeper_type t;
                         json_t *rep = NULL;

@@ -17,6 +17,8 @@ bool runtime_is_rootless(int flag);
 bool runtime_setgroups_allowed(pid_t pid);
 char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status);
 int runtime_connect_unix(const char *path, struct err *err);
+/* copy what is readable from `from` to `to` once; *open_ goes false at EOF or error */
+void runtime_pump(int from, int to, bool *open_);
 /* wait for pid (a child), forwarding signals, proxying a tty master if >= 0;
  * returns the exit status shell-style (128+signal) */
 int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err);

@@ -23,7 +23,7 @@
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
 
-static void copy_once(int from, int to, bool *open_)
+void runtime_pump(int from, int to, bool *open_)
 {
         char buf[16384];
         ssize_t n = read(from, buf, sizeof(buf));
@@ -72,16 +72,16 @@ int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err)
                         }
                 }
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-                        copy_once(0, master, &in_open);
+                        runtime_pump(0, master, &in_open);
                 if (p[3].revents & (POLLIN | POLLHUP | POLLERR))
-                        copy_once(master, 1, &out_open);
+                        runtime_pump(master, 1, &out_open);
                 if (p[0].revents & POLLIN) {
                         /* drain what the terminal still holds */
                         while (out_open) {
                                 struct pollfd q = { master, POLLIN, 0 };
                                 if (poll(&q, 1, 0) <= 0 || !(q.revents & POLLIN))
                                         break;
-                                copy_once(master, 1, &out_open);
+                                runtime_pump(master, 1, &out_open);
                         }
                         break;
                 }
