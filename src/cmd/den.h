@@ -30,6 +30,7 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv);
 int den_cmd_save(struct den_global *g, int argc, char **argv);
 int den_cmd_load(struct den_global *g, int argc, char **argv);
 int den_cmd_export(struct den_global *g, int argc, char **argv);
+int den_cmd_session(struct den_global *g, int argc, char **argv);
 int den_cmd_image(struct den_global *g, int argc, char **argv);
 int den_cmd_system(struct den_global *g, int argc, char **argv);
 

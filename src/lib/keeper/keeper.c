@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -266,8 +268,21 @@ static int build_process(json_t *req, const struct keeper_conf *c, struct spec_p
 }
 
 /* the command's process: stdio from the client, user and caps, exec */
+static void loopback_up(void)
+{
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = { 0 };
+        strcpy(ifr.ifr_name, "lo");
+        if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+                ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+                ioctl(s, SIOCSIFFLAGS, &ifr);
+        }
+        if (s >= 0)
+                close(s);
+}
+
 static __attribute__((noreturn)) void command_child(struct keeper *k, const struct spec_process *p, const int *fds,
-                                                    size_t n_fds, int errpipe)
+                                                    size_t n_fds, int errpipe, bool no_network)
 {
         struct err err = { 0 };
         _cleanup_free_ char *path = NULL;
@@ -283,6 +298,15 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
         if (p->terminal && ioctl(0, TIOCSCTTY, 0) < 0) {
                 err_sys(&err, -errno, "cannot make the terminal the command's controlling terminal");
                 goto fail;
+        }
+        /* a session's command without network: a network namespace of its own,
+         * loopback only (the keeper stays where the session began) */
+        if (no_network) {
+                if (unshare(CLONE_NEWNET) < 0) {
+                        err_sys(&err, -errno, "cannot give the command a network namespace of its own");
+                        goto fail;
+                }
+                loopback_up();
         }
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
@@ -353,7 +377,8 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
         pid_t pid = fork();
         if (pid == 0) {
                 close(ep[0]);
-                command_child(k, &p, fds, n_fds, ep[1]);
+                const char *net = json_string_value(json_object_get(req, "network"));
+                command_child(k, &p, fds, n_fds, ep[1], net && strcmp(net, "none") == 0);
         }
         close(ep[1]);
         spec_process_free(&p);

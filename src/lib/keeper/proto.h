@@ -18,8 +18,10 @@
  *     SCM_RIGHTS         the fds the message hands over (stdio of a command)
  *
  * Client -> keeper
- *   KEEPER_RUN     {"args":[..],"env":[..],"cwd":"/","uid":0,"gid":0,"groups":[..],
- *                   "tty":false,"main":false}       + fds 0,1,2 for the command
+ *   KEEPER_RUN     {"args":[..],"env":[..],"cwd":"/","user":"NAME[:GROUP]"|{"uid":..,"gid":..},
+ *                   "terminal":false,"main":false,"log":false,"network":"none"|absent}
+ *                  + fds 0,1,2 for the command (with "log": stdin and the log file);
+ *                  "network":"none" gives the command a network namespace of its own
  *                  (with "tty": true, no fds: the keeper makes a pty in the
  *                   container's devpts and hands its master back in STARTED)
  *   KEEPER_SIGNAL  {"pid":N|0 (0: the main command),"signal":15}

@@ -719,7 +719,7 @@ static int create_record(const struct engine_run_opts *o, struct image_info *ii,
 {
         _cleanup_free_ char *name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st->id), *created = now_rfc3339();
         json_t *req = process_request(ii->config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true, o->tty);
-        if (json_array_size(json_object_get(req, "args")) == 0) {
+        if (json_array_size(json_object_get(req, "args")) == 0 && !o->session) {
                 json_decref(req);
                 return err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
         }
@@ -730,8 +730,9 @@ static int create_record(const struct engine_run_opts *o, struct image_info *ii,
         json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b}", "Volumes", strv_json(o->volumes), "Tmpfs",
                                  strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname, "ReadOnly",
                                  o->read_only, "Tty", o->tty, "AutoRemove", o->rm);
-        json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:o}", "Id", st->id, "Name", name, "Image", o->image,
-                                "ImageDigest", ii->manifest, "Created", created, "Process", req, "Options", opts);
+        json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:b}", "Id", st->id, "Name", name, "Image", o->image,
+                                "ImageDigest", ii->manifest, "Created", created, "Process", req, "Options", opts,
+                                "Session", o->session);
         _cleanup_free_ char *rtxt = json_dumps(rec, JSON_INDENT(1));
         json_decref(rec);
         _cleanup_close_ int cd = open(st->cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -848,6 +849,19 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         }
         if ((r = create_record(o, &ii, &st, &req, err)) < 0)
                 goto out;
+        if (o->session) {
+                st.service = true;
+                if ((r = fs_mkdir_p(st.rundir, 0700)) < 0)
+                        r = err_sys(err, r, "cannot create %s", st.rundir);
+                else if ((r = start_keeper(o, &s, &ii, rr, &st, err)) >= 0) {
+                        record_set_driver(st.cdir, st.driver);
+                        json_t *rec = record_load(o->root, st.id);
+                        printf("%s\n", json_string_value(json_object_get(rec, "Name")));
+                        fflush(stdout);
+                        json_decref(rec);
+                }
+                goto out;
+        }
         if (!start || o->detach) {
                 printf("%s\n", st.id);
                 fflush(stdout);
@@ -875,6 +889,18 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
 int engine_create(const struct engine_run_opts *o, struct err *err)
 {
         return run_or_create(o, false, err);
+}
+
+int engine_session_begin(const struct engine_run_opts *o, struct err *err)
+{
+        struct engine_run_opts so = *o;
+        so.session = true;
+        so.detach = true;
+        /* the keeper stays where the session began: with host networking each
+         * command may still choose none */
+        if (!so.network)
+                so.network = "host";
+        return run_or_create(&so, true, err);
 }
 
 /* ---- the other verbs ---- */
@@ -923,7 +949,21 @@ int engine_exec(const struct engine_exec_opts *o, struct err *err)
         json_t *req = process_request(base, o->cmd, o->env, o->workdir ? o->workdir : json_string_value(json_object_get(proc, "cwd")),
                                       user, "", false, o->tty);
         json_decref(base);
+        const char *began = json_string_value(json_object_get(json_object_get(rec, "Options"), "Network"));
+        if (o->network) {
+                if (strcmp(o->network, "none") != 0 && strcmp(o->network, "host") != 0) {
+                        r = err_set(err, -EINVAL, "--network '%s': none or host", o->network);
+                } else if (strcmp(o->network, "host") == 0 && (!began || strcmp(began, "host") != 0)) {
+                        r = err_set(err, -EINVAL, "--network host: '%s' began without the host's network (--network %s)",
+                                    o->container, began ? began : "none");
+                } else if (strcmp(o->network, "none") == 0)
+                        json_object_set_new(req, "network", json_string("none"));
+        }
         json_decref(rec);
+        if (r < 0) {
+                json_decref(req);
+                goto out;
+        }
         int fds[3] = { 0, 1, 2 }, nul = -1;
         if (o->detach) {
                 nul = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -23,12 +23,16 @@ struct engine_run_opts {
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
         bool rm, detach, read_only, tty;
+        bool session;           /* den session begin: a keeper without a main command */
 };
 
 /* den run: returns the command's exit status, or 0 when detached (the id printed) */
 int engine_run(const struct engine_run_opts *o, struct err *err);
 /* den create: the record only (its id printed); den start runs it, attached or not */
 int engine_create(const struct engine_run_opts *o, struct err *err);
+/* den session begin: a container whose keeper waits for commands until den session end;
+ * its name is printed */
+int engine_session_begin(const struct engine_run_opts *o, struct err *err);
 int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err);
 int engine_rename(const char *root, const char *container, const char *name, struct err *err);
 
@@ -36,6 +40,7 @@ struct engine_exec_opts {
         const char *root, *runroot, *container;
         char **cmd, **env;
         const char *workdir, *user;
+        const char *network;    /* session commands: none, or host when the session has it */
         bool detach, tty;
 };
 int engine_exec(const struct engine_exec_opts *o, struct err *err);
