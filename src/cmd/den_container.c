@@ -14,14 +14,6 @@
 #include "lib/base/signal.h"
 #include "lib/runtime/engine.h"
 
-static void push(char ***v, const char *s)
-{
-        size_t n = strv_length(*v);
-        *v = xrealloc(*v, (n + 2) * sizeof(char *));
-        (*v)[n] = xstrdup(s);
-        (*v)[n + 1] = NULL;
-}
-
 static int env_file(char ***env, const char *path)
 {
         _cleanup_free_ char *txt = NULL;
@@ -32,10 +24,10 @@ static int env_file(char ***env, const char *path)
                 if (!*l || *l == '#')
                         continue;
                 if (strchr(l, '='))
-                        push(env, l);
+                        strv_push(env, l);
                 else if (getenv(l)) {
                         _cleanup_free_ char *kv = xasprintf("%s=%s", l, getenv(l));
-                        push(env, kv);
+                        strv_push(env, kv);
                 }
         }
         return 0;
@@ -68,10 +60,10 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case O_NAME: ro.name = optarg; break;
                 case 'e':
                         if (strchr(optarg, '='))
-                                push(&env, optarg);
+                                strv_push(&env, optarg);
                         else if (getenv(optarg)) {
                                 _cleanup_free_ char *kv = xasprintf("%s=%s", optarg, getenv(optarg));
-                                push(&env, kv);
+                                strv_push(&env, kv);
                         }
                         break;
                 case O_ENVFILE:
@@ -80,8 +72,8 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                         break;
                 case 'w': ro.workdir = optarg; break;
                 case 'u': ro.user = optarg; break;
-                case 'v': push(&vols, optarg); break;
-                case O_TMPFS: push(&tmpfs, optarg); break;
+                case 'v': strv_push(&vols, optarg); break;
+                case O_TMPFS: strv_push(&tmpfs, optarg); break;
                 case O_RO: ro.read_only = true; break;
                 case O_NET: ro.network = optarg; break;
                 case O_HOST: ro.hostname = optarg; break;
@@ -171,7 +163,7 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
                 case 'd': eo.detach = true; break;
                 case 'i': break;
                 case 't': eo.tty = true; break;
-                case 'e': push(&env, optarg); break;
+                case 'e': strv_push(&env, optarg); break;
                 case 'w': eo.workdir = optarg; break;
                 case 'u': eo.user = optarg; break;
                 case 'h':

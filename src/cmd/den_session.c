@@ -9,14 +9,6 @@
 #include "lib/base/macro.h"
 #include "lib/runtime/engine.h"
 
-static void push(char ***v, const char *s)
-{
-        size_t n = strv_length(*v);
-        *v = xrealloc(*v, (n + 2) * sizeof(char *));
-        (*v)[n] = xstrdup(s);
-        (*v)[n + 1] = NULL;
-}
-
 static int begin(struct den_global *g, int argc, char **argv)
 {
         static const struct option o[] = { { "name", required_argument, NULL, 'n' }, { "network", required_argument, NULL, 'N' },
@@ -33,7 +25,7 @@ static int begin(struct den_global *g, int argc, char **argv)
                                 return den_usage("session begin", "--network '%s': host or none", optarg);
                         ro.network = optarg;
                 } else if (c == 'v')
-                        push(&vols, optarg);
+                        strv_push(&vols, optarg);
                 else if (c == 'h') {
                         printf("usage: den session begin [--name N] [--network host|none] [-v /HOST:/CTR[:ro]] IMAGE\n");
                         return 0;
@@ -67,7 +59,7 @@ static int session_exec(struct den_global *g, int argc, char **argv)
                 case 'N': eo.network = optarg; break;
                 case 'u': eo.user = optarg; break;
                 case 'w': eo.workdir = optarg; break;
-                case 'e': push(&env, optarg); break;
+                case 'e': strv_push(&env, optarg); break;
                 case 'i': break;
                 case 't': eo.tty = true; break;
                 case 'h':

@@ -8,14 +8,6 @@
 #include "runtime.h"
 #include "lib/runtime/container.h"
 
-static void strv_push(char ***v, const char *s)
-{
-        size_t n = strv_length(*v);
-        *v = xrealloc(*v, (n + 2) * sizeof(char *));
-        (*v)[n] = xstrdup(s);
-        (*v)[n + 1] = NULL;
-}
-
 int rt_cmd_exec(struct rt_global *g, int argc, char **argv)
 {
         enum { O_CWD = 300, O_PIDFILE, O_CONSOLE, O_PRESERVE, O_LABEL, O_NNP, O_APPARMOR, O_CGROUP, O_IGNORE_PAUSED };

@@ -84,3 +84,11 @@ char *now_rfc3339(void)
         strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
         return xasprintf("%s.%09ldZ", b, t.tv_nsec);
 }
+
+void strv_push(char ***v, const char *s)
+{
+        size_t n = strv_length(*v);
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = xstrdup(s);
+        (*v)[n + 1] = NULL;
+}

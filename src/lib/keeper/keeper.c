@@ -21,6 +21,7 @@
 #include "keeper.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/net/net.h"
 #include "lib/linux/console.h"
 #include "lib/linux/process.h"
 #include "proto.h"
@@ -268,19 +269,6 @@ static int build_process(json_t *req, const struct keeper_conf *c, struct spec_p
 }
 
 /* the command's process: stdio from the client, user and caps, exec */
-static void loopback_up(void)
-{
-        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct ifreq ifr = { 0 };
-        strcpy(ifr.ifr_name, "lo");
-        if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-                ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-                ioctl(s, SIOCSIFFLAGS, &ifr);
-        }
-        if (s >= 0)
-                close(s);
-}
-
 static __attribute__((noreturn)) void command_child(struct keeper *k, const struct spec_process *p, const int *fds,
                                                     size_t n_fds, int errpipe, bool no_network)
 {
@@ -306,7 +294,7 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
                         err_sys(&err, -errno, "cannot give the command a network namespace of its own");
                         goto fail;
                 }
-                loopback_up();
+                net_loopback_up();
         }
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)

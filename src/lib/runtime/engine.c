@@ -26,6 +26,7 @@
 #include "lib/base/fs.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
+#include "lib/net/net.h"
 #include "lib/keeper/keeper.h"
 #include "lib/keeper/proto.h"
 #include "lib/linux/idmap.h"
@@ -188,19 +189,6 @@ struct keeper_child {
         bool new_userns;
 };
 
-static void loopback_up(void)
-{
-        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct ifreq ifr = { 0 };
-        strcpy(ifr.ifr_name, "lo");
-        if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-                ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-                ioctl(s, SIOCSIFFLAGS, &ifr);
-        }
-        if (s >= 0)
-                close(s);
-}
-
 static int keeper_setup(struct keeper_child *c, struct err *err)
 {
         int r;
@@ -222,7 +210,7 @@ static int keeper_setup(struct keeper_child *c, struct err *err)
         if ((r = rootfs_pivot(root_fd, false, err)) < 0 || (r = rootfs_finish(c->spec, -1, err)) < 0)
                 return r;
         if (c->env.new_netns)
-                loopback_up();
+                net_loopback_up();
         return 0;
 }
 
