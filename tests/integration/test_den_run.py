@@ -397,3 +397,14 @@ def test_system_df_info_and_inspect_container(den, image):
     assert "den version" in out and "storage driver" in out
     assert ("rootless:         yes" in out) != ROOT
     den("rm", "-f", "i1")
+
+
+def test_hosts_hostname_and_resolv_conf(den, image):
+    p = den("run", "--rm", "--name", "webby", "--hostname", "box", image, "sh", "-c",
+            "cat /etc/hosts; echo ---; cat /etc/hostname; echo ---; cat /etc/resolv.conf")
+    hosts, hostname, resolv = p.stdout.split("---\n")
+    assert "127.0.0.1\tlocalhost" in hosts and "box webby" in hosts
+    assert hostname.strip() == "box"
+    assert "nameserver" not in resolv  # no network, no resolvers
+    p = den("run", "--rm", "--network", "host", image, "cat", "/etc/resolv.conf")
+    assert p.stdout == open("/etc/resolv.conf").read()

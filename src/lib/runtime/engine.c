@@ -350,8 +350,32 @@ static json_t *process_request(json_t *imgcfg, char **cmd, char **env, const cha
                          u && *u ? u : "0", "main", main, "terminal", tty);
 }
 
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, written into
+ * its run directory and bound over the image's: the container's name resolves,
+ * and with the host's network so do the host's resolvers */
+static int etc_files(const char *rundir, const char *host, const char *name, bool host_net, json_t *mounts,
+                     struct err *err)
+{
+        _cleanup_close_ int rd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                               "127.0.1.1\t%s%s%s\n", host, name && strcmp(name, host) ? " " : "",
+                                               name && strcmp(name, host) ? name : ""),
+                            *hostname = xasprintf("%s\n", host), *resolv = NULL;
+        if (!host_net || fs_read_file("/etc/resolv.conf", 1 << 16, &resolv, NULL) < 0)
+                resolv = xstrdup(host_net ? "" : "# no network: --network none\n");
+        const char *files[][2] = { { "hosts", hosts }, { "hostname", hostname }, { "resolv.conf", resolv } };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (rd < 0 || fs_write_replace(rd, files[i][0], files[i][1], strlen(files[i][1]), 0644) < 0)
+                        return err_sys(err, -errno, "cannot write %s/%s", rundir, files[i][0]);
+                _cleanup_free_ char *src = xasprintf("%s/%s", rundir, files[i][0]), *dst = xasprintf("/etc/%s", files[i][0]);
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type", "bind",
+                                                        "source", src, "options", "bind", "rw"));
+        }
+        return 0;
+}
+
 static json_t *container_spec(const struct engine_run_opts *o, const char *id, const char *rootfs, bool rootless,
-                              struct err *err)
+                              const char *rundir, struct err *err)
 {
         json_t *j = spec_generate(rootless, geteuid(), getegid());
         json_t *lx = json_object_get(j, "linux"), *nss = json_object_get(lx, "namespaces");
@@ -423,6 +447,11 @@ static json_t *container_spec(const struct engine_run_opts *o, const char *id, c
                 json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", *t, "type", "tmpfs",
                                                         "source", "tmpfs", "options", "nosuid", "nodev"));
         }
+        _cleanup_free_ char *cname = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", id);
+        if (etc_files(rundir, host, cname, strcmp(net, "host") == 0, mounts, err) < 0) {
+                json_decref(j);
+                return NULL;
+        }
         return j;
 }
 
@@ -485,7 +514,7 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         if ((mkdir(rootfs, 0700) < 0 && errno != EEXIST) || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
             (mkdir(work, 0700) < 0 && errno != EEXIST))
                 return err_sys(err, -errno, "cannot create the directories of container %s", out->id);
-        json_t *sj = container_spec(o, out->id, rootfs, rootless, err);
+        json_t *sj = container_spec(o, out->id, rootfs, rootless, out->rundir, err);
         if (!sj)
                 return err->code;
         r = spec_parse(sj, out->cdir, &spec, err);
@@ -1148,6 +1177,7 @@ static int start_from_record(const char *root, const char *rr, const char *id, b
         tmpfs = json_strv(json_object_get(opts, "Tmpfs"));
         struct engine_run_opts o = {
                 .root = root, .runroot = rr, .image = digest, .volumes = vols, .tmpfs = tmpfs,
+                .name = json_string_value(json_object_get(rec, "Name")),
                 .network = json_string_value(json_object_get(opts, "Network")),
                 .hostname = json_string_value(json_object_get(opts, "Hostname")),
                 .read_only = json_is_true(json_object_get(opts, "ReadOnly")),
