@@ -55,7 +55,7 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 switch (c) {
                 case O_RM: ro.rm = true; break;
                 case 'd': ro.detach = true; break;
-                case 'i': break;
+                case 'i': ro.interactive = true; break;
                 case 't': ro.tty = true; break;
                 case O_NAME: ro.name = optarg; break;
                 case 'e':
@@ -161,7 +161,7 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "+dite:w:u:h", o, NULL)) != -1) {
                 switch (c) {
                 case 'd': eo.detach = true; break;
-                case 'i': break;
+                case 'i': eo.interactive = true; break;
                 case 't': eo.tty = true; break;
                 case 'e': strv_push(&env, optarg); break;
                 case 'w': eo.workdir = optarg; break;

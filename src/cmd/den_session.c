@@ -50,7 +50,8 @@ static int session_exec(struct den_global *g, int argc, char **argv)
                                            { "workdir", required_argument, NULL, 'w' }, { "env", required_argument, NULL, 'e' },
                                            { "interactive", no_argument, NULL, 'i' }, { "tty", no_argument, NULL, 't' },
                                            { "help", no_argument, NULL, 'h' }, {} };
-        struct engine_exec_opts eo = { .root = g->root, .runroot = g->runroot };
+        /* session commands get stdin, as schroot's do: sbuild copies files in with `cat > F` */
+        struct engine_exec_opts eo = { .root = g->root, .runroot = g->runroot, .interactive = true };
         _cleanup_strv_free_ char **env = NULL;
         int c;
         optind = 0;

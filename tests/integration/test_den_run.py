@@ -408,3 +408,12 @@ def test_hosts_hostname_and_resolv_conf(den, image):
     assert "nameserver" not in resolv  # no network, no resolvers
     p = den("run", "--rm", "--network", "host", image, "cat", "/etc/resolv.conf")
     assert p.stdout == open("/etc/resolv.conf").read()
+
+
+def test_stdin_only_with_i(den, image):
+    assert den("run", "--rm", image, "cat", input="piped\n").stdout == ""
+    assert den("run", "--rm", "-i", image, "cat", input="piped\n").stdout == "piped\n"
+    den("run", "-d", "--name", "si", image, "sleep", "100")
+    assert den("exec", "si", "cat", input="x\n").stdout == ""
+    assert den("exec", "-i", "si", "cat", input="x\n").stdout == "x\n"
+    den("rm", "-f", "si")

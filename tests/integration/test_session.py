@@ -47,3 +47,12 @@ def test_session_errors(den, image):
     assert p.returncode != 0 and "no such container" in p.stderr
     p = den("session", "frobnicate", check=False)
     assert p.returncode == 2 and "unknown verb" in p.stderr
+
+
+def test_session_commands_get_stdin_binary_clean(den, image):
+    den("session", "begin", "--name", "s1", image)
+    data = bytes(range(256)) * 64
+    p = subprocess.run(den.cmd("session", "exec", "s1", "--", "sh", "-c", "cat > /tmp/f; cat /tmp/f"), input=data,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and p.stdout == data
+    den("session", "end", "s1")

@@ -791,6 +791,11 @@ static int start_main(const struct engine_run_opts *o, struct store *s, struct i
                 return r;
         record_set_driver(st->cdir, st->driver);
         int fds[3] = { 0, 1, 2 };
+        /* stdin only with -i, as docker and podman do: a loop reading its own
+         * input around `den run` must not have it eaten */
+        _cleanup_close_ int in_nul = o->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in_nul >= 0)
+                fds[0] = in_nul;
         if (!attach) {
                 /* the keeper writes the output as JSON lines, capped */
                 _cleanup_free_ char *lp = xasprintf("%s/ctr.log", st->cdir);
@@ -985,6 +990,9 @@ int engine_exec(const struct engine_exec_opts *o, struct err *err)
         if (o->detach) {
                 nul = open("/dev/null", O_RDWR | O_CLOEXEC);
                 fds[0] = fds[1] = fds[2] = nul;
+        } else if (!o->interactive) {
+                nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                fds[0] = nul;
         }
         int master = -1;
         int s = send_run(t.rundir, req, fds, o->tty ? 0 : 3, &master, err);

@@ -23,6 +23,7 @@ struct engine_run_opts {
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
         bool rm, detach, read_only, tty;
+        bool interactive;       /* -i: the command gets our stdin (else /dev/null) */
         bool session;           /* den session begin: a keeper without a main command */
 };
 
@@ -41,7 +42,7 @@ struct engine_exec_opts {
         char **cmd, **env;
         const char *workdir, *user;
         const char *network;    /* session commands: none, or host when the session has it */
-        bool detach, tty;
+        bool detach, tty, interactive;
 };
 int engine_exec(const struct engine_exec_opts *o, struct err *err);
 
