@@ -194,6 +194,43 @@ static bool known_layer_type(const char *mt)
         return false;
 }
 
+/* unpack the layers of a manifest, each checked against its diff id in the config */
+static int unpack_layers(struct store *s, const char *config, json_t *layers, struct err *err)
+{
+        _cleanup_free_ char *ctxt = NULL;
+        size_t cl, i;
+        json_t *l;
+        int r = 0;
+        json_t *c = store_read_blob(s, config, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
+        json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
+        json_array_foreach(layers, i, l)
+        {
+                const char *diff = json_string_value(json_array_get(diffs, i));
+                if (!diff || !digest_valid(diff)) {
+                        r = err_set(err, -EINVAL, "config %s: no diff id for layer %zu", config, i);
+                        break;
+                }
+                if ((r = layer_ensure(s, json_string_value(json_object_get(l, "digest")), diff, 0, err)) < 0)
+                        break;
+        }
+        json_decref(c);
+        return r;
+}
+
+/* a JSON document at the top of the unpacked archive (index.json, manifest.json);
+ * NULL and an error when it is not there, NULL alone when it is not JSON */
+static json_t *archive_doc(int dir, const char *name, struct err *err)
+{
+        _cleanup_close_ int fd = fs_open_in_root(dir, name, O_RDONLY, 0);
+        _cleanup_free_ char *txt = NULL;
+        size_t len;
+        if (fd < 0 || fs_read_fd(fd, DOC_MAX, &txt, &len) < 0) {
+                err_set(err, -EINVAL, "%s is missing or unreadable", name);
+                return NULL;
+        }
+        return json_loadb(txt, len, 0, NULL);
+}
+
 static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, struct err *err)
 {
         char got[DIGEST_STR_MAX];
@@ -223,7 +260,7 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
                 json_decref(m);
                 return err_set(err, -EINVAL, "manifest %s: no valid config digest", mdigest);
         }
-        _cleanup_free_ char *cp = xasprintf("blobs/sha256/%s", digest_hex(cd)), *ctxt = NULL;
+        _cleanup_free_ char *cp = xasprintf("blobs/sha256/%s", digest_hex(cd));
         if ((r = put_file(s, dir, cp, cd, got, NULL, err)) < 0) {
                 json_decref(m);
                 return r;
@@ -247,21 +284,7 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
                         return r;
                 }
         }
-        size_t cl;
-        json_t *c = store_read_blob(s, cd, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
-        json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
-        json_array_foreach(json_object_get(m, "layers"), i, l)
-        {
-                const char *d = json_string_value(json_object_get(l, "digest"));
-                const char *diff = json_string_value(json_array_get(diffs, i));
-                if (!diff || !digest_valid(diff)) {
-                        r = err_set(err, -EINVAL, "config %s: no diff id for layer %zu", cd, i);
-                        break;
-                }
-                if ((r = layer_ensure(s, d, diff, 0, err)) < 0)
-                        break;
-        }
-        json_decref(c);
+        r = unpack_layers(s, cd, json_object_get(m, "layers"), err);
         json_decref(m);
         if (r < 0)
                 return r;
@@ -279,16 +302,11 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
 
 static int load_oci(struct store *s, int dir, struct err *err)
 {
-        _cleanup_close_ int fd = fs_open_in_root(dir, "index.json", O_RDONLY, 0);
-        _cleanup_free_ char *txt = NULL;
-        size_t len;
-        if (fd < 0 || fs_read_fd(fd, DOC_MAX, &txt, &len) < 0)
-                return err_set(err, -EINVAL, "index.json is missing or unreadable");
-        json_t *idx = json_loadb(txt, len, 0, NULL), *d;
+        json_t *idx = archive_doc(dir, "index.json", err), *d;
         size_t i;
         int r = 0, n = 0;
         if (!idx)
-                return err_set(err, -EINVAL, "index.json is not JSON");
+                return err->code ? err->code : err_set(err, -EINVAL, "index.json is not JSON");
         json_array_foreach(json_object_get(idx, "manifests"), i, d)
         {
                 const char *md = json_string_value(json_object_get(d, "digest"));
@@ -310,14 +328,11 @@ static int load_oci(struct store *s, int dir, struct err *err)
 /* docker save: manifest.json with Config, RepoTags and Layers paths */
 static int load_docker(struct store *s, int dir, struct err *err)
 {
-        _cleanup_close_ int fd = fs_open_in_root(dir, "manifest.json", O_RDONLY, 0);
-        _cleanup_free_ char *txt = NULL;
-        size_t len;
-        if (fd < 0 || fs_read_fd(fd, DOC_MAX, &txt, &len) < 0)
-                return err_set(err, -EINVAL, "manifest.json is missing or unreadable");
-        json_t *all = json_loadb(txt, len, 0, NULL), *e;
+        json_t *all = archive_doc(dir, "manifest.json", err), *e;
         size_t i;
         int r = 0;
+        if (!all && err->code)
+                return err->code;
         if (!json_is_array(all) || json_array_size(all) == 0) {
                 json_decref(all);
                 return err_set(err, -EINVAL, "manifest.json: not a docker-archive manifest");
@@ -364,21 +379,7 @@ static int load_docker(struct store *s, int dir, struct err *err)
                         json_decref(layers);
                         break;
                 }
-                _cleanup_free_ char *ctxt = NULL;
-                size_t cl;
-                json_t *c = store_read_blob(s, cd, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
-                json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
-                json_array_foreach(layers, k, lp)
-                {
-                        const char *diff = json_string_value(json_array_get(diffs, k));
-                        if (!diff || !digest_valid(diff)) {
-                                r = err_set(err, -EINVAL, "config %s: no diff id for layer %zu", cd, k);
-                                break;
-                        }
-                        if ((r = layer_ensure(s, json_string_value(json_object_get(lp, "digest")), diff, 0, err)) < 0)
-                                break;
-                }
-                json_decref(c);
+                r = unpack_layers(s, cd, layers, err);
                 json_decref(layers);
                 if (r < 0)
                         break;
