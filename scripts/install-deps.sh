@@ -2,10 +2,11 @@
 # Installs what den needs to build, run and test on Debian 12. Run as root.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev zstd
+PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev libcurl4-openssl-dev zstd
       python3 python3-pytest busybox-static uidmap iproute2 procps util-linux"
 # real callers and peers of den-runtime, for tests and benchmarks
-PEERS="crun runc podman containerd fuse-overlayfs slirp4netns containernetworking-plugins"
+PEERS="crun runc podman containerd fuse-overlayfs slirp4netns passt containernetworking-plugins
+      docker-registry apache2-utils openssl skopeo umoci"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (it uses apt-get)" >&2
 	exit 1

@@ -33,6 +33,11 @@ int den_cmd_export(struct den_global *g, int argc, char **argv);
 int den_cmd_session(struct den_global *g, int argc, char **argv);
 int den_cmd_image(struct den_global *g, int argc, char **argv);
 int den_cmd_system(struct den_global *g, int argc, char **argv);
+int den_cmd_pull(struct den_global *g, int argc, char **argv);
+int den_cmd_push(struct den_global *g, int argc, char **argv);
+int den_cmd_login(struct den_global *g, int argc, char **argv);
+int den_cmd_logout(struct den_global *g, int argc, char **argv);
+int den_inspect_remote(int argc, char **argv);
 
 int den_fail(const char *msg);
 int den_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

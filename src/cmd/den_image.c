@@ -162,8 +162,11 @@ int den_cmd_rmi(struct den_global *g, int argc, char **argv)
 
 int den_cmd_inspect(struct den_global *g, int argc, char **argv)
 {
-        if (want_help(argc, argv, "den inspect IMAGE..."))
+        if (want_help(argc, argv, "den inspect IMAGE|CONTAINER...\n       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF..."))
                 return 0;
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--remote") == 0)
+                        return den_inspect_remote(argc, argv);
         if (argc < 2)
                 return den_usage("inspect", "expects an image");
         struct store s;

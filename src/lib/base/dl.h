@@ -20,3 +20,4 @@ void *dl_sym(const char *lib, const char *name);
 
 #define LIBARCHIVE "libarchive.so.13"
 #define LIBCRYPTO "libcrypto.so.3"
+#define LIBCURL "libcurl.so.4"

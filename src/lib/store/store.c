@@ -80,21 +80,93 @@ int store_mkdtemp(struct store *s, char **ret_name, struct err *err)
         return 0;
 }
 
+int store_blob_begin(struct store *s, struct blob_writer *w, struct err *err)
+{
+        memset(w, 0, sizeof(*w));
+        w->s = s;
+        w->path = xasprintf("%s/tmp/blob.%d.XXXXXX", s->root, getpid());
+        w->fd = mkostemp(w->path, O_CLOEXEC);
+        if (w->fd < 0) {
+                int r = err_sys(err, -errno, "cannot create a temporary blob in %s/tmp", s->root);
+                free(w->path);
+                w->path = NULL;
+                return r;
+        }
+        w->c = digest_new();
+        return 0;
+}
+
+int store_blob_write(struct blob_writer *w, const void *data, size_t len, struct err *err)
+{
+        w->size += len;
+        if (w->max && w->size > w->max)
+                return err_set(err, -EFBIG, "blob larger than %llu bytes", (unsigned long long) w->max);
+        digest_update(w->c, data, len);
+        if (fs_write_all(w->fd, data, len) < 0)
+                return err_sys(err, -errno, "cannot write a blob into %s/tmp", w->s->root);
+        return 0;
+}
+
+int store_blob_restart(struct blob_writer *w, struct err *err)
+{
+        digest_free(w->c);
+        w->c = digest_new();
+        w->size = 0;
+        if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+                return err_sys(err, -errno, "cannot truncate a blob in %s/tmp", w->s->root);
+        return 0;
+}
+
+void store_blob_abort(struct blob_writer *w)
+{
+        if (w->path) {
+                unlink(w->path);
+                free(w->path);
+        }
+        if (w->fd >= 0)
+                close(w->fd);
+        if (w->c)
+                digest_free(w->c);
+        memset(w, 0, sizeof(*w));
+        w->fd = -1;
+}
+
+int store_blob_commit(struct blob_writer *w, const char *expected, char ret[DIGEST_STR_MAX], struct err *err)
+{
+        char d[DIGEST_STR_MAX];
+        int r = 0;
+        digest_final(w->c, d);
+        w->c = NULL;
+        if (expected && strcmp(d, expected) != 0)
+                r = err_set(err, -EBADMSG, "digest mismatch: expected %s, got %s", expected, d);
+        if (r == 0 && fsync(w->fd) < 0)
+                r = err_sys(err, -errno, "fsync");
+        if (r == 0) {
+                _cleanup_free_ char *rel = blob_rel(d);
+                if (renameat(w->s->root_fd, w->path + strlen(w->s->root) + 1, w->s->root_fd, rel) < 0)
+                        r = err_sys(err, -errno, "cannot store blob %s", d);
+        }
+        if (r == 0) {
+                free(w->path);
+                w->path = NULL;
+                if (ret)
+                        strcpy(ret, d);
+        }
+        store_blob_abort(w);
+        return r;
+}
+
 int store_put_blob_fd(struct store *s, int fd, const char *expected, uint64_t max, char ret[DIGEST_STR_MAX],
                       uint64_t *ret_size, struct err *err)
 {
         if (expected && !digest_valid(expected))
                 return err_set(err, -EINVAL, "invalid digest '%s'", expected);
-        char tmp[64];
-        snprintf(tmp, sizeof(tmp), "tmp/blob.%d.XXXXXX", getpid());
-        _cleanup_free_ char *path = xasprintf("%s/%s", s->root, tmp);
-        _cleanup_close_ int out = mkostemp(path, O_CLOEXEC);
-        if (out < 0)
-                return err_sys(err, -errno, "cannot create a temporary blob in %s/tmp", s->root);
-        struct digest_ctx *c = digest_new();
+        struct blob_writer w;
+        int r = store_blob_begin(s, &w, err);
+        if (r < 0)
+                return r;
+        w.max = max;
         char buf[1 << 16];
-        uint64_t total = 0;
-        int r = 0;
         for (;;) {
                 ssize_t n = read(fd, buf, sizeof(buf));
                 if (n < 0 && errno == EINTR)
@@ -103,35 +175,16 @@ int store_put_blob_fd(struct store *s, int fd, const char *expected, uint64_t ma
                         r = err_sys(err, -errno, "cannot read the blob");
                         break;
                 }
-                if (n == 0)
+                if (n == 0 || (r = store_blob_write(&w, buf, (size_t) n, err)) < 0)
                         break;
-                total += (uint64_t) n;
-                if (max && total > max) {
-                        r = err_set(err, -EFBIG, "blob larger than %llu bytes", (unsigned long long) max);
-                        break;
-                }
-                digest_update(c, buf, (size_t) n);
-                if (fs_write_all(out, buf, (size_t) n) < 0) {
-                        r = err_sys(err, -errno, "cannot write the blob");
-                        break;
-                }
         }
-        char d[DIGEST_STR_MAX];
-        digest_final(c, d);
-        if (r == 0 && expected && strcmp(d, expected) != 0)
-                r = err_set(err, -EBADMSG, "digest mismatch: expected %s, got %s", expected, d);
-        if (r == 0 && fsync(out) < 0)
-                r = err_sys(err, -errno, "fsync");
-        if (r == 0) {
-                _cleanup_free_ char *rel = blob_rel(d);
-                if (renameat(s->root_fd, path + strlen(s->root) + 1, s->root_fd, rel) < 0)
-                        r = err_sys(err, -errno, "cannot store blob %s", d);
-        }
+        uint64_t total = w.size;
         if (r < 0) {
-                unlink(path);
+                store_blob_abort(&w);
                 return r;
         }
-        strcpy(ret, d);
+        if ((r = store_blob_commit(&w, expected, ret, err)) < 0)
+                return r;
         if (ret_size)
                 *ret_size = total;
         return 0;

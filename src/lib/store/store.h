@@ -33,6 +33,23 @@ void store_unlock(struct store *s);
  * mismatch is refused and nothing enters the store.  max bounds the size. */
 int store_put_blob_fd(struct store *s, int fd, const char *expected, uint64_t max, char ret[DIGEST_STR_MAX],
                       uint64_t *ret_size, struct err *err);
+/* A blob written piece by piece (a download), hashed as it goes: begin,
+ * write..., then commit (checked against expected, fsync'd, renamed into
+ * blobs/) or abort.  restart empties it (a server that ignored a Range). */
+struct blob_writer {
+        struct store *s;
+        int fd;
+        char *path;
+        struct digest_ctx *c;
+        uint64_t size;
+        uint64_t max; /* 0: no limit */
+};
+int store_blob_begin(struct store *s, struct blob_writer *w, struct err *err);
+int store_blob_write(struct blob_writer *w, const void *data, size_t len, struct err *err);
+int store_blob_restart(struct blob_writer *w, struct err *err);
+/* frees w whatever the outcome */
+int store_blob_commit(struct blob_writer *w, const char *expected, char ret[DIGEST_STR_MAX], struct err *err);
+void store_blob_abort(struct blob_writer *w);
 int store_put_blob_mem(struct store *s, const void *data, size_t len, char ret[DIGEST_STR_MAX], struct err *err);
 bool store_has_blob(struct store *s, const char *digest);
 int store_open_blob(struct store *s, const char *digest, struct err *err);
