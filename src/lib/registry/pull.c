@@ -243,9 +243,12 @@ static int download_blob(struct store *s, struct reg_client *c, const char *name
                 reg_progress_set(p, pi, NULL, 0, "failed");
                 return r;
         }
-        if ((r = store_blob_commit(&w, digest, NULL, err)) < 0) {
+        struct err ce = { 0 };
+        if ((r = store_blob_commit(&w, digest, NULL, &ce)) < 0) {
                 reg_progress_set(p, pi, NULL, 0, "failed");
-                return err_set(err, -EBADMSG, "%s: blob %s: the bytes do not match the digest (%s)", name, digest, err->msg);
+                return r == -EBADMSG ? err_set(err, r, "%s: blob %s: the bytes the registry sent do not match the digest (%s)",
+                                               name, digest, ce.msg)
+                                     : err_set(err, r, "%s: blob %s: %s", name, digest, ce.msg);
         }
         reg_progress_set(p, pi, NULL, 0, "downloaded");
         return 0;

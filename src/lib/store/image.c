@@ -134,8 +134,35 @@ int image_resolve(struct store *s, const char *ref, char ret[DIGEST_STR_MAX], st
         const char *d = NULL;
         _cleanup_free_ char *norm = NULL;
         struct err e2 = { 0 };
-        if (image_ref_normalize(ref, &norm, &e2) == 0)
+        const char *at = strchr(ref, '@');
+        if (at) {
+                /* NAME@DIGEST: the image with that manifest, when the store names it */
+                const char *k;
+                json_t *v;
+                json_object_foreach(names, k, v) if (!d && json_string_value(v) && strcmp(json_string_value(v), at + 1) == 0)
+                        d = json_string_value(v);
+        } else if (image_ref_normalize(ref, &norm, &e2) == 0) {
                 d = json_string_value(json_object_get(names, norm));
+                /* a short name not made here: the one pulled image whose name ends so (podman's rule) */
+                if (!d && strncmp(norm, "localhost/", 10) == 0 && strncmp(ref, "localhost/", 10) != 0) {
+                        const char *k;
+                        json_t *v;
+                        size_t nl = strlen(norm + 9);
+                        json_object_foreach(names, k, v)
+                        {
+                                size_t kl = strlen(k);
+                                const char *tail = kl > nl ? k + kl - nl : NULL;
+                                bool lib = tail && kl > nl + 8 && strncmp(tail - 8, "/library", 8) == 0;
+                                if (!tail || strcmp(tail, norm + 9) != 0 || (strchr(k, '/') != tail && !lib))
+                                        continue;
+                                if (d && strcmp(d, json_string_value(v)) != 0) {
+                                        json_decref(names);
+                                        return err_set(err, -EINVAL, "image '%s' is ambiguous: give the registry", ref);
+                                }
+                                d = json_string_value(v);
+                        }
+                }
+        }
         if (!d) {
                 /* a manifest digest, or a unique prefix of one */
                 const char *k;
