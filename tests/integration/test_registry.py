@@ -638,3 +638,21 @@ def test_interop_with_skopeo_and_podman(den, image, tmp, registries, podman):
     for ref in (f"{reg.host}/sk/bb:1", f"{reg.host}/pm/bb:1"):
         f("pull", "-q", *HTTP, ref)
         assert "uid=0" in f("run", "--rm", ref, "/bin/denprobe", "ids").stdout
+
+
+def test_progress_on_a_terminal_and_quiet(den, image, tmp, registries):
+    from conftest import run_in_pty
+    reg = registries()
+    md, layers = layered(den, image, tmp, "localhost/tty:1", [{"x": os.urandom(1 << 20)}])
+    ref = f"{reg.host}/test/tty:1"
+    den("push", "-q", *HTTP, "tty:1", ref)
+    f = fresh(den, tmp)
+    rc, out = run_in_pty([den.cmd()[0], "--root", f.root, "pull", *HTTP, ref], timeout=60)
+    assert rc == 0, out
+    # one live line per layer, redrawn in place, ending "done" with the size
+    assert "\x1b[2K" in out and out.count("\x1b[2A") >= 1, out
+    last = out.split("\x1b[2A")[-1]
+    assert last.count("done") == 2 and "1.0 MB / 1.0 MB" in last.replace("1.1 MB", "1.0 MB"), last
+    g = fresh(den, tmp, "g")
+    p = g("pull", "-q", *HTTP, ref)
+    assert p.stderr == "" and p.stdout.strip() == md

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lib/base/macro.h"
+#include "lib/registry/client.h"
+#include "lib/registry/registry.h"
+
+/* whether the host's registries.conf names search registries (then short names go there) */
+static bool host_search_registries(void)
+{
+        FILE *f = fopen("/etc/containers/registries.conf", "r");
+        char line[512];
+        bool found = false;
+        while (f && fgets(line, sizeof(line), f))
+                found = found || strncmp(line + strspn(line, " \t"), "unqualified-search-registries", 29) == 0;
+        if (f)
+                fclose(f);
+        return found;
+}
+
+static void test_ref_parse(void **state)
+{
+        static const char *ok[][5] = {
+                /* input, host, repo, tag, digest */
+                { "127.0.0.1:5000/a/b:c", "127.0.0.1:5000", "a/b", "c", NULL },
+                { "localhost/x", "localhost", "x", "latest", NULL },
+                { "quay.io/org/app@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "quay.io",
+                  "org/app", NULL, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                { "quay.io/app:1@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "quay.io", "app",
+                  "1", "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                /* short names: docker.io, library/ for one component (no registries.conf here) */
+                { "debian", "docker.io", "library/debian", "latest", NULL },
+                { "team/app:2", "docker.io", "team/app", "2", NULL },
+        };
+        /* short names depend on registries.conf: the user's is moved out of the way; when the
+         * host's names a search registry, only qualified names are checked */
+        setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                struct reg_ref r;
+                struct err e = { 0 };
+                if (i >= 4 && host_search_registries())
+                        break;
+                assert_int_equal(reg_ref_parse(ok[i][0], &r, &e), 0);
+                assert_string_equal(r.host, ok[i][1]);
+                assert_string_equal(r.repo, ok[i][2]);
+                if (ok[i][3])
+                        assert_string_equal(r.tag, ok[i][3]);
+                else
+                        assert_null(r.tag);
+                if (ok[i][4])
+                        assert_string_equal(r.digest, ok[i][4]);
+                else
+                        assert_null(r.digest);
+                reg_ref_free(&r);
+        }
+        static const char *bad[] = { "", "Host.io/UPPER", "h.io/x@sha256:abc", "h.io/x@md5:00", "h.io/x:" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct reg_ref r;
+                struct err e = { 0 };
+                assert_true(reg_ref_parse(bad[i], &r, &e) < 0);
+                assert_true(strlen(e.msg) > 0);
+        }
+        struct reg_ref r = { .host = "h:1", .repo = "a/b", .tag = "t" };
+        char *n = reg_ref_name(&r);
+        assert_string_equal(n, "h:1/a/b:t");
+        free(n);
+}
+
+static void test_challenge(void **state)
+{
+        char *scheme = NULL;
+        char **kv = reg_challenge_parse(
+                "Bearer realm=\"https://auth.example/token\",service=\"registry.example\",scope=\"repository:a/b:pull,push\"",
+                &scheme);
+        assert_string_equal(scheme, "Bearer");
+        assert_non_null(kv);
+        assert_string_equal(kv[0], "realm");
+        assert_string_equal(kv[1], "https://auth.example/token");
+        assert_string_equal(kv[3], "registry.example");
+        assert_string_equal(kv[5], "repository:a/b:pull,push");
+        assert_null(kv[6]);
+        free(scheme);
+        strv_freep(&kv);
+        kv = reg_challenge_parse("Basic realm=den", &scheme);
+        assert_string_equal(scheme, "Basic");
+        assert_string_equal(kv[1], "den");
+        free(scheme);
+        strv_freep(&kv);
+}
+
+static void test_base64(void **state)
+{
+        char *b = reg_base64("alice:s3cret", 12);
+        assert_string_equal(b, "YWxpY2U6czNjcmV0");
+        free(b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ref_parse),
+                cmocka_unit_test(test_challenge),
+                cmocka_unit_test(test_base64),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
