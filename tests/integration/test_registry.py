@@ -656,3 +656,50 @@ def test_progress_on_a_terminal_and_quiet(den, image, tmp, registries):
     g = fresh(den, tmp, "g")
     p = g("pull", "-q", *HTTP, ref)
     assert p.stderr == "" and p.stdout.strip() == md
+
+
+def upload(reg, repo, tag, layers, diff_ids):
+    """an image straight into the registry over its API: layers as (bytes, media type)"""
+    def blob(data):
+        d = "sha256:" + hashlib.sha256(data).hexdigest()
+        req = urllib.request.Request(f"http://{reg.host}/v2/{repo}/blobs/uploads/", data=b"", method="POST")
+        with urllib.request.urlopen(req) as r:
+            loc = r.headers["Location"]
+        if not loc.startswith("http"):
+            loc = f"http://{reg.host}{loc}"
+        req = urllib.request.Request(f"{loc}{'&' if '?' in loc else '?'}digest={d}", data=data, method="PUT",
+                                     headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req).close()
+        return {"digest": d, "size": len(data)}
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": dict(blob(cfg), mediaType="application/vnd.oci.image.config.v1+json"),
+           "layers": [dict(blob(data), mediaType=mt) for data, mt in layers]}
+    return put_manifest(reg, repo, tag, json.dumps(man).encode(), man["mediaType"])
+
+
+def test_compressed_layers_checked_against_diff_ids(den, tmp, registries):
+    import gzip
+    reg = registries()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        ti = tarfile.TarInfo("hello")
+        ti.size = 6
+        t.addfile(ti, io.BytesIO(b"hello\n"))
+    plain = buf.getvalue()
+    gz = gzip.compress(plain)
+    good = "sha256:" + hashlib.sha256(plain).hexdigest()
+    gzt = "application/vnd.oci.image.layer.v1.tar+gzip"
+    upload(reg, "test/gz", "good", [(gz, gzt)], [good])
+    upload(reg, "test/gz", "liar", [(gz, gzt)], ["sha256:" + "1" * 64])
+    upload(reg, "test/gz", "broken", [(gz[:-20] + b"\0" * 20, gzt)], [good])
+    f = fresh(den, tmp)
+    f("pull", "-q", *HTTP, f"{reg.host}/test/gz:good")
+    assert os.path.exists(os.path.join(f.root, "layers", good[7:], "diff", "hello"))
+    for tag, msg in (("liar", "not the diff id"), ("broken", "layer")):
+        g = fresh(den, tmp, "g-" + tag)
+        p = g("pull", *HTTP, f"{reg.host}/test/gz:{tag}", check=False)
+        assert p.returncode != 0 and msg in p.stderr and f"{reg.host}/test/gz:{tag}" in p.stderr, p.stderr
+        assert_clean_and_empty(g)
+        assert os.listdir(os.path.join(g.root, "layers")) == []

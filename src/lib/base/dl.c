@@ -1,10 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dl.h"
+
+/* pulls open libraries from several threads at once, and fork (to unpack in
+ * a user namespace) while they do: a child must not inherit the lock taken */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_take(void)
+{
+        pthread_mutex_lock(&lock);
+}
+
+static void lock_give(void)
+{
+        pthread_mutex_unlock(&lock);
+}
+
+__attribute__((constructor)) static void dl_atfork(void)
+{
+        pthread_atfork(lock_take, lock_give, lock_give);
+}
 
 static void *handle(const char *lib)
 {
@@ -12,16 +32,23 @@ static void *handle(const char *lib)
                 const char *lib;
                 void *h;
         } cache[4];
+        void *h = NULL;
+        pthread_mutex_lock(&lock);
         for (int i = 0; i < 4; i++) {
-                if (cache[i].lib && strcmp(cache[i].lib, lib) == 0)
-                        return cache[i].h;
+                if (cache[i].lib && strcmp(cache[i].lib, lib) == 0) {
+                        h = cache[i].h;
+                        break;
+                }
                 if (!cache[i].lib) {
                         cache[i].lib = lib;
-                        cache[i].h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-                        return cache[i].h;
+                        h = cache[i].h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+                        break;
                 }
         }
-        return dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+        if (!h && cache[3].lib && strcmp(cache[3].lib, lib) != 0)
+                h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+        pthread_mutex_unlock(&lock);
+        return h;
 }
 
 bool dl_available(const char *lib)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,12 +25,15 @@ char *layer_dir(const char *diff_id)
 
 struct unpack_job {
         int blob_fd, dest_fd;
+        int close_fd; /* the writing end of the pipe blob_fd reads, when it is one: not the child's to hold */
         struct unpack_opts o;
 };
 
 static int job_unpack(void *arg, struct err *err)
 {
         struct unpack_job *job = arg;
+        if (job->close_fd >= 0)
+                close(job->close_fd);
         return layer_unpack(job->blob_fd, job->dest_fd, &job->o, NULL, err);
 }
 
@@ -125,36 +129,28 @@ int layer_remove_tree(struct store *s, const char *rel, struct err *err)
         return userns_run(job_rm, &j, err);
 }
 
-/* A compressed blob: decompress it into an unlinked file of tmp/, checking
- * that what comes out is the diff id the image config promises. */
-static int decompressed(struct store *s, int blob, const char *blob_digest, const char *diff_id, uint64_t max,
-                        struct err *err)
+/* A compressed blob is decompressed by a thread into a pipe that the unpack
+ * reads, hashing as it goes: no temporary copy, and the two run on two cores.
+ * Whether the bytes are the diff id the config promises is known only at the
+ * end; until then the tree is in tmp/ and goes if they are not. */
+struct inflater {
+        pthread_t th;
+        int blob, out;
+        uint64_t max;
+        struct digest_ctx *hash;
+        struct err err;
+};
+
+static void *inflate_main(void *arg)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "%s/tmp/layer.%d.XXXXXX", s->root, getpid());
-        int fd = mkostemp(path, O_CLOEXEC);
-        if (fd < 0)
-                return err_sys(err, -errno, "cannot create a file in %s/tmp", s->root);
-        unlink(path);
-        int r = layer_decompress(blob, fd, max ? max + max / 2 + (1u << 20) : 0, err);
-        if (r < 0) {
-                close(fd);
-                return err_wrap(err, "layer %.19s", blob_digest);
-        }
-        struct digest_ctx *c = digest_new();
-        char buf[1 << 16], d[DIGEST_STR_MAX];
-        ssize_t n;
-        lseek(fd, 0, SEEK_SET);
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                digest_update(c, buf, (size_t) n);
-        digest_final(c, d);
-        if (strcmp(d, diff_id) != 0) {
-                close(fd);
-                return err_set(err, -EBADMSG, "layer %s: uncompressed it is %s, not the diff id %s the config names",
-                               blob_digest, d, diff_id);
-        }
-        lseek(fd, 0, SEEK_SET);
-        return fd;
+        struct inflater *f = arg;
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &ss, NULL); /* a reader that stops early gives EPIPE, not a signal */
+        layer_decompress_hashed(f->blob, f->out, f->max, f->hash, &f->err);
+        close(f->out);
+        return NULL;
 }
 
 int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err)
@@ -168,18 +164,29 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
         _cleanup_free_ char *diff = xasprintf("%s/diff", tmp);
         _cleanup_close_ int blob = store_open_blob(s, blob_digest, err);
         _cleanup_close_ int dest = -1;
+        struct inflater inf = { .blob = -1, .out = -1 };
+        bool inflating = false;
         if (blob < 0) {
                 r = blob;
                 goto fail;
         }
         if (strcmp(blob_digest, diff_id) != 0) {
-                int plain = decompressed(s, blob, blob_digest, diff_id, max_bytes, err);
-                if (plain < 0) {
-                        r = plain;
+                int p[2];
+                if (pipe2(p, O_CLOEXEC) < 0) {
+                        r = err_sys(err, -errno, "pipe");
                         goto fail;
                 }
-                close(blob);
-                blob = plain;
+                inf = (struct inflater) { .blob = blob, .out = p[1], .hash = digest_new(),
+                                          .max = max_bytes ? max_bytes + max_bytes / 2 + (1u << 20) : 0 };
+                if (pthread_create(&inf.th, NULL, inflate_main, &inf) != 0) {
+                        close(p[0]);
+                        close(p[1]);
+                        digest_free(inf.hash);
+                        r = err_set(err, -EAGAIN, "cannot start a thread");
+                        goto fail;
+                }
+                inflating = true;
+                blob = p[0];
         }
         if (mkdirat(s->root_fd, diff, 0755) < 0 ||
             (dest = openat(s->root_fd, diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -188,7 +195,7 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
         }
         char name[24];
         snprintf(name, sizeof(name), "%.19s", diff_id);
-        struct unpack_job job = { .blob_fd = blob, .dest_fd = dest,
+        struct unpack_job job = { .blob_fd = blob, .dest_fd = dest, .close_fd = inf.out,
                                   .o = { .layer = name, .max_bytes = max_bytes, .chown = true } };
         if (geteuid() == 0) {
                 job.o.allow_devices = true;
@@ -202,6 +209,26 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
                 job.o.opaque_xattr = "user.overlay.opaque";
                 r = userns_run(job_unpack, &job, err);
         }
+        if (inflating) {
+                /* the rest of the stream (a tar ends before its padding) still counts */
+                char buf[1 << 16];
+                if (r == 0)
+                        while (read(blob, buf, sizeof(buf)) > 0)
+                                ;
+                close(TAKE_FD(blob));
+                pthread_join(inf.th, NULL);
+                close(inf.blob);
+                inflating = false;
+                char d[DIGEST_STR_MAX];
+                digest_final(inf.hash, d);
+                /* a broken pipe only means the unpack stopped first: its error is the one to tell */
+                if (inf.err.code && (inf.err.code != -EPIPE || r == 0)) {
+                        err_clear(err);
+                        r = err_set(err, inf.err.code, "layer %.19s: %s", blob_digest, inf.err.msg);
+                } else if (r == 0 && strcmp(d, diff_id) != 0)
+                        r = err_set(err, -EBADMSG, "layer %s: uncompressed it is %s, not the diff id %s the config names",
+                                    blob_digest, d, diff_id);
+        }
         if (r < 0)
                 goto fail;
         if (fsync(dest) < 0 || renameat(s->root_fd, tmp, s->root_fd, dir) < 0) {
@@ -211,6 +238,12 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
         }
         return 0;
 fail:
+        if (inflating) {
+                close(TAKE_FD(blob));
+                pthread_join(inf.th, NULL);
+                close(inf.blob);
+                digest_free(inf.hash);
+        }
         /* nothing half-written stays: the tree in tmp/ goes */
         {
                 struct err e2 = { 0 };

@@ -14,6 +14,7 @@
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "unpack.h"
+#include "digest.h"
 
 #define MAX_DEPTH 256
 
@@ -355,6 +356,11 @@ int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struc
 
 int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err)
 {
+        return layer_decompress_hashed(archive_fd, out_fd, max, NULL, err);
+}
+
+int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, struct err *err)
+{
         if (!dl_available(LIBARCHIVE))
                 return err_set(err, -ENOSYS, "%s is not installed (package libarchive13)", LIBARCHIVE);
         _cleanup_(ar_freep) struct archive *a = DL(LIBARCHIVE, archive_read_new)();
@@ -372,6 +378,8 @@ int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err)
                 total += (uint64_t) n;
                 if (max && total > max)
                         return err_set(err, -EFBIG, "larger than %llu bytes uncompressed", (unsigned long long) max);
+                if (hash)
+                        digest_update(hash, buf, (size_t) n);
                 if (fs_write_all(out_fd, buf, (size_t) n) < 0)
                         return err_sys(err, -errno, "write");
         }
