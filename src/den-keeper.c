@@ -4,7 +4,9 @@
  * fd opened before pivot_root (no path inside the container is involved);
  * its first act is to become non-dumpable again, before any command of the
  * container exists.  Usage (by den only):
- *   den-keeper LISTEN_FD EXIT_FD CAPS_HEX SETGROUPS(0|1) */
+ *   den-keeper LISTEN_FD EXIT_FD CAPS_HEX SETGROUPS(0|1)
+ *   den-keeper --netwatch KEEPER_PIDFD HELPER_PIDFD USERNS_FD NETNS_FD [UDP_FD:PORT]...
+ *     (lib/net: ends a network helper with its container, carries published UDP ports) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <sys/prctl.h>
 
 #include "lib/keeper/keeper.h"
+#include "lib/net/net.h"
 
 /* The kernel maps a file's pages around each fault ("fault-around", 64 KiB):
  * a program that touches a little of its code ends up with most of it
@@ -35,6 +38,16 @@ static void trim_resident(void)
 int main(int argc, char **argv)
 {
         prctl(PR_SET_DUMPABLE, 0);
+        if (argc >= 6 && strcmp(argv[1], "--netwatch") == 0) {
+                int fds[16];
+                uint16_t ports[16];
+                size_t n = 0;
+                for (int i = 6; i < argc && n < 16; i++, n++) {
+                        fds[n] = atoi(argv[i]);
+                        ports[n] = (uint16_t) atoi(strchr(argv[i], ':') ? strchr(argv[i], ':') + 1 : "0");
+                }
+                net_watch_main(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), n, fds, ports);
+        }
         if (argc != 5) {
                 fprintf(stderr, "den-keeper: started by den, not by hand\n");
                 return 2;

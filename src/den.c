@@ -32,6 +32,7 @@ static const struct {
         { "logout", den_cmd_logout, "forget a registry's credentials" },
         { "logs", den_cmd_logs, "print the output of a detached container" },
         { "inspect", den_cmd_inspect, "show an image or container as JSON; --remote: an image in a registry" },
+        { "port", den_cmd_port, "list a container's published ports" },
         { "ps", den_cmd_ps, "list containers" },
         { "pull", den_cmd_pull, "fetch an image from a registry" },
         { "push", den_cmd_push, "send an image to a registry" },

@@ -55,12 +55,17 @@ done
 
 # /dev/fuse is 0600 on some hosts: the pass with sub-ids gets it opened up,
 # the one without sees it closed, so both of den's answers are tested
+# the same for /dev/net/tun (pasta and slirp4netns need it)
 fuse_mode=$(stat -c %a /dev/fuse 2>/dev/null || echo "")
+tun_mode=$(stat -c %a /dev/net/tun 2>/dev/null || echo "")
 rc=0
 run_as root root "$@" || rc=1
 [ -n "$fuse_mode" ] && chmod 0666 /dev/fuse
+[ -n "$tun_mode" ] && chmod 0666 /dev/net/tun
 run_as dentest rootless "$@" || rc=1
 [ -n "$fuse_mode" ] && chmod 0600 /dev/fuse
+[ -n "$tun_mode" ] && chmod 0600 /dev/net/tun
 run_as dentest-nosub rootless-nosubids "$@" || rc=1
 [ -n "$fuse_mode" ] && chmod "$fuse_mode" /dev/fuse
+[ -n "$tun_mode" ] && chmod "$tun_mode" /dev/net/tun
 exit $rc

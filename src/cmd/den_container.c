@@ -35,7 +35,7 @@ static int env_file(char ***env, const char *path)
 
 static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
-        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM };
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP };
         static const struct option o[] = {
                 { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
                 { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
@@ -45,13 +45,15 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "tmpfs", required_argument, NULL, O_TMPFS }, { "read-only", no_argument, NULL, O_RO },
                 { "network", required_argument, NULL, O_NET }, { "net", required_argument, NULL, O_NET },
                 { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
+                { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
+                { "allow-host-loopback", no_argument, NULL, O_LOOP },
                 { "help", no_argument, NULL, 'h' },         {},
         };
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
-        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL;
+        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL;
         int c;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+dite:w:u:v:h", o, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+dite:w:u:v:p:Ph", o, NULL)) != -1) {
                 switch (c) {
                 case O_RM: ro.rm = true; break;
                 case 'd': ro.detach = true; break;
@@ -78,10 +80,17 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case O_NET: ro.network = optarg; break;
                 case O_HOST: ro.hostname = optarg; break;
                 case O_ENTRY: ro.entrypoint = optarg; break;
+                case 'p': strv_push(&publish, optarg); break;
+                case 'P': ro.publish_all = true; break;
+                case O_LOOP: ro.allow_host_loopback = true; break;
                 case 'h':
                         printf("usage: den %s [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
                                "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
-                               "       [--network none|host] [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n", create ? "create" : "run");
+                               "       [--network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]]\n"
+                               "       [-p [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]]... [-P] [--allow-host-loopback]\n"
+                               "       [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n\n"
+                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n",
+                               create ? "create" : "run");
                         return 0;
                 default:
                         return den_usage("run", "bad option");
@@ -96,6 +105,7 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
         ro.env = env;
         ro.volumes = vols;
         ro.tmpfs = tmpfs;
+        ro.publish = publish;
         struct err err = { 0 };
         int r = create ? engine_create(&ro, &err) : engine_run(&ro, &err);
         if (r < 0) {
@@ -146,6 +156,22 @@ int den_cmd_rename(struct den_global *g, int argc, char **argv)
                 return den_usage("rename", "expects a container and its new name");
         struct err err = { 0 };
         return engine_rename(g->root, argv[1], argv[2], &err) < 0 ? den_fail(err.msg) : 0;
+}
+
+int den_cmd_port(struct den_global *g, int argc, char **argv)
+{
+        if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                if (argc == 2)
+                        printf("usage: den port CONTAINER\nThe published ports: CTR_PORT/PROTO -> HOST_IP:HOST_PORT\n");
+                return argc == 2 ? 0 : den_usage("port", "expects a container");
+        }
+        struct err err = { 0 };
+        _cleanup_strv_free_ char **lines = NULL;
+        if (engine_ports(g->root, argv[1], &lines, &err) < 0)
+                return den_fail(err.msg);
+        for (char **l = lines; l && *l; l++)
+                printf("%s\n", *l);
+        return 0;
 }
 
 int den_cmd_exec(struct den_global *g, int argc, char **argv)

@@ -20,14 +20,13 @@ static int begin(struct den_global *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "+v:h", o, NULL)) != -1) {
                 if (c == 'n')
                         ro.name = optarg;
-                else if (c == 'N') {
-                        if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0)
-                                return den_usage("session begin", "--network '%s': host or none", optarg);
+                else if (c == 'N')
                         ro.network = optarg;
-                } else if (c == 'v')
+                else if (c == 'v')
                         strv_push(&vols, optarg);
                 else if (c == 'h') {
-                        printf("usage: den session begin [--name N] [--network host|none] [-v /HOST:/CTR[:ro]] IMAGE\n");
+                        printf("usage: den session begin [--name N] [--network host|private|pasta|slirp4netns|none] [-v /HOST:/CTR[:ro]] IMAGE\n"
+                               "The session's network (default host); each command may have it or none.\n");
                         return 0;
                 } else
                         return den_usage("session begin", "bad option");
@@ -64,7 +63,9 @@ static int session_exec(struct den_global *g, int argc, char **argv)
                 case 'i': break;
                 case 't': eo.tty = true; break;
                 case 'h':
-                        printf("usage: den session exec [--network none|host] [-u USER] [-w DIR] [-e K=V] [-t] SESSION -- CMD...\n");
+                        printf("usage: den session exec [--network none|NETWORK] [-u USER] [-w DIR] [-e K=V] [-t] SESSION -- CMD...\n"
+                               "--network none: this command in a network namespace of its own (loopback only);\n"
+                               "otherwise the session's network.\n");
                         return 0;
                 default:
                         return den_usage("session exec", "bad option");
@@ -114,8 +115,8 @@ static int list(struct den_global *g)
 int den_cmd_session(struct den_global *g, int argc, char **argv)
 {
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                printf("usage: den session begin [--name N] [--network host|none] IMAGE\n"
-                       "       den session exec [--network none|host] [-u USER] [-w DIR] [-e K=V] SESSION -- CMD...\n"
+                printf("usage: den session begin [--name N] [--network host|private|pasta|slirp4netns|none] IMAGE\n"
+                       "       den session exec [--network none|NETWORK] [-u USER] [-w DIR] [-e K=V] SESSION -- CMD...\n"
                        "       den session list\n"
                        "       den session end SESSION...\n");
                 return argc < 2 ? 2 : 0;

@@ -2,7 +2,12 @@
 /* denprobe: a small static program for test root filesystems.  It prints what
  * it sees from inside a container, one "key=value" per line, so integration
  * tests stay short and exact (the idea of crun's tests/init). */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -48,6 +53,87 @@ static void cat(const char *path)
         while ((n = read(fd, buf, sizeof(buf))) > 0)
                 fwrite(buf, 1, (size_t) n, stdout);
         close(fd);
+}
+
+/* an IPv4 address, or a name from /etc/hosts (a static program has no NSS) */
+static int addr_of(const char *name, struct in_addr *a)
+{
+        if (inet_pton(AF_INET, name, a) == 1)
+                return 0;
+        char line[512], ip[64];
+        FILE *f = fopen("/etc/hosts", "r");
+        while (f && fgets(line, sizeof(line), f)) {
+                char *tok = strtok(line, " \t\n");
+                if (!tok || tok[0] == '#')
+                        continue;
+                snprintf(ip, sizeof(ip), "%s", tok);
+                while ((tok = strtok(NULL, " \t\n")))
+                        if (strcmp(tok, name) == 0 && inet_pton(AF_INET, ip, a) == 1) {
+                                fclose(f);
+                                return 0;
+                        }
+        }
+        if (f)
+                fclose(f);
+        return -1;
+}
+
+/* servers and a client for network tests */
+static int net_cmd(const char *cmd, int argc, char **argv)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        if (strcmp(cmd, "tcp-serve") == 0 || strcmp(cmd, "udp-echo") == 0) {
+                bool udp = cmd[0] == 'u';
+                int s = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
+                setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                sa.sin_port = htons((uint16_t) atoi(argv[2]));
+                if (bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 || (!udp && listen(s, 16) < 0)) {
+                        printf("error=bind: %s\n", strerror(errno));
+                        return 1;
+                }
+                printf("listening\n");
+                fflush(stdout);
+                for (;;) {
+                        char buf[2048];
+                        if (udp) {
+                                struct sockaddr_storage from;
+                                socklen_t fl = sizeof(from);
+                                ssize_t n = recvfrom(s, buf + 5, sizeof(buf) - 5, 0, (struct sockaddr *) &from, &fl);
+                                memcpy(buf, "echo:", 5);
+                                if (n >= 0 && sendto(s, buf, (size_t) n + 5, 0, (struct sockaddr *) &from, fl) < 0)
+                                        printf("error=sendto: %s\n", strerror(errno));
+                                printf("udp=%zd\n", n);
+                                fflush(stdout);
+                                continue;
+                        }
+                        int c = accept(s, NULL, NULL);
+                        if (c < 0)
+                                continue;
+                        const char *text = argc > 3 ? argv[3] : "hello";
+                        if (write(c, text, strlen(text)) < 0) {
+                        }
+                        close(c);
+                }
+        }
+        /* connect HOST PORT: print what the server sends */
+        if (addr_of(argv[2], &sa.sin_addr) < 0) {
+                printf("error=cannot resolve %s\n", argv[2]);
+                return 1;
+        }
+        sa.sin_port = htons((uint16_t) atoi(argv[3]));
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct timeval tv = { .tv_sec = 3 };
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                printf("error=connect: %s\n", strerror(errno));
+                return 1;
+        }
+        char buf[2048];
+        ssize_t n = read(s, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        printf("got=%s\n", buf);
+        return 0;
 }
 
 static void on_term(int sig)
@@ -191,6 +277,10 @@ int main(int argc, char **argv)
                 printf("write=%s\n", fd < 0 ? strerror(errno) : "ok");
         } else if (strcmp(cmd, "true") == 0) {
                 return 0;
+        } else if ((strcmp(cmd, "tcp-serve") == 0 || strcmp(cmd, "udp-echo") == 0) && argc > 2) {
+                return net_cmd(cmd, argc, argv);
+        } else if (strcmp(cmd, "connect") == 0 && argc > 3) {
+                return net_cmd(cmd, argc, argv);
         } else {
                 fprintf(stderr, "denprobe: unknown command '%s'\n", cmd);
                 return 2;

@@ -53,7 +53,7 @@ def make_rootfs(path):
     shutil.copy(BUSYBOX, os.path.join(path, "bin", "busybox"))
     shutil.copy(PROBE, os.path.join(path, "bin", "denprobe"))
     for c in ("sh", "true", "false", "echo", "cat", "ls", "id", "sleep", "ps", "touch", "mkdir", "stat", "env", "yes",
-              "head", "seq"):
+              "head", "seq", "ip", "nc", "wget"):
         os.symlink("busybox", os.path.join(path, "bin", c))
     with open(os.path.join(path, "etc", "passwd"), "w") as f:
         f.write("root:x:0:0:root:/root:/bin/sh\n")

@@ -125,8 +125,8 @@ def test_network_none_and_host(den, image):
     assert ifaces == ["lo"]
     p = den("run", "--rm", "--network", "host", image, "cat", "/proc/net/dev")
     assert len(p.stdout.splitlines()) > 3
-    p = den("run", "--rm", "--network", "bridge", image, "true", check=False)
-    assert p.returncode == 125 and "--network 'bridge'" in p.stderr
+    p = den("run", "--rm", "--network", "bridge0", image, "true", check=False)
+    assert p.returncode == 125 and "--network 'bridge0'" in p.stderr
 
 
 def test_detached_exec_stop_wait_logs_rm(den, image):

@@ -353,16 +353,17 @@ static json_t *process_request(json_t *imgcfg, char **cmd, char **env, const cha
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, written into
  * its run directory and bound over the image's: the container's name resolves,
  * and with the host's network so do the host's resolvers */
-static int etc_files(const char *rundir, const char *host, const char *name, bool host_net, json_t *mounts,
+static int etc_files(const char *rundir, const char *host, const char *name, const struct net_conf *nc, json_t *mounts,
                      struct err *err)
 {
         _cleanup_close_ int rd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        char buf[64];
+        const char *hostaddr = net_host_address(nc, buf);
+        _cleanup_free_ char *hostline = hostaddr ? xasprintf("%s\thost.containers.internal host.den.internal\n", hostaddr) : xstrdup("");
         _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                               "127.0.1.1\t%s%s%s\n", host, name && strcmp(name, host) ? " " : "",
-                                               name && strcmp(name, host) ? name : ""),
-                            *hostname = xasprintf("%s\n", host), *resolv = NULL;
-        if (!host_net || fs_read_file("/etc/resolv.conf", 1 << 16, &resolv, NULL) < 0)
-                resolv = xstrdup(host_net ? "" : "# no network: --network none\n");
+                                               "127.0.1.1\t%s%s%s\n%s", host, name && strcmp(name, host) ? " " : "",
+                                               name && strcmp(name, host) ? name : "", hostline),
+                            *hostname = xasprintf("%s\n", host), *resolv = net_resolv_conf(nc);
         const char *files[][2] = { { "hosts", hosts }, { "hostname", hostname }, { "resolv.conf", resolv } };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 if (rd < 0 || fs_write_replace(rd, files[i][0], files[i][1], strlen(files[i][1]), 0644) < 0)
@@ -374,8 +375,8 @@ static int etc_files(const char *rundir, const char *host, const char *name, boo
         return 0;
 }
 
-static json_t *container_spec(const struct engine_run_opts *o, const char *id, const char *rootfs, bool rootless,
-                              const char *rundir, struct err *err)
+static json_t *container_spec(const struct engine_run_opts *o, const struct net_conf *nc, const char *id,
+                              const char *rootfs, bool rootless, const char *rundir, struct err *err)
 {
         json_t *j = spec_generate(rootless, geteuid(), getegid());
         json_t *lx = json_object_get(j, "linux"), *nss = json_object_get(lx, "namespaces");
@@ -399,7 +400,6 @@ static json_t *container_spec(const struct engine_run_opts *o, const char *id, c
                 json_object_set_new(lx, "gidMappings", jg);
         }
         json_object_del(lx, "resources");
-        const char *net = o->network ? o->network : "none";
         size_t i;
         json_t *v;
         json_array_foreach(nss, i, v) if (strcmp(json_string_value(json_object_get(v, "type")), "network") == 0)
@@ -407,16 +407,10 @@ static json_t *container_spec(const struct engine_run_opts *o, const char *id, c
                 json_array_remove(nss, i);
                 break;
         }
-        if (strcmp(net, "none") == 0)
+        if (nc->mode != NET_HOST)
                 json_array_append_new(nss, json_pack("{s:s}", "type", "network"));
-        else if (strcmp(net, "host") != 0) {
-                json_decref(j);
-                err_set(err, -EINVAL, "--network '%s': den supports none and host (private networking is not there yet)",
-                        net);
-                return NULL;
-        }
         json_t *mounts = json_object_get(j, "mounts");
-        if (strcmp(net, "none") == 0 && rootless) {
+        if (nc->mode != NET_HOST && rootless) {
                 /* a network namespace of our own lets sysfs be mounted fresh */
                 json_array_foreach(mounts, i, v) if (strcmp(json_string_value(json_object_get(v, "destination")), "/sys") == 0)
                         json_array_set_new(mounts, i, json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type",
@@ -448,7 +442,7 @@ static json_t *container_spec(const struct engine_run_opts *o, const char *id, c
                                                         "source", "tmpfs", "options", "nosuid", "nodev"));
         }
         _cleanup_free_ char *cname = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", id);
-        if (etc_files(rundir, host, cname, strcmp(net, "host") == 0, mounts, err) < 0) {
+        if (etc_files(rundir, host, cname, nc, mounts, err) < 0) {
                 json_decref(j);
                 return NULL;
         }
@@ -514,9 +508,14 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         if ((mkdir(rootfs, 0700) < 0 && errno != EEXIST) || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
             (mkdir(work, 0700) < 0 && errno != EEXIST))
                 return err_sys(err, -errno, "cannot create the directories of container %s", out->id);
-        json_t *sj = container_spec(o, out->id, rootfs, rootless, out->rundir, err);
-        if (!sj)
+        struct net_conf nc;
+        if ((r = net_conf_parse(o->network, o->allow_host_loopback, o->publish, &nc, err)) < 0)
+                return r;
+        json_t *sj = container_spec(o, &nc, out->id, rootfs, rootless, out->rundir, err);
+        if (!sj) {
+                net_conf_free(&nc);
                 return err->code;
+        }
         r = spec_parse(sj, out->cdir, &spec, err);
         json_decref(sj);
         if (r < 0)
@@ -573,10 +572,14 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 r = err_sys(err, -errno, "cannot record the keeper of %s", out->id);
                 goto out;
         }
+        /* the network helper, outside, before any command runs */
+        if ((r = net_attach(pid, spec.ns[NS_USER].enabled, &nc, out->rundir, c_keeper_exe, err)) < 0)
+                goto out;
         out->keeper = pid;
         pid = -1;
         r = 0;
 out:
+        net_conf_free(&nc);
         if (pid > 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
@@ -708,6 +711,7 @@ static int wait_exited(int s, const char *rundir, int master, struct err *err)
 static int remove_container(struct store *s, const char *runroot, const char *id, struct err *err)
 {
         _cleanup_free_ char *cdir = xasprintf("containers/%s", id), *rundir = xasprintf("%s/containers/%s", runroot, id);
+        net_detach_wait(rundir, 3000);
         fs_rm_rf(rundir);
         /* rootless, the upper dir holds files of the sub-ids */
         return layer_remove_tree(s, cdir, err);
@@ -744,9 +748,10 @@ static int create_record(const struct engine_run_opts *o, struct image_info *ii,
                 json_decref(req);
                 return err_sys(err, -errno, "cannot create container %s", st->id);
         }
-        json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b}", "Volumes", strv_json(o->volumes), "Tmpfs",
+        json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b}", "Volumes", strv_json(o->volumes), "Tmpfs",
                                  strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname, "ReadOnly",
-                                 o->read_only, "Tty", o->tty, "AutoRemove", o->rm);
+                                 o->read_only, "Tty", o->tty, "AutoRemove", o->rm, "Publish", strv_json(o->publish),
+                                 "AllowHostLoopback", o->allow_host_loopback);
         json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:b}", "Id", st->id, "Name", name, "Image", o->image,
                                 "ImageDigest", ii->manifest, "Created", created, "Process", req, "Options", opts,
                                 "Session", o->session);
@@ -821,6 +826,7 @@ static int start_main(const struct engine_run_opts *o, struct store *s, struct i
         }
         r = wait_exited(sock, st->rundir, master, err);
         waitpid(st->keeper, NULL, 0);
+        net_detach_wait(st->rundir, 3000);
         if (master >= 0)
                 close(master);
         close(sock);
@@ -862,6 +868,37 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         store_unlock(&s);
         if (r < 0)
                 goto out_store;
+        /* the network: checked now (helper there, ports free and allowed), recorded resolved */
+        struct engine_run_opts ro = *o;
+        _cleanup_strv_free_ char **publish = strv_copy(o->publish), **concrete = NULL;
+        if (o->publish_all) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(json_object_get(ii.config, "ExposedPorts"), k, v)
+                {
+                        _cleanup_free_ char *spec = xasprintf("0:%s", k);
+                        strv_push(&publish, spec);
+                }
+        }
+        struct net_conf nc;
+        if ((r = net_conf_parse(o->network, o->allow_host_loopback, publish, &nc, err)) < 0)
+                goto out;
+        if ((r = net_ports_check(&nc, err)) < 0) {
+                net_conf_free(&nc);
+                goto out;
+        }
+        for (size_t i = 0; i < nc.n_ports; i++) {
+                const struct net_port *p = &nc.ports[i];
+                bool v6 = strchr(p->ip, ':') != NULL;
+                _cleanup_free_ char *one = xasprintf("%s%s%s%s%u:%u/%s", v6 ? "[" : "", p->ip, v6 ? "]" : "", *p->ip ? ":" : "",
+                                                     p->host, p->ctr, p->udp ? "udp" : "tcp");
+                strv_push(&concrete, one);
+        }
+        ro.network = net_mode_name(nc.mode);
+        ro.allow_host_loopback = nc.allow_host_loopback;
+        ro.publish = concrete;
+        net_conf_free(&nc);
+        o = &ro;
         st.id = random_id();
         started_paths(&st, o->root, rr);
         const char *drv = o->storage_driver ? o->storage_driver : getenv("DEN_STORAGE_DRIVER");
@@ -891,7 +928,7 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         if (start)
                 r = start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
 out:
-        if (r < 0 || (start && !o->detach && o->rm)) {
+        if (st.id && (r < 0 || (start && !o->detach && o->rm))) {
                 struct err e2 = { 0 };
                 remove_container(&s, rr, st.id, &e2);
         }
@@ -973,13 +1010,17 @@ int engine_exec(const struct engine_exec_opts *o, struct err *err)
         json_decref(base);
         const char *began = json_string_value(json_object_get(json_object_get(rec, "Options"), "Network"));
         if (o->network) {
-                if (strcmp(o->network, "none") != 0 && strcmp(o->network, "host") != 0) {
-                        r = err_set(err, -EINVAL, "--network '%s': none or host", o->network);
-                } else if (strcmp(o->network, "host") == 0 && (!began || strcmp(began, "host") != 0)) {
-                        r = err_set(err, -EINVAL, "--network host: '%s' began without the host's network (--network %s)",
-                                    o->container, began ? began : "none");
-                } else if (strcmp(o->network, "none") == 0)
-                        json_object_set_new(req, "network", json_string("none"));
+                /* a command runs in the container's network, or in none (a namespace of its own) */
+                struct net_conf want;
+                if ((r = net_conf_parse(o->network, false, NULL, &want, err)) >= 0) {
+                        if (want.mode == NET_NONE)
+                                json_object_set_new(req, "network", json_string("none"));
+                        else if (!began || strcmp(began, net_mode_name(want.mode)) != 0)
+                                r = err_set(err, -EINVAL,
+                                            "--network %s: '%s' has the network %s; a command can have that one or none",
+                                            o->network, o->container, began ? began : "none");
+                        net_conf_free(&want);
+                }
         }
         json_decref(rec);
         if (r < 0) {
@@ -1098,6 +1139,7 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
                         if (fs_read_file(ep, 64, &cur, NULL) < 0 || !*cur)
                                 fs_write_file(ep, "137\n", 4);
                 }
+                net_detach_wait(t.rundir, 3000);
         }
         target_free(&t);
         return r < 0 ? r : 0;
@@ -1183,10 +1225,13 @@ static int start_from_record(const char *root, const char *rr, const char *id, b
         }
         vols = json_strv(json_object_get(opts, "Volumes"));
         tmpfs = json_strv(json_object_get(opts, "Tmpfs"));
+        _cleanup_strv_free_ char **publish = main ? json_strv(json_object_get(opts, "Publish")) : NULL;
         struct engine_run_opts o = {
                 .root = root, .runroot = rr, .image = digest, .volumes = vols, .tmpfs = tmpfs,
                 .name = json_string_value(json_object_get(rec, "Name")),
-                .network = json_string_value(json_object_get(opts, "Network")),
+                /* a keeper that only serves den cp gets no network */
+                .network = main ? json_string_value(json_object_get(opts, "Network")) : "none", .publish = publish,
+                .allow_host_loopback = main && json_is_true(json_object_get(opts, "AllowHostLoopback")),
                 .hostname = json_string_value(json_object_get(opts, "Hostname")),
                 .read_only = json_is_true(json_object_get(opts, "ReadOnly")),
                 .tty = json_is_true(json_object_get(opts, "Tty")),
@@ -1236,6 +1281,31 @@ int engine_start(const char *root, const char *runroot, const char *container, b
                 r = start_from_record(root, rr, t.id, true, attach, NULL, err);
         target_free(&t);
         return r;
+}
+
+int engine_ports(const char *root, const char *container, char ***ret, struct err *err)
+{
+        _cleanup_free_ char *id = NULL;
+        int r = find_container(root, container, &id, err);
+        if (r < 0)
+                return r;
+        json_t *rec = record_load(root, id), *v;
+        size_t i;
+        char **out = NULL;
+        json_array_foreach(json_object_get(json_object_get(rec, "Options"), "Publish"), i, v)
+        {
+                struct net_port p;
+                struct err e = { 0 };
+                if (net_port_parse(json_string_value(v), &p, &e) < 0)
+                        continue;
+                bool v6 = strchr(p.ip, ':') != NULL;
+                _cleanup_free_ char *line = xasprintf("%u/%s -> %s%s%s:%u", p.ctr, p.udp ? "udp" : "tcp", v6 ? "[" : "",
+                                                      *p.ip ? p.ip : "0.0.0.0", v6 ? "]" : "", p.host);
+                strv_push(&out, line);
+        }
+        json_decref(rec);
+        *ret = out;
+        return 0;
 }
 
 int engine_rename(const char *root, const char *container, const char *name, struct err *err)

@@ -22,6 +22,9 @@ struct engine_run_opts {
         const char *storage_driver; /* NULL: $DEN_STORAGE_DRIVER, else auto */
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
+        char **publish;         /* -p [IP:]HOST:CTR[/udp] */
+        bool publish_all;       /* -P: the image's ExposedPorts on free host ports */
+        bool allow_host_loopback;
         bool rm, detach, read_only, tty;
         bool interactive;       /* -i: the command gets our stdin (else /dev/null) */
         bool session;           /* den session begin: a keeper without a main command */
@@ -36,12 +39,14 @@ int engine_create(const struct engine_run_opts *o, struct err *err);
 int engine_session_begin(const struct engine_run_opts *o, struct err *err);
 int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err);
 int engine_rename(const char *root, const char *container, const char *name, struct err *err);
+/* den port: the published ports of a container, "80/tcp -> 0.0.0.0:8080" lines */
+int engine_ports(const char *root, const char *container, char ***ret, struct err *err);
 
 struct engine_exec_opts {
         const char *root, *runroot, *container;
         char **cmd, **env;
         const char *workdir, *user;
-        const char *network;    /* session commands: none, or host when the session has it */
+        const char *network;    /* session commands: none, or the network the session began with */
         bool detach, tty, interactive;
 };
 int engine_exec(const struct engine_exec_opts *o, struct err *err);
