@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/den.h"
+#include "lib/runtime/engine.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
 
@@ -72,20 +73,6 @@ int den_open_store(struct den_global *g, struct store *s)
         return -1;
 }
 
-static char *default_root(void)
-{
-        const char *e = getenv("DEN_ROOT");
-        if (e && *e)
-                return xstrdup(e);
-        if (geteuid() == 0)
-                return xstrdup("/var/lib/den");
-        const char *xdg = getenv("XDG_DATA_HOME");
-        if (xdg && *xdg)
-                return xasprintf("%s/den", xdg);
-        const char *home = getenv("HOME");
-        return xasprintf("%s/.local/share/den", home && *home ? home : "/tmp");
-}
-
 static void usage(FILE *f)
 {
         fprintf(f, "usage: den [--root DIR] COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
@@ -145,7 +132,7 @@ int main(int argc, char **argv)
         }
         _cleanup_free_ char *root = NULL;
         if (!g.root)
-                g.root = root = default_root();
+                g.root = root = engine_default_root();
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 if (strcmp(argv[optind], commands[i].name) == 0)
                         return commands[i].fn(&g, argc - optind, argv + optind);

@@ -13,6 +13,8 @@ trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
 mkdir "$work/bin"
 cp "$build/den-runtime" "$build/den" "$build/denprobe" "$work/bin/"
+[ -x "$build/den-unschroot" ] && cp "$build/den-unschroot" "$work/bin/"
+cp "$src/../scripts/autopkgtest-virt-den" "$work/bin/"
 # the static keeper, where the build has one (sanitizer builds use the fork of den)
 [ -x "$build/den-keeper" ] && cp "$build/den-keeper" "$work/bin/"
 cp -r "$src/integration" "$work/tests"

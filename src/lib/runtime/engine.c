@@ -47,6 +47,20 @@ static const int default_caps[] = { 0 /* CHOWN */,       1 /* DAC_OVERRIDE */, 3
                                     10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */,
                                     27 /* MKNOD */,      29 /* AUDIT_WRITE */, 31 /* SETFCAP */ };
 
+char *engine_default_root(void)
+{
+        const char *e = getenv("DEN_ROOT");
+        if (e && *e)
+                return xstrdup(e);
+        if (geteuid() == 0)
+                return xstrdup("/var/lib/den");
+        const char *xdg = getenv("XDG_DATA_HOME");
+        if (xdg && *xdg)
+                return xasprintf("%s/den", xdg);
+        const char *home = getenv("HOME");
+        return xasprintf("%s/.local/share/den", home && *home ? home : "/tmp");
+}
+
 static char *runroot_default(void)
 {
         const char *e = getenv("DEN_RUNROOT");
@@ -848,6 +862,9 @@ static void started_paths(struct started *st, const char *root, const char *rr)
 
 static int run_or_create(const struct engine_run_opts *o, bool start, struct err *err)
 {
+        /* declared first: every goto below passes them */
+        struct engine_run_opts ro;
+        _cleanup_strv_free_ char **publish = NULL, **concrete = NULL;
         struct store s;
         struct image_info ii = { 0 };
         struct started st = { 0 };
@@ -869,8 +886,8 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         if (r < 0)
                 goto out_store;
         /* the network: checked now (helper there, ports free and allowed), recorded resolved */
-        struct engine_run_opts ro = *o;
-        _cleanup_strv_free_ char **publish = strv_copy(o->publish), **concrete = NULL;
+        ro = *o;
+        publish = strv_copy(o->publish);
         if (o->publish_all) {
                 const char *k;
                 json_t *v;
@@ -915,7 +932,8 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 else if ((r = start_keeper(o, &s, &ii, rr, &st, err)) >= 0) {
                         record_set_driver(st.cdir, st.driver);
                         json_t *rec = record_load(o->root, st.id);
-                        printf("%s\n", json_string_value(json_object_get(rec, "Name")));
+                        if (!o->quiet)
+                                printf("%s\n", json_string_value(json_object_get(rec, "Name")));
                         fflush(stdout);
                         json_decref(rec);
                 }

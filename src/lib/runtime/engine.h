@@ -28,7 +28,11 @@ struct engine_run_opts {
         bool rm, detach, read_only, tty;
         bool interactive;       /* -i: the command gets our stdin (else /dev/null) */
         bool session;           /* den session begin: a keeper without a main command */
+        bool quiet;             /* a session's name not printed */
 };
+
+/* the store: $DEN_ROOT, /var/lib/den as root, else $XDG_DATA_HOME/den or ~/.local/share/den */
+char *engine_default_root(void);
 
 /* den run: returns the command's exit status, or 0 when detached (the id printed) */
 int engine_run(const struct engine_run_opts *o, struct err *err);
