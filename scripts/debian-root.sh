@@ -9,7 +9,7 @@ out=${2:-/var/cache/den/bookworm-$variant.tar}
 [ -f "$out" ] && { echo "$out"; exit 0; }
 command -v mmdebstrap >/dev/null || apt-get install -y -qq mmdebstrap >/dev/null
 mkdir -p "$(dirname "$out")"
-mmdebstrap --quiet --variant="$variant" bookworm "$out.tmp" >&2
+mmdebstrap --quiet --format=tar --variant="$variant" bookworm "$out.tmp" >&2
 mv "$out.tmp" "$out"
 chmod 644 "$out"
 echo "$out"

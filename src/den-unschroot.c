@@ -250,13 +250,23 @@ static int begin(struct opts *o, const char *chroot, bool quiet, char **ret_name
         struct spec_idmap m[2];
         /* without sub-ids only root exists inside: the caller's name is another name of it */
         bool subids = idmap_default(false, m) > 1 && idmap_default(true, m) > 1;
+        if (!subids && getuid() != 0 && !o->quiet)
+                fprintf(stderr, "W: %s has no sub-ids (/etc/subuid, /etc/subgid): only root exists in the session, so "
+                                "installing packages whose files belong to other users fails\n",
+                        pw ? pw->pw_name : "this user");
         if (pw && getuid() != 0) {
                 _cleanup_free_ char *script = xasprintf(
                         "grep -q '^%1$s:' /etc/passwd || echo '%1$s:x:%2$u:%3$u::/home/%1$s:/bin/sh' >> /etc/passwd; "
                         "grep -q '^%1$s:' /etc/group || echo '%1$s:x:%3$u:' >> /etc/group; "
                         "grep -q '^sbuild:' /etc/group || echo 'sbuild:x:%4$u:%1$s' >> /etc/group; "
+                        "%5$s"
                         "mkdir -p /home/%1$s && chown %2$u:%3$u /home/%1$s 2>/dev/null; true",
-                        pw->pw_name, subids ? (unsigned) pw->pw_uid : 0u, subids ? (unsigned) pw->pw_gid : 0u, 998u);
+                        pw->pw_name, subids ? (unsigned) pw->pw_uid : 0u, subids ? (unsigned) pw->pw_gid : 0u,
+                        subids ? 998u : 0u,
+                        /* only root exists: sbuild's own user must be another name of it too */
+                        subids ? "" : "grep -q '^sbuild:' /etc/passwd || echo 'sbuild:x:0:0:Debian source builder:/var/lib/sbuild:/bin/bash' >> /etc/passwd; "
+                                      /* and apt cannot drop to _apt */
+                                      "[ ! -d /etc/apt/apt.conf.d ] || echo 'APT::Sandbox::User \"root\";' > /etc/apt/apt.conf.d/00den-single-id; ");
                 char *cmd[] = { "/bin/sh", "-c", script, NULL };
                 struct engine_exec_opts eo = { .root = o->root, .runroot = o->runroot, .container = sname, .cmd = cmd,
                                                .user = "0" };
@@ -319,7 +329,8 @@ static int run(struct opts *o, const char *session)
                 eo.cmd = sh;
         if (o->preserve)
                 for (char **e = environ; e && *e; e++)
-                        strv_push(&env, *e);
+                        if (strncmp(*e, "DEN_", 4) != 0) /* den's own settings stay outside */
+                                strv_push(&env, *e);
         eo.env = env;
         if (isolate(o))
                 eo.network = "none";

@@ -50,6 +50,10 @@ fi
 for u in dentest dentest-nosub; do
 	id "$u" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$u"
 done
+# sbuild's schroot mode wants its users in group sbuild (sbuild-adduser)
+if getent group sbuild >/dev/null; then
+	for u in dentest dentest-nosub; do usermod -aG sbuild "$u"; done
+fi
 for f in /etc/subuid /etc/subgid; do
 	grep -q '^dentest:' "$f" 2>/dev/null || echo "dentest:200000:65536" >> "$f"
 	sed -i '/^dentest-nosub:/d' "$f"

@@ -229,3 +229,7 @@ def podman_session(tmp):
         # podman as root keeps its storage's overlay directory mounted (every podman call mounts it again)
         subprocess.run(["umount", "-R", "-l", os.path.join(tmp, "pmstore", "overlay")], capture_output=True)
     shutil.rmtree(runroot, ignore_errors=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: the slow tier (a Debian root, sbuild, autopkgtest); CI runs it too")
