@@ -238,7 +238,10 @@ static int begin(struct opts *o, const char *chroot, bool quiet, char **ret_name
         if (u)
                 fclose(u);
         snprintf(rnd, sizeof(rnd), "%08x", v);
-        _cleanup_free_ char *sname = o->session_name ? xstrdup(o->session_name) : xasprintf("%s-%s", name, rnd);
+        /* a session of source:NAME writes its changes back into the image when it ends: its name says so */
+        bool source = ns && strncmp(ns, "source:", 7) == 0;
+        _cleanup_free_ char *sname = o->session_name ? xasprintf("%s%s", source ? "source-" : "", o->session_name)
+                                                     : xasprintf("%s%s-%s", source ? "source-" : "", name, rnd);
         struct engine_run_opts ro = { .root = o->root, .runroot = o->runroot, .image = image, .name = sname,
                                       .network = "host", .quiet = true };
         struct err err = { 0 };
@@ -295,6 +298,15 @@ static int end(struct opts *o, const char *session)
 {
         const char *ns, *name = strip_ns(session, &ns);
         struct err err = { 0 };
+        if (strncmp(name, "source-", 7) == 0) {
+                json_t *ss = sessions(o), *e = session_find(ss, name);
+                const char *image = json_string_value(json_object_get(e, "Image"));
+                char man[72];
+                int r = image ? engine_commit(o->root, name, image, man, &err) : 0;
+                json_decref(ss);
+                if (r < 0)
+                        return fail("%s: the changes cannot be kept in the image (the session stays): %s", session, err.msg);
+        }
         if (engine_rm(o->root, o->runroot, name, true, &err) < 0)
                 return fail("%s: %s", session, err.msg);
         return 0;

@@ -20,6 +20,7 @@ static const struct {
         den_command_fn fn;
         const char *help;
 } commands[] = {
+        { "commit", den_cmd_commit, "make an image of a container's changes" },
         { "cp", den_cmd_cp, "copy files between a running container and the host" },
         { "create", den_cmd_create, "create a container without starting it" },
         { "exec", den_cmd_exec, "run another command in a running container (through its keeper)" },

@@ -21,6 +21,7 @@ int den_cmd_start(struct den_global *g, int argc, char **argv);
 int den_cmd_cp(struct den_global *g, int argc, char **argv);
 int den_cmd_rename(struct den_global *g, int argc, char **argv);
 int den_cmd_port(struct den_global *g, int argc, char **argv);
+int den_cmd_commit(struct den_global *g, int argc, char **argv);
 int den_cmd_exec(struct den_global *g, int argc, char **argv);
 int den_cmd_ps(struct den_global *g, int argc, char **argv);
 int den_cmd_stop(struct den_global *g, int argc, char **argv);

@@ -158,6 +158,22 @@ int den_cmd_rename(struct den_global *g, int argc, char **argv)
         return engine_rename(g->root, argv[1], argv[2], &err) < 0 ? den_fail(err.msg) : 0;
 }
 
+int den_cmd_commit(struct den_global *g, int argc, char **argv)
+{
+        if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                printf("usage: den commit CONTAINER IMAGE\nA new image: the container's image and its changes as one more layer.\n");
+                return 0;
+        }
+        if (argc != 3)
+                return den_usage("commit", "expects a container and the new image's name");
+        struct err err = { 0 };
+        char man[72];
+        if (engine_commit(g->root, argv[1], argv[2], man, &err) < 0)
+                return den_fail(err.msg);
+        printf("%s\n", man);
+        return 0;
+}
+
 int den_cmd_port(struct den_global *g, int argc, char **argv)
 {
         if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

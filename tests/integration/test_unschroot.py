@@ -118,3 +118,27 @@ def test_autopkgtest_virt_server_protocol(us, tmp):
     assert all(r.startswith("ok") for r in replies[4:]), p.stdout
     # the execute command ran inside the session while it was open: a session was made and is gone now
     assert "session" in " ".join(execute)
+
+
+def test_source_chroot_keeps_its_changes(us, den):
+    sid = us("-c", "source:bb-test-sbuild", "--begin-session", text=True).stdout.strip()
+    assert sid.startswith("source-bb-test-sbuild-")
+    us("-c", sid, "--run-session", "-u", "root", "--", "sh", "-c", "echo updated > /etc/kept; rm /bin/false")
+    us("-c", sid, "--end-session")
+    # a later session of the plain chroot sees them
+    p = us("-c", "bb-test-sbuild", "--", "sh", "-c", "cat /etc/kept; ls /bin/false 2>&1 || true", text=True)
+    assert p.stdout.startswith("updated\n") and "No such file" in p.stdout, p.stdout
+    assert "store is clean" in den("system", "check").stdout
+
+
+def test_commit(den, image):
+    den("run", "--name", "c1", image, "sh", "-c", "echo new > /newfile; rm /bin/false; mkdir /opq; echo a > /opq/a")
+    digest = den("commit", "c1", "committed:1").stdout.strip()
+    assert digest.startswith("sha256:")
+    p = den("run", "--rm", "committed:1", "sh", "-c", "cat /newfile /opq/a; ls /bin/false 2>&1 || true")
+    assert p.stdout.startswith("new\na\n") and "No such file" in p.stdout
+    info = den("inspect", "committed:1").stdout
+    assert "den commit" in info
+    p = den("commit", "nosuch", "x:1", check=False)
+    assert p.returncode != 0 and "nosuch" in p.stderr
+    den("rm", "c1")

@@ -1301,6 +1301,49 @@ int engine_start(const char *root, const char *runroot, const char *container, b
         return r;
 }
 
+int engine_commit(const char *root, const char *container, const char *name, char ret[72], struct err *err)
+{
+        _cleanup_free_ char *id = NULL;
+        int r = find_container(root, container, &id, err);
+        if (r < 0)
+                return r;
+        json_t *rec = record_load(root, id);
+        const char *base = json_string_value(json_object_get(rec, "ImageDigest"));
+        const char *drv = json_string_value(json_object_get(rec, "StorageDriver"));
+        if (!base) {
+                json_decref(rec);
+                return err_set(err, -EIO, "container '%s': its record is damaged", container);
+        }
+        if (drv && strcmp(drv, "copy") == 0) {
+                json_decref(rec);
+                return err_set(err, -EOPNOTSUPP,
+                               "den commit: container '%s' has a plain copy of its image (storage driver copy), not a layer of its changes",
+                               container);
+        }
+        struct store s;
+        if ((r = store_open(root, &s, err)) < 0) {
+                json_decref(rec);
+                return r;
+        }
+        _cleanup_free_ char *upper = xasprintf("%s/containers/%s/upper", root, id),
+                            *tmpl = xasprintf("%s/tmp/commit.%d.XXXXXX", root, getpid());
+        int fd = mkostemp(tmpl, O_CLOEXEC);
+        if (fd < 0)
+                r = err_sys(err, -errno, "cannot create a file in %s/tmp", root);
+        else {
+                unlink(tmpl);
+                char man[DIGEST_STR_MAX];
+                if ((r = layer_diff(upper, fd, err)) < 0)
+                        err_wrap(err, "den commit %s", container);
+                else if ((r = image_commit(&s, base, fd, name, "den commit", man, err)) == 0)
+                        snprintf(ret, 72, "%s", man);
+                close(fd);
+        }
+        store_close(&s);
+        json_decref(rec);
+        return r;
+}
+
 int engine_ports(const char *root, const char *container, char ***ret, struct err *err)
 {
         _cleanup_free_ char *id = NULL;

@@ -43,6 +43,8 @@ int engine_create(const struct engine_run_opts *o, struct err *err);
 int engine_session_begin(const struct engine_run_opts *o, struct err *err);
 int engine_start(const char *root, const char *runroot, const char *container, bool attach, struct err *err);
 int engine_rename(const char *root, const char *container, const char *name, struct err *err);
+/* den commit: the container's changes as a new layer on its image, named name */
+int engine_commit(const char *root, const char *container, const char *name, char ret[72], struct err *err);
 /* den port: the published ports of a container, "80/tcp -> 0.0.0.0:8080" lines */
 int engine_ports(const char *root, const char *container, char ***ret, struct err *err);
 

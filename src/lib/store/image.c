@@ -342,3 +342,63 @@ out:
         store_unlock(s);
         return r;
 }
+
+int image_commit(struct store *s, const char *base, int layer_fd, const char *name, const char *comment,
+                 char ret[DIGEST_STR_MAX], struct err *err)
+{
+        _cleanup_free_ char *norm = NULL, *mtxt = NULL, *ctxt = NULL, *created = now_rfc3339(), *cnew = NULL,
+                            *mnew = NULL;
+        size_t ml, cl;
+        int r;
+        if ((r = image_ref_normalize(name, &norm, err)) < 0)
+                return r;
+        if ((r = store_lock(s, true, err)) < 0)
+                return r;
+        json_t *m = NULL, *c = NULL, *names = NULL;
+        char diff[DIGEST_STR_MAX], cd[DIGEST_STR_MAX], md[DIGEST_STR_MAX];
+        uint64_t size = 0;
+        lseek(layer_fd, 0, SEEK_SET);
+        if ((r = store_put_blob_fd(s, layer_fd, NULL, 0, diff, &size, err)) < 0 ||
+            (r = store_read_blob(s, base, MANIFEST_MAX, &mtxt, &ml, err)) < 0)
+                goto out;
+        m = json_loadb(mtxt, ml, 0, NULL);
+        const char *bcd = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+        if (!m || !bcd || (r = store_read_blob(s, bcd, MANIFEST_MAX, &ctxt, &cl, err)) < 0 ||
+            !(c = json_loadb(ctxt, cl, 0, NULL)) || !json_is_array(json_object_get(json_object_get(c, "rootfs"), "diff_ids"))) {
+                r = r < 0 ? r : err_set(err, -EINVAL, "image %s: its manifest or config is damaged", base);
+                goto out;
+        }
+        json_array_append_new(json_object_get(json_object_get(c, "rootfs"), "diff_ids"), json_string(diff));
+        json_t *hist = json_object_get(c, "history");
+        if (!json_is_array(hist)) {
+                hist = json_array();
+                json_object_set_new(c, "history", hist);
+        }
+        json_array_append_new(hist, json_pack("{s:s,s:s}", "created", created, "created_by", comment));
+        json_object_set_new(c, "created", json_string(created));
+        cnew = json_dumps(c, JSON_COMPACT);
+        if ((r = store_put_blob_mem(s, cnew, strlen(cnew), cd, err)) < 0)
+                goto out;
+        const char *mt = json_string_value(json_object_get(m, "mediaType"));
+        bool docker = mt && strstr(mt, "docker");
+        json_object_set_new(json_object_get(m, "config"), "digest", json_string(cd));
+        json_object_set_new(json_object_get(m, "config"), "size", json_integer((json_int_t) strlen(cnew)));
+        json_array_append_new(json_object_get(m, "layers"),
+                              json_pack("{s:s,s:s,s:I}", "mediaType",
+                                        docker ? "application/vnd.docker.image.rootfs.diff.tar"
+                                               : "application/vnd.oci.image.layer.v1.tar",
+                                        "digest", diff, "size", (json_int_t) size));
+        mnew = json_dumps(m, JSON_COMPACT);
+        if ((r = store_put_blob_mem(s, mnew, strlen(mnew), md, err)) < 0 || (r = layer_ensure(s, diff, diff, 0, err)) < 0 ||
+            (r = image_names_load(s, &names, err)) < 0)
+                goto out;
+        json_object_set_new(names, norm, json_string(md));
+        if ((r = image_names_save(s, names, err)) == 0)
+                strcpy(ret, md);
+out:
+        json_decref(m);
+        json_decref(c);
+        json_decref(names);
+        store_unlock(s);
+        return r;
+}

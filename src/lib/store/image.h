@@ -23,6 +23,10 @@ struct image_import_opts {
 int image_import(struct store *s, const struct image_import_opts *o, char ret_manifest[DIGEST_STR_MAX],
                  struct err *err);
 
+/* den commit: an image of base's layers and the layer tar on layer_fd (uncompressed),
+ * named name; history gets comment */
+int image_commit(struct store *s, const char *base, int layer_fd, const char *name, const char *comment,
+                 char ret[DIGEST_STR_MAX], struct err *err);
 /* names.json: name -> manifest digest */
 int image_names_load(struct store *s, json_t **ret, struct err *err);
 /* atomically; the caller holds the store lock */

@@ -16,6 +16,7 @@
 #include "lib/base/macro.h"
 #include "lib/linux/idmap.h"
 #include "unpack.h"
+#include "tarw.h"
 #include "digest.h"
 
 char *layer_dir(const char *diff_id)
@@ -113,6 +114,33 @@ static int userns_run(int (*fn)(void *, struct err *), void *arg, struct err *er
                 close(p[1]);
         munmap(shared, sizeof(*shared));
         return r;
+}
+
+struct diff_job {
+        const char *upper;
+        int out_fd;
+};
+
+static int job_diff(void *arg, struct err *err)
+{
+        struct diff_job *j = arg;
+        _cleanup_close_ int dir = open(j->upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct tarw *t;
+        if (dir < 0)
+                return err_sys(err, -errno, "%s", j->upper);
+        int r = tarw_open(j->out_fd, &t, err);
+        if (r < 0)
+                return r;
+        r = tarw_add_upper(t, dir, err);
+        int q = tarw_close(t, err);
+        return r < 0 ? r : q;
+}
+
+int layer_diff(const char *upper, int out_fd, struct err *err)
+{
+        struct diff_job j = { upper, out_fd };
+        /* rootless, the files belong to the sub-ids: read them as root of the containers' map */
+        return geteuid() == 0 ? job_diff(&j, err) : userns_run(job_diff, &j, err);
 }
 
 int layer_remove_tree(struct store *s, const char *rel, struct err *err)

@@ -13,6 +13,8 @@
  * user namespace with den's default map (0 -> the user, 1.. -> the sub-ids),
  * the one containers get, so a file of uid 42 belongs to uid 42 inside. */
 int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err);
+/* an overlay upper directory (absolute path) as an uncompressed layer tar on out_fd */
+int layer_diff(const char *upper, int out_fd, struct err *err);
 /* the directory of an unpacked layer (relative to the store root) */
 char *layer_dir(const char *diff_id);
 /* remove a tree of the store (rootless: from inside the user namespace, since

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,7 +91,17 @@ int tarw_add_dir(struct tarw *t, const char *name, struct err *err)
         return put(t, entry(name, AE_IFDIR, 0755, 0, time(NULL)), name, err);
 }
 
-static int tree(struct tarw *t, int dirfd, const char *prefix, dev_t dev, int depth, struct err *err)
+/* an overlay upper directory's opaque marker (kernel overlay as root, with userxattr rootless) */
+static bool opaque_dir(int dirfd, const char *n)
+{
+        char p[64], v[4];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
+        _cleanup_free_ char *path = xasprintf("%s/%s", p, n);
+        return (lgetxattr(path, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
+               (lgetxattr(path, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
+}
+
+static int tree(struct tarw *t, int dirfd, const char *prefix, dev_t dev, int depth, bool overlay, struct err *err)
 {
         if (depth > 256)
                 return err_set(err, -ELOOP, "archive: deeper than 256 levels at '%s'", prefix);
@@ -106,6 +117,12 @@ static int tree(struct tarw *t, int dirfd, const char *prefix, dev_t dev, int de
                 if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 _cleanup_free_ char *name = *prefix ? xasprintf("%s/%s", prefix, n) : xstrdup(n);
+                if (overlay && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+                        /* an overlay whiteout is an OCI one: an empty .wh.NAME */
+                        _cleanup_free_ char *wh = *prefix ? xasprintf("%s/.wh.%s", prefix, n) : xasprintf(".wh.%s", n);
+                        r = put(t, entry(wh, AE_IFREG, 0644, 0, st.st_mtime), wh, err);
+                        continue;
+                }
                 struct archive_entry *e = entry(name, st.st_mode & S_IFMT, st.st_mode & 07777,
                                                 S_ISREG(st.st_mode) ? st.st_size : 0, st.st_mtime);
                 A(archive_entry_set_uid)(e, st.st_uid);
@@ -133,8 +150,14 @@ static int tree(struct tarw *t, int dirfd, const char *prefix, dev_t dev, int de
                         _cleanup_close_ int fd = openat(dirfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                         r = fd < 0 ? err_sys(err, -errno, "archive: '%s'", name) : copy_in(t, fd, name, err);
                 } else if (S_ISDIR(st.st_mode)) {
+                        if (overlay && opaque_dir(dirfd, n)) {
+                                _cleanup_free_ char *opq = xasprintf("%s/.wh..wh..opq", name);
+                                if ((r = put(t, entry(opq, AE_IFREG, 0644, 0, st.st_mtime), opq, err)) < 0)
+                                        break;
+                        }
                         _cleanup_close_ int sub = openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        r = sub < 0 ? err_sys(err, -errno, "archive: '%s'", name) : tree(t, sub, name, dev, depth + 1, err);
+                        r = sub < 0 ? err_sys(err, -errno, "archive: '%s'", name)
+                                    : tree(t, sub, name, dev, depth + 1, overlay, err);
                 }
         }
         closedir(d);
@@ -146,7 +169,15 @@ int tarw_add_tree(struct tarw *t, int dirfd, const char *prefix, struct err *err
         struct stat st;
         if (fstat(dirfd, &st) < 0)
                 return err_sys(err, -errno, "archive: '%s'", prefix);
-        return tree(t, dirfd, prefix, st.st_dev, 0, err);
+        return tree(t, dirfd, prefix, st.st_dev, 0, false, err);
+}
+
+int tarw_add_upper(struct tarw *t, int dirfd, struct err *err)
+{
+        struct stat st;
+        if (fstat(dirfd, &st) < 0)
+                return err_sys(err, -errno, "archive: the upper directory");
+        return tree(t, dirfd, "", st.st_dev, 0, true, err);
 }
 
 int tarw_close(struct tarw *t, struct err *err)
