@@ -233,3 +233,44 @@ def podman_session(tmp):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: the slow tier (a Debian root, sbuild, autopkgtest); CI runs it too")
+
+
+def derived_image(den, base, tmp, name, layers=(), config=None):
+    """An image in den's store: base (saved as an OCI layout) plus one layer per
+    {path: bytes} dict, its config changed by config(cfg) when given; loaded as
+    name.  Returns the manifest digest and the layers' digests."""
+    import hashlib
+    import io
+    import tarfile
+    lay = os.path.join(tmp, "layout-" + name.replace("/", "_").replace(":", "_"))
+    den("save", "--format", "oci-dir", "-o", lay, base)
+    idx = json.load(open(os.path.join(lay, "index.json")))
+    blobs = os.path.join(lay, "blobs", "sha256")
+    man = json.load(open(os.path.join(blobs, idx["manifests"][0]["digest"][7:])))
+    cfg = json.load(open(os.path.join(blobs, man["config"]["digest"][7:])))
+
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        open(os.path.join(blobs, h), "wb").write(data)
+        return "sha256:" + h, len(data)
+    for files in layers:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            for path, data in files.items():
+                ti = tarfile.TarInfo(path)
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+        d, size = put(buf.getvalue())
+        man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": size})
+        cfg["rootfs"]["diff_ids"].append(d)
+    if config:
+        config(cfg)
+    cd, cs = put(json.dumps(cfg).encode())
+    man["config"] = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}
+    md, ms = put(json.dumps(man).encode())
+    ref = name if "/" in name.split(":")[0] else "localhost/" + name
+    idx["manifests"] = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+                         "annotations": {"org.opencontainers.image.ref.name": ref}}]
+    json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+    den("load", "-i", lay)
+    return md, [l["digest"] for l in man["layers"]]

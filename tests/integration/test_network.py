@@ -2,8 +2,6 @@
 """Networks of den containers: none, host, private through pasta or slirp4netns,
 published ports (tcp and udp), host loopback only when allowed, per-command
 networks in sessions, and helpers that die with their container."""
-import hashlib
-import json
 import os
 import shutil
 import socket
@@ -13,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, derived_image
 from test_den_run import den, image  # noqa: F401 (fixtures)
 
 
@@ -218,24 +216,8 @@ def test_bad_specs_and_unusable_ports(den, image):
 @needs_tun
 @pytest.mark.skipif(not HELPERS, reason="neither pasta nor slirp4netns")
 def test_publish_all_exposed_ports(den, image, tmp):
-    lay = os.path.join(tmp, "layout")
-    den("save", "--format", "oci-dir", "-o", lay, image)
-    idx = json.load(open(os.path.join(lay, "index.json")))
-    blobs = os.path.join(lay, "blobs", "sha256")
-    man = json.load(open(os.path.join(blobs, idx["manifests"][0]["digest"][7:])))
-    cfg = json.load(open(os.path.join(blobs, man["config"]["digest"][7:])))
-    cfg.setdefault("config", {})["ExposedPorts"] = {"8080/tcp": {}}
-
-    def put(data):
-        h = hashlib.sha256(data).hexdigest()
-        open(os.path.join(blobs, h), "wb").write(data)
-        return "sha256:" + h, len(data)
-    man["config"]["digest"], man["config"]["size"] = put(json.dumps(cfg).encode())
-    md, ms = put(json.dumps(man).encode())
-    idx["manifests"] = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                         "annotations": {"org.opencontainers.image.ref.name": "localhost/exposed:1"}}]
-    json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
-    den("load", "-i", lay)
+    derived_image(den, image, tmp, "exposed:1",
+                  config=lambda cfg: cfg.setdefault("config", {}).update(ExposedPorts={"8080/tcp": {}}))
     cid = den("run", "-d", "-P", "exposed:1", "denprobe", "tcp-serve", "8080", "via-P").stdout.strip()
     try:
         line = den("port", cid).stdout.strip()

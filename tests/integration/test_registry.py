@@ -113,35 +113,8 @@ def registries(tmp):
 
 def layered(den, image, tmp, name, layers):
     """an image in den's store: the busybox image plus one layer per {path: bytes} dict"""
-    lay = os.path.join(tmp, "layout-" + name.replace("/", "_").replace(":", "_"))
-    den("save", "--format", "oci-dir", "-o", lay, image)
-    idx = json.load(open(os.path.join(lay, "index.json")))
-    blobs = os.path.join(lay, "blobs", "sha256")
-    man = json.load(open(os.path.join(blobs, idx["manifests"][0]["digest"][7:])))
-    cfg = json.load(open(os.path.join(blobs, man["config"]["digest"][7:])))
-
-    def put(data):
-        h = hashlib.sha256(data).hexdigest()
-        open(os.path.join(blobs, h), "wb").write(data)
-        return "sha256:" + h, len(data)
-    for files in layers:
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as t:
-            for path, data in files.items():
-                ti = tarfile.TarInfo(path)
-                ti.size = len(data)
-                t.addfile(ti, io.BytesIO(data))
-        d, size = put(buf.getvalue())
-        man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": size})
-        cfg["rootfs"]["diff_ids"].append(d)
-    cd, cs = put(json.dumps(cfg).encode())
-    man["config"] = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}
-    md, ms = put(json.dumps(man).encode())
-    idx["manifests"] = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                         "annotations": {"org.opencontainers.image.ref.name": name}}]
-    json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
-    den("load", "-i", lay)
-    return md, [l["digest"] for l in man["layers"]]
+    from conftest import derived_image
+    return derived_image(den, image, tmp, name, layers)
 
 
 def fresh(den, tmp, name="fresh"):

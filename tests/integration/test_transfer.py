@@ -132,36 +132,9 @@ def test_images_traded_with_podman(den, image, tmp, podman):
 
 def test_an_image_of_200_layers_runs(den, image, tmp):
     """lower layers are added one fsconfig call each: no mount option length limit"""
-    import hashlib
-    lay = os.path.join(tmp, "layout")
-    den("save", "--format", "oci-dir", "-o", lay, image)
-    idx = json.load(open(os.path.join(lay, "index.json")))
-    blobs = os.path.join(lay, "blobs", "sha256")
-    man = json.load(open(os.path.join(blobs, idx["manifests"][0]["digest"][7:])))
-    cfg = json.load(open(os.path.join(blobs, man["config"]["digest"][7:])))
-
-    def put(data):
-        h = hashlib.sha256(data).hexdigest()
-        open(os.path.join(blobs, h), "wb").write(data)
-        return "sha256:" + h, len(data)
-    for i in range(200):
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as t:
-            data = f"layer {i}\n".encode()
-            for name in ("etc/which", f"etc/layer{i}"):
-                ti = tarfile.TarInfo(name)
-                ti.size = len(data)
-                t.addfile(ti, io.BytesIO(data))
-        d, size = put(buf.getvalue())
-        man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": size})
-        cfg["rootfs"]["diff_ids"].append(d)
-    cd, cs = put(json.dumps(cfg).encode())
-    man["config"] = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}
-    md, ms = put(json.dumps(man).encode())
-    idx["manifests"] = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                         "annotations": {"org.opencontainers.image.ref.name": "localhost/layers200:latest"}}]
-    json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
-    den("load", "-i", lay)
+    from conftest import derived_image
+    derived_image(den, image, tmp, "layers200", [{"etc/which": f"layer {i}\n".encode(),
+                                                  f"etc/layer{i}": f"layer {i}\n".encode()} for i in range(200)])
     p = den("run", "--rm", "layers200", "sh", "-c", "cat /etc/which; cat /etc/layer0; ls /etc | wc -l")
     assert p.stdout.split("\n")[:2] == ["layer 199", "layer 0"], p.stdout
     assert int(p.stdout.split("\n")[2]) >= 201
