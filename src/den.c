@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* den: the engine a person uses.  So far: the image store (import, images,
- * tag, rmi, inspect); containers, sessions, registries and builds follow. */
+/* den: the engine a person uses: images (store and registries), containers
+ * held by keepers, sessions, networks.  Each command lives in src/cmd/. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,12 +28,12 @@ static const struct {
         { "image", den_cmd_image, "image prune: remove what no image name reaches" },
         { "images", den_cmd_images, "list images" },
         { "import", den_cmd_import, "make a one-layer image from a root filesystem tarball" },
+        { "inspect", den_cmd_inspect, "show an image or container as JSON; --remote: an image in a registry" },
         { "kill", den_cmd_kill, "send a signal to a container's main command" },
         { "load", den_cmd_load, "load images from an OCI layout, oci-archive or docker-archive" },
         { "login", den_cmd_login, "keep credentials for a registry (auth.json, shared with podman)" },
         { "logout", den_cmd_logout, "forget a registry's credentials" },
         { "logs", den_cmd_logs, "print the output of a detached container" },
-        { "inspect", den_cmd_inspect, "show an image or container as JSON; --remote: an image in a registry" },
         { "port", den_cmd_port, "list a container's published ports" },
         { "ps", den_cmd_ps, "list containers" },
         { "pull", den_cmd_pull, "fetch an image from a registry" },

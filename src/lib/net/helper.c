@@ -361,7 +361,12 @@ static int wait_pidfd(int pidfd, int timeout_ms)
         return poll(&p, 1, timeout_ms);
 }
 
-static pid_t spawn(char **argv, int dfd, int logfd, int keep_fd)
+/* the helper's fds: 3 its ready pipe (or /dev/null), 4 the network namespace, 5 the user namespace */
+struct ns_fds {
+        int net, user; /* user: -1 without a user namespace of the container's own */
+};
+
+static pid_t spawn(char **argv, int dfd, int logfd, int ready_fd, const struct ns_fds *ns)
 {
         pid_t pid = fork();
         if (pid != 0)
@@ -369,11 +374,17 @@ static pid_t spawn(char **argv, int dfd, int logfd, int keep_fd)
         /* its own session: a ^C at den's terminal is for the container, not for its network */
         setsid();
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int keep[3] = { ready_fd >= 0 ? ready_fd : nul, ns->net, ns->user >= 0 ? ns->user : nul };
+        /* up out of the way first, then down to 3, 4, 5 */
+        for (int i = 0; i < 3; i++)
+                if ((keep[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 10)) < 0)
+                        _exit(127);
         if (nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || fchdir(dfd) < 0)
                 _exit(127);
-        if (keep_fd >= 0 && dup2(keep_fd, 3) < 0)
-                _exit(127);
-        syscall(SYS_close_range, keep_fd >= 0 ? 4 : 3, ~0u, 0);
+        for (int i = 0; i < 3; i++)
+                if (dup2(keep[i], 3 + i) < 0)
+                        _exit(127);
+        syscall(SYS_close_range, 6, ~0u, 0);
         signal(SIGPIPE, SIG_DFL);
         execv(argv[0], argv);
         dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
@@ -413,9 +424,10 @@ static int ports_spec(const struct net_conf *c, bool udp, char **ret)
         return 0;
 }
 
-static int start_pasta(pid_t target, const struct net_conf *c, int dfd, int logfd, pid_t *ret, struct err *err)
+static int start_pasta(const struct ns_fds *ns, const struct net_conf *c, int dfd, int logfd, pid_t *ret,
+                       struct err *err)
 {
-        _cleanup_free_ char *prog = find_program("pasta"), *t = NULL, *u = NULL, *pid = xasprintf("%d", target);
+        _cleanup_free_ char *prog = find_program("pasta"), *t = NULL, *u = NULL;
         ports_spec(c, false, &t);
         u = xstrdup("none"); /* UDP goes through the watcher (pasta 2023-03 loses replies of translated ports) */
         char *argv[24];
@@ -439,10 +451,17 @@ static int start_pasta(pid_t target, const struct net_conf *c, int dfd, int logf
                 argv[n++] = "--dns-forward";
                 argv[n++] = PASTA_DNS;
         }
-        argv[n++] = pid;
+        /* the namespaces as den opened them (the keeper may not be open to us once it runs) */
+        argv[n++] = "--netns";
+        argv[n++] = "/proc/self/fd/4";
+        if (ns->user >= 0) {
+                argv[n++] = "--userns";
+                argv[n++] = "/proc/self/fd/5";
+        }
+        argv[n++] = "--no-netns-quit"; /* the watcher ends it */
         argv[n] = NULL;
         /* pasta configures the namespace, then goes to the background: its first process ending says done */
-        pid_t p = spawn(argv, dfd, logfd, -1);
+        pid_t p = spawn(argv, dfd, logfd, -1, ns);
         if (p < 0)
                 return err_sys(err, -errno, "fork");
         int st;
@@ -485,11 +504,10 @@ static int slirp_api(int dfd, const char *req, struct err *err)
         return 0;
 }
 
-static int start_slirp(pid_t target, bool userns, const struct net_conf *c, int dfd, int logfd, pid_t *ret,
+static int start_slirp(const struct ns_fds *ns, const struct net_conf *c, int dfd, int logfd, pid_t *ret,
                        struct err *err)
 {
-        _cleanup_free_ char *prog = find_program("slirp4netns"), *pid = xasprintf("%d", target),
-                            *us = xasprintf("--userns-path=/proc/%d/ns/user", target);
+        _cleanup_free_ char *prog = find_program("slirp4netns");
         char *argv[16];
         int n = 0, pp[2];
         argv[n++] = prog;
@@ -500,14 +518,15 @@ static int start_slirp(pid_t target, bool userns, const struct net_conf *c, int 
         argv[n++] = "--enable-seccomp";
         if (!c->allow_host_loopback)
                 argv[n++] = "--disable-host-loopback";
-        if (userns)
-                argv[n++] = us;
-        argv[n++] = pid;
+        argv[n++] = "--netns-type=path";
+        if (ns->user >= 0)
+                argv[n++] = "--userns-path=/proc/self/fd/5";
+        argv[n++] = "/proc/self/fd/4";
         argv[n++] = "tap0";
         argv[n] = NULL;
         if (pipe2(pp, O_CLOEXEC) < 0)
                 return err_sys(err, -errno, "pipe");
-        pid_t p = spawn(argv, dfd, logfd, pp[1]);
+        pid_t p = spawn(argv, dfd, logfd, pp[1], ns);
         close(pp[1]);
         if (p < 0) {
                 close(pp[0]);
@@ -541,8 +560,10 @@ static int start_slirp(pid_t target, bool userns, const struct net_conf *c, int 
         return 0;
 }
 
-int net_attach(pid_t target, bool userns, const struct net_conf *c, const char *rundir, int keeper_exe, struct err *err)
+int net_attach(pid_t target, int userns_fd, int netns_fd, const struct net_conf *c, const char *rundir, int keeper_exe,
+               struct err *err)
 {
+        const struct ns_fds ns = { .net = netns_fd, .user = userns_fd };
         if (!net_mode_private(c->mode))
                 return 0;
         const char *helper = net_mode_name(c->mode);
@@ -558,8 +579,7 @@ int net_attach(pid_t target, bool userns, const struct net_conf *c, const char *
         if (kfd < 0)
                 return err_sys(err, -errno, "pidfd_open");
         pid_t hp = -1;
-        r = c->mode == NET_PASTA ? start_pasta(target, c, dfd, logfd, &hp, err)
-                                 : start_slirp(target, userns, c, dfd, logfd, &hp, err);
+        r = c->mode == NET_PASTA ? start_pasta(&ns, c, dfd, logfd, &hp, err) : start_slirp(&ns, c, dfd, logfd, &hp, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int hfd = pidfd_open(hp);
@@ -578,16 +598,10 @@ int net_attach(pid_t target, bool userns, const struct net_conf *c, const char *
                         }
                         uport[n_udp++] = c->ports[i].ctr;
                 }
-        if (n_udp) {
-                char p[64];
-                snprintf(p, sizeof(p), "/proc/%d/ns/net", target);
-                nfd = open(p, O_RDONLY | O_CLOEXEC);
-                snprintf(p, sizeof(p), "/proc/%d/ns/user", target);
-                ufd = userns ? open(p, O_RDONLY | O_CLOEXEC) : -1;
-                if (nfd < 0 || (userns && ufd < 0)) {
-                        r = err_sys(err, -errno, "cannot open the namespaces of %d", target);
-                        goto fail;
-                }
+        if (n_udp && ((nfd = fcntl(netns_fd, F_DUPFD_CLOEXEC, 3)) < 0 ||
+                      (userns_fd >= 0 && (ufd = fcntl(userns_fd, F_DUPFD_CLOEXEC, 3)) < 0))) {
+                r = err_sys(err, -errno, "dup");
+                goto fail;
         }
         /* the watcher: small (den-keeper when there is one), in its own session, holding its pidfds and sockets */
         pid_t w = fork();
@@ -618,7 +632,7 @@ int net_attach(pid_t target, bool userns, const struct net_conf *c, const char *
                         _exit(1);
                 syscall(SYS_close_range, 3 + nf, ~0u, 0);
                 int exe = 3 + (int) nf - 1;
-                char a[4 + 16][16];
+                char a[16][24];
                 char *argv[6 + 16 + 1] = { "den-keeper", "--netwatch", "3", "4", ufd >= 0 ? "5" : "-1", nfd >= 0 ? "6" : "-1" };
                 int fdv[16];
                 for (int i = 0; i < n_udp; i++) {

@@ -53,12 +53,15 @@ char *net_resolv_conf(const struct net_conf *c);
 /* the address the host answers on from inside (host.containers.internal), or NULL */
 const char *net_host_address(const struct net_conf *c, char buf[64]);
 
-/* Attach the helper to the network namespace of pid (its user namespace too
- * when userns), wait until the namespace is configured, publish the ports, and
- * leave a watcher that ends the helper when pid ends.  rundir gets net.log
+/* Attach the helper to the network namespace netns_fd (joining userns_fd first,
+ * unless -1) of the container whose keeper is pid, wait until the namespace is
+ * configured, publish the ports, and leave a watcher that ends the helper when
+ * pid ends.  The namespaces come as fds opened when the keeper was cloned: a
+ * keeper that is not dumpable any more keeps its /proc/PID/ns from its owner.  rundir gets net.log
  * (the helper's messages) and net.pid (the watcher).  keeper_exe: an fd of
  * den-keeper (it runs the watcher small), or -1 for a fork of this program. */
-int net_attach(pid_t pid, bool userns, const struct net_conf *c, const char *rundir, int keeper_exe, struct err *err);
+int net_attach(pid_t pid, int userns_fd, int netns_fd, const struct net_conf *c, const char *rundir, int keeper_exe,
+               struct err *err);
 /* wait up to timeout_ms for the helper of rundir to be gone */
 void net_detach_wait(const char *rundir, int timeout_ms);
 

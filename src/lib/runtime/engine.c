@@ -511,7 +511,7 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         struct spec spec = { 0 };
         struct mount_op *ops = NULL;
         size_t n_ops = 0;
-        int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 }, c_keeper_exe = -1;
+        int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 }, c_keeper_exe = -1, ns_net = -1, ns_user = -1;
         pid_t pid = -1;
         _cleanup_free_ char *pidtxt = NULL;
         _cleanup_close_ int rd = -1;
@@ -569,6 +569,18 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         }
         close(sp[1]);
         sp[1] = -1;
+        if (net_mode_private(nc.mode)) {
+                /* now, while the child is still a dumpable copy of us */
+                char p[64];
+                snprintf(p, sizeof(p), "/proc/%d/ns/net", pid);
+                ns_net = open(p, O_RDONLY | O_CLOEXEC);
+                snprintf(p, sizeof(p), "/proc/%d/ns/user", pid);
+                ns_user = spec.ns[NS_USER].enabled ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+                if (ns_net < 0 || (spec.ns[NS_USER].enabled && ns_user < 0)) {
+                        r = err_sys(err, -errno, "cannot open the namespaces of container %s", out->id);
+                        goto out;
+                }
+        }
         if (spec.ns[NS_USER].enabled) {
                 bool sg;
                 if ((r = idmap_write(pid, spec.uid_mappings, spec.n_uid_mappings, spec.gid_mappings,
@@ -587,13 +599,17 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 goto out;
         }
         /* the network helper, outside, before any command runs */
-        if ((r = net_attach(pid, spec.ns[NS_USER].enabled, &nc, out->rundir, c_keeper_exe, err)) < 0)
+        if ((r = net_attach(pid, ns_user, ns_net, &nc, out->rundir, c_keeper_exe, err)) < 0)
                 goto out;
         out->keeper = pid;
         pid = -1;
         r = 0;
 out:
         net_conf_free(&nc);
+        if (ns_net >= 0)
+                close(ns_net);
+        if (ns_user >= 0)
+                close(ns_user);
         if (pid > 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
