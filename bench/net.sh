@@ -1,7 +1,8 @@
 #!/bin/bash
 # Throughput of 1 GiB through a published port, and connection setup latency:
-# den vs podman on the same helper (slirp4netns; this podman, 4.3, has no pasta),
-# and den with pasta.  One run, medians.  Usage: bench/net.sh [BUILD_DIR] [ROUNDS]
+# den vs podman on the same helper, slirp4netns (podman forwards ports with its
+# default handler, rootlessport; this podman, 4.3, has no pasta), and den with
+# pasta.  One run, medians.  Usage: bench/net.sh [BUILD_DIR] [ROUNDS]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -86,11 +87,11 @@ measure() { # engine network -> "MB/s latency_us"
 	local eng=$1 net=$2 bulk=() lat=() id
 	for _ in $(seq "$rounds"); do
 		if [ "$eng" = den ]; then
-			id=$($D run -d --network "$net" -p 127.0.0.1:$port:5001 bb nc -l -p 5001)
+			id=$($D run -d --network "$net" -p 127.0.0.1:$port:5001 bb sh -c "nc -l -p 5001 >/dev/null")
 			bulk+=("$(python3 "$work/client.py" bulk $port)")
 			$D rm -f "$id" >/dev/null
 		else
-			id=$($P run -d --network "$net" -p 127.0.0.1:$port:5001 localhost/bb nc -l -p 5001)
+			id=$($P run -d --network "$net" -p 127.0.0.1:$port:5001 localhost/bb sh -c "nc -l -p 5001 >/dev/null")
 			bulk+=("$(python3 "$work/client.py" bulk $port)")
 			$P rm -f -t 0 "$id" >/dev/null
 		fi
@@ -109,7 +110,7 @@ measure() { # engine network -> "MB/s latency_us"
 echo "1 GiB through a published port (MB/s, median of $rounds) and connect-to-first-byte latency (us, median of 200), rootless"
 printf '  %-44s %9s %9s\n' "" "MB/s" "latency"
 declare -A res
-for row in "den slirp4netns" "podman slirp4netns" "podman slirp4netns:port_handler=slirp4netns" "den pasta"; do
+for row in "den slirp4netns" "podman slirp4netns" "den pasta"; do
 	set -- $row
 	command -v "${2%%:*}" >/dev/null || continue
 	r=$(measure "$1" "$2" 2>/dev/null) || { printf '  %-44s failed\n' "$1 --network $2"; continue; }
