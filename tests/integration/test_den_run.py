@@ -291,6 +291,21 @@ def test_logs_are_json_lines_with_a_cap(den, image):
     den("rm", "chatty")
 
 
+def test_log_lines_escape_every_byte(den, image):
+    """quotes, backslashes, control bytes and UTF-8 as JSON says; bytes that are not UTF-8 as '?'"""
+    script = r"printf 'q\042b\134t\tc\001\033 \303\251 \360\237\230\200 x\377y\n'; printf 'no newline'"
+    raw = subprocess.run(den.cmd("run", "--rm", image, "sh", "-c", script), capture_output=True).stdout
+    assert raw.startswith(b'q"b\\t\tc\x01\x1b \xc3\xa9 \xf0\x9f\x98\x80 x\xffy\n'), raw
+    den("run", "-d", "--name", "odd", image, "sh", "-c", script)
+    assert den("wait", "odd").stdout.strip() == "0"
+    rec = json.loads(den("inspect", "odd").stdout)[0]
+    log = os.path.join(den.root, "containers", rec["Id"], "ctr.log")
+    lines = [json.loads(l) for l in open(log, encoding="utf-8").read().splitlines()]
+    assert lines[0]["log"] == raw.split(b"\n")[0].decode("utf-8", errors="replace").replace("\ufffd", "?") + "\n"
+    assert lines[1]["log"] == "no newline"
+    den("rm", "odd")
+
+
 def test_create_start_attach_restart_rename(den, image):
     cid = den("create", "--name", "c1", image, "sh", "-c", "echo run >> /count; wc -l < /count; exit 5").stdout.strip()
     assert len(cid) == 64

@@ -41,7 +41,7 @@ struct logpipe {
         int log_fd;     /* shared with the other stream of the command */
         bool err;
         size_t len;
-        char buf[8192];
+        char buf[32768];
 };
 
 #define MAX_LOGPIPES 16
@@ -57,41 +57,106 @@ struct keeper {
         int ep;
 };
 
-static void log_write(struct logpipe *lp, const char *data, size_t n)
+/* the length of a valid UTF-8 sequence at p (of at most n bytes), 0 if none */
+static size_t utf8_len(const unsigned char *p, size_t n)
 {
-        if (n == 0)
-                return;
-        _cleanup_free_ char *ts = now_rfc3339();
-        const char *stream = lp->err ? "stderr" : "stdout";
-        json_t *j = json_pack("{s:s%,s:s,s:s}", "log", data, n, "stream", stream, "time", ts);
-        if (!j) {
-                /* not UTF-8: JSON strings must be; keep ASCII, mark the rest */
-                _cleanup_free_ char *clean = xmalloc(n);
-                for (size_t i = 0; i < n; i++)
-                        clean[i] = (unsigned char) data[i] < 0x80 ? data[i] : '?';
-                j = json_pack("{s:s%,s:s,s:s}", "log", clean, n, "stream", stream, "time", ts);
+        size_t l = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+        if (l == 0 || l > n)
+                return 0;
+        for (size_t i = 1; i < l; i++)
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+        /* no overlong forms, no surrogates, nothing past U+10FFFF */
+        if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) ||
+            (p[0] == 0xf4 && p[1] >= 0x90))
+                return 0;
+        return l;
+}
+
+struct outbuf {
+        char *p;
+        size_t len, cap;
+};
+
+static void out_put(struct outbuf *o, const char *s, size_t n)
+{
+        if (o->len + n > o->cap) {
+                o->cap = (o->len + n) * 2;
+                o->p = xrealloc(o->p, o->cap);
         }
-        _cleanup_free_ char *line = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        size_t l = strlen(line);
-        line = xrealloc(line, l + 2);
-        line[l++] = '\n';
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+}
+
+/* one line as docker's json-file writes it; bytes that are not UTF-8 become '?' */
+static void log_line(struct outbuf *o, const char *data, size_t n, const char *stream, const char *ts)
+{
+        static const char hex[] = "0123456789abcdef";
+        out_put(o, "{\"log\":\"", 8);
+        const unsigned char *d = (const unsigned char *) data;
+        for (size_t i = 0; i < n;) {
+                unsigned char c = d[i];
+                char esc[6] = { '\\', 0 };
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        size_t j = i;
+                        while (j < n && d[j] >= 0x20 && d[j] < 0x80 && d[j] != '"' && d[j] != '\\')
+                                j++;
+                        out_put(o, data + i, j - i);
+                        i = j;
+                        continue;
+                }
+                if (c >= 0x80) {
+                        size_t l = utf8_len(d + i, n - i);
+                        out_put(o, l ? data + i : "?", l ? l : 1);
+                        i += l ? l : 1;
+                        continue;
+                }
+                if (c == '"' || c == '\\')
+                        esc[1] = (char) c;
+                else if (c == '\n')
+                        esc[1] = 'n';
+                else if (c == '\t')
+                        esc[1] = 't';
+                else if (c == '\r')
+                        esc[1] = 'r';
+                if (esc[1])
+                        out_put(o, esc, 2);
+                else {
+                        char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                        out_put(o, u, 6);
+                }
+                i++;
+        }
+        out_put(o, "\",\"stream\":\"", 12);
+        out_put(o, stream, strlen(stream));
+        out_put(o, "\",\"time\":\"", 10);
+        out_put(o, ts, strlen(ts));
+        out_put(o, "\"}\n", 3);
+}
+
+/* append lines to the log: one stat, one write for all that one read brought */
+static void log_flush(struct logpipe *lp, struct outbuf *o)
+{
+        if (o->len == 0)
+                return;
         struct stat st;
         /* past the cap, keep the newer half: the log is an fd, not a path to rotate */
-        if (fstat(lp->log_fd, &st) == 0 && (uint64_t) st.st_size + l > LOG_CAP) {
+        if (fstat(lp->log_fd, &st) == 0 && (uint64_t) st.st_size + o->len > LOG_CAP) {
                 size_t keep = LOG_CAP / 2;
                 _cleanup_free_ char *tail = xmalloc(keep);
-                ssize_t got = pread(lp->log_fd, tail, keep, st.st_size - (off_t) keep);
+                ssize_t got = pread(lp->log_fd, tail, keep, st.st_size > (off_t) keep ? st.st_size - (off_t) keep : 0);
                 char *nl = got > 0 ? memchr(tail, '\n', (size_t) got) : NULL;
-                if (nl) {
-                        size_t rest = (size_t) got - (size_t) (nl + 1 - tail);
-                        if (pwrite(lp->log_fd, nl + 1, rest, 0) == (ssize_t) rest && ftruncate(lp->log_fd, (off_t) rest) == 0) {
+                size_t rest = nl ? (size_t) got - (size_t) (nl + 1 - tail) : 0;
+                if (!nl || pwrite(lp->log_fd, nl + 1, rest, 0) != (ssize_t) rest || ftruncate(lp->log_fd, (off_t) rest) < 0) {
+                        /* nothing to keep: start over */
+                        if (ftruncate(lp->log_fd, 0) < 0) {
                         }
                 }
         }
         lseek(lp->log_fd, 0, SEEK_END);
-        if (write(lp->log_fd, line, l) < 0) {
+        if (write(lp->log_fd, o->p, o->len) < 0) {
         }
+        o->len = 0;
 }
 
 static void log_drain(struct keeper *k, struct logpipe *lp)
@@ -99,18 +164,23 @@ static void log_drain(struct keeper *k, struct logpipe *lp)
         ssize_t n = read(lp->fd, lp->buf + lp->len, sizeof(lp->buf) - lp->len);
         if (n > 0)
                 lp->len += (size_t) n;
+        _cleanup_free_ char *ts = now_rfc3339();
+        const char *stream = lp->err ? "stderr" : "stdout";
+        struct outbuf o = { 0 };
         char *start = lp->buf, *nl;
         while ((nl = memchr(start, '\n', lp->len - (size_t) (start - lp->buf)))) {
-                log_write(lp, start, (size_t) (nl + 1 - start));
+                log_line(&o, start, (size_t) (nl + 1 - start), stream, ts);
                 start = nl + 1;
         }
         size_t left = lp->len - (size_t) (start - lp->buf);
         memmove(lp->buf, start, left);
         lp->len = left;
-        if (n <= 0 || lp->len == sizeof(lp->buf)) {
-                log_write(lp, lp->buf, lp->len);
+        if ((n <= 0 || lp->len == sizeof(lp->buf)) && lp->len) {
+                log_line(&o, lp->buf, lp->len, stream, ts);
                 lp->len = 0;
         }
+        log_flush(lp, &o);
+        free(o.p);
         if (n <= 0) {
                 epoll_ctl(k->ep, EPOLL_CTL_DEL, lp->fd, NULL);
                 close(lp->fd);
