@@ -126,3 +126,11 @@ def test_sbuild_and_autopkgtest_through_den(sbuild_env, tmp):
     p = subprocess.run(["autopkgtest", "--setup-commands=apt-get update -qq", deb, dsc, "--", "den",
                         "sbuild/bookworm-amd64"], env=env, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0 and "command1             PASS" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
+    # and sbuild's autopkgtest mode on the same server (that mode of sbuild 0.85 keeps the network on for
+    # the build: a package that does not look for it)
+    plain = source_package(tmp, "plain-den", "#!/usr/bin/make -f\n%:\n\tdh $@\n")
+    p = subprocess.run(["sbuild", "--chroot-mode=autopkgtest", "--autopkgtest-virt-server=den",
+                        "--autopkgtest-virt-server-opt=sbuild/bookworm-amd64", "-d", "bookworm", "--no-source",
+                        "--arch-all", plain], cwd=out, env=env, capture_output=True, text=True, timeout=900)
+    log = open(os.path.join(out, "plain-den_1.0_amd64.build"), errors="replace").read()
+    assert p.returncode == 0 and "Status: successful" in log, log[-3000:]
