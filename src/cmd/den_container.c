@@ -11,6 +11,7 @@
 #include "den.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/net/net.h"
 #include "lib/base/signal.h"
 #include "lib/runtime/engine.h"
 
@@ -250,7 +251,8 @@ int den_cmd_ps(struct den_global *g, int argc, char **argv)
         if (engine_list(g->root, g->runroot, &arr, &err) < 0)
                 return den_fail(err.msg);
         if (!quiet)
-                printf("%-14s %-30s %-24s %-20s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES");
+                printf("%-14s %-30s %-24s %-16s %-28s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS",
+                       "NAMES");
         size_t i;
         json_t *e;
         json_array_foreach(arr, i, e)
@@ -275,8 +277,19 @@ int den_cmd_ps(struct den_global *g, int argc, char **argv)
                         snprintf(status, sizeof(status), "Exited (%lld)", json_integer_value(json_object_get(e, "ExitCode")));
                 else
                         snprintf(status, sizeof(status), "%s", strcmp(st, "running") == 0 ? "Up" : "Created");
-                printf("%-14.12s %-30.30s %-24.24s %-20s %s\n", json_string_value(json_object_get(e, "Id")),
-                       json_string_value(json_object_get(e, "Image")), cmd, status,
+                /* as docker shows them: 0.0.0.0:8080->80/tcp, ... */
+                _cleanup_free_ char *ports = xstrdup("");
+                json_array_foreach(json_object_get(json_object_get(e, "Options"), "Publish"), k, a)
+                {
+                        struct net_port np;
+                        struct err pe = { 0 };
+                        if (net_port_parse(json_string_value(a), &np, &pe) < 0)
+                                continue;
+                        _cleanup_free_ char *one = net_port_str(&np), *old = ports;
+                        ports = xasprintf("%s%s%s", old, *old ? ", " : "", one);
+                }
+                printf("%-14.12s %-30.30s %-24.24s %-16s %-28s %s\n", json_string_value(json_object_get(e, "Id")),
+                       json_string_value(json_object_get(e, "Image")), cmd, status, ports,
                        json_string_value(json_object_get(e, "Name")));
         }
         json_decref(arr);

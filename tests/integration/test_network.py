@@ -102,6 +102,7 @@ def test_published_tcp_and_udp(den, image, helper):
         assert udp_echo(up) == "echo:ping"
         ports = den("port", cid).stdout
         assert f"8080/tcp -> 127.0.0.1:{tp}" in ports and f"9090/udp -> 127.0.0.1:{up}" in ports, ports
+        assert f"127.0.0.1:{tp}->8080/tcp, 127.0.0.1:{up}->9090/udp" in den("ps").stdout
         # inside: loopback, an interface with a default route, a resolver, the name in /etc/hosts
         p = den("exec", cid, "sh", "-c", "ip route; cat /etc/resolv.conf /etc/hosts; hostname")
         assert "default via" in p.stdout and "nameserver" in p.stdout and cid[:12] in p.stdout, p.stdout
