@@ -13,6 +13,15 @@ import pytest
 from conftest import BUILD, ROOT, has_subids
 from test_den_run import den  # noqa: F401 (fixture)
 
+def archive_reachable():
+    import socket
+    try:
+        socket.create_connection(("deb.debian.org", 80), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
 TARBALL = os.environ.get("DEN_TEST_DEBIAN_BUILDD", "/var/cache/den/bookworm-buildd.tar")
 UNSCHROOT = os.path.abspath(os.path.join(BUILD, "den-unschroot"))
 VIRT = os.path.abspath(os.path.join(BUILD, "autopkgtest-virt-den"))
@@ -20,6 +29,7 @@ VIRT = os.path.abspath(os.path.join(BUILD, "autopkgtest-virt-den"))
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(TARBALL), reason=f"no Debian buildd root at {TARBALL} (scripts/debian-root.sh buildd)"),
+    pytest.mark.skipif(not archive_reachable(), reason="Debian's archive (deb.debian.org) is not reachable"),
     # dpkg gives files to system users and groups: a single-id namespace cannot hold them
     pytest.mark.skipif(not ROOT and not has_subids(), reason="installing Debian packages needs sub-ids"),
     pytest.mark.skipif(not shutil.which("sbuild") or not shutil.which("autopkgtest") or not shutil.which("dpkg-source"),
