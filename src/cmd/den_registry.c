@@ -127,10 +127,11 @@ int den_cmd_pull(struct den_global *g, int argc, char **argv)
 int den_cmd_push(struct den_global *g, int argc, char **argv)
 {
         static const struct option opts[] = { REGISTRY_OPTIONS, { "quiet", no_argument, NULL, 'q' },
+                                               { "parallel", required_argument, NULL, OPT_PARALLEL },
                                                { "help", no_argument, NULL, 'h' }, {} };
         struct reg_opts o;
         reg_opts_init(&o);
-        int c;
+        int c, bad = 0;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
                 int k = registry_opt("push", c, &o);
@@ -140,10 +141,15 @@ int den_cmd_push(struct den_global *g, int argc, char **argv)
                         continue;
                 if (c == 'q')
                         o.quiet = true;
-                else if (c == 'h') {
+                else if (c == OPT_PARALLEL) {
+                        o.parallel = (int) number("push", "--parallel", optarg, 1, 16, &bad);
+                        if (bad)
+                                return bad;
+                } else if (c == 'h') {
                         printf("usage: den push [OPTIONS] IMAGE [REGISTRY/NAME[:TAG]]\n\n"
                                "Send an image to a registry: only the blobs it lacks, then the manifest.\n"
                                "Without a destination, IMAGE's own name says where.\n\n"
+                               "  --parallel N          layers uploaded at once (default 3)\n"
                                "  -q, --quiet           no progress\n%s",
                                registry_help);
                         return 0;

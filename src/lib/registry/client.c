@@ -359,9 +359,11 @@ int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *
         const struct reg_opts *o = c->o;
         bool absolute = strncmp(q->path, "http://", 7) == 0 || strncmp(q->path, "https://", 8) == 0;
         int auth_rounds = 0;
+        bool https_fallback_done = false;
         for (int attempt = 0;; attempt++) {
                 pthread_mutex_lock(&c->lock);
                 _cleanup_free_ char *url = absolute ? xstrdup(q->path) : xasprintf("%s://%s%s", c->scheme, c->api_host, q->path);
+                bool used_https = !absolute && strcmp(c->scheme, "https") == 0;
                 _cleanup_free_ char *authz = c->authz ? xstrdup(c->authz) : NULL;
                 pthread_mutex_unlock(&c->lock);
                 struct xfer x = { .c = c, .q = q, .resp = resp };
@@ -449,12 +451,14 @@ int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *
                                                  c->host, q->what, c->host);
                 if (rc == CURLE_OK)
                         return 0;
-                if (rc == CURLE_SSL_CONNECT_ERROR && o->tls_verify == 0 && !absolute && strcmp(c->scheme, "https") == 0) {
-                        /* asked for no TLS checks: a registry that speaks plain http */
+                if (rc == CURLE_SSL_CONNECT_ERROR && o->tls_verify == 0 && used_https && !https_fallback_done) {
+                        /* asked for no TLS checks: a registry that speaks plain http (another
+                         * thread may have found that out already) */
                         pthread_mutex_lock(&c->lock);
                         free(c->scheme);
                         c->scheme = xstrdup("http");
                         pthread_mutex_unlock(&c->lock);
+                        https_fallback_done = true;
                         attempt--;
                         continue;
                 }

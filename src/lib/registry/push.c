@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,6 +70,37 @@ static int put_blob(struct reg_client *c, struct store *s, const char *name, con
         return r;
 }
 
+struct uploads {
+        struct reg_client *c;
+        struct store *s;
+        const char *name, *from;
+        struct reg_progress *p;
+        json_t *layers;
+        size_t n, next;
+        pthread_mutex_t lock;
+        struct err err; /* the first failure; the others stop taking work */
+};
+
+static void *upload_worker(void *arg)
+{
+        struct uploads *u = arg;
+        for (;;) {
+                pthread_mutex_lock(&u->lock);
+                size_t i = u->err.code ? u->n : u->next++;
+                pthread_mutex_unlock(&u->lock);
+                if (i >= u->n)
+                        return NULL;
+                struct err e = { 0 };
+                const char *d = json_string_value(json_object_get(json_array_get(u->layers, i), "digest"));
+                if (put_blob(u->c, u->s, u->name, d ? d : "", u->from, u->p, i, &e) < 0) {
+                        pthread_mutex_lock(&u->lock);
+                        if (!u->err.code)
+                                u->err = e;
+                        pthread_mutex_unlock(&u->lock);
+                }
+        }
+}
+
 int registry_push(struct store *s, const char *image, const char *dest, const struct reg_opts *o, char ret[DIGEST_STR_MAX],
                   struct err *err)
 {
@@ -123,18 +155,28 @@ int registry_push(struct store *s, const char *image, const char *dest, const st
                 goto out_ref;
         if (from)
                 c.extra_scope = xasprintf("repository:%s:pull", from);
-        json_t *layers = json_object_get(m, "layers"), *l;
+        json_t *layers = json_object_get(m, "layers");
         const char *cd = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
         if (!m || !cd) {
                 r = err_set(err, -EINVAL, "push %s: manifest %s is not an image manifest", image, man);
                 goto out;
         }
-        size_t n = json_array_size(layers), i;
+        size_t n = json_array_size(layers);
         struct reg_progress *p = reg_progress_new(o, n + 1);
-        json_array_foreach(layers, i, l)
-        {
-                if ((r = put_blob(&c, s, name, json_string_value(json_object_get(l, "digest")), from, p, i, err)) < 0)
-                        break;
+        /* the layers in parallel, the config after them, the manifest last */
+        struct uploads up = { .c = &c, .s = s, .name = name, .from = from, .p = p, .layers = layers, .n = n };
+        pthread_mutex_init(&up.lock, NULL);
+        int nt = o->parallel > 0 ? o->parallel : 1;
+        pthread_t th[16];
+        nt = nt > 16 ? 16 : (size_t) nt > n ? (int) n : nt;
+        for (int t = 0; t < nt; t++)
+                pthread_create(&th[t], NULL, upload_worker, &up);
+        for (int t = 0; t < nt; t++)
+                pthread_join(th[t], NULL);
+        pthread_mutex_destroy(&up.lock);
+        if (up.err.code) {
+                *err = up.err;
+                r = up.err.code;
         }
         if (r == 0)
                 r = put_blob(&c, s, name, cd, from, p, n, err);
