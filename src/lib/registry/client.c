@@ -317,7 +317,7 @@ static int answer_challenge(struct reg_client *c, const char *challenge, const c
         struct reg_client tc = *c;
         tc.authz = basic;
         tc.repo = (char *) "";
-        struct reg_req q = { .method = "GET", .path = url, .max = 1u << 20, .body_fd = -1, .what = "token" };
+        struct reg_req q = { .method = "GET", .path = url, .max = 1u << 20, .body_fd = -1, .what = "token", .any_host = true };
         struct reg_resp resp = { 0 };
         int r = reg_request(&tc, &q, &resp, err);
         if (r < 0)
@@ -366,6 +366,17 @@ int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *
                 bool used_https = !absolute && strcmp(c->scheme, "https") == 0;
                 _cleanup_free_ char *authz = c->authz ? xstrdup(c->authz) : NULL;
                 pthread_mutex_unlock(&c->lock);
+                /* credentials go to the registry (and a token endpoint), never to another host an upload
+                 * location or a blob's storage points at */
+                if (absolute && authz && !q->any_host) {
+                        const char *h = strstr(url, "://") + 3;
+                        size_t hl = strcspn(h, "/?#");
+                        if (hl != strlen(c->api_host) || strncmp(h, c->api_host, hl) != 0) {
+                                free(authz);
+                                authz = NULL;
+                        }
+                }
+
                 struct xfer x = { .c = c, .q = q, .resp = resp };
                 reg_resp_free(resp);
                 CURL *h = x.h = C(curl_easy_init)();

@@ -54,6 +54,7 @@ struct reg_req {
         void (*progress)(void *data, uint64_t now); /* bytes of the sink so far */
         void *progress_data;
         const char *what;    /* for errors: "manifest latest", "blob sha256:..." */
+        bool any_host;       /* an absolute URL on another host still gets the credentials (token endpoints) */
 };
 
 /* One request with the auth dance (401 -> challenge -> token or basic ->
