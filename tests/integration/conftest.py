@@ -216,15 +216,16 @@ def podman_session(tmp):
         return p
     yield pm
     pm("rm", "-af", "-t", "0", check=False)
-    # rootless podman leaves a pause process holding its user namespace
+    subprocess.run(base[:5] + ["unshare", "rm", "-rf", os.path.join(tmp, "pmstore"), runroot], env=env,
+                   capture_output=True)
+    # rootless podman leaves a pause process holding its user namespace (podman unshare starts one too):
+    # it goes last
     pause = os.path.join(xdg, "libpod", "tmp", "pause.pid")
     if os.path.exists(pause):
         try:
             os.kill(int(open(pause).read()), 9)
         except (OSError, ValueError):
             pass
-    subprocess.run(base[:5] + ["unshare", "rm", "-rf", os.path.join(tmp, "pmstore"), runroot], env=env,
-                   capture_output=True)
     if ROOT:
         # podman as root keeps its storage's overlay directory mounted (every podman call mounts it again)
         subprocess.run(["umount", "-R", "-l", os.path.join(tmp, "pmstore", "overlay")], capture_output=True)
