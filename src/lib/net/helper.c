@@ -405,12 +405,13 @@ static int tun_usable(const char *helper, struct err *err)
                        helper);
 }
 
-static int ports_spec(const struct net_conf *c, bool udp, char **ret)
+/* pasta's -t list: the TCP ports (UDP goes through the watcher) */
+static char *tcp_ports_spec(const struct net_conf *c)
 {
         char *s = xstrdup("");
         for (size_t i = 0; i < c->n_ports; i++) {
                 const struct net_port *p = &c->ports[i];
-                if (p->udp != udp)
+                if (p->udp)
                         continue;
                 char *old = s;
                 s = xasprintf("%s%s%s%s%u:%u", old, *old ? "," : "", p->ip, *p->ip ? "/" : "", p->host, p->ctr);
@@ -420,16 +421,13 @@ static int ports_spec(const struct net_conf *c, bool udp, char **ret)
                 free(s);
                 s = xstrdup("none");
         }
-        *ret = s;
-        return 0;
+        return s;
 }
 
 static int start_pasta(const struct ns_fds *ns, const struct net_conf *c, int dfd, int logfd, pid_t *ret,
                        struct err *err)
 {
-        _cleanup_free_ char *prog = find_program("pasta"), *t = NULL, *u = NULL;
-        ports_spec(c, false, &t);
-        u = xstrdup("none"); /* UDP goes through the watcher (pasta 2023-03 loses replies of translated ports) */
+        _cleanup_free_ char *prog = find_program("pasta"), *t = tcp_ports_spec(c);
         char *argv[24];
         int n = 0;
         argv[n++] = prog;
@@ -440,7 +438,7 @@ static int start_pasta(const struct ns_fds *ns, const struct net_conf *c, int df
         argv[n++] = "-t";
         argv[n++] = t;
         argv[n++] = "-u";
-        argv[n++] = u;
+        argv[n++] = "none"; /* UDP goes through the watcher (pasta 2023-03 loses replies of translated ports) */
         argv[n++] = "-T";
         argv[n++] = "none";
         argv[n++] = "-U";

@@ -100,9 +100,7 @@ static int fetch_manifest(struct reg_client *c, const char *name, const char *re
                 reg_resp_free(&resp);
                 return r;
         }
-        struct digest_ctx *d = digest_new();
-        digest_update(d, resp.body ? resp.body : "", resp.len);
-        digest_final(d, m->digest);
+        digest_buf(resp.body ? resp.body : "", resp.len, m->digest);
         if (want_size >= 0 && (uint64_t) want_size != resp.len)
                 r = err_set(err, -EBADMSG, "%s: manifest %s: the index says %lld bytes, the registry sent %zu", name,
                             want_digest ? want_digest : ref, (long long) want_size, resp.len);
@@ -503,9 +501,7 @@ int registry_inspect(const char *refstr, const struct reg_opts *o, bool raw, jso
         if ((r = reg_request(&c, &q, &resp, err)) < 0)
                 goto out;
         char got[DIGEST_STR_MAX];
-        struct digest_ctx *dc = digest_new();
-        digest_update(dc, resp.body ? resp.body : "", resp.len);
-        digest_final(dc, got);
+        digest_buf(resp.body ? resp.body : "", resp.len, got);
         json_t *cfg = resp.status == 200 ? json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL) : NULL;
         if (resp.status != 200 || strcmp(got, cd) != 0 || !cfg) {
                 _cleanup_free_ char *t = reg_error_text(&resp);

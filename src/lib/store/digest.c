@@ -36,6 +36,13 @@ void digest_final(struct digest_ctx *c, char out[DIGEST_STR_MAX])
         digest_free(c);
 }
 
+void digest_buf(const void *data, size_t len, char out[DIGEST_STR_MAX])
+{
+        struct digest_ctx *c = digest_new();
+        digest_update(c, data, len);
+        digest_final(c, out);
+}
+
 void digest_free(struct digest_ctx *c)
 {
         if (!c)

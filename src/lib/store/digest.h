@@ -17,6 +17,9 @@ void digest_update(struct digest_ctx *c, const void *data, size_t len);
 void digest_final(struct digest_ctx *c, char out[DIGEST_STR_MAX]);
 void digest_free(struct digest_ctx *c);
 
+/* the digest of a buffer, in one call */
+void digest_buf(const void *data, size_t len, char out[DIGEST_STR_MAX]);
+
 /* "sha256:<64 hex>" only: anything else (other algorithms, upper case, a path) is refused */
 bool digest_valid(const char *d);
 /* the hex part of a valid digest */

@@ -192,10 +192,8 @@ int store_put_blob_fd(struct store *s, int fd, const char *expected, uint64_t ma
 
 int store_put_blob_mem(struct store *s, const void *data, size_t len, char ret[DIGEST_STR_MAX], struct err *err)
 {
-        struct digest_ctx *c = digest_new();
-        digest_update(c, data, len);
         char d[DIGEST_STR_MAX];
-        digest_final(c, d);
+        digest_buf(data, len, d);
         _cleanup_close_ int dir = openat(s->root_fd, "blobs/sha256", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dir < 0)
                 return err_sys(err, -errno, "cannot open %s/blobs/sha256", s->root);
