@@ -9,6 +9,7 @@
 #include "lib/base/macro.h"
 #include "lib/registry/client.h"
 #include "lib/registry/registry.h"
+#include "lib/store/image.h"
 
 /* whether the host's registries.conf names search registries (then short names go there) */
 static bool host_search_registries(void)
@@ -71,6 +72,36 @@ static void test_ref_parse(void **state)
         free(n);
 }
 
+/* fuzz-ref: a long reference parsed, then its name refused by the store's normalizer
+ * (the 255 bound was checked on the input, without the tag and host added) */
+static void test_ref_long_name(void **state)
+{
+        char path[260];
+        for (size_t n = 240; n < sizeof(path) - 1; n++) {
+                memset(path, 'a', n);
+                path[n] = '\0';
+                char *s = xasprintf("quay.io/%s", path), *tagged = xasprintf("quay.io/%s:v1", path);
+                struct reg_ref r;
+                struct err e = { 0 };
+                bool fits = strlen(s) <= 255;
+                assert_int_equal(reg_ref_parse(s, &r, &e) == 0, fits);
+                if (fits) {
+                        char *name = reg_ref_name(&r), *norm = NULL;
+                        assert_int_equal(image_ref_normalize(name, &norm, &e), 0);
+                        assert_string_equal(norm, name);
+                        free(norm);
+                        free(name);
+                        reg_ref_free(&r);
+                        /* the tag does not count */
+                        assert_int_equal(reg_ref_parse(tagged, &r, &e), 0);
+                        reg_ref_free(&r);
+                } else
+                        assert_int_equal(e.code, -EINVAL);
+                free(s);
+                free(tagged);
+        }
+}
+
 static void test_challenge(void **state)
 {
         char *scheme = NULL;
@@ -104,6 +135,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ref_parse),
+                cmocka_unit_test(test_ref_long_name),
                 cmocka_unit_test(test_challenge),
                 cmocka_unit_test(test_base64),
         };
