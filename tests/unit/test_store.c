@@ -80,12 +80,35 @@ static void test_blob_checked_while_written(void **state)
         fs_rm_rf(tmpl);
 }
 
+/* fuzz-load: an image whose config is not JSON; the error named the config
+ * digest from the manifest after the manifest was freed */
+static void test_inspect_config_not_json(void **state)
+{
+        char tmpl[] = "/tmp/den-unit-store.XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        struct store s;
+        struct err e = { 0 };
+        assert_int_equal(store_open(tmpl, &s, &e), 0);
+        char cd[DIGEST_STR_MAX], md[DIGEST_STR_MAX];
+        assert_int_equal(store_put_blob_mem(&s, "not json", 8, cd, &e), 0);
+        char *m = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":8},\"layers\":[]}", cd);
+        assert_int_equal(store_put_blob_mem(&s, m, strlen(m), md, &e), 0);
+        json_t *info = NULL;
+        assert_int_equal(image_inspect(&s, md, &info, &e), -EINVAL);
+        assert_null(info);
+        assert_non_null(strstr(e.msg, cd));
+        free(m);
+        store_close(&s);
+        fs_rm_rf(tmpl);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_digest),
                 cmocka_unit_test(test_ref_normalize),
                 cmocka_unit_test(test_blob_checked_while_written),
+                cmocka_unit_test(test_inspect_config_not_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

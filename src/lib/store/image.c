@@ -262,8 +262,10 @@ int image_inspect(struct store *s, const char *manifest, json_t **ret, struct er
         }
         json_t *c = json_loadb(ctxt, cl, 0, NULL);
         if (!c) {
+                /* cd lives in m: the message first */
+                r = err_set(err, -EINVAL, "image config %s: not JSON", cd);
                 json_decref(m);
-                return err_set(err, -EINVAL, "image config %s: not JSON", cd);
+                return r;
         }
         json_t *names = NULL, *mine = json_array();
         if (image_names_load(s, &names, err) == 0) {
