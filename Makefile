@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps demo check check-asan unit integration fuzz clean
+.PHONY: all deps demo check check-asan unit integration fuzz fuzz-ci clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -36,12 +36,23 @@ unit: all
 integration: all
 	tests/run-integration.sh $(BUILD)
 
-# libFuzzer targets for the parsers, 60 s each (not part of check)
-fuzz:
-	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C build-fuzz fuzz-spec fuzz-unpack
-	build-fuzz/fuzz-spec -max_total_time=60 $$(mktemp -d) tests/fuzz/corpus-spec
-	build-fuzz/fuzz-unpack -max_total_time=60 $$(mktemp -d) tests/fuzz/corpus-unpack
+# libFuzzer targets, one per parser (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus-NAME)
+FUZZ_TARGETS := spec unpack ref challenge authjson keeper load registry
+BUILD_FUZZ ?= build-fuzz
+FUZZ_TIME ?= 20
+
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+
+# longer local runs: 60 s each
+fuzz: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	tests/fuzz/run.sh $(BUILD_FUZZ) 60 $(FUZZ_TARGETS)
+
+# CI: FUZZ_TIME s each; a crash fails, its input stays in $(BUILD_FUZZ)/fuzz-artifacts/NAME/
+fuzz-ci: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+	tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

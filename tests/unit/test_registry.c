@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "unit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +15,7 @@
 #include "lib/base/macro.h"
 #include "lib/registry/client.h"
 #include "lib/registry/registry.h"
+#include "lib/store/image.h"
 
 /* whether the host's registries.conf names search registries (then short names go there) */
 static bool host_search_registries(void)
@@ -71,6 +78,93 @@ static void test_ref_parse(void **state)
         free(n);
 }
 
+/* fuzz-ref: a long reference parsed, then its name refused by the store's normalizer
+ * (the 255 bound was checked on the input, without the tag and host added) */
+static void test_ref_long_name(void **state)
+{
+        char path[260];
+        for (size_t n = 240; n < sizeof(path) - 1; n++) {
+                memset(path, 'a', n);
+                path[n] = '\0';
+                char *s = xasprintf("quay.io/%s", path), *tagged = xasprintf("quay.io/%s:v1", path);
+                struct reg_ref r;
+                struct err e = { 0 };
+                bool fits = strlen(s) <= 255;
+                assert_int_equal(reg_ref_parse(s, &r, &e) == 0, fits);
+                if (fits) {
+                        char *name = reg_ref_name(&r), *norm = NULL;
+                        assert_int_equal(image_ref_normalize(name, &norm, &e), 0);
+                        assert_string_equal(norm, name);
+                        free(norm);
+                        free(name);
+                        reg_ref_free(&r);
+                        /* the tag does not count */
+                        assert_int_equal(reg_ref_parse(tagged, &r, &e), 0);
+                        reg_ref_free(&r);
+                } else
+                        assert_int_equal(e.code, -EINVAL);
+                free(s);
+                free(tagged);
+        }
+}
+
+/* a registry on 127.0.0.1 that refuses with a 401 and a body, asking for basic
+ * credentials: the TLS attempt first is closed (den falls back to http) */
+static void *refusing_registry(void *arg)
+{
+        int l = (int) (intptr_t) arg;
+        for (int i = 0; i < 2; i++) {
+                int fd = accept(l, NULL, NULL);
+                char buf[4096];
+                ssize_t n = fd < 0 ? -1 : recv(fd, buf, sizeof(buf), 0);
+                if (n > 0 && buf[0] == 'G') {
+                        static const char reply[] = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"\r\n"
+                                                    "Content-Length: 9\r\nConnection: close\r\n\r\nno access";
+                        assert_int_equal(send(fd, reply, strlen(reply), MSG_NOSIGNAL), (ssize_t) strlen(reply));
+                        i = 2;
+                }
+                if (fd >= 0)
+                        close(fd);
+        }
+        return NULL;
+}
+
+/* fuzz-registry (LeakSanitizer): a request that failed on a 401 left its body in resp,
+ * and no caller frees resp after an error */
+static void test_request_error_frees(void **state)
+{
+        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(l, 4), 0);
+        assert_int_equal(getsockname(l, (struct sockaddr *) &sa, &sl), 0);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, refusing_registry, (void *) (intptr_t) l), 0);
+        unsetenv("http_proxy");
+        unsetenv("https_proxy");
+        setenv("REGISTRY_AUTH_FILE", "/nonexistent/auth.json", 1);
+        char *host = xasprintf("127.0.0.1:%d", ntohs(sa.sin_port));
+        struct reg_opts o;
+        reg_opts_init(&o);
+        o.tls_verify = 0;
+        o.retries = 0;
+        o.timeout = 5;
+        struct reg_client c;
+        struct err e = { 0 };
+        assert_int_equal(reg_client_new(&c, host, "a", &o, &e), 0);
+        struct reg_req q = { .method = "GET", .path = "/v2/a/manifests/1", .max = 1 << 16, .body_fd = -1, .what = "manifest" };
+        struct reg_resp resp;
+        assert_int_equal(reg_request(&c, &q, &resp, &e), -EACCES);
+        assert_non_null(strstr(e.msg, "asks for credentials"));
+        assert_null(resp.body);
+        pthread_join(th, NULL);
+        reg_client_free(&c);
+        close(l);
+        free(host);
+        unsetenv("REGISTRY_AUTH_FILE");
+}
+
 static void test_challenge(void **state)
 {
         char *scheme = NULL;
@@ -104,7 +198,9 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ref_parse),
+                cmocka_unit_test(test_ref_long_name),
                 cmocka_unit_test(test_challenge),
+                cmocka_unit_test(test_request_error_frees),
                 cmocka_unit_test(test_base64),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "unit.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "lib/base/macro.h"
 #include "lib/store/image.h"
 #include "lib/store/store.h"
+#include "lib/store/transfer.h"
 
 static void test_digest(void **state)
 {
@@ -80,12 +82,63 @@ static void test_blob_checked_while_written(void **state)
         fs_rm_rf(tmpl);
 }
 
+/* fuzz-load: an image whose config is not JSON; the error named the config
+ * digest from the manifest after the manifest was freed */
+static void test_inspect_config_not_json(void **state)
+{
+        char tmpl[] = "/tmp/den-unit-store.XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        struct store s;
+        struct err e = { 0 };
+        assert_int_equal(store_open(tmpl, &s, &e), 0);
+        char cd[DIGEST_STR_MAX], md[DIGEST_STR_MAX];
+        assert_int_equal(store_put_blob_mem(&s, "not json", 8, cd, &e), 0);
+        char *m = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":8},\"layers\":[]}", cd);
+        assert_int_equal(store_put_blob_mem(&s, m, strlen(m), md, &e), 0);
+        json_t *info = NULL;
+        assert_int_equal(image_inspect(&s, md, &info, &e), -EINVAL);
+        assert_null(info);
+        assert_non_null(strstr(e.msg, cd));
+        free(m);
+        store_close(&s);
+        fs_rm_rf(tmpl);
+}
+
+/* fuzz-load: a docker archive with no layers and a config that is not JSON
+ * was loaded (and named); den run then failed on it */
+static void test_load_config_not_json(void **state)
+{
+        char tmpl[] = "/tmp/den-unit-store.XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        char *store = xasprintf("%s/store", tmpl), *arch = xasprintf("%s/archive", tmpl);
+        assert_int_equal(fs_mkdir_p(arch, 0755), 0);
+        int a = open(arch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        static const char manifest[] = "[{\"Config\":\"c\",\"RepoTags\":[\"x:1\"],\"Layers\":[]}]";
+        assert_int_equal(fs_write_atomic(a, "manifest.json", manifest, strlen(manifest), 0644), 0);
+        assert_int_equal(fs_write_atomic(a, "c", "not json", 8, 0644), 0);
+        close(a);
+        struct store s;
+        struct err e = { 0 };
+        assert_int_equal(store_open(store, &s, &e), 0);
+        assert_int_equal(image_load(&s, arch, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "not a JSON object"));
+        char d[DIGEST_STR_MAX];
+        struct err e2 = { 0 };
+        assert_true(image_resolve(&s, "x:1", d, &e2) < 0);
+        store_close(&s);
+        fs_rm_rf(tmpl);
+        free(store);
+        free(arch);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_digest),
                 cmocka_unit_test(test_ref_normalize),
                 cmocka_unit_test(test_blob_checked_while_written),
+                cmocka_unit_test(test_inspect_config_not_json),
+                cmocka_unit_test(test_load_config_not_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

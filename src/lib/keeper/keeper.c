@@ -721,3 +721,8 @@ int keeper_connect(const char *path, struct err *err)
         }
         return s;
 }
+
+int keeper_request_process(json_t *req, const struct keeper_conf *c, struct spec_process *ret, struct err *err)
+{
+        return build_process(req, c, ret, err);
+}

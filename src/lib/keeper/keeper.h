@@ -25,3 +25,10 @@ __attribute__((noreturn)) void keeper_main(const struct keeper_conf *c);
 
 /* client side: connect to a keeper socket path */
 int keeper_connect(const char *path, struct err *err);
+
+/* the decoder a KEEPER_RUN request goes through before anything is started:
+ * user names looked up in /etc/passwd and /etc/group, then the process as in
+ * config.json, with c's capabilities (the keeper's own, exposed for tests/fuzz).
+ * req is changed (a user name becomes ids); ret is freed with spec_process_free
+ * either way */
+int keeper_request_process(json_t *req, const struct keeper_conf *c, struct spec_process *ret, struct err *err);

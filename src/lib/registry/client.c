@@ -353,7 +353,7 @@ static int answer_challenge(struct reg_client *c, const char *challenge, const c
         return r;
 }
 
-int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *resp, struct err *err)
+static int request(struct reg_client *c, const struct reg_req *q, struct reg_resp *resp, struct err *err)
 {
         memset(resp, 0, sizeof(*resp));
         const struct reg_opts *o = c->o;
@@ -490,4 +490,13 @@ int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *
                                        c->host, q->what, why, c->host);
                 return err_set(err, -EIO, "%s: %s: %s (%d attempts)", c->host, q->what, why, attempt + 1);
         }
+}
+
+int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *resp, struct err *err)
+{
+        int r = request(c, q, resp, err);
+        /* a failure leaves nothing for the caller to free: the body of a refused 401 is dropped here */
+        if (r < 0)
+                reg_resp_free(resp);
+        return r;
 }

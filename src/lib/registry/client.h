@@ -61,7 +61,7 @@ struct reg_req {
  * once more), retries with backoff for transport failures (a sink resumes
  * with Range), and errors naming the registry and what was asked. A status
  * >= 400 is returned in resp, not as an error, unless it is 401 after
- * credentials were tried. */
+ * credentials were tried.  On an error resp holds nothing to free. */
 int reg_request(struct reg_client *c, const struct reg_req *q, struct reg_resp *resp, struct err *err);
 /* "manifest unknown" and the like from a registry's error body, for messages */
 char *reg_error_text(const struct reg_resp *r);

@@ -49,7 +49,8 @@ static bool host_ok(const char *h, size_t n)
 
 int image_ref_normalize(const char *ref, char **ret, struct err *err)
 {
-        if (!ref || !*ref || strlen(ref) > 255)
+        /* docker's bounds: 255 for the name (host/path, checked on the result below), 128 for the tag */
+        if (!ref || !*ref || strlen(ref) > 255 + 1 + 128)
                 return err_set(err, -EINVAL, "invalid reference '%s': empty or too long", ref ? ref : "");
         if (strchr(ref, '@'))
                 return err_set(err, -EINVAL, "invalid reference '%s': a digest cannot name a local image", ref);
@@ -96,6 +97,10 @@ int image_ref_normalize(const char *ref, char **ret, struct err *err)
                         break;
                 p = e + 1;
         }
+        /* the bound holds for the name as normalized (localhost/ added), so that a
+         * normalized name normalizes again: the store keeps it, `den run` is given it */
+        if ((host ? host_len : strlen("localhost")) + 1 + strlen(path) > 255)
+                return err_set(err, -EINVAL, "invalid reference '%s': the name is longer than 255 characters", ref);
         *ret = host ? xasprintf("%.*s/%s:%s", (int) host_len, host, path, tag) : xasprintf("localhost/%s:%s", path, tag);
         return 0;
 }
@@ -257,8 +262,10 @@ int image_inspect(struct store *s, const char *manifest, json_t **ret, struct er
         }
         json_t *c = json_loadb(ctxt, cl, 0, NULL);
         if (!c) {
+                /* cd lives in m: the message first */
+                r = err_set(err, -EINVAL, "image config %s: not JSON", cd);
                 json_decref(m);
-                return err_set(err, -EINVAL, "image config %s: not JSON", cd);
+                return r;
         }
         json_t *names = NULL, *mine = json_array();
         if (image_names_load(s, &names, err) == 0) {

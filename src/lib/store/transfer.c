@@ -200,8 +200,15 @@ static int unpack_layers(struct store *s, const char *config, json_t *layers, st
         _cleanup_free_ char *ctxt = NULL;
         size_t cl, i;
         json_t *l;
-        int r = 0;
-        json_t *c = store_read_blob(s, config, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
+        int r = store_read_blob(s, config, DOC_MAX, &ctxt, &cl, err);
+        if (r < 0)
+                return r;
+        /* an image without layers still needs a config den can read back */
+        json_t *c = json_loadb(ctxt, cl, 0, NULL);
+        if (!json_is_object(c)) {
+                json_decref(c);
+                return err_set(err, -EINVAL, "config %s: not a JSON object", config);
+        }
         json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
         json_array_foreach(layers, i, l)
         {
