@@ -75,6 +75,37 @@ static void test_errors_name_the_field(void **state)
         expect_error("\"path\":\"rootfs\"", "\"path\":\"\"", "root.path");
 }
 
+static void test_sysctl_namespaces(void **state)
+{
+        enum spec_ns_type t;
+        assert_int_equal(spec_sysctl_namespace("kernel.shmmax", &t), 0);
+        assert_int_equal(t, NS_IPC);
+        assert_int_equal(spec_sysctl_namespace("kernel/sem", &t), 0);
+        assert_int_equal(t, NS_IPC);
+        assert_int_equal(spec_sysctl_namespace("fs.mqueue.msg_max", &t), 0);
+        assert_int_equal(t, NS_IPC);
+        assert_int_equal(spec_sysctl_namespace("kernel.domainname", &t), 0);
+        assert_int_equal(t, NS_UTS);
+        assert_int_equal(spec_sysctl_namespace("net.ipv4.ip_forward", &t), 0);
+        assert_int_equal(t, NS_NET);
+        assert_true(spec_sysctl_namespace("kernel.pid_max", &t) < 0);
+        assert_true(spec_sysctl_namespace("kernel.msgfoo", &t) < 0);
+        assert_true(spec_sysctl_namespace("vm.swappiness", &t) < 0);
+        /* the base config has a network namespace (joined), no ipc and no uts one */
+        expect_error("\"maskedPaths\"", "\"sysctl\":{\"kernel.shmmax\":\"1\"},\"maskedPaths\"", "needs a new IPC namespace");
+        expect_error("\"maskedPaths\"", "\"sysctl\":{\"fs.mqueue.msg_max\":\"1\"},\"maskedPaths\"",
+                     "linux.sysctl.fs.mqueue.msg_max");
+        expect_error("\"maskedPaths\"", "\"sysctl\":{\"kernel.hostname\":\"a\"},\"maskedPaths\"", "'uts'");
+        expect_error("\"maskedPaths\"", "\"sysctl\":{\"vm.swappiness\":\"1\"},\"maskedPaths\"", "not namespaced");
+        struct spec sp;
+        struct err e = { 0 };
+        static const char conflict[] = "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"r\"},\"hostname\":\"b\","
+                                       "\"linux\":{\"namespaces\":[{\"type\":\"uts\"}],\"sysctl\":{\"kernel.hostname\":\"a\"}}}";
+        assert_true(parse(conflict, &sp, &e) < 0);
+        assert_non_null(strstr(e.msg, "conflicts with hostname 'b'"));
+        spec_free(&sp);
+}
+
 static void test_generate_rootless(void **state)
 {
         json_t *j = spec_generate(true, 1000, 1000);
@@ -109,6 +140,7 @@ int main(void)
                 cmocka_unit_test(test_errors_name_the_field),
                 cmocka_unit_test(test_generate_rootless),
                 cmocka_unit_test(test_cap_names),
+                cmocka_unit_test(test_sysctl_namespaces),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

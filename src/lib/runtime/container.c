@@ -374,6 +374,19 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
                 return err_set(err, -EINVAL, "--console-socket given but process.terminal is false");
         if (s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path && json_object_get(json_object_get(s->json, "linux"), "timeOffsets"))
                 return err_set(err, -EOPNOTSUPP, "config.json: linux.timeOffsets: not supported by den-runtime");
+        for (size_t i = 0; i < s->n_sysctls; i++) {
+                /* a namespace joined by path may be the caller's own */
+                static const char *const proc_ns[_NS_MAX] = { [NS_NET] = "net", [NS_IPC] = "ipc", [NS_UTS] = "uts" };
+                enum spec_ns_type t;
+                struct stat a, b;
+                if (spec_sysctl_namespace(s->sysctls[i].key, &t) < 0 || !s->ns[t].path || !proc_ns[t])
+                        continue;
+                _cleanup_free_ char *own = xasprintf("/proc/self/ns/%s", proc_ns[t]);
+                if (stat(s->ns[t].path, &a) == 0 && stat(own, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                        return err_set(err, -EINVAL,
+                                       "config.json: linux.sysctl.%s: the %s namespace '%s' is den-runtime's own",
+                                       s->sysctls[i].key, spec_ns_names[t], s->ns[t].path);
+        }
         struct stat st;
         if (stat(s->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
                 return err_set(err, -ENOENT, "config.json: root.path: '%s' is not a directory", s->root_path);

@@ -593,6 +593,59 @@ static int parse_linux(json_t *lx, struct spec *s, struct err *err)
         return 0;
 }
 
+/* The IPC namespace's sysctls under kernel. (ipc/ipc_sysctl.c); crun and runc
+ * accept these and no other kernel.* but the uts names. */
+static const char *const ipc_kernel_sysctls[] = { "msgmax", "msgmnb", "msgmni", "sem",
+                                                  "shmall", "shmmax", "shmmni", "shm_rmid_forced" };
+
+int spec_sysctl_namespace(const char *key, enum spec_ns_type *ret)
+{
+        char k[256];
+        /* "kernel/shmmax" is the same sysctl as "kernel.shmmax" */
+        snprintf(k, sizeof(k), "%s", key);
+        for (char *c = k; *c; c++)
+                if (*c == '/')
+                        *c = '.';
+        if (strncmp(k, "fs.mqueue.", 10) == 0) {
+                *ret = NS_IPC;
+                return 0;
+        }
+        if (strncmp(k, "net.", 4) == 0) {
+                *ret = NS_NET;
+                return 0;
+        }
+        if (strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0) {
+                *ret = NS_UTS;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(ipc_kernel_sysctls); i++)
+                if (strncmp(k, "kernel.", 7) == 0 && strcmp(k + 7, ipc_kernel_sysctls[i]) == 0) {
+                        *ret = NS_IPC;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* A sysctl is written through the container's /proc/sys: one that belongs to
+ * no namespace, or to one the container shares with its caller, would change
+ * the host (or the caller's) value. */
+int spec_sysctl_check(const struct spec *s, const char *key, const char *value, struct err *err)
+{
+        enum spec_ns_type t;
+        if (spec_sysctl_namespace(key, &t) < 0)
+                return err_set(err, -EINVAL,
+                               "config.json: linux.sysctl.%s: not namespaced: it would change the host's value", key);
+        if (!s->ns[t].enabled)
+                return err_set(err, -EINVAL,
+                               "config.json: linux.sysctl.%s: needs a new %s namespace (linux.namespaces has no '%s')",
+                               key, t == NS_NET ? "network" : t == NS_IPC ? "IPC" : "UTS", spec_ns_names[t]);
+        const char *field = strstr(key, "hostname") ? s->hostname : strstr(key, "domainname") ? s->domainname : NULL;
+        if (t == NS_UTS && field && strcmp(field, value) != 0)
+                return err_set(err, -EINVAL, "config.json: linux.sysctl.%s: '%s' conflicts with %s '%s'", key,
+                               value, strstr(key, "hostname") ? "hostname" : "domainname", field);
+        return 0;
+}
+
 int spec_parse(json_t *doc, const char *bundle, struct spec *s, struct err *err)
 {
         json_t *root = NULL, *proc = NULL, *mounts = NULL, *lx = NULL, *hooks = NULL;
@@ -648,10 +701,8 @@ int spec_parse(json_t *doc, const char *bundle, struct spec *s, struct err *err)
                 return err_set(err, -EINVAL,
                                "config.json: linux.uidMappings and linux.gidMappings: required with a new user namespace");
         for (size_t i = 0; i < s->n_sysctls; i++)
-                if (strncmp(s->sysctls[i].key, "net.", 4) == 0 && !s->ns[NS_NET].enabled)
-                        return err_set(err, -EINVAL,
-                                       "config.json: linux.sysctl.%s: needs a new network namespace",
-                                       s->sysctls[i].key);
+                if ((r = spec_sysctl_check(s, s->sysctls[i].key, s->sysctls[i].value, err)) < 0)
+                        return r;
         return 0;
 }
 

@@ -129,6 +129,12 @@ extern const int spec_ns_clone_flags[_NS_MAX];
 
 /* Parse a config.json document; bundle is the absolute bundle directory. */
 int spec_parse(json_t *doc, const char *bundle, struct spec *ret, struct err *err);
+/* The namespace a sysctl belongs to (crun's list: fs.mqueue.*, kernel's IPC
+ * and UTS names, net.*); -ENOENT for one that is not namespaced. */
+int spec_sysctl_namespace(const char *key, enum spec_ns_type *ret);
+/* Refuse a sysctl that is not namespaced, whose namespace the container does
+ * not have, or that contradicts hostname/domainname. */
+int spec_sysctl_check(const struct spec *s, const char *key, const char *value, struct err *err);
 /* Load <bundle>/config.json */
 int spec_load(const char *bundle, struct spec *ret, struct err *err);
 void spec_free(struct spec *s);
