@@ -7,6 +7,10 @@
 #include "lib/base/macro.h"
 #include "lib/linux/cgroup.h"
 
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 static char **plan(const char *res, bool v2, int *r)
 {
         json_t *j = json_loads(res, 0, NULL);
@@ -46,8 +50,8 @@ static void test_v1(void **state)
         int r;
         _cleanup_strv_free_ char **w = plan("{\"memory\":{\"limit\":-1},\"pids\":{\"limit\":0},\"cpu\":{\"shares\":512}}", false, &r);
         assert_int_equal(r, 0);
-        assert_true(has(w, "memory:memory.limit_in_bytes\t-1"));
-        assert_true(has(w, "pids:pids.max\tmax"));
+        assert_true(has(w, "?memory:memory.limit_in_bytes\t-1"));
+        assert_true(has(w, "?pids:pids.max\tmax"));
         assert_true(has(w, "cpu:cpu.shares\t512"));
         char **bad = plan("{\"unified\":{\"memory.high\":\"1\"}}", false, &r);
         assert_true(r < 0);
@@ -56,8 +60,153 @@ static void test_v1(void **state)
         assert_true(r < 0);
 }
 
+/* dockerd sends zeros for what it leaves unset: nothing to write */
+static void test_zero_is_unset(void **state)
+{
+        int r;
+        _cleanup_strv_free_ char **w = plan("{\"blockIO\":{\"weight\":0},\"cpu\":{\"shares\":0,\"quota\":0,\"period\":0},"
+                                            "\"memory\":{\"reservation\":0}}",
+                                            false, &r);
+        assert_int_equal(r, 0);
+        assert_null(w);
+        _cleanup_strv_free_ char **w2 = plan("{\"blockIO\":{\"weight\":500},\"memory\":{\"swap\":-1}}", false, &r);
+        assert_true(has(w2, "blkio:blkio.weight\t500"));
+        assert_true(has(w2, "?memory:memory.memsw.limit_in_bytes\t-1"));
+}
+
+static struct cgroup_dev_rule *rules(const char *res, size_t *n, int *r)
+{
+        json_t *j = json_loads(res, 0, NULL);
+        struct cgroup_dev_rule *v = NULL;
+        struct err e = { 0 };
+        *r = cgroup_devices_rules(j, &v, n, &e);
+        json_decref(j);
+        return v;
+}
+
+static const char deny_all_allow_null[] =
+        "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}";
+
+static void test_devices_v1(void **state)
+{
+        size_t n;
+        int r;
+        _cleanup_free_ struct cgroup_dev_rule *d = rules(deny_all_allow_null, &n, &r);
+        assert_int_equal(r, 0);
+        _cleanup_strv_free_ char **w = cgroup_devices_plan_v1(d, n);
+        assert_string_equal(w[0], "devices.deny\ta");
+        assert_string_equal(w[1], "devices.deny\ta");
+        assert_string_equal(w[2], "devices.allow\tc 1:3 rw");
+        /* then the defaults, crun's */
+        assert_string_equal(w[3], "devices.allow\tc *:* m");
+        assert_true(has(w, "devices.allow\tc 136:* rwm"));
+        assert_true(has(w, "devices.allow\tc 1:5 rwm"));
+        _cleanup_free_ struct cgroup_dev_rule *none = rules("{\"memory\":{}}", &n, &r);
+        assert_int_equal(r, 0);
+        assert_null(none);
+        assert_int_equal(n, 0);
+        assert_null(rules("{\"devices\":[{\"allow\":true,\"type\":\"x\"}]}", &n, &r));
+        assert_true(r < 0);
+        assert_null(rules("{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}", &n, &r));
+        assert_true(r < 0);
+        assert_null(rules("{\"devices\":[{\"type\":\"c\"}]}", &n, &r));
+        assert_true(r < 0);
+}
+
+/* Run the program on one access, as the kernel would: a tiny interpreter for
+ * the instructions the generator emits. */
+static int run_bpf(const struct bpf_insn *p, size_t n, char type, unsigned major, unsigned minor, unsigned access)
+{
+        uint64_t reg[11] = { 0 };
+        uint32_t ctx[3] = { (type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK) | (access << 16), major, minor };
+        for (size_t pc = 0; pc < n; pc++) {
+                const struct bpf_insn *i = &p[pc];
+                uint64_t src = BPF_SRC(i->code) == BPF_X ? reg[i->src_reg] : (uint64_t) (int64_t) i->imm;
+                switch (i->code) {
+                case BPF_LDX | BPF_MEM | BPF_W:
+                        reg[i->dst_reg] = ctx[i->off / 4];
+                        break;
+                case BPF_ALU | BPF_AND | BPF_K:
+                        reg[i->dst_reg] = (uint32_t) (reg[i->dst_reg] & src);
+                        break;
+                case BPF_ALU | BPF_RSH | BPF_K:
+                        reg[i->dst_reg] = (uint32_t) reg[i->dst_reg] >> i->imm;
+                        break;
+                case BPF_ALU | BPF_MOV | BPF_X:
+                        reg[i->dst_reg] = (uint32_t) src;
+                        break;
+                case BPF_ALU64 | BPF_MOV | BPF_K:
+                        reg[i->dst_reg] = src;
+                        break;
+                case BPF_JMP | BPF_JNE | BPF_K:
+                case BPF_JMP | BPF_JNE | BPF_X:
+                        if (reg[i->dst_reg] != src)
+                                pc += (size_t) i->off;
+                        break;
+                case BPF_JMP | BPF_JEQ | BPF_K:
+                        if (reg[i->dst_reg] == src)
+                                pc += (size_t) i->off;
+                        break;
+                case BPF_JMP | BPF_EXIT:
+                        return (int) reg[0];
+                default:
+                        fail_msg("unexpected instruction %#x at %zu", i->code, pc);
+                }
+        }
+        fail_msg("the program runs off its end");
+        return -1;
+}
+
+static void test_devices_bpf(void **state)
+{
+        size_t n, ni, ni1;
+        int r;
+        _cleanup_free_ struct cgroup_dev_rule *d = rules(deny_all_allow_null, &n, &r);
+        _cleanup_free_ struct bpf_insn *p = cgroup_devices_bpf(d, n, &ni);
+        ni1 = ni;
+        /* allowed by the config (read and write only), by the defaults, refused */
+        assert_int_equal(run_bpf(p, ni, 'c', 1, 3, BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE), 1);
+        assert_int_equal(run_bpf(p, ni, 'c', 1, 5, BPF_DEVCG_ACC_READ), 1);
+        assert_int_equal(run_bpf(p, ni, 'c', 136, 7, BPF_DEVCG_ACC_WRITE), 1);
+        assert_int_equal(run_bpf(p, ni, 'b', 8, 0, BPF_DEVCG_ACC_MKNOD), 1);
+        assert_int_equal(run_bpf(p, ni, 'b', 8, 0, BPF_DEVCG_ACC_READ), 0);
+        assert_int_equal(run_bpf(p, ni, 'c', 10, 229, BPF_DEVCG_ACC_READ), 0);
+        assert_int_equal(run_bpf(p, ni, 'c', 1, 4, BPF_DEVCG_ACC_READ), 0);
+
+        /* allow all, then deny writes to one: the last matching rule wins, and
+         * the unconditional rule ends the program (no unreachable code) */
+        _cleanup_free_ struct cgroup_dev_rule *d2 = rules(
+                "{\"devices\":[{\"allow\":true,\"access\":\"rwm\"},{\"allow\":false,\"type\":\"c\",\"major\":10,\"minor\":229,\"access\":\"w\"}]}",
+                &n, &r);
+        _cleanup_free_ struct bpf_insn *p2 = cgroup_devices_bpf(d2, n, &ni);
+        assert_int_equal(run_bpf(p2, ni, 'c', 10, 229, BPF_DEVCG_ACC_READ), 1);
+        assert_int_equal(run_bpf(p2, ni, 'c', 10, 229, BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE), 0);
+        assert_int_equal(run_bpf(p2, ni, 'b', 7, 0, BPF_DEVCG_ACC_WRITE), 1);
+        assert_int_equal(p2[ni - 1].code, BPF_JMP | BPF_EXIT);
+        assert_int_equal(p2[ni - 2].imm, 1);
+
+        /* the kernel's verifier accepts both (needs CAP_BPF or root) */
+        if (geteuid() == 0) {
+                const struct bpf_insn *progs[] = { p, p2 };
+                size_t lens[] = { ni1, ni };
+                for (size_t k = 0; k < 2; k++) {
+                        union bpf_attr a = { 0 };
+                        a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+                        a.insns = (uint64_t) (uintptr_t) progs[k];
+                        a.insn_cnt = (uint32_t) lens[k];
+                        a.license = (uint64_t) (uintptr_t) "GPL";
+                        int fd = (int) syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+                        if (fd < 0)
+                                fail_msg("the verifier refused program %zu: %s", k, strerror(errno));
+                        close(fd);
+                }
+        }
+}
+
 int main(void)
 {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1) };
+        const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1),
+                                            cmocka_unit_test(test_zero_is_unset), cmocka_unit_test(test_devices_v1),
+                                            cmocka_unit_test(test_devices_bpf) };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,18 +42,36 @@ const char *cgroup_mode_name(enum cgroup_mode m)
         return n[m];
 }
 
+static void add_writev(char ***v, size_t *n, bool optional, const char *file, const char *fmt, va_list ap)
+{
+        char val[256];
+        vsnprintf(val, sizeof(val), fmt, ap);
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = xasprintf("%s%s\t%s", optional ? "?" : "", file, val);
+        (*v)[*n] = NULL;
+}
+
 static void add_write(char ***v, size_t *n, const char *file, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 static void add_write(char ***v, size_t *n, const char *file, const char *fmt, ...)
 {
-        char val[256];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(val, sizeof(val), fmt, ap);
+        add_writev(v, n, false, file, fmt, ap);
         va_end(ap);
-        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
-        (*v)[(*n)++] = xasprintf("%s\t%s", file, val);
-        (*v)[*n] = NULL;
+}
+
+/* A write of a default ("unlimited") value is marked optional with a leading
+ * '?': a kernel without the file (no swap accounting, no CFS bandwidth)
+ * already has that value, so a missing file is no error there. */
+static void add_opt_write(char ***v, size_t *n, bool optional, const char *file, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static void add_opt_write(char ***v, size_t *n, bool optional, const char *file, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        add_writev(v, n, optional, file, fmt, ap);
+        va_end(ap);
 }
 
 static int get_i64(json_t *o, const char *where, const char *key, int64_t *ret, bool *has, struct err *err)
@@ -91,28 +109,32 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                 if ((r = get_i64(mem, "linux.resources.memory", "limit", &limit, &has_limit, err)) < 0)
                         goto fail;
                 if (has_limit)
-                        add_write(&v, &n, v2 ? "memory.max" : "memory:memory.limit_in_bytes", limit < 0 ? (v2 ? "max" : "-1") : "%lld",
-                                  (long long) limit);
+                        add_opt_write(&v, &n, limit < 0, v2 ? "memory.max" : "memory:memory.limit_in_bytes",
+                                  limit < 0 ? (v2 ? "max" : "-1") : "%lld", (long long) limit);
                 if ((r = get_i64(mem, "linux.resources.memory", "reservation", &x, &has, err)) < 0)
                         goto fail;
-                if (has)
-                        add_write(&v, &n, v2 ? "memory.low" : "memory:memory.soft_limit_in_bytes", "%lld", (long long) x);
+                if (has && x != 0)
+                        add_opt_write(&v, &n, x < 0, v2 ? "memory.low" : "memory:memory.soft_limit_in_bytes",
+                                  x < 0 ? (v2 ? "0" : "-1") : "%lld", (long long) x);
                 if ((r = get_i64(mem, "linux.resources.memory", "swap", &x, &has, err)) < 0)
                         goto fail;
                 if (has) {
                         /* OCI swap is memory+swap; v2's swap.max is swap alone */
+                        /* without swap accounting there is no file: fine for "unlimited" */
                         if (v2)
-                                add_write(&v, &n, "memory.swap.max", x < 0 ? "max" : "%lld",
+                                add_opt_write(&v, &n, x < 0, "memory.swap.max", x < 0 ? "max" : "%lld",
                                           (long long) (has_limit && limit > 0 && x >= limit ? x - limit : x));
                         else
-                                add_write(&v, &n, "memory:memory.memsw.limit_in_bytes", "%lld", (long long) x);
+                                add_opt_write(&v, &n, x < 0, "memory:memory.memsw.limit_in_bytes", "%lld",
+                                          (long long) x);
                 }
         }
         if (pids) {
                 if ((r = get_i64(pids, "linux.resources.pids", "limit", &x, &has, err)) < 0)
                         goto fail;
                 if (has)
-                        add_write(&v, &n, v2 ? "pids.max" : "pids:pids.max", x <= 0 ? "max" : "%lld", (long long) x);
+                        add_opt_write(&v, &n, x <= 0, v2 ? "pids.max" : "pids:pids.max", x <= 0 ? "max" : "%lld",
+                                  (long long) x);
         }
         if (cpu) {
                 int64_t quota = 0, period = 0, shares = 0;
@@ -121,6 +143,9 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                     (r = get_i64(cpu, "linux.resources.cpu", "period", &period, &hp, err)) < 0 ||
                     (r = get_i64(cpu, "linux.resources.cpu", "shares", &shares, &hs, err)) < 0)
                         goto fail;
+                /* 0 is "unset" for each, as with runc: dockerd sends zeros */
+                hq = hq && quota != 0;
+                hp = hp && period > 0;
                 if (hs && shares > 0) {
                         if (v2)
                                 add_write(&v, &n, "cpu.weight", "%lld",
@@ -133,18 +158,22 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                                 add_write(&v, &n, "cpu.max", "%lld %lld", (long long) quota,
                                           (long long) (hp ? period : 100000));
                         else
-                                add_write(&v, &n, "cpu.max", "max %lld", (long long) (hp ? period : 100000));
+                                add_opt_write(&v, &n, true, "cpu.max", "max %lld", (long long) (hp ? period : 100000));
                 } else if (!v2) {
+                        /* a kernel without CONFIG_CFS_BANDWIDTH has neither file */
                         if (hp)
-                                add_write(&v, &n, "cpu:cpu.cfs_period_us", "%lld", (long long) period);
+                                add_opt_write(&v, &n, !hq || quota < 0, "cpu:cpu.cfs_period_us", "%lld",
+                                          (long long) period);
                         if (hq)
-                                add_write(&v, &n, "cpu:cpu.cfs_quota_us", "%lld", (long long) quota);
+                                add_opt_write(&v, &n, quota < 0, "cpu:cpu.cfs_quota_us", "%lld", (long long) quota);
                 }
         }
         if (io) {
                 if ((r = get_i64(io, "linux.resources.blockIO", "weight", &x, &has, err)) < 0)
                         goto fail;
-                if (has)
+                /* 0 is "unset" (dockerd sends it always); hosts without CFQ/BFQ
+                 * have no blkio.weight at all */
+                if (has && x > 0)
                         add_write(&v, &n, v2 ? "io.weight" : "blkio:blkio.weight", v2 ? "default %lld" : "%lld",
                                   (long long) x);
         }
@@ -204,7 +233,8 @@ int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err)
         for (size_t i = 0; w && w[i]; i++) {
                 char *tab = strchr(w[i], '\t');
                 *tab = '\0';
-                char *file = w[i], *ctl = NULL;
+                bool optional = w[i][0] == '?';
+                char *file = w[i] + optional, *ctl = NULL;
                 char *colon = strchr(file, ':');
                 if (colon) {
                         *colon = '\0';
@@ -212,10 +242,16 @@ int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err)
                         file = colon + 1;
                 }
                 _cleanup_free_ char *dir = dir_for(cg, ctl ? ctl : "");
+                if (optional && !dir)
+                        continue;
                 if (!dir)
                         return err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not available", ctl);
-                if ((r = write_one(dir, file, tab + 1, err)) < 0)
-                        return r;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+                r = fs_write_file(p, tab + 1, strlen(tab + 1));
+                if (r == -ENOENT && optional)
+                        log_debug("cgroup: no %s, '%s' left as it is", p, tab + 1);
+                else if (r < 0)
+                        return err_sys(err, r, "cgroup: cannot write '%s' to %s", tab + 1, p);
         }
         return 0;
 }
@@ -264,6 +300,75 @@ static int own_cgroup(const char *controller, char **ret)
         return -ENOENT;
 }
 
+/* Make one cgroup directory under the hierarchy at base (ctl: its v1
+ * controller, NULL for a v2 one) and add it to cg->paths. */
+static int make_dir(struct cgroup *cg, size_t *len, const char *base, const char *ctl, const char *rel,
+                    struct err *err)
+{
+        _cleanup_free_ char *mine = NULL;
+        /* a relative cgroupsPath is relative to the runtime's own cgroup */
+        if (rel[0] != '/')
+                own_cgroup(ctl, &mine);
+        _cleanup_free_ char *dir = xasprintf("%s%s%s%s", base, mine && strcmp(mine, "/") ? mine : "",
+                                             rel[0] == '/' ? "" : "/", rel);
+        int r = fs_mkdir_p(dir, 0755);
+        if (r < 0)
+                return err_sys(err, r, "cannot create cgroup %s", dir);
+        size_t l = strlen(dir);
+        cg->paths = xrealloc(cg->paths, *len + l + 2);
+        if (*len)
+                cg->paths[*len - 1] = '\n';
+        memcpy(cg->paths + *len, dir, l + 1);
+        *len += l + 1;
+        return 0;
+}
+
+/* The v2 directory of a cgroup: its one path on v2, the unified one on hybrid. */
+static char *v2_dir(const struct cgroup *cg)
+{
+        char *save = NULL;
+        _cleanup_free_ char *copy = xstrdup(cg->paths);
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save))
+                if (cg->v2 || strncmp(d, "/sys/fs/cgroup/unified/", 23) == 0)
+                        return xstrdup(d);
+        return NULL;
+}
+
+/* linux.resources.devices: the v1 controller's lists, and the eBPF program on
+ * the v2 cgroup (on hybrid hosts both: the kernel runs a v2 cgroup's device
+ * program whatever the v1 controller says, and both must allow). */
+static int apply_devices(const struct cgroup *cg, json_t *resources, struct err *err)
+{
+        _cleanup_free_ struct cgroup_dev_rule *rules = NULL;
+        size_t n;
+        int r = cgroup_devices_rules(resources, &rules, &n, err);
+        if (r < 0 || n == 0)
+                return r;
+        _cleanup_free_ char *v1 = cg->v2 ? NULL : dir_for(cg, "devices");
+        _cleanup_free_ char *v2 = v2_dir(cg);
+        if (!v1 && !v2)
+                return err_set(err, -EOPNOTSUPP, "linux.resources.devices: no devices cgroup controller");
+        if (v1) {
+                _cleanup_strv_free_ char **w = cgroup_devices_plan_v1(rules, n);
+                for (size_t i = 0; w[i]; i++) {
+                        char *tab = strchr(w[i], '\t');
+                        *tab = '\0';
+                        if ((r = write_one(v1, w[i], tab + 1, err)) < 0)
+                                return r;
+                }
+        }
+        if (v2) {
+                struct err e = { 0 };
+                r = cgroup_devices_attach_bpf(v2, rules, n, &e);
+                /* on hybrid hosts the v1 controller has the policy already */
+                if (r < 0 && v1)
+                        log_debug("%s", e.msg);
+                else if (r < 0)
+                        return err_set(err, r, "%s", e.msg);
+        }
+        return 0;
+}
+
 int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, pid_t pid, bool rootless,
                   struct cgroup *ret, struct err *err)
 {
@@ -274,7 +379,9 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, p
         struct err e = { 0 };
 
         memset(ret, 0, sizeof(*ret));
-        _cleanup_free_ char *rel = cgroups_path ? xstrdup(cgroups_path) : xasprintf("/den-runtime/%s", id);
+        /* crun's default, /<id> at the top of each hierarchy; rootless only a
+         * cgroup delegated to the user can hold it, so under its own */
+        _cleanup_free_ char *rel = cgroups_path ? xstrdup(cgroups_path) : rootless ? xstrdup(id) : xasprintf("/%s", id);
         if (strstr(rel, ".."))
                 return err_set(err, -EINVAL, "linux.cgroupsPath: '%s' must not contain '..'", rel);
         if (mode == CGROUP_NONE) {
@@ -283,40 +390,35 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, p
         }
         for (size_t i = 0; i < (cg.v2 ? 1 : ELEMENTSOF(v1_controllers)); i++) {
                 const char *ctl = cg.v2 ? NULL : v1_controllers[i];
-                _cleanup_free_ char *base = NULL, *mine = NULL;
-                if (ctl) {
-                        base = xasprintf("/sys/fs/cgroup/%s", ctl);
-                        if (access(base, F_OK) < 0)
-                                continue;
-                } else
-                        base = xstrdup("/sys/fs/cgroup");
-                /* a relative cgroupsPath is relative to the runtime's own cgroup */
-                if (rel[0] != '/')
-                        own_cgroup(ctl, &mine);
-                _cleanup_free_ char *dir = xasprintf("%s%s%s%s%s", base, mine && strcmp(mine, "/") ? mine : "",
-                                                     rel[0] == '/' ? "" : "/", rel, "");
-                r = fs_mkdir_p(dir, 0755);
-                if (r < 0) {
-                        err_sys(&e, r, "cannot create cgroup %s", dir);
-                        goto unavailable;
-                }
-                cg.paths = xrealloc(cg.paths, len + strlen(dir) + 2);
-                memcpy(cg.paths + len, dir, strlen(dir) + 1);
-                len += strlen(dir);
-                cg.paths[len++] = '\n';
-                cg.paths[len] = '\0';
+                _cleanup_free_ char *base = ctl ? xasprintf("/sys/fs/cgroup/%s", ctl) : xstrdup("/sys/fs/cgroup");
+                if (ctl && access(base, F_OK) < 0)
+                        continue;
+                if ((r = make_dir(&cg, &len, base, ctl, rel, &e)) < 0)
+                        goto fail;
         }
         if (!cg.paths) {
                 r = err_set(&e, -ENOENT, "no cgroup controller found");
                 goto unavailable;
         }
-        cg.paths[len - 1] = '\0';
-        if ((r = cgroup_update(&cg, resources, &e)) < 0 || (r = cgroup_enter(&cg, pid, &e)) < 0) {
-                cgroup_destroy(&cg);
-                goto unavailable;
+        /* hybrid: the v2 hierarchy too (crun joins it), for the device program
+         * and so that /proc/self/cgroup reads "0::/" inside */
+        if (mode == CGROUP_HYBRID && !rootless) {
+                struct err ue = { 0 };
+                if (make_dir(&cg, &len, "/sys/fs/cgroup/unified", NULL, rel, &ue) < 0)
+                        log_debug("%s", ue.msg);
         }
+        if ((r = cgroup_update(&cg, resources, &e)) < 0)
+                goto fail;
+        /* rootless, the container can open no node its user cannot: the
+         * device policy is the host's, and a user may not load BPF */
+        if (!rootless && (r = apply_devices(&cg, resources, &e)) < 0)
+                goto fail;
+        if ((r = cgroup_enter(&cg, pid, &e)) < 0)
+                goto fail;
         *ret = cg;
         return 0;
+fail:
+        cgroup_destroy(&cg);
 unavailable:
         free(cg.paths);
         if (!rootless)
@@ -330,6 +432,45 @@ unavailable:
                         log_warn("linux.resources ignored: %s (cgroups %s)", e.msg, cgroup_mode_name(mode));
         }
         return 0;
+}
+
+char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)
+{
+        char **v = NULL;
+        size_t n = 0;
+        char *save = NULL;
+        _cleanup_free_ char *buf = xstrdup(proc_self_cgroup);
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2 || c2[1] != '/')
+                        continue;
+                *c2 = '\0';
+                const char *ctls = c1 + 1, *path = strcmp(c2 + 1, "/") ? c2 + 1 : "";
+                if (!*ctls) {
+                        if (mode == CGROUP_UNIFIED || mode == CGROUP_HYBRID) {
+                                v = xrealloc(v, (n + 2) * sizeof(char *));
+                                v[n++] = mode == CGROUP_UNIFIED ? xasprintf("\t/sys/fs/cgroup%s", path)
+                                                                : xasprintf("unified\t/sys/fs/cgroup/unified%s", path);
+                                v[n] = NULL;
+                        }
+                        continue;
+                }
+                if (mode == CGROUP_UNIFIED)
+                        continue;
+                /* only the controllers a container joins: the others would
+                 * show the runtime's cgroup, often the host's whole tree */
+                for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+                        _cleanup_free_ char *list = xasprintf(",%s,", ctls);
+                        _cleanup_free_ char *want = xasprintf(",%s%s,", strcmp(v1_controllers[i], "systemd") ? "" : "name=",
+                                                              v1_controllers[i]);
+                        if (!strstr(list, want))
+                                continue;
+                        v = xrealloc(v, (n + 2) * sizeof(char *));
+                        v[n++] = xasprintf("%s\t/sys/fs/cgroup/%s%s", v1_controllers[i], v1_controllers[i], path);
+                        v[n] = NULL;
+                }
+        }
+        return v;
 }
 
 int cgroup_freeze(const struct cgroup *cg, bool freeze, struct err *err)

@@ -19,9 +19,10 @@ struct cgroup {
         bool v2;
 };
 
-/* Create the cgroup for cgroupsPath (NULL: container id under /den-runtime),
- * write resources, put pid in.  When it cannot be done: a warning rootless
- * (*ret stays empty), an error as root. */
+/* Create the cgroup for cgroupsPath (NULL: /<id> as root, <id> under our own
+ * cgroup rootless), write resources and the device policy, put pid in.  When
+ * it cannot be done: a warning rootless if limits were asked for (*ret stays
+ * empty), an error as root. */
 int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, pid_t pid, bool rootless,
                   struct cgroup *ret, struct err *err);
 int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err);
@@ -31,5 +32,29 @@ bool cgroup_frozen(const struct cgroup *cg);
 /* pids in the cgroup, -ENOENT without one */
 int cgroup_pids(const struct cgroup *cg, pid_t **ret, size_t *ret_n);
 int cgroup_destroy(const struct cgroup *cg);
+/* What a container's /sys/fs/cgroup shows, from its /proc/self/cgroup once it
+ * is in its cgroup: "NAME\tHOST DIR" per hierarchy ("\t/sys/fs/cgroup/X" on v2;
+ * on v1 one per controller it joins, and "unified" on hybrid); pure. */
+char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode);
 /* translate OCI resources into "file value" writes; pure, unit-tested */
 int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err);
+
+/* linux.resources.devices (cgroup_devices.c) */
+enum { CGROUP_DEV_MKNOD = 1, CGROUP_DEV_READ = 2, CGROUP_DEV_WRITE = 4, CGROUP_DEV_RWM = 7 };
+struct cgroup_dev_rule {
+        bool allow;
+        char type;           /* 'a' (every device), 'b' or 'c' */
+        int64_t major, minor; /* -1: any */
+        unsigned access;     /* CGROUP_DEV_* bits */
+};
+struct bpf_insn;
+/* The config's rules followed by the defaults runc and crun add (the standard
+ * nodes, mknod of any); none (*ret NULL) when the config has no rules. */
+int cgroup_devices_rules(json_t *resources, struct cgroup_dev_rule **ret, size_t *ret_n, struct err *err);
+/* v1: "devices.deny\ta" then one "devices.allow|deny\tc 1:3 rwm" per rule */
+char **cgroup_devices_plan_v1(const struct cgroup_dev_rule *rules, size_t n);
+/* v2: a BPF_PROG_TYPE_CGROUP_DEVICE program, the last matching rule wins,
+ * default deny; pure, unit-tested */
+struct bpf_insn *cgroup_devices_bpf(const struct cgroup_dev_rule *rules, size_t n, size_t *ret_n);
+/* load it and attach it to the cgroup directory dir with BPF_F_ALLOW_MULTI */
+int cgroup_devices_attach_bpf(const char *dir, const struct cgroup_dev_rule *rules, size_t n, struct err *err);

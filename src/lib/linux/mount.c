@@ -302,6 +302,58 @@ static const char *host_fallback(const struct mount_op *op, const struct mount_e
         return NULL;
 }
 
+/* A bind of src (a host path) onto target_fd with the op's attributes. */
+static int bind_with_attrs(const char *src, int target_fd, const struct mount_op *op, struct err *err)
+{
+        _cleanup_close_ int src_fd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (src_fd < 0)
+                return err_sys(err, -errno, "cannot open '%s'", src);
+        _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
+                                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (t < 0)
+                return err_sys(err, -errno, "cannot bind '%s'", src);
+        int r = mount_setattr_fd(t, NULL, true, op->opts.attr_set | op->opts.rattr_set,
+                                 op->opts.attr_clr | op->opts.rattr_clr, 0, -1);
+        if (r == 0)
+                r = move_onto(t, target_fd);
+        return r < 0 ? err_sys(err, r, "cannot bind '%s'", src) : 0;
+}
+
+/* /sys/fs/cgroup as the container's own cgroup (runc's way for cgroup v1):
+ * on v2 its directory bound over the mount point; on v1 a tmpfs holding one
+ * bind per controller of the container's directory, so no other cgroup of
+ * the host shows, and nothing is writable unless the mount asks for rw. */
+static int mount_cgroup_dirs(int root_fd, int target, const struct mount_op *op, char **dirs, struct err *err)
+{
+        int r;
+        if (dirs[0] && dirs[0][0] == '\t')
+                return bind_with_attrs(dirs[0] + 1, target, op, err);
+        uint64_t attrs = (op->opts.attr_set | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) &
+                         ~(uint64_t) MOUNT_ATTR_RDONLY;
+        if ((r = mount_fs_fd("tmpfs", "cgroup", "mode=755,size=64k", attrs, target, err)) < 0)
+                return r;
+        _cleanup_close_ int top = fs_open_in_root(root_fd, op->destination, O_PATH | O_DIRECTORY, 0);
+        if (top < 0)
+                return err_sys(err, top, "cannot open the new mount");
+        for (size_t i = 0; dirs[i]; i++) {
+                _cleanup_free_ char *name = xstrdup(dirs[i]);
+                char *tab = strchr(name, '\t');
+                *tab = '\0';
+                const char *src = tab + 1;
+                if (mkdirat(top, name, 0755) < 0 && errno != EEXIST)
+                        return err_sys(err, -errno, "cannot create '%s'", name);
+                _cleanup_close_ int t = openat(top, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (t < 0)
+                        return err_sys(err, -errno, "cannot open '%s'", name);
+                if ((r = bind_with_attrs(src, t, op, err)) < 0)
+                        return r;
+        }
+        if ((op->opts.attr_set & MOUNT_ATTR_RDONLY) &&
+            (r = mount_setattr_fd(top, NULL, false, MOUNT_ATTR_RDONLY, 0, 0, -1)) < 0)
+                return err_sys(err, r, "cannot make the tmpfs read-only");
+        return 0;
+}
+
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err)
 {
         const char *src = op->source;
@@ -327,6 +379,10 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
                                                        is_file ? FS_CREATE_FILE : FS_CREATE_DIR, 0755, err);
         if (target < 0)
                 return err_wrap(err, "mount '%s'", op->destination);
+        if (fallback && env->cgroup_dirs && strcmp(fallback, "/sys/fs/cgroup") == 0) {
+                r = mount_cgroup_dirs(root_fd, target, op, env->cgroup_dirs, err);
+                return r < 0 ? err_wrap(err, "mount '%s'", op->destination) : 0;
+        }
         /* the target resolved inside the root must be of the kind we mount */
         struct stat tst;
         if (fstat(target, &tst) < 0)

@@ -44,6 +44,10 @@ struct mount_env {
         bool new_ipcns;   /* mqueue may be mounted fresh */
         bool new_cgroupns;
         bool cgroup2;     /* host /sys/fs/cgroup is cgroup2 */
+        /* the container's own cgroup directories, cgroup_mount_sources()'s
+         * "NAME\tHOST DIR" lines: a cgroup mount that cannot be fresh binds
+         * these (NULL: the host's /sys/fs/cgroup, read-only if asked) */
+        char **cgroup_dirs;
 };
 
 int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struct err *err);

@@ -132,6 +132,23 @@ static int child_console(struct child *c, int root_fd, struct err *err)
         return console_set_stdio(sl, err);
 }
 
+/* The container's own cgroup directories, for a cgroup mount that binds them. */
+static int cgroup_dirs_for_mounts(struct child *c)
+{
+        bool any = false;
+        for (size_t i = 0; i < c->n_ops; i++)
+                any |= c->ops[i].kind == MOUNT_KIND_FS && (strcmp(c->ops[i].fstype, "cgroup") == 0 ||
+                                                           strcmp(c->ops[i].fstype, "cgroup2") == 0);
+        if (!any)
+                return 0;
+        _cleanup_free_ char *own = NULL;
+        int r = fs_read_file("/proc/self/cgroup", 1 << 16, &own, NULL);
+        if (r < 0)
+                return r;
+        c->env.cgroup_dirs = cgroup_mount_sources(own, cgroup_detect());
+        return 0;
+}
+
 /* Steps 4 and 5 up to the exec fifo; see DESIGN.md "How a container starts". */
 static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, struct err *err)
 {
@@ -149,6 +166,13 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                         log_debug("uid/gid 0 not mapped in the container");
         }
         setgroups_ok = runtime_setgroups_allowed(0);
+        /* read before the cgroup namespace hides the paths */
+        if ((r = cgroup_dirs_for_mounts(c)) < 0)
+                return err_sys(err, r, "cannot read /proc/self/cgroup");
+        /* the parent has put us in our cgroup: that is the namespace's root,
+         * so /proc/self/cgroup reads "/" inside (runc and crun do the same) */
+        if (s->ns[NS_CGROUP].enabled && !s->ns[NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
+                return err_sys(err, -errno, "cannot create the cgroup namespace");
         if (s->ns[NS_MNT].path) {
                 _cleanup_close_ int fd = open(s->ns[NS_MNT].path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
@@ -305,7 +329,8 @@ static uint64_t clone_flags(const struct spec *s)
         for (int t = 0; t < _NS_MAX; t++)
                 if (s->ns[t].enabled && !s->ns[t].path)
                         f |= (uint64_t) spec_ns_clone_flags[t];
-        return f;
+        /* the child unshares its cgroup namespace once in its cgroup */
+        return f & ~(uint64_t) CLONE_NEWCGROUP;
 }
 
 static int write_pid_file(const char *path, pid_t pid, struct err *err)
@@ -429,22 +454,6 @@ static int prepare_idmap_mounts(struct mount_op *ops, size_t n, const struct spe
         return 0;
 }
 
-static bool wants_cgroup(const struct spec *s)
-{
-        if (s->cgroups_path)
-                return true;
-        const char *k;
-        json_t *v;
-        json_object_foreach(s->resources, k, v)
-        {
-                /* the device allow-list alone needs no cgroup: den-runtime creates
-                 * only the devices the config lists */
-                if (strcmp(k, "devices") != 0)
-                        return true;
-        }
-        return false;
-}
-
 static int do_create(const struct create_opts *o, bool console_to_parent, struct created *out, struct err *err)
 {
         struct spec *s = &out->spec;
@@ -537,10 +546,9 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                                      err)) < 0)
                         goto fail;
         }
-        /* a cgroup of its own when the config names one or asks for limits; a
-         * bare bundle stays in the caller's cgroup (and starts faster) */
-        if (wants_cgroup(s) &&
-            (r = cgroup_create(s->cgroups_path, o->id, s->resources, pid, rootless, &out->st.cgroup, err)) < 0)
+        /* every container gets a cgroup of its own (rootless: when one is
+         * delegated), with its device rules, before it opens anything */
+        if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, pid, rootless, &out->st.cgroup, err)) < 0)
                 goto fail;
         if ((r = sync_send(parent_sock, SYNC_IDMAP_DONE, pid)) < 0) {
                 r = sync_expect(parent_sock, SYNC_READY, NULL, err);
