@@ -21,6 +21,7 @@ static const struct {
         { "checkpoint", rt_cmd_checkpoint, "not supported (no CRIU)" },
         { "create", rt_cmd_create, "create a container" },
         { "delete", rt_cmd_delete, "delete a container and what it holds" },
+        { "events", rt_cmd_events, "print a container's usage (cpu, memory, pids)" },
         { "exec", rt_cmd_exec, "run a new process in a container" },
         { "features", rt_cmd_features, "print the runtime-spec features document" },
         { "kill", rt_cmd_kill, "send a signal to a container's first (or every) process" },

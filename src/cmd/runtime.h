@@ -23,6 +23,7 @@ int rt_cmd_ps(struct rt_global *g, int argc, char **argv);
 int rt_cmd_pause(struct rt_global *g, int argc, char **argv);
 int rt_cmd_resume(struct rt_global *g, int argc, char **argv);
 int rt_cmd_update(struct rt_global *g, int argc, char **argv);
+int rt_cmd_events(struct rt_global *g, int argc, char **argv);
 int rt_cmd_exec(struct rt_global *g, int argc, char **argv);
 int rt_cmd_spec(struct rt_global *g, int argc, char **argv);
 int rt_cmd_features(struct rt_global *g, int argc, char **argv);

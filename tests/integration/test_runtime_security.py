@@ -203,6 +203,11 @@ def test_every_container_gets_a_cgroup(rt, bundle):
         assert all(l.endswith(":/cg1") or l.endswith(":/") for l in f.read().splitlines())
     rt("update", "--pids-limit", "42", "cg1")
     assert open(os.path.join(pids_dir("cg1"), "pids.max")).read().strip() == "42"
+    import json
+    ev = json.loads(rt("events", "--stats", "cg1").stdout)
+    assert ev["type"] == "stats" and ev["id"] == "cg1"
+    assert ev["data"]["pids"]["current"] >= 1 and ev["data"]["pids"]["limit"] == 42
+    assert ev["data"]["memory"]["usage"]["usage"] > 0 and ev["data"]["cpu"]["usage"]["total"] > 0
     rt("pause", "cg1")
     assert rt.state("cg1")["status"] == "paused"
     rt("resume", "cg1")
@@ -233,6 +238,8 @@ def test_no_cgroup_rootless_says_so(rt, bundle):
     b = bundle().set_args("/bin/denprobe", "sleep", "30")
     rt("run", "-d", "--bundle", b.path, "r1")
     p = rt("pause", "r1", check=False)
+    assert p.returncode != 0 and "no cgroup of its own" in p.stderr
+    p = rt("events", "--stats", "r1", check=False)
     assert p.returncode != 0 and "no cgroup of its own" in p.stderr
     rt("delete", "--force", "r1")
 

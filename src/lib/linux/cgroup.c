@@ -209,13 +209,17 @@ static int write_one(const char *dir, const char *file, const char *value, struc
         return 0;
 }
 
-static char *dir_for(const struct cgroup *cg, const char *controller)
+char *cgroup_dir(const struct cgroup *cg, const char *controller)
 {
+        if (!cg->paths)
+                return NULL;
         char *save = NULL;
         _cleanup_free_ char *copy = xstrdup(cg->paths);
         for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
                 if (cg->v2)
                         return xstrdup(d);
+                if (!controller)
+                        return NULL;
                 char pref[64];
                 snprintf(pref, sizeof(pref), "/sys/fs/cgroup/%s/", controller);
                 if (strncmp(d, pref, strlen(pref)) == 0)
@@ -241,7 +245,7 @@ int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err)
                         ctl = file;
                         file = colon + 1;
                 }
-                _cleanup_free_ char *dir = dir_for(cg, ctl ? ctl : "");
+                _cleanup_free_ char *dir = cgroup_dir(cg, ctl ? ctl : "");
                 if (optional && !dir)
                         continue;
                 if (!dir)
@@ -311,7 +315,8 @@ static int make_dir(struct cgroup *cg, size_t *len, const char *base, const char
                 own_cgroup(ctl, &mine);
         _cleanup_free_ char *dir = xasprintf("%s%s%s%s", base, mine && strcmp(mine, "/") ? mine : "",
                                              rel[0] == '/' ? "" : "/", rel);
-        int r = fs_mkdir_p(dir, 0755);
+        /* the parent is usually there: one mkdir, not one per path component */
+        int r = mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : errno == ENOENT ? fs_mkdir_p(dir, 0755) : -errno;
         if (r < 0)
                 return err_sys(err, r, "cannot create cgroup %s", dir);
         size_t l = strlen(dir);
@@ -344,7 +349,7 @@ static int apply_devices(const struct cgroup *cg, json_t *resources, struct err 
         int r = cgroup_devices_rules(resources, &rules, &n, err);
         if (r < 0 || n == 0)
                 return r;
-        _cleanup_free_ char *v1 = cg->v2 ? NULL : dir_for(cg, "devices");
+        _cleanup_free_ char *v1 = cg->v2 ? NULL : cgroup_dir(cg, "devices");
         _cleanup_free_ char *v2 = v2_dir(cg);
         if (!v1 && !v2)
                 return err_set(err, -EOPNOTSUPP, "linux.resources.devices: no devices cgroup controller");
@@ -478,7 +483,7 @@ int cgroup_freeze(const struct cgroup *cg, bool freeze, struct err *err)
         if (!cg->paths)
                 return err_set(err, -EOPNOTSUPP,
                                "the container has no cgroup of its own (rootless without a delegated cgroup): pause and resume need the freezer");
-        _cleanup_free_ char *d = dir_for(cg, "freezer");
+        _cleanup_free_ char *d = cgroup_dir(cg, "freezer");
         if (!d)
                 return err_set(err, -EOPNOTSUPP, "no freezer cgroup controller");
         if (cg->v2)
@@ -501,7 +506,7 @@ bool cgroup_frozen(const struct cgroup *cg)
 {
         if (!cg->paths)
                 return false;
-        _cleanup_free_ char *d = dir_for(cg, "freezer");
+        _cleanup_free_ char *d = cgroup_dir(cg, "freezer");
         if (!d)
                 return false;
         _cleanup_free_ char *p = xasprintf("%s/%s", d, cg->v2 ? "cgroup.freeze" : "freezer.state"), *s = NULL;
@@ -514,9 +519,9 @@ int cgroup_pids(const struct cgroup *cg, pid_t **ret, size_t *ret_n)
 {
         if (!cg->paths)
                 return -ENOENT;
-        _cleanup_free_ char *d = cg->v2 ? xstrdup(cg->paths) : dir_for(cg, "pids");
+        _cleanup_free_ char *d = cg->v2 ? xstrdup(cg->paths) : cgroup_dir(cg, "pids");
         if (!d)
-                d = dir_for(cg, "memory");
+                d = cgroup_dir(cg, "memory");
         if (!d)
                 return -ENOENT;
         if (strchr(d, '\n'))

@@ -25,6 +25,10 @@ struct cgroup {
  * empty), an error as root. */
 int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, pid_t pid, bool rootless,
                   struct cgroup *ret, struct err *err);
+/* the directory of controller (NULL: the v2 one) of a cgroup, NULL without */
+char *cgroup_dir(const struct cgroup *cg, const char *controller);
+/* usage as runc's events --stats "data": cpu, memory, pids (cgroup_stats.c) */
+json_t *cgroup_stats(const struct cgroup *cg);
 int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err);
 int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err);
 int cgroup_freeze(const struct cgroup *cg, bool freeze, struct err *err);

@@ -29,6 +29,8 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct e
 int container_delete(const char *root, const char *id, bool force, struct err *err);
 int container_pause(const char *root, const char *id, bool pause, struct err *err);
 int container_update(const char *root, const char *id, json_t *resources, struct err *err);
+/* runc events --stats "data" of a container; -EOPNOTSUPP without a cgroup */
+int container_stats(const char *root, const char *id, json_t **ret, struct err *err);
 /* pids of the container's processes (host pids) */
 int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, struct err *err);
 

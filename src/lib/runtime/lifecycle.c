@@ -322,3 +322,19 @@ int container_update(const char *root, const char *id, json_t *resources, struct
         state_free(&st);
         return r;
 }
+
+int container_stats(const char *root, const char *id, json_t **ret, struct err *err)
+{
+        struct state st;
+        int r = state_load(root, id, &st, err);
+        if (r < 0)
+                return r;
+        if (!st.cgroup.paths)
+                r = err_set(err, -EOPNOTSUPP,
+                            "cannot read the stats of container '%s': it has no cgroup of its own (rootless without a delegated cgroup)",
+                            id);
+        else
+                *ret = cgroup_stats(&st.cgroup);
+        state_free(&st);
+        return r;
+}
