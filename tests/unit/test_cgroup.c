@@ -203,10 +203,33 @@ static void test_devices_bpf(void **state)
         }
 }
 
+static void test_mount_sources(void **state)
+{
+        static const char hybrid[] = "10:hugetlb:/\n9:name=systemd:/c1\n8:pids:/c1\n4:memory:/a/c1\n"
+                                     "2:cpu,cpuacct:/c1\n3:cpuset:/\n0::/c1\n";
+        _cleanup_strv_free_ char **h = cgroup_mount_sources(hybrid, CGROUP_HYBRID);
+        assert_true(has(h, "systemd\t/sys/fs/cgroup/systemd/c1"));
+        assert_true(has(h, "pids\t/sys/fs/cgroup/pids/c1"));
+        assert_true(has(h, "memory\t/sys/fs/cgroup/memory/a/c1"));
+        assert_true(has(h, "cpu\t/sys/fs/cgroup/cpu/c1"));
+        assert_true(has(h, "cpuacct\t/sys/fs/cgroup/cpuacct/c1"));
+        assert_true(has(h, "unified\t/sys/fs/cgroup/unified/c1"));
+        /* not joined: not shown (they would be the host's whole tree) */
+        for (size_t i = 0; h[i]; i++)
+                assert_null(strstr(h[i], "cpuset"));
+        _cleanup_strv_free_ char **l = cgroup_mount_sources(hybrid, CGROUP_LEGACY);
+        assert_false(has(l, "unified\t/sys/fs/cgroup/unified/c1"));
+        _cleanup_strv_free_ char **v2 = cgroup_mount_sources("0::/x/c1\n", CGROUP_UNIFIED);
+        assert_string_equal(v2[0], "\t/sys/fs/cgroup/x/c1");
+        assert_null(v2[1]);
+        _cleanup_strv_free_ char **top = cgroup_mount_sources("0::/\n", CGROUP_UNIFIED);
+        assert_string_equal(top[0], "\t/sys/fs/cgroup");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1),
                                             cmocka_unit_test(test_zero_is_unset), cmocka_unit_test(test_devices_v1),
-                                            cmocka_unit_test(test_devices_bpf) };
+                                            cmocka_unit_test(test_devices_bpf), cmocka_unit_test(test_mount_sources) };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
