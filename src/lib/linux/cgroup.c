@@ -110,12 +110,12 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                         goto fail;
                 if (has_limit)
                         add_opt_write(&v, &n, limit < 0, v2 ? "memory.max" : "memory:memory.limit_in_bytes",
-                                  limit < 0 ? (v2 ? "max" : "-1") : "%lld", (long long) limit);
+                                      limit < 0 ? (v2 ? "max" : "-1") : "%lld", (long long) limit);
                 if ((r = get_i64(mem, "linux.resources.memory", "reservation", &x, &has, err)) < 0)
                         goto fail;
                 if (has && x != 0)
                         add_opt_write(&v, &n, x < 0, v2 ? "memory.low" : "memory:memory.soft_limit_in_bytes",
-                                  x < 0 ? (v2 ? "0" : "-1") : "%lld", (long long) x);
+                                      x < 0 ? (v2 ? "0" : "-1") : "%lld", (long long) x);
                 if ((r = get_i64(mem, "linux.resources.memory", "swap", &x, &has, err)) < 0)
                         goto fail;
                 if (has) {
@@ -123,10 +123,10 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                         /* without swap accounting there is no file: fine for "unlimited" */
                         if (v2)
                                 add_opt_write(&v, &n, x < 0, "memory.swap.max", x < 0 ? "max" : "%lld",
-                                          (long long) (has_limit && limit > 0 && x >= limit ? x - limit : x));
+                                              (long long) (has_limit && limit > 0 && x >= limit ? x - limit : x));
                         else
                                 add_opt_write(&v, &n, x < 0, "memory:memory.memsw.limit_in_bytes", "%lld",
-                                          (long long) x);
+                                              (long long) x);
                 }
         }
         if (pids) {
@@ -134,7 +134,7 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                         goto fail;
                 if (has)
                         add_opt_write(&v, &n, x <= 0, v2 ? "pids.max" : "pids:pids.max", x <= 0 ? "max" : "%lld",
-                                  (long long) x);
+                                      (long long) x);
         }
         if (cpu) {
                 int64_t quota = 0, period = 0, shares = 0;
@@ -163,7 +163,7 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                         /* a kernel without CONFIG_CFS_BANDWIDTH has neither file */
                         if (hp)
                                 add_opt_write(&v, &n, !hq || quota < 0, "cpu:cpu.cfs_period_us", "%lld",
-                                          (long long) period);
+                                              (long long) period);
                         if (hq)
                                 add_opt_write(&v, &n, quota < 0, "cpu:cpu.cfs_quota_us", "%lld", (long long) quota);
                 }
@@ -466,8 +466,8 @@ char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)
                  * show the runtime's cgroup, often the host's whole tree */
                 for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
                         _cleanup_free_ char *list = xasprintf(",%s,", ctls);
-                        _cleanup_free_ char *want = xasprintf(",%s%s,", strcmp(v1_controllers[i], "systemd") ? "" : "name=",
-                                                              v1_controllers[i]);
+                        bool named = strcmp(v1_controllers[i], "systemd") == 0;
+                        _cleanup_free_ char *want = xasprintf(",%s%s,", named ? "name=" : "", v1_controllers[i]);
                         if (!strstr(list, want))
                                 continue;
                         v = xrealloc(v, (n + 2) * sizeof(char *));
