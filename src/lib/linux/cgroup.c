@@ -275,6 +275,76 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err)
         return 0;
 }
 
+/* The v2 directory of a cgroup: its one path on v2, the unified one on hybrid. */
+static char *v2_dir(const struct cgroup *cg)
+{
+        char *save = NULL;
+        _cleanup_free_ char *copy = xstrdup(cg->paths);
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save))
+                if (cg->v2 || strncmp(d, "/sys/fs/cgroup/unified/", 23) == 0)
+                        return xstrdup(d);
+        return NULL;
+}
+
+/* Moving a process between cgroups takes the kernel's cgroup_threadgroup_rwsem
+ * for writing, which waits for an RCU grace period: 8 to 25 ms on a busy
+ * 2-core host, more than the rest of a container's start.  A single thread
+ * moving itself through a v1 "tasks" file skips that lock, and a process
+ * cloned with CLONE_INTO_CGROUP is never moved at all.  The "tasks" files are
+ * opened by the runtime: since Linux 5.16 the kernel checks a migration
+ * against the opener's credentials, so the child may already be in a user
+ * namespace that cannot open them. */
+int cgroup_open_v1_tasks(const struct cgroup *cg, int *fds, size_t max, size_t *ret_n, struct err *err)
+{
+        char *save = NULL;
+        size_t n = 0;
+        *ret_n = 0;
+        if (!cg->paths || cg->v2)
+                return 0;
+        _cleanup_free_ char *copy = xstrdup(cg->paths);
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+                if (strncmp(d, "/sys/fs/cgroup/unified/", 23) == 0 || n == max)
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/tasks", d);
+                fds[n] = open(p, O_WRONLY | O_CLOEXEC);
+                if (fds[n] < 0) {
+                        int r = err_sys(err, -errno, "cgroup: cannot open %s", p);
+                        while (n > 0)
+                                close(fds[--n]);
+                        return r;
+                }
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+int cgroup_enter_self_v1(const int *fds, size_t n, struct err *err)
+{
+        for (size_t i = 0; i < n; i++)
+                if (write(fds[i], "0", 1) != 1)
+                        return err_sys(err, -errno, "cgroup: cannot join the container's v1 cgroup");
+        return 0;
+}
+
+int cgroup_open_v2(const struct cgroup *cg)
+{
+        if (!cg->paths)
+                return -1;
+        _cleanup_free_ char *d = v2_dir(cg);
+        return d ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+int cgroup_enter_v2(const struct cgroup *cg, pid_t pid, struct err *err)
+{
+        char val[16];
+        if (!cg->paths)
+                return 0;
+        _cleanup_free_ char *d = v2_dir(cg);
+        snprintf(val, sizeof(val), "%d", pid);
+        return d ? write_one(d, "cgroup.procs", val, err) : 0;
+}
+
 static int own_cgroup(const char *controller, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
@@ -328,17 +398,6 @@ static int make_dir(struct cgroup *cg, size_t *len, const char *base, const char
         return 0;
 }
 
-/* The v2 directory of a cgroup: its one path on v2, the unified one on hybrid. */
-static char *v2_dir(const struct cgroup *cg)
-{
-        char *save = NULL;
-        _cleanup_free_ char *copy = xstrdup(cg->paths);
-        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save))
-                if (cg->v2 || strncmp(d, "/sys/fs/cgroup/unified/", 23) == 0)
-                        return xstrdup(d);
-        return NULL;
-}
-
 /* linux.resources.devices: the v1 controller's lists, and the eBPF program on
  * the v2 cgroup (on hybrid hosts both: the kernel runs a v2 cgroup's device
  * program whatever the v1 controller says, and both must allow). */
@@ -374,8 +433,8 @@ static int apply_devices(const struct cgroup *cg, json_t *resources, struct err 
         return 0;
 }
 
-int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, pid_t pid, bool rootless,
-                  struct cgroup *ret, struct err *err)
+int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, bool rootless, struct cgroup *ret,
+                  struct err *err)
 {
         enum cgroup_mode mode = cgroup_detect();
         struct cgroup cg = { .v2 = mode == CGROUP_UNIFIED };
@@ -417,8 +476,6 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, p
         /* rootless, the container can open no node its user cannot: the
          * device policy is the host's, and a user may not load BPF */
         if (!rootless && (r = apply_devices(&cg, resources, &e)) < 0)
-                goto fail;
-        if ((r = cgroup_enter(&cg, pid, &e)) < 0)
                 goto fail;
         *ret = cg;
         return 0;

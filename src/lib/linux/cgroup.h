@@ -20,11 +20,21 @@ struct cgroup {
 };
 
 /* Create the cgroup for cgroupsPath (NULL: /<id> as root, <id> under our own
- * cgroup rootless), write resources and the device policy, put pid in.  When
- * it cannot be done: a warning rootless if limits were asked for (*ret stays
- * empty), an error as root. */
-int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, pid_t pid, bool rootless,
-                  struct cgroup *ret, struct err *err);
+ * cgroup rootless), write resources and the device policy.  When it cannot be
+ * done: a warning rootless if limits were asked for (*ret stays empty), an
+ * error as root.  The container process then joins it without being moved by
+ * another (see cgroup.c): clone3 with CLONE_INTO_CGROUP and
+ * cgroup_open_v2()'s fd (else cgroup_enter_v2), and cgroup_enter_self_v1 from
+ * the child on cgroup_open_v1_tasks()'s fds. */
+int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, bool rootless, struct cgroup *ret,
+                  struct err *err);
+/* the v2 directory (on hybrid hosts the unified one) open, -1 without one */
+int cgroup_open_v2(const struct cgroup *cg);
+int cgroup_enter_v2(const struct cgroup *cg, pid_t pid, struct err *err);
+/* the v1 directories' "tasks" files, opened by the runtime (at most max) */
+int cgroup_open_v1_tasks(const struct cgroup *cg, int *fds, size_t max, size_t *ret_n, struct err *err);
+/* the calling single-threaded process into them, by writing "0" to each */
+int cgroup_enter_self_v1(const int *fds, size_t n, struct err *err);
 /* the directory of controller (NULL: the v2 one) of a cgroup, NULL without */
 char *cgroup_dir(const struct cgroup *cg, const char *controller);
 /* usage as runc's events --stats "data": cpu, memory, pids (cgroup_stats.c) */

@@ -52,7 +52,19 @@ struct child {
         bool new_userns;
         bool rootless;
         bool console_to_parent; /* run in the foreground with a tty */
+        int cg_tasks[16]; /* the v1 cgroup "tasks" files, the child joins through them */
+        size_t n_cg_tasks;
 };
+
+/* clone3 into the cgroup open at cgroup_fd (-1: where we are) */
+static pid_t clone_into(uint64_t flags, int *ret_pidfd, int cgroup_fd)
+{
+        struct clone_args a = { .flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+                                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                                .exit_signal = SIGCHLD,
+                                .cgroup = (uint64_t) (cgroup_fd >= 0 ? cgroup_fd : 0) };
+        return (pid_t) syscall(SYS_clone3, &a, sizeof(a));
+}
 
 pid_t runtime_clone3(uint64_t flags, int *ret_pidfd)
 {
@@ -166,6 +178,11 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                         log_debug("uid/gid 0 not mapped in the container");
         }
         setgroups_ok = runtime_setgroups_allowed(0);
+        r = cgroup_enter_self_v1(c->cg_tasks, c->n_cg_tasks, err);
+        for (size_t i = 0; i < c->n_cg_tasks; i++)
+                close(c->cg_tasks[i]);
+        if (r < 0)
+                return r;
         /* read before the cgroup namespace hides the paths */
         if ((r = cgroup_dirs_for_mounts(c)) < 0)
                 return err_sys(err, r, "cannot read /proc/self/cgroup");
@@ -462,7 +479,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct seccomp_filter *sc = NULL;
         bool rootless = runtime_is_rootless(o->rootless);
         _cleanup_free_ char *dir = NULL, *fifo = NULL;
-        _cleanup_close_ int fifo_fd = -1, devnull = -1, parent_sock = -1, child_sock = -1;
+        _cleanup_close_ int fifo_fd = -1, devnull = -1, parent_sock = -1, child_sock = -1, cgfd = -1;
         int r;
 
         out->pid = -1;
@@ -528,14 +545,32 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 r = err_set(err, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
                 goto fail;
         }
-        pid_t pid = runtime_clone3(clone_flags(s), &out->pidfd);
-        if (pid < 0) {
-                r = err_sys(err, -errno, "cannot create the container process (clone3 with namespaces)");
+        /* every container gets a cgroup of its own (rootless: when one is
+         * delegated), with its device rules, before it opens anything; it is
+         * born in it (v2) or moves itself (v1), never moved by us: that costs
+         * an RCU grace period (cgroup_enter_self_v1) */
+        if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, rootless, &out->st.cgroup, err)) < 0)
                 goto fail;
+        if ((r = cgroup_open_v1_tasks(&out->st.cgroup, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks, err)) < 0)
+                goto fail;
+        cgfd = cgroup_open_v2(&out->st.cgroup);
+        pid_t pid = clone_into(clone_flags(s), &out->pidfd, cgfd);
+        bool born_in_v2 = pid >= 0 && cgfd >= 0;
+        if (pid < 0 && cgfd >= 0) {
+                /* a kernel or a cgroup that refuses CLONE_INTO_CGROUP */
+                log_debug("clone3 into the cgroup: %s", strerror(errno));
+                pid = clone_into(clone_flags(s), &out->pidfd, -1);
         }
+        int clone_errno = errno;
         if (pid == 0) {
                 close(parent_sock);
                 child_main(&c);
+        }
+        for (size_t i = 0; i < c.n_cg_tasks; i++)
+                close(c.cg_tasks[i]);
+        if (pid < 0) {
+                r = err_sys(err, -clone_errno, "cannot create the container process (clone3 with namespaces)");
+                goto fail;
         }
         out->pid = pid;
         close(TAKE_FD(child_sock));
@@ -546,9 +581,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                                      err)) < 0)
                         goto fail;
         }
-        /* every container gets a cgroup of its own (rootless: when one is
-         * delegated), with its device rules, before it opens anything */
-        if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, pid, rootless, &out->st.cgroup, err)) < 0)
+        if (!born_in_v2 && (r = cgroup_enter_v2(&out->st.cgroup, pid, err)) < 0)
                 goto fail;
         if ((r = sync_send(parent_sock, SYNC_IDMAP_DONE, pid)) < 0) {
                 r = sync_expect(parent_sock, SYNC_READY, NULL, err);
