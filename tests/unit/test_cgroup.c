@@ -9,6 +9,8 @@
 
 #include <linux/bpf.h>
 #include <sys/syscall.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char **plan(const char *res, bool v2, int *r)
@@ -72,6 +74,9 @@ static void test_zero_is_unset(void **state)
         _cleanup_strv_free_ char **w2 = plan("{\"blockIO\":{\"weight\":500},\"memory\":{\"swap\":-1}}", false, &r);
         assert_true(has(w2, "blkio:blkio.weight\t500"));
         assert_true(has(w2, "?memory:memory.memsw.limit_in_bytes\t-1"));
+        /* v2: blkio's weight scaled onto io.weight */
+        _cleanup_strv_free_ char **w3 = plan("{\"blockIO\":{\"weight\":500}}", true, &r);
+        assert_true(has(w3, "io.weight\tdefault 4950"));
 }
 
 static struct cgroup_dev_rule *rules(const char *res, size_t *n, int *r)
@@ -226,10 +231,57 @@ static void test_mount_sources(void **state)
         assert_string_equal(top[0], "\t/sys/fs/cgroup");
 }
 
+static void write_text(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+        static char buf[256];
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
+/* v2: each level above the container's cgroup passes its controllers down */
+static void test_v2_enable_controllers(void **state)
+{
+        char top[] = "/tmp/den-cg-XXXXXX", p[512];
+        assert_non_null(mkdtemp(top));
+        snprintf(p, sizeof(p), "%s/a", top);
+        mkdir(p, 0755);
+        snprintf(p, sizeof(p), "%s/cgroup.controllers", top);
+        write_text(p, "cpu io memory pids\n");
+        snprintf(p, sizeof(p), "%s/cgroup.subtree_control", top);
+        write_text(p, "cpu\n");
+        snprintf(p, sizeof(p), "%s/a/cgroup.controllers", top);
+        write_text(p, "cpu io memory pids\n");
+        snprintf(p, sizeof(p), "%s/a/cgroup.subtree_control", top);
+        write_text(p, "cpu io memory pids\n");
+        snprintf(p, sizeof(p), "%s/a/c1", top);
+        cgroup_v2_enable_controllers(top, p);
+        snprintf(p, sizeof(p), "%s/cgroup.subtree_control", top);
+        assert_string_equal(read_text(p), "+io +memory +pids");
+        /* all on already: not written */
+        snprintf(p, sizeof(p), "%s/a/cgroup.subtree_control", top);
+        assert_string_equal(read_text(p), "cpu io memory pids\n");
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1),
                                             cmocka_unit_test(test_zero_is_unset), cmocka_unit_test(test_devices_v1),
-                                            cmocka_unit_test(test_devices_bpf), cmocka_unit_test(test_mount_sources) };
+                                            cmocka_unit_test(test_devices_bpf), cmocka_unit_test(test_mount_sources),
+                                            cmocka_unit_test(test_v2_enable_controllers) };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,9 +173,12 @@ int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
                         goto fail;
                 /* 0 is "unset" (dockerd sends it always); hosts without CFQ/BFQ
                  * have no blkio.weight at all */
-                if (has && x > 0)
-                        add_write(&v, &n, v2 ? "io.weight" : "blkio:blkio.weight", v2 ? "default %lld" : "%lld",
-                                  (long long) x);
+                if (has && x > 0 && v2)
+                        /* blkio's 10..1000 onto io.weight's 1..10000, as runc does */
+                        add_write(&v, &n, "io.weight", "default %lld",
+                                  (long long) (x <= 10 ? 1 : 1 + (x - 10) * 9999 / 990));
+                else if (has && x > 0)
+                        add_write(&v, &n, "blkio:blkio.weight", "%lld", (long long) x);
         }
         if (unified) {
                 const char *k;
@@ -398,6 +401,54 @@ static int make_dir(struct cgroup *cg, size_t *len, const char *base, const char
         return 0;
 }
 
+/* Turn on in dir's cgroup.subtree_control every controller it has that is not
+ * on yet; one by one when all at once fails (a cgroup holding processes takes
+ * none but the threaded ones, a delegation may withhold some). */
+static void enable_in(const char *dir)
+{
+        _cleanup_free_ char *cp = xasprintf("%s/cgroup.controllers", dir);
+        _cleanup_free_ char *sp = xasprintf("%s/cgroup.subtree_control", dir);
+        _cleanup_free_ char *avail = NULL, *on = NULL, *want = NULL;
+        char *save = NULL;
+        size_t n = 0;
+        if (fs_read_file(cp, 4096, &avail, NULL) < 0 || fs_read_file(sp, 4096, &on, NULL) < 0)
+                return;
+        _cleanup_free_ char *on_list = xasprintf(" %s ", on);
+        for (char *c = on_list; *c; c++)
+                if (*c == '\n')
+                        *c = ' ';
+        want = xcalloc(1, strlen(avail) * 2 + 2);
+        for (char *c = strtok_r(avail, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
+                _cleanup_free_ char *key = xasprintf(" %s ", c);
+                if (!strstr(on_list, key))
+                        n += (size_t) sprintf(want + n, "%s+%s", n ? " " : "", c);
+        }
+        if (!n || fs_write_file(sp, want, n) == 0)
+                return;
+        save = NULL;
+        for (char *c = strtok_r(want, " ", &save); c; c = strtok_r(NULL, " ", &save)) {
+                int r = fs_write_file(sp, c, strlen(c));
+                if (r < 0)
+                        log_debug("cgroup: cannot enable %s in %s: %s", c + 1, dir, strerror(-r));
+        }
+}
+
+/* cgroup v2 gives a cgroup only the controllers its parent lists in
+ * cgroup.subtree_control: enable them on every level above the container's,
+ * as crun does.  What stays off shows as a missing file when a limit is
+ * written. */
+void cgroup_v2_enable_controllers(const char *top, const char *dir)
+{
+        _cleanup_free_ char *p = xstrdup(dir);
+        if (strncmp(dir, top, strlen(top)) != 0)
+                return;
+        for (char *c = p + strlen(top); (c = strchr(c, '/')); c++) {
+                *c = '\0';
+                enable_in(p);
+                *c = '/';
+        }
+}
+
 /* linux.resources.devices: the v1 controller's lists, and the eBPF program on
  * the v2 cgroup (on hybrid hosts both: the kernel runs a v2 cgroup's device
  * program whatever the v1 controller says, and both must allow). */
@@ -459,6 +510,8 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, b
                         continue;
                 if ((r = make_dir(&cg, &len, base, ctl, rel, &e)) < 0)
                         goto fail;
+                if (cg.v2)
+                        cgroup_v2_enable_controllers("/sys/fs/cgroup", cg.paths);
         }
         if (!cg.paths) {
                 r = err_set(&e, -ENOENT, "no cgroup controller found");

@@ -28,6 +28,9 @@ struct cgroup {
  * the child on cgroup_open_v1_tasks()'s fds. */
 int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, bool rootless, struct cgroup *ret,
                   struct err *err);
+/* v2: turn on every available controller in cgroup.subtree_control of each
+ * level from top (the hierarchy's mount) down to dir's parent */
+void cgroup_v2_enable_controllers(const char *top, const char *dir);
 /* the v2 directory (on hybrid hosts the unified one) open, -1 without one */
 int cgroup_open_v2(const struct cgroup *cg);
 int cgroup_enter_v2(const struct cgroup *cg, pid_t pid, struct err *err);
