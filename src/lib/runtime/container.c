@@ -186,8 +186,8 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
         /* read before the cgroup namespace hides the paths */
         if ((r = cgroup_dirs_for_mounts(c)) < 0)
                 return err_sys(err, r, "cannot read /proc/self/cgroup");
-        /* the parent has put us in our cgroup: that is the namespace's root,
-         * so /proc/self/cgroup reads "/" inside (runc and crun do the same) */
+        /* we are in our cgroup now: it becomes the namespace's root, so
+         * /proc/self/cgroup reads "/" inside (runc and crun do the same) */
         if (s->ns[NS_CGROUP].enabled && !s->ns[NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
                 return err_sys(err, -errno, "cannot create the cgroup namespace");
         if (s->ns[NS_MNT].path) {
@@ -548,7 +548,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         /* every container gets a cgroup of its own (rootless: when one is
          * delegated), with its device rules, before it opens anything; it is
          * born in it (v2) or moves itself (v1), never moved by us: that costs
-         * an RCU grace period (cgroup_enter_self_v1) */
+         * an RCU grace period (see lib/linux/cgroup.c) */
         if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, rootless, &out->st.cgroup, err)) < 0)
                 goto fail;
         if ((r = cgroup_open_v1_tasks(&out->st.cgroup, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks, err)) < 0)
