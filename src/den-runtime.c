@@ -126,7 +126,9 @@ int main(int argc, char **argv)
                 case O_CGMGR:
                         if (strcmp(optarg, "systemd") == 0)
                                 cg_systemd = true;
-                        else if (strcmp(optarg, "cgroupfs") != 0 && strcmp(optarg, "disabled") != 0)
+                        else if (strcmp(optarg, "disabled") == 0)
+                                g.no_cgroup = true;
+                        else if (strcmp(optarg, "cgroupfs") != 0)
                                 return rt_usage("--cgroup-manager", "'%s': expected cgroupfs, systemd or disabled", optarg);
                         break;
                 case O_ROOTLESS:

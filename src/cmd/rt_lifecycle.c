@@ -34,7 +34,8 @@ static int parse_create(const char *cmd, struct rt_global *g, int argc, char **a
 {
         int c;
         bool run = strcmp(cmd, "run") == 0;
-        *o = (struct create_opts){ .root = g->root, .bundle = ".", .rootless = g->rootless };
+        *o = (struct create_opts){ .root = g->root, .bundle = ".", .rootless = g->rootless,
+                                   .no_cgroup = g->no_cgroup };
         optind = 0;
         while ((c = getopt_long_only(argc, argv, "+b:dh", create_opts, NULL)) != -1) {
                 switch (c) {

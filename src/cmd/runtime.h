@@ -8,6 +8,7 @@ struct rt_global {
         char *root;
         int rootless; /* -1 auto */
         bool systemd_cgroup;
+        bool no_cgroup; /* --cgroup-manager disabled: containers stay in the caller's cgroup */
 };
 
 typedef int (*rt_command_fn)(struct rt_global *g, int argc, char **argv);

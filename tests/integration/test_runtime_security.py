@@ -258,3 +258,17 @@ def test_blkio_weight_zero_is_unset(rt, bundle):
         b.save()
         p = run(rt, b, "c2", check=False)
         assert p.returncode != 0 and "blkio.weight" in p.stderr
+
+
+@needs_root
+def test_cgroup_manager_disabled(rt, bundle):
+    """crun's --cgroup-manager disabled: the container stays in the caller's cgroup"""
+    b = bundle().set_args("/bin/denprobe", "sleep", "30")
+    b.config["linux"].pop("cgroupsPath", None)
+    b.save()
+    rt("--cgroup-manager", "disabled", "run", "-d", "--bundle", b.path, "nc1")
+    for d in container_cgroup_dirs("nc1"):
+        assert not os.path.exists(d), d
+    p = rt("pause", "nc1", check=False)
+    assert p.returncode != 0 and "cgroup" in p.stderr
+    rt("delete", "--force", "nc1")

@@ -549,7 +549,8 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
          * delegated), with its device rules, before it opens anything; it is
          * born in it (v2) or moves itself (v1), never moved by us: that costs
          * an RCU grace period (see lib/linux/cgroup.c) */
-        if ((r = cgroup_create(s->cgroups_path, o->id, s->resources, rootless, &out->st.cgroup, err)) < 0)
+        if (!o->no_cgroup &&
+            (r = cgroup_create(s->cgroups_path, o->id, s->resources, rootless, &out->st.cgroup, err)) < 0)
                 goto fail;
         if ((r = cgroup_open_v1_tasks(&out->st.cgroup, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks, err)) < 0)
                 goto fail;

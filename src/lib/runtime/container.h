@@ -19,6 +19,7 @@ struct create_opts {
         int rootless; /* -1 auto, 0, 1 */
         bool detach;  /* run: do not wait */
         bool keep;    /* run: keep the state after exit */
+        bool no_cgroup; /* --cgroup-manager disabled (crun's): no cgroup of its own */
 };
 
 int container_create(const struct create_opts *o, struct err *err);
