@@ -526,9 +526,13 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, b
         }
         if ((r = cgroup_update(&cg, resources, &e)) < 0)
                 goto fail;
-        /* rootless, the container can open no node its user cannot: the
-         * device policy is the host's, and a user may not load BPF */
-        if (!rootless && (r = apply_devices(&cg, resources, &e)) < 0)
+        if (rootless) {
+                /* tried in a delegated cgroup, but no error: the container can
+                 * open no node its user cannot, and a user may not load BPF */
+                struct err de = { 0 };
+                if (apply_devices(&cg, resources, &de) < 0)
+                        log_debug("linux.resources.devices not applied rootless: %s", de.msg);
+        } else if ((r = apply_devices(&cg, resources, &e)) < 0)
                 goto fail;
         *ret = cg;
         return 0;
