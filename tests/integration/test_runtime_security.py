@@ -201,6 +201,9 @@ def test_every_container_gets_a_cgroup(rt, bundle):
     # the cgroup namespace was made in the container's cgroup
     with open(f"/proc/{pid}/cgroup") as f:
         assert all(l.endswith(":/cg1") or l.endswith(":/") for l in f.read().splitlines())
+    # exec'd processes are in it too (the namespace's root: no "/.." above it)
+    out = rt("exec", "cg1", "/bin/denprobe", "cat", "/proc/self/cgroup").stdout
+    assert out and all(l.endswith(":/") for l in out.splitlines()), out
     rt("update", "--pids-limit", "42", "cg1")
     assert open(os.path.join(pids_dir("cg1"), "pids.max")).read().strip() == "42"
     import json

@@ -56,10 +56,10 @@ struct child {
         size_t n_cg_tasks;
 };
 
-/* clone3 into the cgroup open at cgroup_fd (-1: where we are) */
-static pid_t clone_into(uint64_t flags, int *ret_pidfd, int cgroup_fd)
+pid_t runtime_clone3_into(uint64_t flags, int *ret_pidfd, int cgroup_fd)
 {
-        struct clone_args a = { .flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+        struct clone_args a = { .flags = flags | (ret_pidfd ? CLONE_PIDFD : 0) |
+                                         (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
                                 .exit_signal = SIGCHLD,
                                 .cgroup = (uint64_t) (cgroup_fd >= 0 ? cgroup_fd : 0) };
@@ -555,12 +555,12 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         if ((r = cgroup_open_v1_tasks(&out->st.cgroup, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks, err)) < 0)
                 goto fail;
         cgfd = cgroup_open_v2(&out->st.cgroup);
-        pid_t pid = clone_into(clone_flags(s), &out->pidfd, cgfd);
+        pid_t pid = runtime_clone3_into(clone_flags(s), &out->pidfd, cgfd);
         bool born_in_v2 = pid >= 0 && cgfd >= 0;
         if (pid < 0 && cgfd >= 0) {
                 /* a kernel or a cgroup that refuses CLONE_INTO_CGROUP */
                 log_debug("clone3 into the cgroup: %s", strerror(errno));
-                pid = clone_into(clone_flags(s), &out->pidfd, -1);
+                pid = runtime_clone3_into(clone_flags(s), &out->pidfd, -1);
         }
         int clone_errno = errno;
         if (pid == 0) {

@@ -41,6 +41,8 @@ struct exec_child {
         bool setgroups;
         bool console_to_parent;
         int console_sock; /* --console-socket, connected on the host side */
+        int cg_tasks[16]; /* the container's v1 "tasks" files: we join them, not moved (cgroup.c) */
+        size_t n_cg_tasks;
 };
 
 static int env_set(char ***env, const char *kv)
@@ -193,6 +195,11 @@ static __attribute__((noreturn)) void exec_grandchild(struct exec_child *c)
 static __attribute__((noreturn)) void exec_child(struct exec_child *c)
 {
         struct err err = { 0 };
+        /* the process forked below is born in every cgroup we are in */
+        if (cgroup_enter_self_v1(c->cg_tasks, c->n_cg_tasks, &err) < 0) {
+                sync_send_err(c->sync_fd, &err);
+                _exit(1);
+        }
         for (size_t i = 0; i < ELEMENTSOF(join_order); i++) {
                 int t = join_order[i];
                 if (c->ns_fds[t] >= 0 && setns(c->ns_fds[t], spec_ns_clone_flags[t]) < 0) {
@@ -248,7 +255,7 @@ int container_exec(const struct exec_opts *o, struct err *err)
         struct spec_process p = { 0 };
         struct seccomp_filter *sc = NULL;
         int ns_fds[_NS_MAX];
-        _cleanup_close_ int psock = -1, csock = -1;
+        _cleanup_close_ int psock = -1, csock = -1, cgfd = -1;
         int r, status = 0;
         pid_t child = -1, pid = -1;
 
@@ -293,7 +300,16 @@ int container_exec(const struct exec_opts *o, struct err *err)
         }
         /* read on the host: inside, /proc belongs to a pid namespace we are not in yet */
         c.setgroups = runtime_setgroups_allowed(st.pid);
-        child = runtime_clone3(0, NULL);
+        struct err ce = { 0 };
+        bool v1_self = cgroup_open_v1_tasks(&st.cgroup, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks, &ce) == 0;
+        err_clear(&ce);
+        cgfd = cgroup_open_v2(&st.cgroup);
+        child = runtime_clone3_into(0, NULL, cgfd);
+        bool born_in_v2 = child >= 0 && cgfd >= 0;
+        if (child < 0 && cgfd >= 0)
+                child = runtime_clone3_into(0, NULL, -1);
+        for (size_t i = 0; child != 0 && i < c.n_cg_tasks; i++)
+                close(c.cg_tasks[i]);
         if (child < 0) {
                 r = err_sys(err, -errno, "fork");
                 goto out;
@@ -311,8 +327,9 @@ int container_exec(const struct exec_opts *o, struct err *err)
         if (r < 0)
                 goto out;
         pid = v;
-        struct err ce = { 0 };
-        if (cgroup_enter(&st.cgroup, pid, &ce) < 0)
+        /* joined through the intermediate child when it could; else moved */
+        if (!v1_self ? cgroup_enter(&st.cgroup, pid, &ce) < 0
+                     : !born_in_v2 && cgroup_enter_v2(&st.cgroup, pid, &ce) < 0)
                 log_warn("exec: %s", ce.msg);
         sync_send(psock, SYNC_IDMAP_DONE, 0);
         int master = -1;

@@ -11,6 +11,8 @@
 
 /* helpers shared by container.c, run.c and exec.c */
 pid_t runtime_clone3(uint64_t flags, int *ret_pidfd);
+/* clone3 into the cgroup open at cgroup_fd (-1: where we are) */
+pid_t runtime_clone3_into(uint64_t flags, int *ret_pidfd, int cgroup_fd);
 bool runtime_in_userns(void);
 bool runtime_is_rootless(int flag);
 /* setgroups(2) allowed in the user namespace of pid (0: ours) */
