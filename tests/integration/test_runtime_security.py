@@ -39,6 +39,17 @@ def test_sysctl_needs_its_namespace(rt, bundle, key, ns):
     assert f"linux.sysctl.{key}" in p.stderr and f"'{ns}'" in p.stderr, p.stderr
 
 
+def test_sysctl_in_joined_own_namespace_refused(rt, bundle):
+    """a network namespace joined by path that is the caller's own is no namespace of the container's"""
+    b = bundle().set_args("/bin/true")
+    without_ns(b, "network")
+    b.config["linux"]["namespaces"].append({"type": "network", "path": "/proc/self/ns/net"})
+    b.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": host_value("net.ipv4.ip_forward")}
+    b.save()
+    p = run(rt, b, check=False)
+    assert p.returncode != 0 and "den-runtime's own" in p.stderr, p.stderr
+
+
 @pytest.mark.parametrize("key", ["vm.swappiness", "kernel.pid_max", "kernel.msgfoo"])
 def test_sysctl_not_namespaced_refused(rt, bundle, key):
     b = bundle().set_args("/bin/true")
