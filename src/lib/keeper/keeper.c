@@ -159,9 +159,21 @@ static void log_flush(struct logpipe *lp, struct outbuf *o)
         o->len = 0;
 }
 
-static void log_drain(struct keeper *k, struct logpipe *lp)
+/* how much of a log pipe the keeper reads once the main command is gone: a
+ * process left behind may still hold it, writing or not; it ends with us */
+#define LOG_FINAL_READS 64
+
+/* read what a log pipe holds; final > 0: the main command is gone, and the pipe
+ * is done when empty (or after this read, when final is 1) */
+static void log_drain(struct keeper *k, struct logpipe *lp, int final)
 {
         ssize_t n = read(lp->fd, lp->buf + lp->len, sizeof(lp->buf) - lp->len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR) && !final)
+                return;
+        if (final == 1 && n > 0) {
+                lp->len += (size_t) n;
+                n = 0;
+        }
         if (n > 0)
                 lp->len += (size_t) n;
         _cleanup_free_ char *ts = now_rfc3339();
@@ -210,6 +222,13 @@ static int log_pipes(struct keeper *k, int log_fd, int ret_w[2])
                 int p[2];
                 if (pipe2(p, O_CLOEXEC) < 0)
                         return -errno;
+                /* the read end never blocks the keeper (the write end, the
+                 * command's stdout, stays blocking) */
+                if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+                        close(p[0]);
+                        close(p[1]);
+                        return -errno;
+                }
                 struct logpipe *lp = &k->logs[slots[i]];
                 lp->fd = p[0];
                 lp->log_fd = dup_log;
@@ -259,8 +278,43 @@ static bool all_digits(const char *s)
         return true;
 }
 
+/* the largest /etc/passwd or /etc/group the keeper reads */
+#define ETC_MAX (4u << 20)
+
+/* A file of the image the keeper reads itself (/etc/passwd, /etc/group).  The
+ * image decides what is there and the keeper serves every command, so nothing
+ * may block it: opened inside the root without following a last symlink and
+ * without waiting (a FIFO would wait for a writer forever), read only when a
+ * regular file of at most ETC_MAX bytes.  A missing file reads as empty. */
+static int read_image_file(const char *path, char **ret, struct err *err)
+{
+        *ret = NULL;
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return err_sys(err, -errno, "cannot open the container's root");
+        _cleanup_close_ int fd = fs_open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY, 0);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd == -ELOOP)
+                return err_set(err, -ELOOP, "the container's %s is a symlink: not read", path);
+        if (fd < 0)
+                return err_sys(err, fd, "cannot open the container's %s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return err_sys(err, -errno, "cannot stat the container's %s", path);
+        if (!S_ISREG(st.st_mode))
+                return err_set(err, -EINVAL, "the container's %s is not a regular file", path);
+        if ((uint64_t) st.st_size > ETC_MAX)
+                return err_set(err, -EFBIG, "the container's %s is larger than %u MiB", path, ETC_MAX >> 20);
+        int r = fs_read_fd(fd, ETC_MAX, ret, NULL);
+        if (r < 0)
+                return err_sys(err, r, "cannot read the container's %s", path);
+        return 0;
+}
+
 /* USER[:GROUP], names looked up in the container's own /etc/passwd and /etc/group
- * (we are inside its root); supplementary groups from /etc/group */
+ * (we are inside its root); supplementary groups from /etc/group.  A file that
+ * cannot be read fails the request when a name must be looked up in it. */
 static int resolve_user(const char *spec, json_t **ret, struct err *err)
 {
         _cleanup_free_ char *copy = xstrdup(spec), *pw = NULL, *gr = NULL;
@@ -269,8 +323,11 @@ static int resolve_user(const char *spec, json_t **ret, struct err *err)
                 *grp++ = '\0';
         const char *uname = NULL;
         long uid = -1, gid = -1;
-        fs_read_file("/etc/passwd", 1 << 20, &pw, NULL);
-        fs_read_file("/etc/group", 1 << 20, &gr, NULL);
+        struct err pe = { 0 }, ge = { 0 };
+        if (read_image_file("/etc/passwd", &pw, &pe) < 0 && !all_digits(copy))
+                return err_set(err, pe.code, "user '%s': %s", copy, pe.msg);
+        if (read_image_file("/etc/group", &gr, &ge) < 0 && ((grp && !all_digits(grp)) || !all_digits(copy)))
+                return err_set(err, ge.code, "user '%s': %s", spec, ge.msg);
         if (all_digits(copy))
                 uid = atol(copy);
         char *save = NULL;
@@ -592,10 +649,11 @@ static void reap(struct keeper *k)
 
 static __attribute__((noreturn)) void finish(struct keeper *k)
 {
-        /* what the command wrote last is still in the pipes */
+        /* what the command wrote last is still in the pipes; a process it left
+         * behind holding them does not keep us (it ends with us) */
         for (int i = 0; i < MAX_LOGPIPES; i++)
-                while (k->logs[i].fd >= 0)
-                        log_drain(k, &k->logs[i]);
+                for (int left = LOG_FINAL_READS; k->logs[i].fd >= 0; left--)
+                        log_drain(k, &k->logs[i], left);
         char b[16];
         int n = snprintf(b, sizeof(b), "%d\n", k->main_status);
         if (k->c->exit_fd >= 0 && pwrite(k->c->exit_fd, b, (size_t) n, 0) < 0) {
@@ -677,7 +735,7 @@ void keeper_main(const struct keeper_conf *c)
                                 bool was_log = false;
                                 for (int l = 0; l < MAX_LOGPIPES && !was_log; l++)
                                         if (k.logs[l].fd == fd) {
-                                                log_drain(&k, &k.logs[l]);
+                                                log_drain(&k, &k.logs[l], 0);
                                                 was_log = true;
                                         }
                                 if (was_log)

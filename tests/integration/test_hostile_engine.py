@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""den against hostile images and names: nothing an image holds wedges the
+keeper, requests of any size the engine accepts reach it, names are checked."""
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+
+import pytest
+
+from conftest import ROOT, derived_image, make_rootfs
+
+# den's fixture: den(*args, check=True) runs den on the test's own store (120 s at most)
+from test_den_run import den  # noqa: F401
+
+
+def import_rootfs(den, tmp, name, change=None):
+    """a busybox image; change(rootfs) edits its files first"""
+    rootfs = os.path.join(tmp, "rootfs-" + name)
+    make_rootfs(rootfs)
+    with open(os.path.join(rootfs, "etc", "group"), "w") as f:
+        f.write("root:x:0:\n")
+    if change:
+        change(rootfs)
+    tarball = os.path.join(tmp, name + ".tar")
+
+    def as_root(ti):
+        ti.uid = ti.gid = 0
+        return ti
+    with tarfile.open(tarball, "w") as t:
+        t.add(rootfs, arcname=".", filter=as_root)
+    den("import", tarball, name)
+    return name
+
+
+@pytest.fixture
+def image(den, tmp):
+    return import_rootfs(den, tmp, "busybox")
+
+
+def fifo_at(*paths):
+    def change(rootfs):
+        for p in paths:
+            full = os.path.join(rootfs, p)
+            if os.path.lexists(full):
+                os.unlink(full)
+            os.mkfifo(full)
+    return change
+
+
+# ---- item 6: files of the image the keeper reads ----
+
+def test_fifo_passwd_fails_the_request_not_the_keeper(den, tmp):
+    img = import_rootfs(den, tmp, "fifopw", fifo_at("etc/passwd"))
+    # stdout is a pipe here, as in $(den run ...): it must end, with an error naming the file
+    p = den("run", "--rm", "-u", "foo", img, "true", check=False)
+    assert p.returncode != 0
+    assert "/etc/passwd" in p.stderr and "not a regular file" in p.stderr
+    # a numeric user needs no lookup
+    assert den("run", "--rm", "-u", "0", img, "echo", "ok").stdout == "ok\n"
+    # a session's keeper answers the next request after a failed one
+    den("session", "begin", "--name", "s1", img)
+    p = den("session", "exec", "-u", "foo", "s1", "--", "true", check=False)
+    assert p.returncode != 0 and "/etc/passwd" in p.stderr
+    assert den("session", "exec", "s1", "--", "echo", "again").stdout == "again\n"
+    den("session", "end", "s1")
+
+
+def test_fifo_group_and_symlinked_passwd(den, tmp):
+    img = import_rootfs(den, tmp, "fifogr", fifo_at("etc/group"))
+    p = den("run", "--rm", "-u", "0:wheel", img, "true", check=False)
+    assert p.returncode != 0 and "/etc/group" in p.stderr
+
+    def link(rootfs):
+        os.unlink(os.path.join(rootfs, "etc", "passwd"))
+        os.symlink("/proc/self/fd/0", os.path.join(rootfs, "etc", "passwd"))
+    img = import_rootfs(den, tmp, "lnpw", link)
+    p = den("run", "--rm", "-u", "foo", img, "true", check=False)
+    assert p.returncode != 0 and "/etc/passwd" in p.stderr and "symlink" in p.stderr
+
+
+def test_big_passwd_is_refused(den, tmp):
+    def big(rootfs):
+        with open(os.path.join(rootfs, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+            f.write(("#" * 1023 + "\n") * 5000)
+    img = import_rootfs(den, tmp, "bigpw", big)
+    p = den("run", "--rm", "-u", "root", img, "true", check=False)
+    assert p.returncode != 0 and "/etc/passwd" in p.stderr and "larger than" in p.stderr
+
+
+def test_a_process_left_holding_the_log_does_not_keep_the_keeper(den, image):
+    cid = den("run", "-d", image, "sh", "-c", "sleep 1000 & echo hi; exit 3").stdout.strip()
+    start = time.time()
+    assert den("wait", cid).stdout.strip() == "3"
+    assert time.time() - start < 20
+    assert den("logs", cid).stdout == "hi\n"
+
