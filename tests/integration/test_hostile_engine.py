@@ -98,3 +98,19 @@ def test_a_process_left_holding_the_log_does_not_keep_the_keeper(den, image):
     assert time.time() - start < 20
     assert den("logs", cid).stdout == "hi\n"
 
+
+# ---- item 7: requests of any size the engine accepts ----
+
+def test_an_env_of_a_megabyte_reaches_the_command(den, image, tmp):
+    # 16 variables of 64 KiB: execve takes them (one string may not pass 128 KiB)
+    big = [f"BIG{i}=" + "x" * 65536 for i in range(16)]
+
+    def cfg(c):
+        c["config"]["Env"] = c["config"].get("Env", []) + big
+    derived_image(den, image, tmp, "bigenv", config=cfg)
+    p = den("run", "--rm", "bigenv", "sh", "-c", 'echo ${#BIG0} ${#BIG15}')
+    assert p.stdout == "65536 65536\n"
+    cid = den("run", "-d", "bigenv", "sleep", "100").stdout.strip()
+    assert den("exec", cid, "sh", "-c", 'echo ${#BIG7}').stdout == "65536\n"
+    den("rm", "-f", cid)
+
