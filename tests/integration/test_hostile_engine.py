@@ -114,3 +114,31 @@ def test_an_env_of_a_megabyte_reaches_the_command(den, image, tmp):
     assert den("exec", cid, "sh", "-c", 'echo ${#BIG7}').stdout == "65536\n"
     den("rm", "-f", cid)
 
+
+# ---- item 8: names ----
+
+BAD_NAMES = ["../../x", "a/b", "", "..", ".", "-x", "a" * 5000, "a\nb", "a b", "x:y"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES, ids=range(len(BAD_NAMES)))
+def test_bad_names_are_refused(den, image, name):
+    p = den("create", "--name", name, image, "true", check=False)
+    assert p.returncode != 0 and "name" in p.stderr
+    p = den("session", "begin", "--name", name, image, check=False)
+    assert p.returncode != 0 and "name" in p.stderr
+    den("create", "--name", "good.name_1-2", image, "true")
+    p = den("rename", "good.name_1-2", name, check=False)
+    assert p.returncode != 0 and "name" in p.stderr
+    assert den("ps", "-a", "--format", check=False).returncode == 2
+    names = [l.split()[-1] for l in den("ps", "-a").stdout.splitlines()[1:]]
+    assert names == ["good.name_1-2"]
+    assert not os.path.exists(os.path.join(os.path.dirname(den.root), "x"))
+
+
+def test_hostname_is_checked_and_names_reach_etc_hosts(den, image):
+    for h in ["a_b", "-a", "a\n1.2.3.4 evil", "a" * 65, "a..b", ""]:
+        p = den("run", "--rm", "--hostname", h, image, "true", check=False)
+        assert p.returncode != 0 and "hostname" in p.stderr, h
+    p = den("run", "--rm", "--name", "web.1", "--hostname", "box.example", image, "cat", "/etc/hosts")
+    assert "127.0.1.1\tbox.example web.1\n" in p.stdout
+

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* the keeper's wire protocol (lib/keeper/proto.h) */
+/* the keeper's wire protocol (lib/keeper/proto.h) and the names den accepts */
 #include "unit.h"
 
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 
 #include "lib/base/macro.h"
 #include "lib/keeper/proto.h"
+#include "lib/runtime/name.h"
 
 /* a RUN request whose env holds `bytes` bytes, sent with one fd; what arrives is the same */
 static void roundtrip(size_t bytes)
@@ -132,11 +133,57 @@ static void test_proto_refuses(void **state)
         close(sp[1]);
 }
 
+static void test_container_names(void **state)
+{
+        static const char *good[] = { "a", "web-1", "A.b_c-d", "0", "x..y", "den-0123456789ab" };
+        static const char *bad[] = { "", "..", ".", "-x", "_x", ".x", "a/b", "../../x", "a b", "a\nb", "a:b", "é" };
+        struct err err = { 0 };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                assert_int_equal(name_check_container(good[i], &err), 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                err_clear(&err);
+                assert_int_equal(name_check_container(bad[i], &err), -EINVAL);
+        }
+        char longest[NAME_MAX_CONTAINER + 2];
+        memset(longest, 'a', sizeof(longest));
+        longest[NAME_MAX_CONTAINER] = '\0';
+        assert_int_equal(name_check_container(longest, &err), 0);
+        longest[NAME_MAX_CONTAINER] = 'a';
+        longest[NAME_MAX_CONTAINER + 1] = '\0';
+        assert_int_equal(name_check_container(longest, &err), -EINVAL);
+}
+
+static void test_hostnames(void **state)
+{
+        static const char *good[] = { "box", "a.b.c", "web-1.example", "0", "A1" };
+        static const char *bad[] = { "", ".", "a.", ".a", "a..b", "-a", "a-", "a_b", "a b", "a\n1.2.3.4 x", "a/b" };
+        struct err err = { 0 };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                assert_int_equal(name_check_hostname(good[i], &err), 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                err_clear(&err);
+                assert_int_equal(name_check_hostname(bad[i], &err), -EINVAL);
+        }
+        char h[NAME_MAX_HOSTNAME + 2];
+        memset(h, 'a', sizeof(h));
+        h[62] = '.'; /* labels of 62 and 1 */
+        h[NAME_MAX_HOSTNAME] = '\0';
+        assert_int_equal(name_check_hostname(h, &err), 0);
+        h[NAME_MAX_HOSTNAME] = 'a';
+        h[NAME_MAX_HOSTNAME + 1] = '\0';
+        assert_int_equal(name_check_hostname(h, &err), -EINVAL);
+        memset(h, 'a', 64);
+        h[64] = '\0'; /* one label of 64 */
+        assert_int_equal(name_check_hostname(h, &err), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_proto_small_and_big),
                 cmocka_unit_test(test_proto_refuses),
+                cmocka_unit_test(test_container_names),
+                cmocka_unit_test(test_hostnames),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 
 #include "engine.h"
 #include "internal.h"
+#include "name.h"
 #include "lib/base/fs.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
@@ -887,6 +888,10 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         _cleanup_free_ char *rr = NULL;
         json_t *req = NULL;
         int r;
+        /* both end up in /etc/hosts and the name in paths and command lines */
+        if ((o->name && name_check_container(o->name, err) < 0) ||
+            (o->hostname && name_check_hostname(o->hostname, err) < 0))
+                return err->code;
         if ((r = runroot_open(o->runroot, &rr, err)) < 0)
                 return r;
         if ((r = store_open(o->root, &s, err)) < 0)
@@ -1388,8 +1393,8 @@ int engine_ports(const char *root, const char *container, char ***ret, struct er
 int engine_rename(const char *root, const char *container, const char *name, struct err *err)
 {
         _cleanup_free_ char *id = NULL;
-        int r = find_container(root, container, &id, err);
-        if (r < 0)
+        int r = name_check_container(name, err);
+        if (r < 0 || (r = find_container(root, container, &id, err)) < 0)
                 return r;
         if (name_taken(root, name))
                 return err_set(err, -EEXIST, "the name '%s' is in use by another container", name);
