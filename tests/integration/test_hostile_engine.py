@@ -142,3 +142,24 @@ def test_hostname_is_checked_and_names_reach_etc_hosts(den, image):
     p = den("run", "--rm", "--name", "web.1", "--hostname", "box.example", image, "cat", "/etc/hosts")
     assert "127.0.1.1\tbox.example web.1\n" in p.stdout
 
+
+def test_double_dash_ends_options_everywhere(den, image):
+    cid = den("create", "--name", "c1", image, "true").stdout.strip()
+    # a name from before names were checked
+    rec = os.path.join(den.root, "containers", cid, "container.json")
+    r = json.load(open(rec))
+    r["Name"] = "-x"
+    json.dump(r, open(rec, "w"))
+    assert den("ps", "-aq").stdout.split() == [cid[:12]]
+    assert den("rm", "-x", check=False).returncode == 2
+    den("start", "--", "-x")
+    assert den("wait", "--", "-x").stdout.strip() == "0"
+    den("stop", "-t", "1", "--", "-x")
+    den("kill", "-s", "TERM", "--", "-x", check=False)
+    assert den("inspect", "--", "-x").stdout.count(cid) >= 1
+    den("rename", "--", "-x", "y")
+    den("rename", "--", "y", "-z", check=False)
+    assert den("rm", "-f", "--", "y").stdout.strip() == "y"
+    assert den("ps", "-aq").stdout.split() == []
+    den("tag", "--", image, "other")
+    den("rmi", "--", "other")
