@@ -163,3 +163,23 @@ def test_double_dash_ends_options_everywhere(den, image):
     assert den("ps", "-aq").stdout.split() == []
     den("tag", "--", image, "other")
     den("rmi", "--", "other")
+
+
+# ---- item 12: a command with a network namespace of its own sees its sysfs ----
+
+def test_isolated_session_command_sees_its_own_sysfs(den, image):
+    den("session", "begin", "--name", "net", image)
+
+    def ex(*net, cmd):
+        return den("session", "exec", *net, "net", "--", "sh", "-c", cmd).stdout
+    host = ex(cmd="ls /sys/class/net").split()
+    assert host == sorted(os.listdir("/sys/class/net"))
+    cgroups = ex(cmd="ls /sys/fs/cgroup")
+    assert ex("--network", "none", cmd="ls /sys/class/net") == "lo\n"
+    # what was on /sys comes along: the cgroup tree, the mask on /sys/firmware
+    assert ex("--network", "none", cmd="ls /sys/fs/cgroup") == cgroups
+    assert ex("--network", "none", cmd="ls /sys/firmware | wc -l").strip() == "0"
+    assert ex("--network", "none", cmd="touch /sys/x 2>&1 || true") != ""
+    # the session itself is unchanged
+    assert ex(cmd="ls /sys/class/net").split() == host
+    den("session", "end", "net")

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -395,6 +397,86 @@ static int build_process(json_t *req, const struct keeper_conf *c, struct spec_p
         return 0;
 }
 
+/* mountinfo's octal escapes (\040 for a space) undone in place */
+static void unescape_octal(char *s)
+{
+        char *w = s;
+        for (char *r = s; *r; w++)
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+                        *w = (char) ((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
+                        r += 4;
+                } else
+                        *w = *r++;
+        *w = '\0';
+}
+
+#define MAX_SYS_MOUNTS 64
+
+/* the mount points right under the mount on /sys (the cgroup tree, the masked
+ * /sys/firmware, rootless with the host's network the host's own), in order */
+static int sys_submounts(char **ret, size_t *n_ret, struct err *err)
+{
+        _cleanup_free_ char *mi = NULL;
+        int r = fs_read_file("/proc/self/mountinfo", 4u << 20, &mi, NULL);
+        if (r < 0)
+                return err_sys(err, r, "cannot read /proc/self/mountinfo");
+        long sys_id = -1;
+        size_t n = 0;
+        char *save = NULL;
+        /* a mount comes after its parent: one pass finds /sys (the top one) and its children */
+        for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                long id, parent;
+                char where[4096];
+                if (sscanf(l, "%ld %ld %*s %*s %4095s", &id, &parent, where) != 3)
+                        continue;
+                unescape_octal(where);
+                if (strcmp(where, "/sys") == 0)
+                        sys_id = id;
+                else if (parent == sys_id && sys_id >= 0) {
+                        if (n == MAX_SYS_MOUNTS)
+                                return err_set(err, -E2BIG, "more than %d mounts on /sys", MAX_SYS_MOUNTS);
+                        ret[n++] = xstrdup(where);
+                }
+        }
+        *n_ret = n;
+        return 0;
+}
+
+/* A command with a network namespace of its own (den session exec --network
+ * none) sees that namespace's sysfs, as a container of its own network does: it
+ * gets a mount namespace of its own too, a fresh read-only sysfs on /sys, and
+ * the mounts that were on the old /sys moved onto the new one (a mask left out
+ * would uncover what it hid).  Rootless, the new network namespace belongs to the
+ * container's user namespace, so the kernel lets its root mount a sysfs of it. */
+static int command_netns(struct err *err)
+{
+        if (unshare(CLONE_NEWNET) < 0)
+                return err_sys(err, -errno, "cannot give the command a network namespace of its own");
+        net_loopback_up();
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return err_sys(err, -errno, "cannot give the command a mount namespace of its own");
+        char *where[MAX_SYS_MOUNTS];
+        int trees[MAX_SYS_MOUNTS];
+        size_t n = 0, i;
+        int r = sys_submounts(where, &n, err);
+        for (i = 0; r >= 0 && i < n; i++) {
+                trees[i] = (int) syscall(SYS_open_tree, AT_FDCWD, where[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if (trees[i] < 0)
+                        r = err_sys(err, -errno, "cannot take the mount on '%s' along", where[i]);
+        }
+        if (r >= 0 && mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                r = err_sys(err, -errno, "cannot mount a sysfs of the command's network namespace");
+        for (size_t k = 0; k < n; k++) {
+                if (r >= 0 && k < i &&
+                    syscall(SYS_move_mount, trees[k], "", AT_FDCWD, where[k], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        r = err_sys(err, -errno, "cannot move the mount on '%s' onto the new sysfs", where[k]);
+                if (k < i)
+                        close(trees[k]);
+                free(where[k]);
+        }
+        return r;
+}
+
 /* the command's process: stdio from the client, user and caps, exec */
 static __attribute__((noreturn)) void command_child(struct keeper *k, const struct spec_process *p, const int *fds,
                                                     size_t n_fds, int errpipe, bool no_network)
@@ -416,13 +498,8 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
         }
         /* a session's command without network: a network namespace of its own,
          * loopback only (the keeper stays where the session began) */
-        if (no_network) {
-                if (unshare(CLONE_NEWNET) < 0) {
-                        err_sys(&err, -errno, "cannot give the command a network namespace of its own");
-                        goto fail;
-                }
-                net_loopback_up();
-        }
+        if (no_network && command_netns(&err) < 0)
+                goto fail;
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
                 goto fail;
