@@ -410,7 +410,8 @@ static off_t print_log(int fd, off_t off, long tail)
         }
         char *save = NULL;
         for (char *l = strtok_r(start, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                json_t *j = json_loads(l, 0, NULL);
+                /* the keeper escapes a NUL the command wrote; keep it, as docker does */
+                json_t *j = json_loads(l, JSON_ALLOW_NUL, NULL);
                 const char *text = json_string_value(json_object_get(j, "log"));
                 const char *stream = json_string_value(json_object_get(j, "stream"));
                 if (text)

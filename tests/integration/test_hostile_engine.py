@@ -183,3 +183,40 @@ def test_isolated_session_command_sees_its_own_sysfs(den, image):
     # the session itself is unchanged
     assert ex(cmd="ls /sys/class/net").split() == host
     den("session", "end", "net")
+
+
+# ---- item 10: logs and states ----
+
+def test_logs_keep_a_nul(den, image):
+    cid = den("run", "-d", image, "sh", "-c", r"printf 'a\000b\n'; printf 'x\000\n' >&2; echo after").stdout.strip()
+    den("wait", cid)
+    log = open(os.path.join(den.root, "containers", cid, "ctr.log")).read()
+    assert r'"a\u0000b\n"' in log
+    p = subprocess.run(den.cmd("logs", cid), capture_output=True, timeout=30)
+    assert p.stdout == b"a\x00b\nafter\n" and p.stderr == b"x\x00\n"
+
+
+def test_a_container_whose_keeper_was_killed_has_exited(den, image):
+    cid = den("run", "-d", image, "sleep", "1000").stdout.strip()
+    assert den("create", image, "true").returncode == 0
+
+    def states():
+        return {e["Id"][:12]: (e["Status"], e["ExitCode"])
+                for e in (json.loads(den("inspect", i).stdout)[0] for i in den("ps", "-aq").stdout.split())}
+    keeper = json.loads(den("inspect", cid).stdout)[0]["KeeperPid"]
+    # den rm -f killed (kill -9) right after it killed the keeper
+    os.kill(keeper, signal.SIGKILL)
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{keeper}"):
+            break
+        time.sleep(0.05)
+    st = states()
+    assert st[cid[:12]] == ("exited", 137)
+    assert sorted(s for s, _ in st.values()) == ["created", "exited"]
+    assert "Exited (137)" in den("ps", "-a").stdout
+    assert den("wait", cid).stdout.strip() == "137"
+    # ... or after it removed the run directory
+    subprocess.run(["rm", "-rf", os.path.join(den.runroot, "containers", cid)], check=True)
+    assert states()[cid[:12]] == ("exited", 137)
+    den("rm", cid)
+    assert len(den("ps", "-aq").stdout.split()) == 1

@@ -190,6 +190,20 @@ static int read_exit(const char *runroot, const char *id)
         return atoi(txt);
 }
 
+/* A container's state: running while its keeper lives; exited with the status
+ * its keeper wrote; created when it never ran.  One that ran (its record names
+ * the storage driver its first start used) whose keeper is gone without a status
+ * was killed -- by den rm or stop interrupted after killing it, or from outside:
+ * exited, 137, as SIGKILL gives. */
+static const char *container_state(json_t *rec, const char *runroot, const char *id, bool running, int *ret_code)
+{
+        int code = read_exit(runroot, id);
+        if (code < 0 && !running && json_object_get(rec, "StorageDriver"))
+                code = 137;
+        *ret_code = code;
+        return running ? "running" : code >= 0 ? "exited" : "created";
+}
+
 /* ---- the keeper's side of the start ---- */
 
 struct keeper_child {
@@ -1107,9 +1121,9 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 json_t *rec = record_load(root, de->d_name);
                 if (!rec)
                         continue;
-                bool running = keeper_alive(rr, de->d_name, NULL);
-                int code = read_exit(rr, de->d_name);
-                json_object_set_new(rec, "Status", json_string(running ? "running" : code >= 0 ? "exited" : "created"));
+                int code;
+                const char *state = container_state(rec, rr, de->d_name, keeper_alive(rr, de->d_name, NULL), &code);
+                json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
                 json_array_append_new(arr, rec);
         }
@@ -1216,11 +1230,13 @@ int engine_wait(const char *root, const char *runroot, const char *container, st
         if (r >= 0 && t.running) {
                 wait_keeper_gone(t.keeper, -1);
         }
+        json_t *rec = r >= 0 ? record_load(root, t.id) : NULL;
         if (r >= 0) {
-                r = read_exit(rr, t.id);
+                container_state(rec, rr, t.id, false, &r);
                 if (r < 0)
                         r = err_set(err, -ESRCH, "container '%s' has not run", container);
         }
+        json_decref(rec);
         target_free(&t);
         return r;
 }
@@ -1444,8 +1460,8 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                 if (!rec)
                         r = err_set(err, -EIO, "container '%s': its record is damaged", container);
                 else {
-                        int code = read_exit(rr, t.id);
-                        json_object_set_new(rec, "Status", json_string(t.running ? "running" : code >= 0 ? "exited" : "created"));
+                        int code;
+                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, t.running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
                         if (t.running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
