@@ -89,8 +89,8 @@ int den_flags(const char *cmd, int argc, char **argv, const char *const *flags, 
                 while (i < n && flags[i][0] != c)
                         i++;
                 if (i == n) {
-                        den_usage(cmd, "%s '%s'", optopt && strchr(so, optopt) ? "a value is missing after" : "unknown option",
-                                  argv[optind - 1]);
+                        bool known = optopt && strchr(so, optopt);
+                        den_usage(cmd, "%s '%s'", known ? "a value is missing after" : "unknown option", argv[optind - 1]);
                         opterr = 1;
                         return -1;
                 }
