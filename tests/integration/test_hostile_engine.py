@@ -220,3 +220,15 @@ def test_a_container_whose_keeper_was_killed_has_exited(den, image):
     assert states()[cid[:12]] == ("exited", 137)
     den("rm", cid)
     assert len(den("ps", "-aq").stdout.split()) == 1
+
+
+def test_cp_out_of_a_fifo_fails_and_the_keeper_goes_on(den, tmp):
+    img = import_rootfs(den, tmp, "fifocp", fifo_at("etc/passwd", "etc/group"))
+    den("run", "-d", "--name", "cpf", img, "sleep", "100")
+    p = den("cp", "cpf:/etc/passwd", os.path.join(tmp, "out"), check=False)
+    assert p.returncode != 0 and "/etc/passwd" in p.stderr
+    # a tree holding one: the FIFO is left out, the rest copied
+    den("cp", "cpf:/etc", os.path.join(tmp, "etc-out"))
+    assert not os.path.exists(os.path.join(tmp, "etc-out", "passwd"))
+    assert den("exec", "cpf", "echo", "alive").stdout == "alive\n"
+    den("rm", "-f", "cpf")

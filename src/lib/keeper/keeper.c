@@ -610,6 +610,32 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 close(master);
 }
 
+/* den cp and export read regular files and directories only: the path is opened
+ * as a path first and reopened for reading only when it is one of those, so a
+ * FIFO of the image cannot block the keeper nor a device node be opened */
+static int open_for_read(int root, const char *path, struct err *err)
+{
+        _cleanup_close_ int p = fs_open_in_root(root, path, O_PATH, 0);
+        struct stat st, st2;
+        if (p < 0)
+                return p;
+        if (fstat(p, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+                return err_set(err, -EINVAL, "not a regular file or a directory");
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p);
+        int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* the same file, whatever a process of the container did to /proc */
+        if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+                close(fd);
+                return err_set(err, -EIO, "changed while opened");
+        }
+        return fd;
+}
+
 /* open a path inside the container's root for den cp: "/" here is that root */
 static void handle_open(struct client *cl, json_t *req)
 {
@@ -625,7 +651,7 @@ static void handle_open(struct client *cl, json_t *req)
         if (strcmp(how, "stat") == 0)
                 fd = fs_open_in_root(root, path, O_PATH, 0);
         else if (strcmp(how, "read") == 0)
-                fd = fs_open_in_root(root, path, O_RDONLY | O_NONBLOCK, 0);
+                fd = open_for_read(root, path, &err);
         else if (strcmp(how, "mkdir") == 0) {
                 int d = fs_resolve_create(root, path, FS_CREATE_DIR, 0755, &err);
                 if (d >= 0) {
