@@ -656,6 +656,9 @@ static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fd
         enum keeper_type t;
         json_t *rep = NULL;
         int r = keeper_send(s, KEEPER_RUN, req, fds, n_fds);
+        if (r == -EMSGSIZE)
+                err_set(err, r, "the command (its arguments and environment) is larger than a keeper takes (%u MiB)",
+                        KEEPER_MAX_PAYLOAD >> 20);
         int got[KEEPER_MAX_FDS];
         size_t n_got = KEEPER_MAX_FDS;
         if (r < 0 || (r = keeper_recv(s, &t, &rep, got, &n_got, err)) < 0) {
