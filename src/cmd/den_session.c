@@ -129,10 +129,13 @@ int den_cmd_session(struct den_global *g, int argc, char **argv)
         if (strcmp(verb, "list") == 0)
                 return list(g);
         if (strcmp(verb, "end") == 0) {
-                if (argc < 3)
+                const char *v[1];
+                int i = den_flags("session end", argc - 1, argv + 1, (const char *const[]){ NULL }, v) + 1, rc = 0;
+                if (i < 1)
+                        return 2;
+                if (i >= argc)
                         return den_usage("session end", "expects a session");
-                int rc = 0;
-                for (int i = 2; i < argc; i++) {
+                for (; i < argc; i++) {
                         struct err err = { 0 };
                         if (engine_rm(g->root, g->runroot, argv[i], true, &err) < 0)
                                 rc = den_fail(err.msg);

@@ -23,6 +23,7 @@
 
 #include "engine.h"
 #include "internal.h"
+#include "name.h"
 #include "lib/base/fs.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
@@ -187,6 +188,20 @@ static int read_exit(const char *runroot, const char *id)
         if (fs_read_file(p, 64, &txt, NULL) < 0 || !*txt)
                 return -1;
         return atoi(txt);
+}
+
+/* A container's state: running while its keeper lives; exited with the status
+ * its keeper wrote; created when it never ran.  One that ran (its record names
+ * the storage driver its first start used) whose keeper is gone without a status
+ * was killed -- by den rm or stop interrupted after killing it, or from outside:
+ * exited, 137, as SIGKILL gives. */
+static const char *container_state(json_t *rec, const char *runroot, const char *id, bool running, int *ret_code)
+{
+        int code = read_exit(runroot, id);
+        if (code < 0 && !running && json_object_get(rec, "StorageDriver"))
+                code = 137;
+        *ret_code = code;
+        return running ? "running" : code >= 0 ? "exited" : "created";
 }
 
 /* ---- the keeper's side of the start ---- */
@@ -641,6 +656,9 @@ static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fd
         enum keeper_type t;
         json_t *rep = NULL;
         int r = keeper_send(s, KEEPER_RUN, req, fds, n_fds);
+        if (r == -EMSGSIZE)
+                err_set(err, r, "the command (its arguments and environment) is larger than a keeper takes (%u MiB)",
+                        KEEPER_MAX_PAYLOAD >> 20);
         int got[KEEPER_MAX_FDS];
         size_t n_got = KEEPER_MAX_FDS;
         if (r < 0 || (r = keeper_recv(s, &t, &rep, got, &n_got, err)) < 0) {
@@ -887,6 +905,10 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         _cleanup_free_ char *rr = NULL;
         json_t *req = NULL;
         int r;
+        /* both end up in /etc/hosts and the name in paths and command lines */
+        if ((o->name && name_check_container(o->name, err) < 0) ||
+            (o->hostname && name_check_hostname(o->hostname, err) < 0))
+                return err->code;
         if ((r = runroot_open(o->runroot, &rr, err)) < 0)
                 return r;
         if ((r = store_open(o->root, &s, err)) < 0)
@@ -1102,9 +1124,9 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 json_t *rec = record_load(root, de->d_name);
                 if (!rec)
                         continue;
-                bool running = keeper_alive(rr, de->d_name, NULL);
-                int code = read_exit(rr, de->d_name);
-                json_object_set_new(rec, "Status", json_string(running ? "running" : code >= 0 ? "exited" : "created"));
+                int code;
+                const char *state = container_state(rec, rr, de->d_name, keeper_alive(rr, de->d_name, NULL), &code);
+                json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
                 json_array_append_new(arr, rec);
         }
@@ -1211,11 +1233,13 @@ int engine_wait(const char *root, const char *runroot, const char *container, st
         if (r >= 0 && t.running) {
                 wait_keeper_gone(t.keeper, -1);
         }
+        json_t *rec = r >= 0 ? record_load(root, t.id) : NULL;
         if (r >= 0) {
-                r = read_exit(rr, t.id);
+                container_state(rec, rr, t.id, false, &r);
                 if (r < 0)
                         r = err_set(err, -ESRCH, "container '%s' has not run", container);
         }
+        json_decref(rec);
         target_free(&t);
         return r;
 }
@@ -1388,8 +1412,8 @@ int engine_ports(const char *root, const char *container, char ***ret, struct er
 int engine_rename(const char *root, const char *container, const char *name, struct err *err)
 {
         _cleanup_free_ char *id = NULL;
-        int r = find_container(root, container, &id, err);
-        if (r < 0)
+        int r = name_check_container(name, err);
+        if (r < 0 || (r = find_container(root, container, &id, err)) < 0)
                 return r;
         if (name_taken(root, name))
                 return err_set(err, -EEXIST, "the name '%s' is in use by another container", name);
@@ -1439,8 +1463,8 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                 if (!rec)
                         r = err_set(err, -EIO, "container '%s': its record is damaged", container);
                 else {
-                        int code = read_exit(rr, t.id);
-                        json_object_set_new(rec, "Status", json_string(t.running ? "running" : code >= 0 ? "exited" : "created"));
+                        int code;
+                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, t.running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
                         if (t.running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
