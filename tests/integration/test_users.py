@@ -238,3 +238,26 @@ def test_fallbacks_refuse_a_directory_open_to_others_in_a_private_tmp(tmp):
     assert p.stderr.count("has mode 0777, not 0700") == 2, p.stderr
     # made afresh: 0700
     assert p.stdout.split() == ["700", f"/tmp/den-runtime-{os.geteuid()}", "700", "/tmp/den-0"], p.stdout
+
+
+# ---- another user's store ----
+
+def test_ps_of_a_store_we_cannot_read_fails(tmp):
+    store = os.path.join(tmp, "store")
+    os.makedirs(os.path.join(store, "containers", "abc"), mode=0o700)
+    if ROOT:
+        uid = random.randrange(3_000_000, 3_900_000)
+        reachable(tmp)
+        run = owned_dir(os.path.join(tmp, "run"), uid, 0o700)
+        os.chmod(store, 0o755)
+        os.chmod(os.path.join(store, "containers"), 0o700)
+        p = as_uid(uid, DEN, "--root", store, "--runroot", run, "ps", "-a")
+    else:
+        os.chmod(os.path.join(store, "containers"), 0)
+        try:
+            p = subprocess.run([DEN, "--root", store, "--runroot", os.path.join(tmp, "run"), "ps", "-a"],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            os.chmod(os.path.join(store, "containers"), 0o700)
+    assert p.returncode != 0, p.stdout
+    assert store in p.stderr and "Permission denied" in p.stderr, p.stderr

@@ -123,6 +123,8 @@ static int find_container(const char *root, const char *what, char **ret_id, str
 {
         _cleanup_free_ char *dir = xasprintf("%s/containers", root);
         DIR *d = opendir(dir);
+        if (!d && errno != ENOENT)
+                return err_sys(err, -errno, "cannot read the containers of the store '%s'", root);
         struct dirent *de;
         char *found = NULL;
         bool ambiguous = false;
@@ -1099,8 +1101,11 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
         int r = runroot_open(runroot, &rr, err);
         if (r < 0)
                 return r;
-        json_t *arr = json_array();
         DIR *d = opendir(dir);
+        /* another user's store is not an empty one */
+        if (!d && errno != ENOENT)
+                return err_sys(err, -errno, "cannot read the containers of the store '%s'", root);
+        json_t *arr = json_array();
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
