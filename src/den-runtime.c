@@ -103,6 +103,8 @@ int main(int argc, char **argv)
         while ((c = getopt_long_only(argc, argv, "+vh", opts, NULL)) != -1) {
                 switch (c) {
                 case O_ROOT:
+                        if (!*optarg)
+                                return rt_usage("--root", "an empty path: give a directory");
                         g.root = optarg;
                         break;
                 case O_LOG:

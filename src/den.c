@@ -103,9 +103,13 @@ int main(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
+                        if (!*optarg)
+                                return den_usage("--root", "an empty path: give a directory");
                         g.root = optarg;
                         break;
                 case 'R':
+                        if (!*optarg)
+                                return den_usage("--runroot", "an empty path: give a directory");
                         g.runroot = optarg;
                         break;
                 case 'l':

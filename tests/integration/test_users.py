@@ -261,3 +261,18 @@ def test_ps_of_a_store_we_cannot_read_fails(tmp):
             os.chmod(os.path.join(store, "containers"), 0o700)
     assert p.returncode != 0, p.stdout
     assert store in p.stderr and "Permission denied" in p.stderr, p.stderr
+
+
+# ---- empty paths ----
+
+@pytest.mark.parametrize("argv,option", [
+    ([DEN, "--root", "", "images"], "--root"),
+    ([DEN, "--runroot", "", "ps"], "--runroot"),
+    ([DEN, "--root=", "ps"], "--root"),
+    ([RUNTIME, "--root", "", "list"], "--root"),
+])
+def test_empty_paths_are_refused(argv, option):
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert f"{option}: an empty path" in p.stderr, p.stderr
+    assert "AddressSanitizer" not in p.stderr
