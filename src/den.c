@@ -81,7 +81,7 @@ static void usage(FILE *f)
                 fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
         fprintf(f, "\nOptions:\n"
                    "  --root DIR        the store (default /var/lib/den as root, ~/.local/share/den; $DEN_ROOT)\n"
-                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den; $DEN_RUNROOT)\n"
+                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den or /tmp/den-UID; $DEN_RUNROOT)\n"
                    "  --storage-driver D  overlay, fuse-overlayfs, copy or auto (default; $DEN_STORAGE_DRIVER)\n"
                    "  --log-level L     error, warning, info or debug\n"
                    "  -v, --version\n  -h, --help\n");
