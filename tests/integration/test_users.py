@@ -165,16 +165,22 @@ def test_den_refuses_a_run_directory_of_another_user(victim, tmp):
     refused(p, f"/tmp/den-{v}", "--runroot")
 
 
-def test_den_runs_in_its_fallback_run_directory(victim, tmp):
-    """no --runroot, no XDG_RUNTIME_DIR: /tmp/den-UID made 0700, and the keeper's files are in it"""
-    v, _ = victim
-    store = owned_dir(os.path.join(tmp, "store"), v, 0o700)
+def store_with_image(uid, tmp):
+    """a store of uid's holding the image busybox"""
+    store = owned_dir(os.path.join(tmp, "store"), uid, 0o700)
     rootfs = os.path.join(tmp, "img")
     make_rootfs(rootfs)
     tarball = tar_as_root(rootfs, os.path.join(tmp, "img.tar"))
     os.chmod(tarball, 0o644)
-    p = as_uid(v, DEN, "--root", store, "import", tarball, "busybox")
+    p = as_uid(uid, DEN, "--root", store, "import", tarball, "busybox")
     assert p.returncode == 0, p.stderr
+    return store
+
+
+def test_den_runs_in_its_fallback_run_directory(victim, tmp):
+    """no --runroot, no XDG_RUNTIME_DIR: /tmp/den-UID made 0700, and the keeper's files are in it"""
+    v, _ = victim
+    store = store_with_image(v, tmp)
     p = as_uid(v, DEN, "--root", store, "run", "-d", "busybox", "sleep", "30", stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
     cid = p.stdout.split()[0]
@@ -188,6 +194,48 @@ def test_den_runs_in_its_fallback_run_directory(victim, tmp):
     finally:
         p = as_uid(v, DEN, "--root", store, "rm", "-f", cid)
         assert p.returncode == 0, p.stderr
+
+
+def swap_loop(a, b, stop):
+    """exchange the names a and b (renameat2 RENAME_EXCHANGE) until stop is set"""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    while not stop.is_set():
+        libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), RENAME_EXCHANGE)
+
+
+def test_den_run_directory_swapped_under_it(victim, tmp):
+    """the attacker keeps exchanging /tmp/den-VICTIM with a symlink to a directory of the victim's: whatever
+    den does (refuse, or run in its own directory), nothing of it lands in that directory"""
+    import threading
+    v, a = victim
+    store = store_with_image(v, tmp)
+    assert as_uid(v, DEN, "--root", store, "ps").returncode == 0  # /tmp/den-VICTIM made by den
+    target = owned_dir(os.path.join(tmp, "dotssh"), v, 0o700)
+    planted = f"/tmp/den-{v}.x"
+    os.symlink(target, planted)
+    stop = threading.Event()
+    t = threading.Thread(target=swap_loop, args=(f"/tmp/den-{v}", planted, stop))
+    t.start()
+    outcomes = []
+    try:
+        for _ in range(15):
+            p = as_uid(v, DEN, "--root", store, "run", "--rm", "busybox", "true", stdin=subprocess.DEVNULL)
+            outcomes.append(p.returncode)
+            # a refusal is about the run directory, nothing else
+            assert p.returncode == 0 or "run directory" in p.stderr or "replaced" in p.stderr, p.stderr
+    finally:
+        stop.set()
+        t.join()
+        if os.path.islink(f"/tmp/den-{v}"):
+            os.rename(planted, f"/tmp/den-{v}.d")
+            os.unlink(f"/tmp/den-{v}")
+            os.rename(f"/tmp/den-{v}.d", f"/tmp/den-{v}")
+        if os.path.lexists(planted):
+            os.unlink(planted)
+    assert os.listdir(target) == [], outcomes
+    print("den run exit codes while swapped:", outcomes)
 
 
 # ---- the same, played by an unprivileged victim in a /tmp of its own ----

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,10 +53,10 @@ int runtime_dir_enter_mntns(struct err *err)
                  * must be the very directory that was checked */
                 _cleanup_close_ int fd = open(pinned[i].real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 struct stat was, now;
-                if (fd < 0 || fstat(fd, &now) < 0 || fstat(pinned[i].fd, &was) < 0)
-                        return err_sys(err, -errno, "cannot open '%s' again", pinned[i].real);
-                if (was.st_dev != now.st_dev || was.st_ino != now.st_ino)
-                        return err_set(err, -EBUSY, "'%s' was replaced by another directory while in use",
+                bool same = fd >= 0 && fstat(fd, &now) == 0 && fstat(pinned[i].fd, &was) == 0 &&
+                            was.st_dev == now.st_dev && was.st_ino == now.st_ino;
+                if (!same)
+                        return err_set(err, -EBUSY, "'%s' was replaced while in use (by another user?)",
                                        pinned[i].real);
                 if (dup3(fd, pinned[i].fd, O_CLOEXEC) < 0)
                         return err_sys(err, -errno, "cannot open '%s' again", pinned[i].real);
