@@ -126,7 +126,7 @@ static void usage(FILE *f)
                 fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
         fprintf(f, "\nOptions:\n"
                    "  --root DIR        the store (default /var/lib/den as root, ~/.local/share/den; $DEN_ROOT)\n"
-                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den; $DEN_RUNROOT)\n"
+                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den or /tmp/den-UID; $DEN_RUNROOT)\n"
                    "  --storage-driver D  overlay, fuse-overlayfs, copy or auto (default; $DEN_STORAGE_DRIVER)\n"
                    "  --log-level L     error, warning, info or debug\n"
                    "  -v, --version\n  -h, --help\n");
@@ -148,9 +148,13 @@ int main(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
+                        if (!*optarg)
+                                return den_usage("--root", "an empty path: give a directory");
                         g.root = optarg;
                         break;
                 case 'R':
+                        if (!*optarg)
+                                return den_usage("--runroot", "an empty path: give a directory");
                         g.runroot = optarg;
                         break;
                 case 'l':

@@ -62,37 +62,40 @@ char *engine_default_root(void)
         return xasprintf("%s/.local/share/den", home && *home ? home : "/tmp");
 }
 
-static char *runroot_default(void)
-{
-        const char *e = getenv("DEN_RUNROOT");
-        if (e && *e)
-                return xstrdup(e);
-        if (geteuid() == 0 && !runtime_in_userns())
-                return xstrdup("/run/den");
-        const char *xdg = getenv("XDG_RUNTIME_DIR");
-        struct stat st;
-        if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
-                return xasprintf("%s/den", xdg);
-        return xasprintf("/tmp/den-%u", geteuid());
-}
-
+/* den's run directory: --runroot or $DEN_RUNROOT, else /run/den (root),
+ * $XDG_RUNTIME_DIR/den, /tmp/den-<uid>; opened once, checked on the fd and
+ * named through it from then on (runtime_dir_pin): *ret is "/proc/self/fd/N" */
 static int runroot_open(const char *given, char **ret, struct err *err)
 {
-        char *rr = given ? xstrdup(given) : runroot_default();
-        int r = fs_mkdir_p(rr, 0700);
+        const char *e = getenv("DEN_RUNROOT"), *xdg = getenv("XDG_RUNTIME_DIR");
+        const char *hint = "remove it or use --runroot";
+        unsigned flags = FS_PRIVATE_CREATE;
+        _cleanup_free_ char *p = NULL;
         struct stat st;
-        if (r < 0 || stat(rr, &st) < 0) {
-                r = err_sys(err, r < 0 ? r : -errno, "cannot create the run directory '%s'", rr);
-                free(rr);
-                return r;
+        if (given || (e && *e)) {
+                p = xstrdup(given ? given : e);
+                hint = "give --runroot a directory of your own";
+        } else if (geteuid() == 0 && !runtime_in_userns())
+                p = xstrdup("/run/den");
+        else if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
+                p = xasprintf("%s/den", xdg);
+        else {
+                /* a name in the shared /tmp: anyone may have made it first */
+                p = xasprintf("/tmp/den-%u", geteuid());
+                flags |= FS_PRIVATE_0700;
+                hint = "set XDG_RUNTIME_DIR to a directory of yours or use --runroot";
         }
-        /* a shared /tmp: the directory must be ours and closed to others */
-        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
-                r = err_set(err, -EPERM, "the run directory '%s' is not owned by uid %u with mode 0700", rr, geteuid());
-                free(rr);
+        int r = runtime_dir_pin(p, flags, hint, ret, err);
+        return r < 0 ? err_wrap(err, "cannot use the run directory") : r;
+}
+
+int engine_runroot(const char *given, char **ret, struct err *err)
+{
+        _cleanup_free_ char *rr = NULL;
+        int r = runroot_open(given, &rr, err);
+        if (r < 0)
                 return r;
-        }
-        *ret = rr;
+        *ret = runtime_dir_real(rr);
         return 0;
 }
 
@@ -121,6 +124,8 @@ static int find_container(const char *root, const char *what, char **ret_id, str
 {
         _cleanup_free_ char *dir = xasprintf("%s/containers", root);
         DIR *d = opendir(dir);
+        if (!d && errno != ENOENT)
+                return err_sys(err, -errno, "cannot read the containers of the store '%s'", root);
         struct dirent *de;
         char *found = NULL;
         bool ambiguous = false;
@@ -227,6 +232,9 @@ static int keeper_setup(struct keeper_child *c, struct err *err)
                 return err_sys(err, -errno, "cannot become root in the container's user namespace");
         if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return err_sys(err, -errno, "cannot make / non-shared");
+        /* the run directory's rootfs and files are mounted here, in our namespace */
+        if ((r = runtime_dir_enter_mntns(err)) < 0)
+                return r;
         _cleanup_close_ int target = open(c->spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (target < 0)
                 return err_sys(err, -errno, "%s", c->spec->root_path);
@@ -1115,8 +1123,11 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
         int r = runroot_open(runroot, &rr, err);
         if (r < 0)
                 return r;
-        json_t *arr = json_array();
         DIR *d = opendir(dir);
+        /* another user's store is not an empty one */
+        if (!d && errno != ENOENT)
+                return err_sys(err, -errno, "cannot read the containers of the store '%s'", root);
+        json_t *arr = json_array();
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 if (de->d_name[0] == '.')

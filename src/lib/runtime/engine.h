@@ -31,6 +31,11 @@ struct engine_run_opts {
         bool quiet;             /* a session's name not printed */
 };
 
+/* the run directory (given, $DEN_RUNROOT, /run/den as root, $XDG_RUNTIME_DIR/den,
+ * else /tmp/den-<uid>) opened and checked as every verb does (ours, not
+ * writable by others, 0700 in /tmp; made when missing); *ret: its host path,
+ * for other programs to look at (sbuild's session Location) */
+int engine_runroot(const char *given, char **ret, struct err *err);
 /* the store: $DEN_ROOT, /var/lib/den as root, else $XDG_DATA_HOME/den or ~/.local/share/den */
 char *engine_default_root(void);
 

@@ -193,6 +193,8 @@ static __attribute__((noreturn)) void exec_grandchild(struct exec_child *c)
 static __attribute__((noreturn)) void exec_child(struct exec_child *c)
 {
         struct err err = { 0 };
+        /* no directory of the host's state goes along into the container */
+        runtime_dir_close_all();
         for (size_t i = 0; i < ELEMENTSOF(join_order); i++) {
                 int t = join_order[i];
                 if (c->ns_fds[t] >= 0 && setns(c->ns_fds[t], spec_ns_clone_flags[t]) < 0) {
