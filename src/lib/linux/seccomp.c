@@ -271,7 +271,13 @@ int seccomp_filter_export(struct seccomp_filter *f, void **ret, size_t *ret_len,
         _cleanup_close_ int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
         if (fd < 0)
                 return err_sys(err, -errno, "cannot export the seccomp filter");
-        int r = seccomp_export_bpf(f->ctx, fd);
+        /* a binary tree by syscall number: attaching a filter makes the kernel
+         * (>= 5.11) run it for every syscall number to build its cache of
+         * always-allowed ones, which costs 2.5 ms a command for the default
+         * as a list, 0.5 ms as a tree */
+        int r = seccomp_attr_set(f->ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r >= 0)
+                r = seccomp_export_bpf(f->ctx, fd);
         if (r < 0)
                 return err_sys(err, r, "cannot export the seccomp filter");
         off_t n = lseek(fd, 0, SEEK_END);

@@ -101,7 +101,7 @@ int secopt_filter(json_t *record_opts, uint64_t caps, const char *runroot, void 
         if (uname(&u) < 0)
                 u.release[0] = '\0';
         _cleanup_free_ char *text = opt ? json_dumps(file, JSON_COMPACT | JSON_SORT_KEYS) : NULL,
-                            *ver = xasprintf("%s/%u.%u.%u/%s/%llx/%s/%llx", DEN_VERSION, v->major, v->minor, v->micro, u.release,
+                            *ver = xasprintf("%s/tree/%u.%u.%u/%s/%llx/%s/%llx", DEN_VERSION, v->major, v->minor, v->micro, u.release,
                                              (unsigned long long) caps, opt ? "file" : "default",
                                              (unsigned long long) (opt ? 0 : seccomp_default_digest()));
         uint64_t key = fnv1a(fnv1a(0xcbf29ce484222325ULL, ver), text ? text : "");
