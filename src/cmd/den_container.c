@@ -36,7 +36,7 @@ static int env_file(char ***env, const char *path)
 
 static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
-        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP };
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT };
         static const struct option o[] = {
                 { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
                 { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
@@ -47,11 +47,11 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "network", required_argument, NULL, O_NET }, { "net", required_argument, NULL, O_NET },
                 { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
                 { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
-                { "allow-host-loopback", no_argument, NULL, O_LOOP },
+                { "allow-host-loopback", no_argument, NULL, O_LOOP }, { "security-opt", required_argument, NULL, O_SECOPT },
                 { "help", no_argument, NULL, 'h' },         {},
         };
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
-        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL;
+        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL, **secopt = NULL;
         int c;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+dite:w:u:v:p:Ph", o, NULL)) != -1) {
@@ -84,13 +84,17 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case 'p': strv_push(&publish, optarg); break;
                 case 'P': ro.publish_all = true; break;
                 case O_LOOP: ro.allow_host_loopback = true; break;
+                case O_SECOPT: strv_push(&secopt, optarg); break;
                 case 'h':
                         printf("usage: den %s [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
                                "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
                                "       [--network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]]\n"
                                "       [-p [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]]... [-P] [--allow-host-loopback]\n"
-                               "       [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n\n"
-                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n",
+                               "       [--hostname H] [--entrypoint CMD] [--security-opt seccomp=unconfined|FILE]\n"
+                               "       IMAGE [CMD...]\n\n"
+                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n"
+                               "Commands run under den's default seccomp profile unless unconfined or given a FILE\n"
+                               "(docker's or OCI's profile format).\n",
                                create ? "create" : "run");
                         return 0;
                 default:
@@ -107,6 +111,7 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
         ro.volumes = vols;
         ro.tmpfs = tmpfs;
         ro.publish = publish;
+        ro.security_opt = secopt;
         struct err err = { 0 };
         int r = create ? engine_create(&ro, &err) : engine_run(&ro, &err);
         if (r < 0) {

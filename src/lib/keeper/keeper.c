@@ -24,6 +24,7 @@
 #include "lib/base/macro.h"
 #include "lib/linux/console.h"
 #include "lib/linux/process.h"
+#include "lib/linux/seccomp_bpf.h"
 #include "proto.h"
 
 #define MAX_CLIENTS 256
@@ -301,7 +302,11 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
          * loopback only (the keeper stays where the session began) */
         if (no_network && command_own_netns(&err) < 0)
                 goto fail;
+        /* the filter before the user and capabilities change: installing it needs
+         * CAP_SYS_ADMIN here, or no_new_privs, which docker does not set either
+         * (setuid programs inside work); what follows is allowed by it */
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
+            (k->c->seccomp && seccomp_blob_install(k->c->seccomp, k->c->seccomp_len, &err) < 0) ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
                 goto fail;
         process_close_fds(0);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -38,6 +39,7 @@
 #include "lib/store/image.h"
 #include "lib/store/layer.h"
 #include "lib/store/store.h"
+#include "secopt.h"
 #include "state.h"
 
 #define DOC_MAX (4u << 20)
@@ -47,6 +49,14 @@ static const int default_caps[] = { 0 /* CHOWN */,       1 /* DAC_OVERRIDE */, 3
                                     5 /* KILL */,        6 /* SETGID */,       7 /* SETUID */, 8 /* SETPCAP */,
                                     10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */,
                                     27 /* MKNOD */,      29 /* AUDIT_WRITE */, 31 /* SETFCAP */ };
+
+static uint64_t default_cap_mask(void)
+{
+        uint64_t caps = 0;
+        for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
+                caps |= UINT64_C(1) << default_caps[i];
+        return caps;
+}
 
 char *engine_default_root(void)
 {
@@ -221,6 +231,8 @@ struct keeper_child {
         int sync_fd, listen_fd, exit_fd, devnull;
         int keeper_exe; /* den-keeper beside den, opened on the host, or -1 */
         bool new_userns;
+        void *seccomp;  /* the commands' filter (lib/linux/seccomp_bpf.h), NULL: none */
+        size_t seccomp_len;
 };
 
 static int keeper_setup(struct keeper_child *c, struct err *err)
@@ -262,11 +274,20 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         /* nothing inside may read the keeper's memory or reach its binary */
         prctl(PR_SET_DUMPABLE, 0);
         prctl(PR_SET_PDEATHSIG, 0);
-        uint64_t caps = 0;
-        for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
-                caps |= UINT64_C(1) << default_caps[i];
-        struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = caps,
-                                  .setgroups = runtime_setgroups_allowed(0) };
+        struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = default_cap_mask(),
+                                  .setgroups = runtime_setgroups_allowed(0), .seccomp = c->seccomp,
+                                  .seccomp_len = c->seccomp_len };
+        /* den-keeper reads the filter from fd 6: a memfd, kept clear of 3-5 until then */
+        int sc_fd = -1;
+        if (c->keeper_exe >= 0 && c->seccomp) {
+                _cleanup_close_ int m = memfd_create("seccomp", MFD_CLOEXEC);
+                if (m < 0 || write(m, c->seccomp, c->seccomp_len) != (ssize_t) c->seccomp_len ||
+                    lseek(m, 0, SEEK_SET) != 0 || (sc_fd = fcntl(m, F_DUPFD_CLOEXEC, 64)) < 0) {
+                        err_sys(&err, -errno, "cannot hand the seccomp filter to the keeper");
+                        sync_send_err(c->sync_fd, &err);
+                        _exit(1);
+                }
+        }
         /* the driver used goes back: later starts of this container must use it too */
         sync_send(c->sync_fd, SYNC_READY, (int32_t) c->driver);
         /* the keeper holds no host stdio: a detached container must not keep
@@ -279,14 +300,16 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
          * close-on-exec.  They go to fixed numbers: 3 the socket, 4 the exit
          * file, 5 (close-on-exec) the small den-keeper program, if there is one */
         if (dup3(c->listen_fd, 3, 0) < 0 || dup3(c->exit_fd, 4, 0) < 0 ||
-            (c->keeper_exe >= 0 ? dup3(c->keeper_exe, 5, O_CLOEXEC) : dup3(c->devnull, 5, O_CLOEXEC)) < 0)
+            (c->keeper_exe >= 0 ? dup3(c->keeper_exe, 5, O_CLOEXEC) : dup3(c->devnull, 5, O_CLOEXEC)) < 0 ||
+            (sc_fd >= 0 && dup3(sc_fd, 6, 0) < 0))
                 _exit(1);
-        syscall(SYS_close_range, 6, ~0u, 0);
+        syscall(SYS_close_range, sc_fd >= 0 ? 7 : 6, ~0u, 0);
         kc.listen_fd = 3;
         kc.exit_fd = 4;
         if (c->keeper_exe >= 0) {
                 /* opened before pivot_root: no path of the container is involved */
-                char caps_hex[24], *argv[] = { "den-keeper", "3", "4", caps_hex, kc.setgroups ? "1" : "0", NULL };
+                char caps_hex[24], *argv[] = { "den-keeper", "3", "4", caps_hex, kc.setgroups ? "1" : "0",
+                                               sc_fd >= 0 ? "6" : NULL, NULL };
                 snprintf(caps_hex, sizeof(caps_hex), "%llx", (unsigned long long) kc.default_caps);
                 syscall(SYS_execveat, 5, "", argv, (char *[]){ NULL }, AT_EMPTY_PATH);
         }
@@ -536,6 +559,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         size_t n_ops = 0;
         int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 }, c_keeper_exe = -1, ns_net = -1, ns_user = -1;
         pid_t pid = -1;
+        _cleanup_free_ void *seccomp = NULL;
+        size_t seccomp_len = 0;
         _cleanup_free_ char *pidtxt = NULL;
         _cleanup_close_ int rd = -1;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", out->rundir), *upper = xasprintf("%s/upper", out->cdir),
@@ -559,6 +584,15 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 goto out;
         if ((r = mount_plan(&spec, &ops, &n_ops, err)) < 0)
                 goto out;
+        /* the filter of the commands, as the record says; a keeper that only
+         * serves den cp or den export runs none */
+        if (!out->service || o->session) {
+                json_t *rec = record_load(o->root, out->id);
+                r = secopt_filter(json_object_get(rec, "Options"), default_cap_mask(), rr, &seccomp, &seccomp_len, err);
+                json_decref(rec);
+                if (r < 0)
+                        goto out;
+        }
         if ((r = listen_at(out->rundir, &listen_fd, err)) < 0)
                 goto out;
         /* a keeper started only to reach a stopped container's files (cp,
@@ -571,7 +605,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         }
         struct keeper_child c = { .spec = &spec, .ops = ops, .n_ops = n_ops, .sync_fd = sp[1], .listen_fd = listen_fd,
                                   .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled,
-                                  .keeper_exe = (c_keeper_exe = keeper_exe_open()) };
+                                  .keeper_exe = (c_keeper_exe = keeper_exe_open()), .seccomp = seccomp,
+                                  .seccomp_len = seccomp_len };
         c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
                                     .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
         c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
@@ -791,8 +826,8 @@ static char **json_strv(json_t *a)
 }
 
 /* the record of a new container: everything `start` needs to run it again */
-static int create_record(const struct engine_run_opts *o, struct image_info *ii, struct started *st, json_t **ret_req,
-                         struct err *err)
+static int create_record(const struct engine_run_opts *o, struct image_info *ii, struct started *st, const char *rr,
+                         json_t **ret_req, struct err *err)
 {
         _cleanup_free_ char *name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st->id), *created = now_rfc3339();
         json_t *req = process_request(ii->config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true, o->tty);
@@ -800,14 +835,16 @@ static int create_record(const struct engine_run_opts *o, struct image_info *ii,
                 json_decref(req);
                 return err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
         }
-        if (fs_mkdir_p(st->cdir, 0700) < 0) {
-                json_decref(req);
-                return err_sys(err, -errno, "cannot create container %s", st->id);
-        }
         json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b}", "Volumes", strv_json(o->volumes), "Tmpfs",
                                  strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname, "ReadOnly",
                                  o->read_only, "Tty", o->tty, "AutoRemove", o->rm, "Publish", strv_json(o->publish),
                                  "AllowHostLoopback", o->allow_host_loopback);
+        int r = secopt_record(o->security_opt, default_cap_mask(), rr, opts, err);
+        if (r < 0 || fs_mkdir_p(st->cdir, 0700) < 0) {
+                json_decref(req);
+                json_decref(opts);
+                return r < 0 ? r : err_sys(err, -errno, "cannot create container %s", st->id);
+        }
         json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:b}", "Id", st->id, "Name", name, "Image", o->image,
                                 "ImageDigest", ii->manifest, "Created", created, "Process", req, "Options", opts,
                                 "Session", o->session);
@@ -969,7 +1006,7 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 r = err_set(err, -EINVAL, "--storage-driver '%s': overlay, fuse-overlayfs, copy or auto", drv);
                 goto out;
         }
-        if ((r = create_record(o, &ii, &st, &req, err)) < 0)
+        if ((r = create_record(o, &ii, &st, rr, &req, err)) < 0)
                 goto out;
         if (o->session) {
                 st.service = true;

@@ -23,6 +23,7 @@ struct engine_run_opts {
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
         char **publish;         /* -p [IP:]HOST:CTR[/udp] */
+        char **security_opt;    /* --security-opt seccomp=unconfined|FILE (secopt.h); none: the default profile */
         bool publish_all;       /* -P: the image's ExposedPorts on free host ports */
         bool allow_host_loopback;
         bool rm, detach, read_only, tty;
