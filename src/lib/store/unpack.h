@@ -15,7 +15,8 @@
  * devices) and opaque markers (the overlay.opaque xattr). */
 struct unpack_opts {
         const char *layer;      /* name for errors */
-        uint64_t max_bytes;     /* 0: no limit */
+        uint64_t max_bytes;     /* apparent sizes (a sparse file's full size); 0: no limit */
+        uint64_t max_entries;   /* 0: no limit */
         bool allow_devices;     /* root without a user namespace */
         bool chown;             /* apply the archive's ownership */
         const char *opaque_xattr; /* "trusted.overlay.opaque" or "user.overlay.opaque" */
