@@ -13,6 +13,7 @@ import time
 import pytest
 
 from test_den_run import den  # noqa: F401 (fixture)
+from test_registry import HTTP, registries, upload  # noqa: F401 (fixture)
 
 
 def sha(data):
@@ -73,3 +74,87 @@ def oci_archive(path, layers, diff_ids=None, config=None, name="localhost/hostil
 
 GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
 TAR = "application/vnd.oci.image.layer.v1.tar"
+
+
+def fresh_root(den, tmp, name):
+    root = os.path.join(tmp, name)
+
+    def run(*a, check=True):
+        p = subprocess.run([den.cmd()[0], "--root", root, "--runroot", root + "-run", *a], capture_output=True,
+                           text=True, timeout=120)
+        if check and p.returncode != 0:
+            raise AssertionError(f"den {' '.join(a)}: {p.returncode}: {p.stderr}")
+        return p
+    run.root = root
+    return run
+
+
+def good_and_evil():
+    good = small_tar(b"good\n", "f")
+    evil = small_tar(b"evil\n", "f")
+    return good, evil
+
+
+# ---- 3: a blob is checked against its diff id, whether the layer is stored or not ----
+
+@pytest.mark.parametrize("first", ["plain", "gzip"])
+def test_poisoned_blob_refused_when_the_layer_is_stored(den, tmp, first):
+    good, evil = good_and_evil()
+    f = fresh_root(den, tmp, "s")
+    a, b = os.path.join(tmp, "good.tar"), os.path.join(tmp, "evil.tar")
+    oci_archive(a, [(good, TAR) if first == "plain" else (gzip.compress(good), GZ)], [sha(good)], name="good:1")
+    oci_archive(b, [(gzip.compress(evil), GZ)], [sha(good)], name="evil:1")
+    f("load", "-i", a)
+    p = f("load", "-i", b, check=False)
+    assert p.returncode != 0 and "not the diff id" in p.stderr and sha(evil) in p.stderr, p.stderr
+    assert "evil" not in f("images").stdout
+    assert "store is clean" in f("system", "check").stdout
+    # a good blob of a stored layer is checked once and remembered
+    c = os.path.join(tmp, "good2.tar")
+    gz = gzip.compress(good, 9)
+    oci_archive(c, [(gz, GZ)], [sha(good)], name="good:2")
+    f("load", "-i", c)
+    assert os.path.exists(os.path.join(f.root, "layers", sha(good)[7:], "from", sha(gz)[7:]))
+    f("load", "-i", c)
+
+
+def test_poisoned_blob_refused_by_pull_when_the_layer_is_stored(den, tmp, registries):
+    good, evil = good_and_evil()
+    reg = registries()
+    upload(reg, "t/p", "good", [(gzip.compress(good), GZ)], [sha(good)])
+    upload(reg, "t/p", "evil", [(gzip.compress(evil), GZ)], [sha(good)])
+    f = fresh_root(den, tmp, "s")
+    f("pull", "-q", *HTTP, f"{reg.host}/t/p:good")
+    p = f("pull", *HTTP, f"{reg.host}/t/p:evil", check=False)
+    assert p.returncode != 0 and "not the diff id" in p.stderr, p.stderr
+    assert "evil" not in f("images").stdout
+    assert "store is clean" in f("system", "check").stdout
+
+
+def test_system_check_finds_a_poisoned_blob(den, tmp):
+    """a store poisoned before the check existed: the evil blob written in by hand"""
+    good, evil = good_and_evil()
+    f = fresh_root(den, tmp, "s")
+    a = os.path.join(tmp, "good.tar")
+    oci_archive(a, [(good, TAR)], [sha(good)], name="good:1")
+    f("load", "-i", a)
+    ev = gzip.compress(evil)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": [sha(good)]}}).encode()
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(cfg),
+                                 "size": len(cfg)},
+                      "layers": [{"mediaType": GZ, "digest": sha(ev), "size": len(ev)}]}).encode()
+    for data in (ev, cfg, man):
+        open(os.path.join(f.root, "blobs", "sha256", sha(data)[7:]), "wb").write(data)
+    names = os.path.join(f.root, "names.json")
+    n = json.load(open(names))
+    n["localhost/evil:1"] = sha(man)
+    json.dump(n, open(names, "w"))
+    p = f("system", "check", check=False)
+    assert "localhost/evil:1" in p.stdout + p.stderr and sha(ev) in p.stdout + p.stderr, p.stdout + p.stderr
+    assert "does not decompress to its diff id" in p.stdout + p.stderr
+    assert "store is clean" not in p.stdout
+    f("system", "check", "--repair", check=False)
+    assert "evil" not in f("images").stdout and "good" in f("images").stdout
+    assert "store is clean" in f("system", "check").stdout

@@ -62,16 +62,60 @@ static void *inflate_main(void *arg)
         sigemptyset(&ss);
         sigaddset(&ss, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &ss, NULL); /* a reader that stops early gives EPIPE, not a signal */
-        layer_decompress_hashed(f->blob, f->out, f->max, f->hash, &f->err);
+        layer_decompress_hashed(f->blob, f->out, f->max, f->hash, NULL, &f->err);
         close(f->out);
         return NULL;
+}
+
+/* layers/<hex>/from/<hex of a blob>: that blob was decompressed and hashed to
+ * the layer's diff id once.  Blobs are content-addressed and checked as they
+ * are stored, so once is enough; without the record a blob is checked (a blob
+ * that claims the diff id of a layer already here proves nothing by that). */
+static char *from_record(const char *layer_rel, const char *blob_digest)
+{
+        return xasprintf("%s/from/%s", layer_rel, digest_hex(blob_digest));
+}
+
+static void remember_verified(struct store *s, const char *layer_rel, const char *blob_digest)
+{
+        _cleanup_free_ char *from = xasprintf("%s/from", layer_rel), *rec = from_record(layer_rel, blob_digest);
+        (void) mkdirat(s->root_fd, from, 0755);
+        _cleanup_close_ int fd = openat(s->root_fd, rec, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+}
+
+int layer_verify(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max,
+                 char ret_actual[DIGEST_STR_MAX], struct err *err)
+{
+        _cleanup_close_ int blob = store_open_blob(s, blob_digest, err);
+        if (blob < 0)
+                return blob;
+        struct digest_ctx *h = digest_new();
+        char d[DIGEST_STR_MAX];
+        int r = layer_decompress_hashed(blob, -1, max, h, NULL, err);
+        digest_final(h, d);
+        if (r < 0)
+                return err_wrap(err, "layer %s", blob_digest);
+        if (ret_actual)
+                strcpy(ret_actual, d);
+        if (strcmp(d, diff_id) != 0)
+                return err_set(err, -EBADMSG, "layer %s: uncompressed it is %s, not the diff id %s the config names",
+                               blob_digest, d, diff_id);
+        return 0;
 }
 
 int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err)
 {
         _cleanup_free_ char *dir = layer_dir(diff_id), *tmp = NULL;
-        if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-                return 0;
+        if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                /* the layer is here; the blob must still be what it claims to be */
+                _cleanup_free_ char *rec = from_record(dir, blob_digest);
+                if (strcmp(blob_digest, diff_id) == 0 || faccessat(s->root_fd, rec, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        return 0;
+                int r = layer_verify(s, blob_digest, diff_id, 0, NULL, err);
+                if (r == 0)
+                        remember_verified(s, dir, blob_digest);
+                return r;
+        }
         int r = store_mkdtemp(s, &tmp, err);
         if (r < 0)
                 return r;
@@ -148,6 +192,8 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
         }
         if (r < 0)
                 goto fail;
+        if (strcmp(blob_digest, diff_id) != 0)
+                remember_verified(s, tmp, blob_digest);
         if (fsync(dest) < 0 || renameat(s->root_fd, tmp, s->root_fd, dir) < 0) {
                 /* another writer may have finished the same layer first: fine */
                 r = errno == ENOTEMPTY || errno == EEXIST ? 0 : err_sys(err, -errno, "cannot move the layer into place");

@@ -356,10 +356,11 @@ int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struc
 
 int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err)
 {
-        return layer_decompress_hashed(archive_fd, out_fd, max, NULL, err);
+        return layer_decompress_hashed(archive_fd, out_fd, max, NULL, NULL, err);
 }
 
-int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, struct err *err)
+int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, uint64_t *ret_total,
+                            struct err *err)
 {
         if (!dl_available(LIBARCHIVE))
                 return err_set(err, -ENOSYS, "%s is not installed (package libarchive13)", LIBARCHIVE);
@@ -380,10 +381,12 @@ int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct dig
                         return err_set(err, -EFBIG, "larger than %llu bytes uncompressed", (unsigned long long) max);
                 if (hash)
                         digest_update(hash, buf, (size_t) n);
-                if (fs_write_all(out_fd, buf, (size_t) n) < 0)
+                if (out_fd >= 0 && fs_write_all(out_fd, buf, (size_t) n) < 0)
                         return err_sys(err, -errno, "write");
         }
         if (n < 0)
                 return err_set(err, -EINVAL, "cannot decompress: %s", DL(LIBARCHIVE, archive_error_string)(a));
+        if (ret_total)
+                *ret_total = total;
         return 0;
 }

@@ -31,6 +31,7 @@ int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struc
 
 /* Decompress archive_fd (any filter libarchive knows, or none) into out_fd. */
 int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err);
-/* the same, hashing what comes out into hash as it goes */
+/* the same, hashing what comes out into hash as it goes; out_fd -1: only hash */
 struct digest_ctx;
-int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, struct err *err);
+int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, uint64_t *ret_total,
+                            struct err *err);
