@@ -79,9 +79,9 @@ TAR = "application/vnd.oci.image.layer.v1.tar"
 def fresh_root(den, tmp, name):
     root = os.path.join(tmp, name)
 
-    def run(*a, check=True):
+    def run(*a, check=True, env=None, timeout=120):
         p = subprocess.run([den.cmd()[0], "--root", root, "--runroot", root + "-run", *a], capture_output=True,
-                           text=True, timeout=120)
+                           text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
         if check and p.returncode != 0:
             raise AssertionError(f"den {' '.join(a)}: {p.returncode}: {p.stderr}")
         return p
@@ -158,3 +158,86 @@ def test_system_check_finds_a_poisoned_blob(den, tmp):
     f("system", "check", "--repair", check=False)
     assert "evil" not in f("images").stdout and "good" in f("images").stdout
     assert "store is clean" in f("system", "check").stdout
+
+
+# ---- 4: size and inode bombs ----
+
+def sparse_tar(size):
+    """a pax (GNU sparse 1.0) file of the given apparent size holding one block of data"""
+    ti = tarfile.TarInfo("GNUSparseFile.0/bomb")
+    ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "bomb",
+                      "GNU.sparse.realsize": str(size)}
+    m = b"1\n0\n512\n"
+    data = m + b"\0" * (512 - len(m)) + b"x" * 512
+    ti.size = len(data)
+    return tar_bytes([(ti, data)])
+
+
+def layers_empty(f):
+    d = os.path.join(f.root, "layers")
+    return not os.path.exists(d) or os.listdir(d) == []
+
+
+def test_import_of_dev_zero_fails_fast(den, tmp):
+    f = fresh_root(den, tmp, "s")
+    t = time.time()
+    p = f("import", "/dev/zero", "zero", check=False, timeout=30)
+    assert p.returncode != 0 and "empty archive" in p.stderr and "/dev/zero" in p.stderr, p.stderr
+    assert time.time() - t < 10
+    assert layers_empty(f)
+
+
+def test_sparse_bomb_refused_by_default(den, tmp, registries):
+    """10 KB standing for 1 PiB: more than any store's free space, refused without a flag"""
+    bomb = sparse_tar(1 << 50)
+    f = fresh_root(den, tmp, "s")
+    path = os.path.join(tmp, "bomb.tar")
+    open(path, "wb").write(bomb)
+    for args in ((), ("--max-size", "1000000")):
+        p = f("import", *args, path, "bomb", check=False, timeout=30)
+        assert p.returncode != 0 and "unpacks to more than" in p.stderr and "bomb" in p.stderr, p.stderr
+        assert str(1 << 50) in p.stderr and "sparse" in p.stderr
+    arch = os.path.join(tmp, "bomb-oci.tar")
+    oci_archive(arch, [(gzip.compress(bomb), GZ)], [sha(bomb)])
+    p = f("load", "-i", arch, check=False, timeout=30)
+    assert p.returncode != 0 and "unpacks to more than" in p.stderr, p.stderr
+    reg = registries()
+    upload(reg, "t/bomb", "1", [(gzip.compress(bomb), GZ)], [sha(bomb)])
+    p = f("pull", *HTTP, f"{reg.host}/t/bomb:1", check=False, timeout=30)
+    assert p.returncode != 0 and "unpacks to more than" in p.stderr, p.stderr
+    assert layers_empty(f) and f("images", "-q").stdout.strip() == ""
+
+
+def test_zero_bomb_stops_at_the_limit(den, tmp):
+    """64 MiB of zeros in 64 KB of gzip, under a 10 MB limit (the env knob)"""
+    zeros = tar_bytes([file_entry("z", b"\0" * (64 << 20))])
+    gz = gzip.compress(zeros, 9)
+    f = fresh_root(den, tmp, "s")
+    path = os.path.join(tmp, "z.tar.gz")
+    open(path, "wb").write(gz)
+    env = {"DEN_LAYER_MAX_SIZE": "10000000"}
+    p = f("import", path, "z", check=False, env=env)
+    assert p.returncode != 0 and "unpacks to more than 10000000 bytes" in p.stderr, p.stderr
+    arch = os.path.join(tmp, "z-oci.tar")
+    oci_archive(arch, [(gz, GZ)], [sha(zeros)])
+    p = f("load", "-i", arch, check=False, env=env)
+    assert p.returncode != 0 and "more than 10000000 bytes" in p.stderr, p.stderr
+    assert layers_empty(f)
+    # without the knob it is an ordinary image
+    f("load", "-i", arch)
+
+
+def test_entries_limit(den, tmp):
+    many = tar_bytes([file_entry(f"f{i}", b"") for i in range(3000)])
+    f = fresh_root(den, tmp, "s")
+    path = os.path.join(tmp, "many.tar")
+    open(path, "wb").write(many)
+    env = {"DEN_LAYER_MAX_ENTRIES": "1000"}
+    p = f("import", path, "many", check=False, env=env)
+    assert p.returncode != 0 and "more than 1000 entries" in p.stderr and "f1000" in p.stderr, p.stderr
+    arch = os.path.join(tmp, "many-oci.tar")
+    oci_archive(arch, [(gzip.compress(many), GZ)], [sha(many)])
+    p = f("load", "-i", arch, check=False, env=env)
+    assert p.returncode != 0 and "more than 1000 entries" in p.stderr, p.stderr
+    assert layers_empty(f)
+    f("import", path, "many")

@@ -293,8 +293,10 @@ int image_import(struct store *s, const struct image_import_opts *o, char ret[DI
         if (raw < 0)
                 return err_sys(err, -errno, "cannot create a file in %s/tmp", s->root);
         unlink(path);
-        /* a decompression bomb stops here; the exact unpacked-size check is the unpack's */
-        if ((r = layer_decompress(in, raw, o->max_bytes ? o->max_bytes + o->max_bytes / 2 + (1u << 20) : 0, err)) < 0)
+        /* a bomb stops here, from the tar headers, before its data is read */
+        struct unpack_opts lim = { .layer = "(the archive)" };
+        layer_limits(s, o->max_bytes, &lim);
+        if ((r = layer_decompress_tar(in, raw, &lim, err)) < 0)
                 return err_wrap(err, "import '%s'", o->source);
         if (lseek(raw, 0, SEEK_SET) < 0)
                 return err_sys(err, -errno, "lseek");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "layer.h"
@@ -67,6 +68,35 @@ static void *inflate_main(void *arg)
         return NULL;
 }
 
+static uint64_t env_number(const char *name)
+{
+        const char *v = getenv(name);
+        char *end;
+        if (!v || !*v)
+                return 0;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        return errno || *end ? 0 : (uint64_t) n;
+}
+
+void layer_limits(struct store *s, uint64_t max_bytes, struct unpack_opts *o)
+{
+        o->max_entries = env_number("DEN_LAYER_MAX_ENTRIES");
+        if (!o->max_entries)
+                o->max_entries = LAYER_MAX_ENTRIES;
+        o->max_bytes = max_bytes ? max_bytes : env_number("DEN_LAYER_MAX_SIZE");
+        struct statvfs v;
+        if (!o->max_bytes && fstatvfs(s->root_fd, &v) == 0)
+                o->max_bytes = (uint64_t) v.f_bavail * v.f_frsize;
+}
+
+/* what a compressed stream may inflate to: the unpacked size and then some
+ * (tar headers and padding) */
+static uint64_t inflate_max(uint64_t max_bytes)
+{
+        return max_bytes ? max_bytes + max_bytes / 2 + (1u << 20) : 0;
+}
+
 /* layers/<hex>/from/<hex of a blob>: that blob was decompressed and hashed to
  * the layer's diff id once.  Blobs are content-addressed and checked as they
  * are stored, so once is enough; without the record a blob is checked (a blob
@@ -111,11 +141,15 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
                 _cleanup_free_ char *rec = from_record(dir, blob_digest);
                 if (strcmp(blob_digest, diff_id) == 0 || faccessat(s->root_fd, rec, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                         return 0;
-                int r = layer_verify(s, blob_digest, diff_id, 0, NULL, err);
+                struct unpack_opts lim;
+                layer_limits(s, max_bytes, &lim);
+                int r = layer_verify(s, blob_digest, diff_id, inflate_max(lim.max_bytes), NULL, err);
                 if (r == 0)
                         remember_verified(s, dir, blob_digest);
                 return r;
         }
+        struct unpack_opts lim;
+        layer_limits(s, max_bytes, &lim);
         int r = store_mkdtemp(s, &tmp, err);
         if (r < 0)
                 return r;
@@ -135,7 +169,7 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
                         goto fail;
                 }
                 inf = (struct inflater) { .blob = blob, .out = p[1], .hash = digest_new(),
-                                          .max = max_bytes ? max_bytes + max_bytes / 2 + (1u << 20) : 0 };
+                                          .max = inflate_max(lim.max_bytes) };
                 if (pthread_create(&inf.th, NULL, inflate_main, &inf) != 0) {
                         close(p[0]);
                         close(p[1]);
@@ -157,7 +191,8 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
          * when done, and its number may be reused at once): nothing here
          * names it, and the helper gets only the fds of its job */
         struct helper_job job = { .op = HELPER_UNPACK, .fds = { blob, dest },
-                                  .o = { .layer = name, .max_bytes = max_bytes, .chown = true } };
+                                  .o = { .layer = name, .max_bytes = lim.max_bytes, .max_entries = lim.max_entries,
+                                         .chown = true } };
         if (geteuid() == 0) {
                 job.o.allow_devices = true;
                 job.o.opaque_xattr = "trusted.overlay.opaque";

@@ -5,6 +5,16 @@
 
 #include "lib/base/err.h"
 #include "store.h"
+#include "unpack.h"
+
+/* entries of one layer (or one archive `den load` reads), unless
+ * DEN_LAYER_MAX_ENTRIES says otherwise */
+#define LAYER_MAX_ENTRIES 1000000
+/* The bounds of an unpack, in o->max_bytes and o->max_entries: max_bytes
+ * (--max-size) when given, else DEN_LAYER_MAX_SIZE, else the free space of
+ * the store's file system; sizes are apparent ones (a sparse file counts
+ * whole), so a 10 KB archive cannot stand for 10 TiB. */
+void layer_limits(struct store *s, uint64_t max_bytes, struct unpack_opts *o);
 
 /* Make sure the layer stored as blob_digest (compressed or not) is unpacked
  * under layers/<hex of diff_id>/diff; a compressed blob must decompress to

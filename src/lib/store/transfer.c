@@ -434,6 +434,7 @@ int image_load(struct store *s, const char *source, struct err *err)
                 }
                 dir = openat(s->root_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 struct unpack_opts uo = { .layer = "(the archive)", .opaque_xattr = "user.overlay.opaque" };
+                layer_limits(s, 0, &uo);
                 if (dir < 0 || (r = layer_unpack(in, dir, &uo, NULL, err)) < 0) {
                         r = r < 0 ? err_wrap(err, "load '%s'", source) : err_sys(err, -errno, "load");
                         goto out;

@@ -35,3 +35,8 @@ int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err);
 struct digest_ctx;
 int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, uint64_t *ret_total,
                             struct err *err);
+/* Decompress a tar archive into out_fd up to its end-of-archive marker (what
+ * follows is not read), refusing it past o's limits (entries, apparent sizes)
+ * from the headers, before their data is read; an archive without an entry
+ * is refused (a stream of zeros, /dev/zero, is one). */
+int layer_decompress_tar(int archive_fd, int out_fd, const struct unpack_opts *o, struct err *err);
