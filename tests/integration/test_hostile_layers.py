@@ -241,3 +241,47 @@ def test_entries_limit(den, tmp):
     assert p.returncode != 0 and "more than 1000 entries" in p.stderr, p.stderr
     assert layers_empty(f)
     f("import", path, "many")
+
+
+# ---- 10: clear errors ----
+
+@pytest.mark.parametrize("config,message", [
+    (b"this is not json", "not JSON"),
+    (b"[" * 50000 + b"]" * 50000, "nested too deep"),
+    (b'{"rootfs": {"diff_ids": "no"}}', "no rootfs.diff_ids array"),
+])
+def test_config_errors_are_precise(den, tmp, config, message):
+    layer = small_tar()
+    f = fresh_root(den, tmp, "s")
+    arch = os.path.join(tmp, "c.tar")
+    oci_archive(arch, [(layer, TAR)], config=config)
+    p = f("load", "-i", arch, check=False)
+    assert p.returncode != 0 and f"image config {sha(config)}" in p.stderr and message in p.stderr, p.stderr
+    assert "no diff id" not in p.stderr
+
+
+def test_hard_link_to_a_symlink(den, tmp):
+    lnk = tarfile.TarInfo("lnk")
+    lnk.type, lnk.linkname = tarfile.SYMTYPE, "target"
+    hl = tarfile.TarInfo("hl")
+    hl.type, hl.linkname = tarfile.LNKTYPE, "lnk"
+    layer = tar_bytes([file_entry("target", b"t"), (lnk, None), (hl, None)])
+    f = fresh_root(den, tmp, "s")
+    path = os.path.join(tmp, "l.tar")
+    open(path, "wb").write(layer)
+    f("import", path, "links")
+    d = os.path.join(f.root, "layers", sha(layer)[7:], "diff")
+    a, b = os.lstat(os.path.join(d, "lnk")), os.lstat(os.path.join(d, "hl"))
+    assert os.path.islink(os.path.join(d, "hl")) and os.readlink(os.path.join(d, "hl")) == "target"
+    assert a.st_ino == b.st_ino and b.st_nlink == 2
+
+
+@pytest.mark.parametrize("field", ["uid", "gid"])
+def test_an_owner_that_cannot_be_an_id_is_refused(den, tmp, field):
+    layer = tar_bytes([file_entry("ok", b"1"), file_entry("nobody-at-all", b"x", **{field: 4294967295})])
+    f = fresh_root(den, tmp, "s")
+    path = os.path.join(tmp, "u.tar")
+    open(path, "wb").write(layer)
+    p = f("import", path, "owners", check=False)
+    assert p.returncode != 0 and "nobody-at-all" in p.stderr and f"{field} 4294967295" in p.stderr, p.stderr
+    assert layers_empty(f)

@@ -238,6 +238,28 @@ int image_untag(struct store *s, const char *ref, struct err *err)
         return r;
 }
 
+int image_config_load(struct store *s, const char *digest, json_t **ret, struct err *err)
+{
+        _cleanup_free_ char *txt = NULL;
+        size_t len;
+        json_error_t je;
+        int r = store_read_blob(s, digest, MANIFEST_MAX, &txt, &len, err);
+        if (r < 0)
+                return err_wrap(err, "image config %s", digest);
+        json_t *c = json_loadb(txt, len, 0, &je);
+        if (!c)
+                /* jansson stops at 2048 levels, with this text */
+                return strstr(je.text, "depth") ? err_set(err, -EINVAL, "image config %s: not JSON: nested too deep (%s)", digest, je.text)
+                                                : err_set(err, -EINVAL, "image config %s: not JSON: %s (byte %d)", digest,
+                                                          je.text, je.position);
+        if (!json_is_object(c) || !json_is_array(json_object_get(json_object_get(c, "rootfs"), "diff_ids"))) {
+                json_decref(c);
+                return err_set(err, -EINVAL, "image config %s: no rootfs.diff_ids array", digest);
+        }
+        *ret = c;
+        return 0;
+}
+
 int image_inspect(struct store *s, const char *manifest, json_t **ret, struct err *err)
 {
         _cleanup_free_ char *mtxt = NULL, *ctxt = NULL;

@@ -197,11 +197,11 @@ static bool known_layer_type(const char *mt)
 /* unpack the layers of a manifest, each checked against its diff id in the config */
 static int unpack_layers(struct store *s, const char *config, json_t *layers, struct err *err)
 {
-        _cleanup_free_ char *ctxt = NULL;
-        size_t cl, i;
-        json_t *l;
-        int r = 0;
-        json_t *c = store_read_blob(s, config, DOC_MAX, &ctxt, &cl, err) == 0 ? json_loadb(ctxt, cl, 0, NULL) : NULL;
+        size_t i;
+        json_t *l, *c;
+        int r = image_config_load(s, config, &c, err);
+        if (r < 0)
+                return r;
         json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
         json_array_foreach(layers, i, l)
         {

@@ -214,6 +214,13 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
         const char *name = short_name(full, sbuf);
         if ((r = layer_limits_count(e, o, st, name, err)) < 0)
                 return r;
+        /* 4294967295 is (uid_t) -1, "leave the owner alone" to chown: the
+         * entry would silently stay root's; larger ones would wrap */
+        la_int64_t uid = DL(LIBARCHIVE, archive_entry_uid)(e), gid = DL(LIBARCHIVE, archive_entry_gid)(e);
+        if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
+                return err_set(err, -EINVAL, "layer %s: entry '%s': %s %lld cannot be an owner (ids end at 4294967294)",
+                               o->layer, name, uid < 0 || uid >= UINT32_MAX ? "uid" : "gid",
+                               (long long) (uid < 0 || uid >= UINT32_MAX ? uid : gid));
         _cleanup_free_ char *path = clean_entry(full, &why);
         if (!path)
                 return err_set(err, -EINVAL, "layer %s: entry '%s' %s", o->layer, name, why);
@@ -243,7 +250,8 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                 _cleanup_close_ int tp = open_parent(root, target, &tbase, err, o, name);
                 if (tp < 0)
                         return tp;
-                _cleanup_close_ int tfd = open_beneath(tp, tbase, O_PATH);
+                /* O_NOFOLLOW: a hard link to a symlink links the symlink itself (tar allows it) */
+                _cleanup_close_ int tfd = open_beneath(tp, tbase, O_PATH | O_NOFOLLOW);
                 if (tfd < 0)
                         return err_sys(err, tfd, "layer %s: entry '%s' is a hard link to '%s', not in the layer", o->layer,
                                        name, hl);
@@ -304,10 +312,12 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
         default:
                 return err_set(err, -EINVAL, "layer %s: entry '%s' has an unsupported type", o->layer, name);
         }
-        if (o->chown && fchownat(d, base, (uid_t) DL(LIBARCHIVE, archive_entry_uid)(e), (gid_t) DL(LIBARCHIVE, archive_entry_gid)(e),
-                                 AT_SYMLINK_NOFOLLOW) < 0)
-                return err_sys(err, -errno, "layer %s: entry '%s': owner %lld:%lld (is it mapped?)", o->layer, name,
-                               (long long) DL(LIBARCHIVE, archive_entry_uid)(e), (long long) DL(LIBARCHIVE, archive_entry_gid)(e));
+        if (o->chown && fchownat(d, base, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == EINVAL ? err_set(err, -EINVAL, "layer %s: entry '%s': its owner %lld:%lld is not among the ids "
+                                                               "den maps (/etc/subuid, /etc/subgid)", o->layer, name,
+                                                 (long long) uid, (long long) gid)
+                                       : err_sys(err, -errno, "layer %s: entry '%s': owner %lld:%lld", o->layer, name,
+                                                 (long long) uid, (long long) gid);
         if (type != AE_IFLNK && type != AE_IFDIR && fchmodat(d, base, mode, 0) < 0)
                 return err_sys(err, -errno, "layer %s: entry '%s': chmod", o->layer, name);
         /* xattrs of regular files and directories; what the host refuses is left out */
