@@ -17,7 +17,7 @@ from test_den_run import den  # noqa: F401 (fixture)
 from test_hostile_layers import GZ, oci_archive, sha, small_tar, tar_bytes, file_entry
 from test_registry import HTTP, REGISTRY, registries, upload  # noqa: F401 (fixture)
 
-ROUNDS = int(os.environ.get("DEN_STRESS", "30"))
+ROUNDS = int(os.environ.get("DEN_STRESS") or "30")
 
 
 def helpers_of(pid):
