@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from test_den_run import den  # noqa: F401 (fixture)
+from test_den_run import den, image  # noqa: F401 (fixtures)
 from test_registry import HTTP, registries, upload  # noqa: F401 (fixture)
 
 
@@ -241,6 +241,34 @@ def test_entries_limit(den, tmp):
     assert p.returncode != 0 and "more than 1000 entries" in p.stderr, p.stderr
     assert layers_empty(f)
     f("import", path, "many")
+
+
+def test_export_writes_sparse_files_sparse(den, image, tmp):
+    """a container's own 1 TiB sparse file is exported as a sparse entry, not a 1 TiB stream"""
+    den("run", "--name", "sp", image, "sh", "-c",
+        "dd if=/dev/zero of=/big bs=1 count=1 seek=1099511627775 2>/dev/null; "
+        "dd if=/dev/zero of=/mid bs=4096 count=1 seek=1000 2>/dev/null; printf data | dd of=/mid conv=notrunc "
+        "2>/dev/null")
+    out = os.path.join(tmp, "rootfs.tar")
+    t0 = time.time()
+    p = subprocess.run(den.cmd("export", "-o", out, "sp"), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert time.time() - t0 < 30 and os.path.getsize(out) < 64 << 20
+    with tarfile.open(out) as t:
+        big, mid = t.getmember("big"), t.getmember("mid")
+        assert big.size == 1 << 40 and mid.size == 4096 * 1001
+        assert t.extractfile("mid").read(4) == b"data"
+    # and it comes back as what it was
+    f = fresh_root(den, tmp, "s")
+    p = f("import", out, "sparse", check=False)
+    if p.returncode == 0:
+        info = json.loads(f("inspect", "sparse").stdout)[0]
+        d = os.path.join(f.root, "layers", info["Config"]["rootfs"]["diff_ids"][0][7:], "diff")
+        assert os.path.getsize(os.path.join(d, "mid")) == 4096 * 1001
+    else:
+        # a file system with less than 1 TiB free refuses it, by the default bound
+        assert "unpacks to more than" in p.stderr and "big" in p.stderr, p.stderr
+    den("rm", "-f", "sp")
 
 
 # ---- 10: clear errors ----
