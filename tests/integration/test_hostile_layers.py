@@ -209,8 +209,8 @@ def test_sparse_bomb_refused_by_default(den, tmp, registries):
 
 
 def test_zero_bomb_stops_at_the_limit(den, tmp):
-    """64 MiB of zeros in 64 KB of gzip, under a 10 MB limit (the env knob)"""
-    zeros = tar_bytes([file_entry("z", b"\0" * (64 << 20))])
+    """16 MiB of zeros in 16 KB of gzip, under a 10 MB limit (the env knob)"""
+    zeros = tar_bytes([file_entry("z", b"\0" * (16 << 20))])
     gz = gzip.compress(zeros, 9)
     f = fresh_root(den, tmp, "s")
     path = os.path.join(tmp, "z.tar.gz")
