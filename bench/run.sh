@@ -2,6 +2,8 @@
 # den run vs podman run vs den-runtime/crun on a ready bundle; den exec vs crun
 # exec vs podman exec; the resident memory of an idle keeper vs conmon.
 # One run, medians and ratios.  Usage: bench/run.sh [BUILD_DIR] [N]
+# DEN_BENCH_BASE=OTHER_BUILD_DIR adds that build's den run and den exec, interleaved
+# with the others: a before/after under the same load.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -17,8 +19,13 @@ if [ "$(id -u)" = 0 ]; then
 	copy=$(mktemp -d /tmp/den-benchbin.XXXXXX)
 	cp "$build/den" "$build/den-runtime" "$0" "$copy/"
 	[ -x "$build/den-keeper" ] && cp "$build/den-keeper" "$copy/"
+	if [ -n "${DEN_BENCH_BASE:-}" ]; then
+		mkdir "$copy/base" && cp "$DEN_BENCH_BASE/den" "$copy/base/"
+		[ -x "$DEN_BENCH_BASE/den-keeper" ] && cp "$DEN_BENCH_BASE/den-keeper" "$copy/base/"
+	fi
 	chmod -R a+rX "$copy"
-	runuser -u "$user" -- env -u XDG_RUNTIME_DIR HOME="/home/$user" bash "$copy/run.sh" "$copy" "$n"
+	runuser -u "$user" -- env -u XDG_RUNTIME_DIR HOME="/home/$user" DEN_BENCH_BASE="${DEN_BENCH_BASE:+$copy/base}" \
+		bash "$copy/run.sh" "$copy" "$n"
 	rc=$?
 	rm -rf "$copy"
 	exit $rc
@@ -29,7 +36,8 @@ mkdir -m 700 "$work/xdg"
 export XDG_RUNTIME_DIR=$work/xdg
 printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' > "$work/containers.conf"
 export CONTAINERS_CONF=$work/containers.conf
-trap '"$build/den" --root "$work/den" --runroot "$work/denrun" rm -f bench >/dev/null 2>&1 || true; crun --root "$work/crun" delete -f benchx >/dev/null 2>&1 || true; podman --root "$work/pm" --runroot "$work/pmr" rm -af -t 0 >/dev/null 2>&1 || true; podman --root "$work/pm" --runroot "$work/pmr" unshare rm -rf "$work/pm" "$work/den" >/dev/null 2>&1 || true; kill $(cat "$work/xdg/libpod/tmp/pause.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+base=${DEN_BENCH_BASE:-}
+trap '[ -n "$base" ] && "$base/den" --root "$work/denb" --runroot "$work/denbrun" rm -f bench >/dev/null 2>&1; "$build/den" --root "$work/den" --runroot "$work/denrun" rm -f bench >/dev/null 2>&1 || true; crun --root "$work/crun" delete -f benchx >/dev/null 2>&1 || true; podman --root "$work/pm" --runroot "$work/pmr" rm -af -t 0 >/dev/null 2>&1 || true; podman --root "$work/pm" --runroot "$work/pmr" unshare rm -rf "$work/pm" "$work/den" "$work/denb" >/dev/null 2>&1 || true; kill $(cat "$work/xdg/libpod/tmp/pause.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
@@ -37,6 +45,8 @@ for c in sh true sleep; do ln -s busybox "$work/rootfs/bin/$c"; done
 tar -C "$work/rootfs" -cf "$work/bb.tar" .
 D="$build/den --root $work/den --runroot $work/denrun"
 $D import "$work/bb.tar" busybox >/dev/null
+B=${base:+$base/den --root $work/denb --runroot $work/denbrun}
+[ -n "$base" ] && $B import "$work/bb.tar" busybox >/dev/null
 # a Debian bookworm root (mmdebstrap --variant=minbase, cached by bench/debian.sh),
 # or without one a 300 MB stand-in: start must not grow with image size
 deb=${DEN_BENCH_DEBIAN:-/var/cache/den-bench/bookworm-minbase.tar}
@@ -76,18 +86,21 @@ echo "rootless, as $(id -un); machine: $(nproc) cores, $(uname -r); $(podman --v
 echo "start to exit of /bin/true, $n runs each, interleaved:"
 /usr/bin/python3 "$work/t.py" "$n" \
 	"den run --rm|$D run --rm busybox /bin/true" \
+	${base:+"den run --rm (base build)|$B run --rm busybox /bin/true"} \
 	"den run --rm ($bigname)|$D run --rm bigimage /bin/true" \
 	"podman run --rm|$P run --rm --network none localhost/busybox /bin/true" \
 	"den-runtime run (bundle)|$build/den-runtime --root $work/dr run --bundle $work/bundle b@" \
 	"crun run (bundle)|crun --root $work/crun run --bundle $work/bundle c@"
 
 $D run -d --name bench busybox sleep 1000 >/dev/null
+[ -n "$base" ] && $B run -d --name bench busybox sleep 1000 >/dev/null
 $P run -d --name bench --network none localhost/busybox sleep 1000 >/dev/null 2>&1
 sed -i 's/"\/bin\/true"/"\/bin\/sleep", "1000"/' "$work/bundle/config.json"
 crun --root "$work/crun" run -d --bundle "$work/bundle" benchx >/dev/null
 echo "exec of /bin/true into a running container:"
 /usr/bin/python3 "$work/t.py" "$n" \
 	"den exec|$D exec bench /bin/true" \
+	${base:+"den exec (base build)|$B exec bench /bin/true"} \
 	"crun exec|crun --root $work/crun exec benchx /bin/true" \
 	"podman exec|$P exec bench /bin/true"
 # idle: a second after the last request the keeper drops the pages it no longer uses

@@ -4,7 +4,8 @@
  * fd opened before pivot_root (no path inside the container is involved);
  * its first act is to become non-dumpable again, before any command of the
  * container exists.  Usage (by den only):
- *   den-keeper LISTEN_FD EXIT_FD CAPS_HEX SETGROUPS(0|1)
+ *   den-keeper LISTEN_FD EXIT_FD CAPS_HEX SETGROUPS(0|1) [SECCOMP_FD]
+ *     (SECCOMP_FD: the commands' filter, read and closed at once: lib/linux/seccomp_bpf.h)
  *   den-keeper --netwatch KEEPER_PIDFD HELPER_PIDFD USERNS_FD NETNS_FD [UDP_FD:PORT]...
  *     (lib/net: ends a network helper with its container, carries published UDP ports) */
 #include <stdio.h>
@@ -12,8 +13,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
+#include "lib/base/fs.h"
 #include "lib/keeper/keeper.h"
+#include "lib/linux/seccomp_bpf.h"
 #include "lib/net/net.h"
 
 /* The kernel maps a file's pages around each fault ("fault-around", 64 KiB):
@@ -48,7 +52,7 @@ int main(int argc, char **argv)
                 }
                 net_watch_main(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), n, fds, ports);
         }
-        if (argc != 5) {
+        if (argc != 5 && argc != 6) {
                 fprintf(stderr, "den-keeper: started by den, not by hand\n");
                 return 2;
         }
@@ -59,5 +63,17 @@ int main(int argc, char **argv)
                 .default_caps = strtoull(argv[3], NULL, 16),
                 .setgroups = strcmp(argv[4], "1") == 0,
         };
+        if (argc == 6) {
+                char *blob = NULL;
+                size_t len = 0;
+                int fd = atoi(argv[5]);
+                if (fs_read_fd(fd, SECCOMP_BLOB_MAX, &blob, &len) < 0 || seccomp_blob_check(blob, len) < 0) {
+                        fprintf(stderr, "den-keeper: no seccomp filter on fd %d\n", fd);
+                        return 2;
+                }
+                close(fd);
+                c.seccomp = blob;
+                c.seccomp_len = len;
+        }
         keeper_main(&c);
 }

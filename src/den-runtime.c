@@ -17,21 +17,22 @@ static const struct {
         const char *name;
         rt_command_fn fn;
         const char *help;
+        bool stateless; /* needs no state directory */
 } commands[] = {
-        { "checkpoint", rt_cmd_checkpoint, "not supported (no CRIU)" },
+        { "checkpoint", rt_cmd_checkpoint, "not supported (no CRIU)", true },
         { "create", rt_cmd_create, "create a container" },
         { "delete", rt_cmd_delete, "delete a container and what it holds" },
         { "events", rt_cmd_events, "print a container's usage (cpu, memory, pids)" },
         { "exec", rt_cmd_exec, "run a new process in a container" },
-        { "features", rt_cmd_features, "print the runtime-spec features document" },
+        { "features", rt_cmd_features, "print the runtime-spec features document", true },
         { "kill", rt_cmd_kill, "send a signal to a container's first (or every) process" },
         { "list", rt_cmd_list, "list containers" },
         { "pause", rt_cmd_pause, "freeze every process of a container" },
         { "ps", rt_cmd_ps, "list the processes of a container" },
-        { "restore", rt_cmd_checkpoint, "not supported (no CRIU)" },
+        { "restore", rt_cmd_checkpoint, "not supported (no CRIU)", true },
         { "resume", rt_cmd_resume, "thaw a paused container" },
         { "run", rt_cmd_run, "create and start a container" },
-        { "spec", rt_cmd_spec, "write a default config.json" },
+        { "spec", rt_cmd_spec, "write a default config.json", true },
         { "start", rt_cmd_start, "start a created container" },
         { "state", rt_cmd_state, "print a container's state" },
         { "update", rt_cmd_update, "change a container's resource limits" },
@@ -103,6 +104,8 @@ int main(int argc, char **argv)
         while ((c = getopt_long_only(argc, argv, "+vh", opts, NULL)) != -1) {
                 switch (c) {
                 case O_ROOT:
+                        if (!*optarg)
+                                return rt_usage("--root", "an empty path: give a directory");
                         g.root = optarg;
                         break;
                 case O_LOG:
@@ -165,15 +168,21 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 1;
         }
-        _cleanup_free_ char *root = NULL;
-        if (!g.root) {
-                state_root_default(&root);
-                g.root = root;
-        }
         const char *cmd = argv[optind];
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (strcmp(cmd, commands[i].name) == 0)
-                        return commands[i].fn(&g, argc - optind, argv + optind);
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (strcmp(cmd, commands[i].name) != 0)
+                        continue;
+                _cleanup_free_ char *root = NULL;
+                struct err err = { 0 };
+                if (!commands[i].stateless) {
+                        if (state_root_open(g.root, &root, &err) < 0) {
+                                err_wrap(&err, "cannot use the state directory");
+                                return rt_fail(err.msg);
+                        }
+                        g.root = root;
+                }
+                return commands[i].fn(&g, argc - optind, argv + optind);
+        }
         log_error("unknown command '%s' (see 'den-runtime --help')", cmd);
         return 1;
 }

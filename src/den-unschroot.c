@@ -79,8 +79,11 @@ static json_t *sessions(struct opts *o)
         struct err err = { 0 };
         json_t *arr = NULL, *out = json_array(), *e;
         size_t i;
-        if (engine_list(o->root, o->runroot, &arr, &err) < 0)
+        if (engine_list(o->root, o->runroot, &arr, &err) < 0) {
+                /* an unusable run directory is said, not shown as no sessions */
+                fail("%s", err.msg);
                 return out;
+        }
         json_array_foreach(arr, i, e) if (json_is_true(json_object_get(e, "Session")) &&
                                           strcmp(json_string_value(json_object_get(e, "Status")), "running") == 0)
                 json_array_append(out, e);
@@ -128,16 +131,16 @@ static bool chroot_exists(struct opts *o, const char *name)
 static char *session_location(struct opts *o, json_t *e)
 {
         /* a directory of the host that stands for the session (sbuild checks it is one and
-         * filters it from logs); the root itself is mounted only inside the container */
+         * filters it from logs); the root itself is mounted only inside the container.  The
+         * run directory is the one den's verbs use, checked the same way */
         const char *id = json_string_value(json_object_get(e, "Id"));
-        const char *xdg = getenv("XDG_RUNTIME_DIR");
-        if (o->runroot)
-                return xasprintf("%s/containers/%s/rootfs", o->runroot, id);
-        if (geteuid() == 0)
-                return xasprintf("/run/den/containers/%s/rootfs", id);
-        if (xdg && *xdg)
-                return xasprintf("%s/den/containers/%s/rootfs", xdg, id);
-        return xasprintf("/tmp/den-%u/containers/%s/rootfs", (unsigned) getuid(), id);
+        _cleanup_free_ char *rr = NULL;
+        struct err err = { 0 };
+        if (engine_runroot(o->runroot, &rr, &err) < 0) {
+                fail("%s", err.msg);
+                return xstrdup("?");
+        }
+        return xasprintf("%s/containers/%s/rootfs", rr, id);
 }
 
 static void print_chroot(const char *name, bool source)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* den: the engine a person uses: images (store and registries), containers
  * held by keepers, sessions, networks.  Each command lives in src/cmd/. */
+#include <assert.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,49 @@ int den_usage(const char *cmd, const char *fmt, ...)
         return r;
 }
 
+int den_flags(const char *cmd, int argc, char **argv, const char *const *flags, const char **ret_vals)
+{
+        struct option lo[DEN_MAX_FLAGS + 1] = { 0 };
+        char so[2 + 2 * DEN_MAX_FLAGS + 1] = "+";
+        size_t n = 0;
+        for (; flags && flags[n]; n++) {
+                assert(n < DEN_MAX_FLAGS && flags[n][0] && strchr(flags[n], '|'));
+                bool arg = flags[n][1] == ':';
+                lo[n] = (struct option){ strchr(flags[n], '|') + 1, arg ? required_argument : no_argument, NULL,
+                                         flags[n][0] };
+                strncat(so, flags[n], arg ? 2 : 1);
+                ret_vals[n] = NULL;
+        }
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+                size_t i = 0;
+                while (i < n && flags[i][0] != c)
+                        i++;
+                if (i == n) {
+                        bool known = optopt && strchr(so, optopt);
+                        den_usage(cmd, "%s '%s'", known ? "a value is missing after" : "unknown option", argv[optind - 1]);
+                        opterr = 1;
+                        return -1;
+                }
+                ret_vals[i] = optarg ? optarg : "";
+        }
+        opterr = 1;
+        return optind;
+}
+
+int den_operands(const char *cmd, int argc, char **argv, const char *usage)
+{
+        const char *v[2];
+        int i = den_flags(cmd, argc, argv, (const char *const[]){ "h|help", NULL }, v);
+        if (i >= 0 && v[0]) {
+                printf("usage: %s\n", usage);
+                return 0;
+        }
+        return i;
+}
+
 int den_open_store(struct den_global *g, struct store *s)
 {
         struct err err = { 0 };
@@ -81,7 +126,7 @@ static void usage(FILE *f)
                 fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
         fprintf(f, "\nOptions:\n"
                    "  --root DIR        the store (default /var/lib/den as root, ~/.local/share/den; $DEN_ROOT)\n"
-                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den; $DEN_RUNROOT)\n"
+                   "  --runroot DIR     run state (default /run/den, $XDG_RUNTIME_DIR/den or /tmp/den-UID; $DEN_RUNROOT)\n"
                    "  --storage-driver D  overlay, fuse-overlayfs, copy or auto (default; $DEN_STORAGE_DRIVER)\n"
                    "  --log-level L     error, warning, info or debug\n"
                    "  -v, --version\n  -h, --help\n");
@@ -103,9 +148,13 @@ int main(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
+                        if (!*optarg)
+                                return den_usage("--root", "an empty path: give a directory");
                         g.root = optarg;
                         break;
                 case 'R':
+                        if (!*optarg)
+                                return den_usage("--runroot", "an empty path: give a directory");
                         g.runroot = optarg;
                         break;
                 case 'l':

@@ -33,7 +33,7 @@ run_as() { # user, label
 	else
 		# no XDG_RUNTIME_DIR: den-runtime must fall back on its own
 		runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$user" \
-			DEN_BUILD="$work/bin" ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
+			DEN_BUILD="$work/bin" ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" DEN_STRESS="${DEN_STRESS:-}" \
 			bash -c "cd '$work/tests' && /usr/bin/python3 -m pytest -p no:cacheprovider -q --basetemp='$tmp/t' -rs $(printf '%q ' "$@")"
 	fi
 	local rc=$?

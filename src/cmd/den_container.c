@@ -36,7 +36,7 @@ static int env_file(char ***env, const char *path)
 
 static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
-        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP };
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT };
         static const struct option o[] = {
                 { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
                 { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
@@ -47,11 +47,11 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "network", required_argument, NULL, O_NET }, { "net", required_argument, NULL, O_NET },
                 { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
                 { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
-                { "allow-host-loopback", no_argument, NULL, O_LOOP },
+                { "allow-host-loopback", no_argument, NULL, O_LOOP }, { "security-opt", required_argument, NULL, O_SECOPT },
                 { "help", no_argument, NULL, 'h' },         {},
         };
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
-        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL;
+        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL, **secopt = NULL;
         int c;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+dite:w:u:v:p:Ph", o, NULL)) != -1) {
@@ -84,13 +84,17 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case 'p': strv_push(&publish, optarg); break;
                 case 'P': ro.publish_all = true; break;
                 case O_LOOP: ro.allow_host_loopback = true; break;
+                case O_SECOPT: strv_push(&secopt, optarg); break;
                 case 'h':
                         printf("usage: den %s [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
                                "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
                                "       [--network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]]\n"
                                "       [-p [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]]... [-P] [--allow-host-loopback]\n"
-                               "       [--hostname H] [--entrypoint CMD] IMAGE [CMD...]\n\n"
-                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n",
+                               "       [--hostname H] [--entrypoint CMD] [--security-opt seccomp=unconfined|FILE]\n"
+                               "       IMAGE [CMD...]\n\n"
+                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n"
+                               "Commands run under den's default seccomp profile unless unconfined or given a FILE\n"
+                               "(docker's or OCI's profile format).\n",
                                create ? "create" : "run");
                         return 0;
                 default:
@@ -107,6 +111,7 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
         ro.volumes = vols;
         ro.tmpfs = tmpfs;
         ro.publish = publish;
+        ro.security_opt = secopt;
         struct err err = { 0 };
         int r = create ? engine_create(&ro, &err) : engine_run(&ro, &err);
         if (r < 0) {
@@ -128,12 +133,11 @@ int den_cmd_create(struct den_global *g, int argc, char **argv)
 
 int den_cmd_start(struct den_global *g, int argc, char **argv)
 {
-        bool attach = false;
-        int i = 1, rc = 0;
-        if (argc > 1 && (strcmp(argv[1], "-a") == 0 || strcmp(argv[1], "--attach") == 0)) {
-                attach = true;
-                i = 2;
-        }
+        const char *v[2];
+        int i = den_flags("start", argc, argv, (const char *const[]){ "a|attach", NULL }, v), rc = 0;
+        bool attach = v[0];
+        if (i < 0)
+                return 2;
         if (i >= argc)
                 return den_usage("start", "expects a container");
         if (attach && argc - i != 1)
@@ -153,23 +157,27 @@ int den_cmd_start(struct den_global *g, int argc, char **argv)
 
 int den_cmd_rename(struct den_global *g, int argc, char **argv)
 {
-        if (argc != 3)
+        const char *v[1];
+        int i = den_flags("rename", argc, argv, (const char *const[]){ NULL }, v);
+        if (i < 0)
+                return 2;
+        if (argc - i != 2)
                 return den_usage("rename", "expects a container and its new name");
         struct err err = { 0 };
-        return engine_rename(g->root, argv[1], argv[2], &err) < 0 ? den_fail(err.msg) : 0;
+        return engine_rename(g->root, argv[i], argv[i + 1], &err) < 0 ? den_fail(err.msg) : 0;
 }
 
 int den_cmd_commit(struct den_global *g, int argc, char **argv)
 {
-        if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                printf("usage: den commit CONTAINER IMAGE\nA new image: the container's image and its changes as one more layer.\n");
-                return 0;
-        }
-        if (argc != 3)
+        int i = den_operands("commit", argc, argv,
+                             "den commit CONTAINER IMAGE\nA new image: the container's image and its changes as one more layer.");
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
+        if (argc - i != 2)
                 return den_usage("commit", "expects a container and the new image's name");
         struct err err = { 0 };
         char man[72];
-        if (engine_commit(g->root, argv[1], argv[2], man, &err) < 0)
+        if (engine_commit(g->root, argv[i], argv[i + 1], man, &err) < 0)
                 return den_fail(err.msg);
         printf("%s\n", man);
         return 0;
@@ -177,14 +185,14 @@ int den_cmd_commit(struct den_global *g, int argc, char **argv)
 
 int den_cmd_port(struct den_global *g, int argc, char **argv)
 {
-        if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                if (argc == 2)
-                        printf("usage: den port CONTAINER\nThe published ports: CTR_PORT/PROTO -> HOST_IP:HOST_PORT\n");
-                return argc == 2 ? 0 : den_usage("port", "expects a container");
-        }
+        int i = den_operands("port", argc, argv, "den port CONTAINER\nThe published ports: CTR_PORT/PROTO -> HOST_IP:HOST_PORT");
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
+        if (argc - i != 1)
+                return den_usage("port", "expects a container");
         struct err err = { 0 };
         _cleanup_strv_free_ char **lines = NULL;
-        if (engine_ports(g->root, argv[1], &lines, &err) < 0)
+        if (engine_ports(g->root, argv[i], &lines, &err) < 0)
                 return den_fail(err.msg);
         for (char **l = lines; l && *l; l++)
                 printf("%s\n", *l);
@@ -232,20 +240,17 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
 
 int den_cmd_ps(struct den_global *g, int argc, char **argv)
 {
-        bool all = false, quiet = false;
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--all") == 0)
-                        all = true;
-                else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
-                        quiet = true;
-                else if (strcmp(argv[i], "-aq") == 0 || strcmp(argv[i], "-qa") == 0)
-                        all = quiet = true;
-                else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-                        printf("usage: den ps [-a] [-q]\n");
-                        return 0;
-                } else
-                        return den_usage("ps", "unknown option '%s'", argv[i]);
+        const char *v[4];
+        int op = den_flags("ps", argc, argv, (const char *const[]){ "a|all", "q|quiet", "h|help", NULL }, v);
+        bool all = v[0], quiet = v[1];
+        if (op < 0)
+                return 2;
+        if (v[2]) {
+                printf("usage: den ps [-a] [-q]\n");
+                return 0;
         }
+        if (op < argc)
+                return den_usage("ps", "takes no arguments, not '%s'", argv[op]);
         struct err err = { 0 };
         json_t *arr;
         if (engine_list(g->root, g->runroot, &arr, &err) < 0)
@@ -298,13 +303,15 @@ int den_cmd_ps(struct den_global *g, int argc, char **argv)
 
 int den_cmd_stop(struct den_global *g, int argc, char **argv)
 {
-        int timeout = 10, i = 1, rc = 0;
-        if (argc > 2 && (strcmp(argv[1], "-t") == 0 || strcmp(argv[1], "--time") == 0)) {
+        const char *v[2];
+        int timeout = 10, i = den_flags("stop", argc, argv, (const char *const[]){ "t:|time", NULL }, v), rc = 0;
+        if (i < 0)
+                return 2;
+        if (v[0]) {
                 char *end;
-                timeout = (int) strtol(argv[2], &end, 10);
-                if (*end || timeout < 0)
-                        return den_usage("stop", "-t '%s': not a number of seconds", argv[2]);
-                i = 3;
+                timeout = (int) strtol(v[0], &end, 10);
+                if (*end || !*v[0] || timeout < 0)
+                        return den_usage("stop", "-t '%s': not a number of seconds", v[0]);
         }
         if (i >= argc)
                 return den_usage("stop", "expects a container");
@@ -320,12 +327,12 @@ int den_cmd_stop(struct den_global *g, int argc, char **argv)
 
 int den_cmd_kill(struct den_global *g, int argc, char **argv)
 {
-        int sig = SIGKILL, i = 1, rc = 0;
-        if (argc > 2 && (strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "--signal") == 0)) {
-                if ((sig = signal_parse(argv[2])) < 0)
-                        return den_usage("kill", "unknown signal '%s'", argv[2]);
-                i = 3;
-        }
+        const char *v[2];
+        int sig = SIGKILL, i = den_flags("kill", argc, argv, (const char *const[]){ "s:|signal", NULL }, v), rc = 0;
+        if (i < 0)
+                return 2;
+        if (v[0] && (sig = signal_parse(v[0])) < 0)
+                return den_usage("kill", "unknown signal '%s'", v[0]);
         if (i >= argc)
                 return den_usage("kill", "expects a container");
         for (; i < argc; i++) {
@@ -340,12 +347,11 @@ int den_cmd_kill(struct den_global *g, int argc, char **argv)
 
 int den_cmd_rm(struct den_global *g, int argc, char **argv)
 {
-        bool force = false;
-        int i = 1, rc = 0;
-        if (argc > 1 && (strcmp(argv[1], "-f") == 0 || strcmp(argv[1], "--force") == 0)) {
-                force = true;
-                i = 2;
-        }
+        const char *v[2];
+        int i = den_flags("rm", argc, argv, (const char *const[]){ "f|force", NULL }, v), rc = 0;
+        bool force = v[0];
+        if (i < 0)
+                return 2;
         if (i >= argc)
                 return den_usage("rm", "expects a container");
         for (; i < argc; i++) {
@@ -360,10 +366,13 @@ int den_cmd_rm(struct den_global *g, int argc, char **argv)
 
 int den_cmd_wait(struct den_global *g, int argc, char **argv)
 {
-        if (argc < 2)
+        const char *v[1];
+        int i = den_flags("wait", argc, argv, (const char *const[]){ NULL }, v), rc = 0;
+        if (i < 0)
+                return 2;
+        if (i >= argc)
                 return den_usage("wait", "expects a container");
-        int rc = 0;
-        for (int i = 1; i < argc; i++) {
+        for (; i < argc; i++) {
                 struct err err = { 0 };
                 int r = engine_wait(g->root, g->runroot, argv[i], &err);
                 if (r < 0)
@@ -406,7 +415,8 @@ static off_t print_log(int fd, off_t off, long tail)
         }
         char *save = NULL;
         for (char *l = strtok_r(start, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                json_t *j = json_loads(l, 0, NULL);
+                /* the keeper escapes a NUL the command wrote; keep it, as docker does */
+                json_t *j = json_loads(l, JSON_ALLOW_NUL, NULL);
                 const char *text = json_string_value(json_object_get(j, "log"));
                 const char *stream = json_string_value(json_object_get(j, "stream"));
                 if (text)
@@ -462,12 +472,11 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
 
 int den_cmd_cp(struct den_global *g, int argc, char **argv)
 {
-        if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-                printf("usage: den cp HOSTPATH CONTAINER:PATH | den cp CONTAINER:PATH HOSTPATH\n");
-                return 0;
-        }
-        if (argc != 3)
+        int i = den_operands("cp", argc, argv, "den cp HOSTPATH CONTAINER:PATH | den cp CONTAINER:PATH HOSTPATH");
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
+        if (argc - i != 2)
                 return den_usage("cp", "expects a source and a destination");
         struct err err = { 0 };
-        return engine_cp(g->root, g->runroot, argv[1], argv[2], &err) < 0 ? den_fail(err.msg) : 0;
+        return engine_cp(g->root, g->runroot, argv[i], argv[i + 1], &err) < 0 ? den_fail(err.msg) : 0;
 }

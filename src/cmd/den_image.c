@@ -12,16 +12,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static int want_help(int argc, char **argv, const char *usage)
-{
-        for (int i = 1; i < argc; i++)
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        printf("usage: %s\n", usage);
-                        return 1;
-                }
-        return 0;
-}
-
 int den_cmd_import(struct den_global *g, int argc, char **argv)
 {
         static const char usage[] = "den import [--max-size BYTES] ROOTFS.tar[.gz|.zst|.xz]|- NAME[:TAG]";
@@ -125,31 +115,33 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
 
 int den_cmd_tag(struct den_global *g, int argc, char **argv)
 {
-        if (want_help(argc, argv, "den tag IMAGE NAME[:TAG]"))
-                return 0;
-        if (argc != 3)
+        int i = den_operands("tag", argc, argv, "den tag IMAGE NAME[:TAG]");
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
+        if (argc - i != 2)
                 return den_usage("tag", "expects an image and a new name");
         struct store s;
         int r = den_open_store(g, &s);
         if (r >= 0)
                 return r;
         struct err err = { 0 };
-        r = image_tag(&s, argv[1], argv[2], &err);
+        r = image_tag(&s, argv[i], argv[i + 1], &err);
         store_close(&s);
         return r < 0 ? den_fail(err.msg) : 0;
 }
 
 int den_cmd_rmi(struct den_global *g, int argc, char **argv)
 {
-        if (want_help(argc, argv, "den rmi IMAGE..."))
-                return 0;
-        if (argc < 2)
+        int i = den_operands("rmi", argc, argv, "den rmi IMAGE...");
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
+        if (i >= argc)
                 return den_usage("rmi", "expects an image");
         struct store s;
         int r = den_open_store(g, &s), rc = 0;
         if (r >= 0)
                 return r;
-        for (int i = 1; i < argc; i++) {
+        for (; i < argc; i++) {
                 struct err err = { 0 };
                 if (image_untag(&s, argv[i], &err) < 0)
                         rc = den_fail(err.msg);
@@ -162,19 +154,20 @@ int den_cmd_rmi(struct den_global *g, int argc, char **argv)
 
 int den_cmd_inspect(struct den_global *g, int argc, char **argv)
 {
-        if (want_help(argc, argv, "den inspect IMAGE|CONTAINER...\n       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF..."))
-                return 0;
-        for (int i = 1; i < argc; i++)
-                if (strcmp(argv[i], "--remote") == 0)
+        for (int k = 1; k < argc && strcmp(argv[k], "--"); k++)
+                if (strcmp(argv[k], "--remote") == 0)
                         return den_inspect_remote(argc, argv);
-        if (argc < 2)
+        int i = den_operands("inspect", argc, argv, "den inspect IMAGE|CONTAINER...\n       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF...");
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
+        if (i >= argc)
                 return den_usage("inspect", "expects an image");
         struct store s;
         int r = den_open_store(g, &s), rc = 0;
         if (r >= 0)
                 return r;
         json_t *arr = json_array();
-        for (int i = 1; i < argc; i++) {
+        for (; i < argc; i++) {
                 struct err err = { 0 };
                 char man[DIGEST_STR_MAX];
                 json_t *info;
@@ -290,12 +283,11 @@ int den_cmd_load(struct den_global *g, int argc, char **argv)
 
 int den_cmd_export(struct den_global *g, int argc, char **argv)
 {
-        const char *out = NULL;
-        int i = 1;
-        if (argc > 2 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0)) {
-                out = argv[2];
-                i = 3;
-        }
+        const char *v[2];
+        int i = den_flags("export", argc, argv, (const char *const[]){ "o:|output", NULL }, v);
+        const char *out = v[0];
+        if (i < 0)
+                return 2;
         if (argc - i != 1)
                 return den_usage("export", "expects one container");
         struct err err = { 0 };

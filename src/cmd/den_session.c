@@ -12,9 +12,10 @@
 static int begin(struct den_global *g, int argc, char **argv)
 {
         static const struct option o[] = { { "name", required_argument, NULL, 'n' }, { "network", required_argument, NULL, 'N' },
-                                           { "volume", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, {} };
+                                           { "volume", required_argument, NULL, 'v' }, { "security-opt", required_argument, NULL, 'S' },
+                                           { "help", no_argument, NULL, 'h' }, {} };
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
-        _cleanup_strv_free_ char **vols = NULL;
+        _cleanup_strv_free_ char **vols = NULL, **secopt = NULL;
         int c;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+v:h", o, NULL)) != -1) {
@@ -24,8 +25,11 @@ static int begin(struct den_global *g, int argc, char **argv)
                         ro.network = optarg;
                 else if (c == 'v')
                         strv_push(&vols, optarg);
+                else if (c == 'S')
+                        strv_push(&secopt, optarg);
                 else if (c == 'h') {
-                        printf("usage: den session begin [--name N] [--network host|private|pasta|slirp4netns|none] [-v /HOST:/CTR[:ro]] IMAGE\n"
+                        printf("usage: den session begin [--name N] [--network host|private|pasta|slirp4netns|none] [-v /HOST:/CTR[:ro]]\n"
+                               "       [--security-opt seccomp=unconfined|FILE] IMAGE\n"
                                "The session's network (default host); each command may have it or none.\n");
                         return 0;
                 } else
@@ -35,6 +39,7 @@ static int begin(struct den_global *g, int argc, char **argv)
                 return den_usage("session begin", "expects an image");
         ro.image = argv[optind];
         ro.volumes = vols;
+        ro.security_opt = secopt;
         struct err err = { 0 };
         if (engine_session_begin(&ro, &err) < 0) {
                 den_fail(err.msg);
@@ -129,10 +134,13 @@ int den_cmd_session(struct den_global *g, int argc, char **argv)
         if (strcmp(verb, "list") == 0)
                 return list(g);
         if (strcmp(verb, "end") == 0) {
-                if (argc < 3)
+                const char *v[1];
+                int i = den_flags("session end", argc - 1, argv + 1, (const char *const[]){ NULL }, v) + 1, rc = 0;
+                if (i < 1)
+                        return 2;
+                if (i >= argc)
                         return den_usage("session end", "expects a session");
-                int rc = 0;
-                for (int i = 2; i < argc; i++) {
+                for (; i < argc; i++) {
                         struct err err = { 0 };
                         if (engine_rm(g->root, g->runroot, argv[i], true, &err) < 0)
                                 rc = den_fail(err.msg);

@@ -27,7 +27,7 @@ static int lowest_free_fd(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        if (size > sizeof(struct keeper_hdr) + KEEPER_MAX_PAYLOAD)
+        if (size > sizeof(struct keeper_hdr) + KEEPER_MAX_INLINE)
                 return 0;
         int before = lowest_free_fd();
         int sv[2];

@@ -265,6 +265,26 @@ int main(int argc, char **argv)
                 else if (strcmp(argv[2], "chown") == 0)
                         r = chown(argc > 3 ? argv[3] : "/", 1, 1);
                 printf("result=%ld\nerrno=%d\n", r, r < 0 ? errno : 0);
+        } else if (strcmp(cmd, "syscall") == 0 && argc > 2) {
+                /* a raw syscall by name (a few) or number, arguments as numbers:
+                 * what a seccomp filter answers, with no libc wrapper in between */
+                static const struct {
+                        const char *name;
+                        long nr;
+                } known[] = { { "unshare", SYS_unshare }, { "clone3", SYS_clone3 }, { "keyctl", SYS_keyctl },
+                              { "add_key", SYS_add_key }, { "personality", SYS_personality },
+                              { "setns", SYS_setns }, { "getpid", SYS_getpid }, { "socket", SYS_socket } };
+                long nr = -1, a[6] = { 0 };
+                for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                        if (strcmp(argv[2], known[i].name) == 0)
+                                nr = known[i].nr;
+                if (nr < 0)
+                        nr = strtol(argv[2], NULL, 0);
+                for (int i = 3; i < argc && i < 9; i++)
+                        a[i - 3] = (long) strtoul(argv[i], NULL, 0);
+                errno = 0;
+                long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+                printf("result=%ld\nerrno=%d\n", r, r < 0 ? errno : 0);
         } else if (strcmp(cmd, "exe") == 0 && argc > 2) {
                 /* try to reach another process's binary, as CVE-2019-5736 did */
                 char p[64], l[4096];

@@ -9,6 +9,7 @@ import os
 import pty
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
 
@@ -58,6 +59,16 @@ def make_rootfs(path):
     with open(os.path.join(path, "etc", "passwd"), "w") as f:
         f.write("root:x:0:0:root:/root:/bin/sh\n")
     os.chmod(os.path.join(path, "tmp"), 0o1777)
+
+
+def tar_as_root(tree, tarball):
+    """tree as a tar whose files all belong to 0:0, an image layer for `den import`"""
+    def as_root(ti):
+        ti.uid = ti.gid = 0
+        return ti
+    with tarfile.open(tarball, "w") as t:
+        t.add(tree, arcname=".", filter=as_root)
+    return tarball
 
 
 class Runtime:

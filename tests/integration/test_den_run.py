@@ -4,12 +4,11 @@ import json
 import os
 import signal
 import subprocess
-import tarfile
 import time
 
 import pytest
 
-from conftest import BUILD, ROOT, has_subids, kv, make_rootfs, run_in_pty, subid_range
+from conftest import BUILD, ROOT, has_subids, kv, make_rootfs, run_in_pty, subid_range, tar_as_root
 
 DEN = os.path.abspath(os.path.join(BUILD, "den"))
 
@@ -45,14 +44,7 @@ def image(den, tmp):
         f.write("root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000::/home/app:/bin/sh\n")
     with open(os.path.join(rootfs, "etc", "group"), "w") as f:
         f.write("root:x:0:\nappgroup:x:1000:\nextra:x:2000:appuser\n")
-    tarball = os.path.join(tmp, "img.tar")
-
-    def as_root(ti):
-        ti.uid = ti.gid = 0
-        return ti
-    with tarfile.open(tarball, "w") as t:
-        t.add(rootfs, arcname=".", filter=as_root)
-    den("import", tarball, "busybox")
+    den("import", tar_as_root(rootfs, os.path.join(tmp, "img.tar")), "busybox")
     return "busybox"
 
 

@@ -96,6 +96,77 @@ static void test_write_atomic(void **state)
         fs_rm_rf(t);
 }
 
+static void test_mkdir_p_empty(void **state)
+{
+        /* it used to read past the end of "" */
+        assert_int_equal(fs_mkdir_p("", 0700), -ENOENT);
+        _cleanup_free_ char *t = tmpdir(), *deep = xasprintf("%s/a/b/c", t);
+        assert_int_equal(fs_mkdir_p(deep, 0700), 0);
+        assert_int_equal(fs_mkdir_p(deep, 0700), 0);
+        fs_rm_rf(t);
+}
+
+/* fs_open_private_dir: 0 and the mode it has, or the error with a word of its message */
+static int private_dir(const char *path, unsigned flags, const char *want_in_msg)
+{
+        struct err e = { 0 };
+        int fd = fs_open_private_dir(path, flags, "use --hint", &e);
+        if (fd < 0) {
+                assert_int_equal(fd, e.code);
+                assert_non_null(strstr(e.msg, want_in_msg ? want_in_msg : "?"));
+                /* a refusal says what to do instead */
+                if (fd == -EPERM || fd == -ENOTDIR)
+                        assert_non_null(strstr(e.msg, "use --hint"));
+                return fd;
+        }
+        assert_null(want_in_msg);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        close(fd);
+        return (int) (st.st_mode & 07777);
+}
+
+static void test_open_private_dir(void **state)
+{
+        _cleanup_free_ char *t = tmpdir();
+        _cleanup_free_ char *fresh = xasprintf("%s/fresh", t), *deep = xasprintf("%s/x/y/deep", t), *open_ = xasprintf("%s/open", t),
+                            *shared = xasprintf("%s/shared", t), *link = xasprintf("%s/link", t),
+                            *link_slash = xasprintf("%s/link/", t), *file = xasprintf("%s/file", t),
+                            *missing = xasprintf("%s/missing", t), *other = xasprintf("%s/other", t);
+        struct err e = { 0 };
+        assert_int_equal(fs_open_private_dir("", FS_PRIVATE_CREATE, "h", &e), -EINVAL);
+        /* made, 0700 whatever the umask */
+        mode_t old = umask(0277);
+        assert_int_equal(private_dir(fresh, FS_PRIVATE_CREATE | FS_PRIVATE_0700, NULL), 0700);
+        umask(old);
+        assert_int_equal(private_dir(fresh, FS_PRIVATE_0700, NULL), 0700);
+        assert_int_equal(private_dir(deep, FS_PRIVATE_CREATE, NULL), 0700 & ~old);
+        assert_int_equal(private_dir(missing, 0, "cannot open"), -ENOENT);
+        /* open to others: refused; readable by others: refused only where 0700 is asked */
+        assert_int_equal(mkdir(open_, 0700), 0);
+        assert_int_equal(chmod(open_, 0777), 0);
+        assert_int_equal(private_dir(open_, FS_PRIVATE_CREATE | FS_PRIVATE_0700, "not 0700"), -EPERM);
+        assert_int_equal(private_dir(open_, FS_PRIVATE_CREATE, "may write"), -EPERM);
+        assert_int_equal(mkdir(shared, 0700), 0);
+        assert_int_equal(chmod(shared, 0755), 0);
+        assert_int_equal(private_dir(shared, 0, NULL), 0755);
+        assert_int_equal(private_dir(shared, FS_PRIVATE_0700, "has mode 0755"), -EPERM);
+        /* a symlink to a private directory of ours is not that directory's name */
+        assert_int_equal(symlink(fresh, link), 0);
+        assert_int_equal(private_dir(link, FS_PRIVATE_CREATE | FS_PRIVATE_0700, "symbolic link"), -ENOTDIR);
+        assert_int_equal(private_dir(link_slash, FS_PRIVATE_0700, "symbolic link"), -ENOTDIR);
+        close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        assert_int_equal(private_dir(file, FS_PRIVATE_CREATE, "not a directory"), -ENOTDIR);
+        /* someone else's (only root can make one to try) */
+        if (geteuid() == 0) {
+                assert_int_equal(mkdir(other, 0700), 0);
+                assert_int_equal(chown(other, 1, 1), 0);
+                assert_int_equal(private_dir(other, FS_PRIVATE_CREATE | FS_PRIVATE_0700, "belongs to uid 1"), -EPERM);
+        }
+        fs_rm_rf(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -103,6 +174,8 @@ int main(void)
                 cmocka_unit_test(test_err_first_wins),
                 cmocka_unit_test(test_resolve_create_stays_inside),
                 cmocka_unit_test(test_write_atomic),
+                cmocka_unit_test(test_mkdir_p_empty),
+                cmocka_unit_test(test_open_private_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

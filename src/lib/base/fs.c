@@ -257,6 +257,9 @@ int fs_write_replace(int dir_fd, const char *name, const char *data, size_t len,
 
 int fs_mkdir_p(const char *path, mode_t mode)
 {
+        /* mkdir("") fails with ENOENT; the loop below would start past the end */
+        if (!*path)
+                return -ENOENT;
         _cleanup_free_ char *p = xstrdup(path);
         for (char *s = p + 1; *s; s++) {
                 if (*s != '/')
@@ -269,6 +272,54 @@ int fs_mkdir_p(const char *path, mode_t mode)
         if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return -errno;
         return 0;
+}
+
+int fs_open_private_dir(const char *path, unsigned flags, const char *hint, struct err *err)
+{
+        if (!*path)
+                return err_set(err, -EINVAL, "an empty path is not a directory");
+        /* "dir/" would follow a symlink named dir despite O_NOFOLLOW */
+        _cleanup_free_ char *p = xstrdup(path);
+        for (size_t n = strlen(p); n > 1 && p[n - 1] == '/'; n--)
+                p[n - 1] = '\0';
+        bool made = false;
+        if (flags & FS_PRIVATE_CREATE) {
+                char *slash = strrchr(p, '/');
+                if (slash && slash != p) {
+                        *slash = '\0';
+                        int r = fs_mkdir_p(p, 0700);
+                        *slash = '/';
+                        if (r < 0)
+                                return err_sys(err, r, "cannot create '%s'", path);
+                }
+                if (mkdir(p, 0700) == 0)
+                        made = true;
+                else if (errno != EEXIST)
+                        return err_sys(err, -errno, "cannot create '%s'", path);
+        }
+        /* one open, no symlink followed at the end: everything below is
+         * checked on this fd, so a name swapped after it changes nothing */
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+                return err_set(err, -ENOTDIR, "'%s' is a symbolic link or not a directory: %s", path, hint);
+        if (fd < 0)
+                return err_sys(err, -errno, "cannot open '%s'", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return err_sys(err, -errno, "cannot stat '%s'", path);
+        if (st.st_uid != geteuid())
+                return err_set(err, -EPERM, "'%s' belongs to uid %u, not to uid %u: %s", path, (unsigned) st.st_uid,
+                               (unsigned) geteuid(), hint);
+        /* ours and just made: the umask may have taken more than 0700 leaves */
+        if (made && (flags & FS_PRIVATE_0700) && fchmod(fd, 0700) == 0)
+                st.st_mode = (st.st_mode & ~(mode_t) 07777) | 0700;
+        if ((flags & FS_PRIVATE_0700) && (st.st_mode & 07777) != 0700)
+                return err_set(err, -EPERM, "'%s' has mode %04o, not 0700: %s", path, (unsigned) (st.st_mode & 07777),
+                               hint);
+        if (st.st_mode & 022)
+                return err_set(err, -EPERM, "'%s' has mode %04o: group or others may write to it: %s", path,
+                               (unsigned) (st.st_mode & 07777), hint);
+        return TAKE_FD(fd);
 }
 
 int fs_rm_rf_at(int dfd, const char *name)

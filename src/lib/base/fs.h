@@ -31,6 +31,15 @@ int fs_write_atomic(int dir_fd, const char *name, const char *data, size_t len, 
  * it (run state, records of short-lived containers) */
 int fs_write_replace(int dir_fd, const char *name, const char *data, size_t len, mode_t mode);
 int fs_mkdir_p(const char *path, mode_t mode);
+
+enum { FS_PRIVATE_CREATE = 1 << 0, FS_PRIVATE_0700 = 1 << 1 };
+/* Open path as a directory to keep private state in (a run or state directory):
+ * never through a symlink as its last component, and only when our euid owns it
+ * and neither group nor others may write to it; FS_PRIVATE_0700: its mode must
+ * be exactly 0700 (a name in a shared directory such as /tmp).  FS_PRIVATE_CREATE
+ * makes it (mode 0700) and its parents when missing.  A refusal says why and
+ * ends with hint (what the user can do instead).  Returns an O_DIRECTORY fd. */
+int fs_open_private_dir(const char *path, unsigned flags, const char *hint, struct err *err);
 int fs_rm_rf(const char *path);
 /* remove name below dfd, a whole tree if a directory; never follows symlinks */
 int fs_rm_rf_at(int dfd, const char *name);

@@ -18,12 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "keeper.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
-#include "lib/net/net.h"
 #include "lib/linux/console.h"
 #include "lib/linux/process.h"
+#include "lib/linux/seccomp_bpf.h"
 #include "proto.h"
 
 #define MAX_CLIENTS 256
@@ -159,9 +160,21 @@ static void log_flush(struct logpipe *lp, struct outbuf *o)
         o->len = 0;
 }
 
-static void log_drain(struct keeper *k, struct logpipe *lp)
+/* how much of a log pipe the keeper reads once the main command is gone: a
+ * process left behind may still hold it, writing or not; it ends with us */
+#define LOG_FINAL_READS 64
+
+/* read what a log pipe holds; final > 0: the main command is gone, and the pipe
+ * is done when empty (or after this read, when final is 1) */
+static void log_drain(struct keeper *k, struct logpipe *lp, int final)
 {
         ssize_t n = read(lp->fd, lp->buf + lp->len, sizeof(lp->buf) - lp->len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR) && !final)
+                return;
+        if (final == 1 && n > 0) {
+                lp->len += (size_t) n;
+                n = 0;
+        }
         if (n > 0)
                 lp->len += (size_t) n;
         _cleanup_free_ char *ts = now_rfc3339();
@@ -210,6 +223,13 @@ static int log_pipes(struct keeper *k, int log_fd, int ret_w[2])
                 int p[2];
                 if (pipe2(p, O_CLOEXEC) < 0)
                         return -errno;
+                /* the read end never blocks the keeper (the write end, the
+                 * command's stdout, stays blocking) */
+                if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+                        close(p[0]);
+                        close(p[1]);
+                        return -errno;
+                }
                 struct logpipe *lp = &k->logs[slots[i]];
                 lp->fd = p[0];
                 lp->log_fd = dup_log;
@@ -236,91 +256,12 @@ static void drop_client(struct keeper *k, struct client *cl)
         cl->fd = -1;
 }
 
-/* a line of /etc/passwd or /etc/group split at ':' */
-static int split_fields(char *line, char **f, int max)
-{
-        int n = 0;
-        f[n++] = line;
-        for (char *p = line; *p && n < max; p++)
-                if (*p == ':') {
-                        *p = '\0';
-                        f[n++] = p + 1;
-                }
-        return n;
-}
-
-static bool all_digits(const char *s)
-{
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (*s < '0' || *s > '9')
-                        return false;
-        return true;
-}
-
-/* USER[:GROUP], names looked up in the container's own /etc/passwd and /etc/group
- * (we are inside its root); supplementary groups from /etc/group */
-static int resolve_user(const char *spec, json_t **ret, struct err *err)
-{
-        _cleanup_free_ char *copy = xstrdup(spec), *pw = NULL, *gr = NULL;
-        char *grp = strchr(copy, ':');
-        if (grp)
-                *grp++ = '\0';
-        const char *uname = NULL;
-        long uid = -1, gid = -1;
-        fs_read_file("/etc/passwd", 1 << 20, &pw, NULL);
-        fs_read_file("/etc/group", 1 << 20, &gr, NULL);
-        if (all_digits(copy))
-                uid = atol(copy);
-        char *save = NULL;
-        for (char *l = pw ? strtok_r(pw, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-                char *f[7];
-                if (split_fields(l, f, 7) < 4)
-                        continue;
-                if ((uid < 0 && strcmp(f[0], copy) == 0) || (uid >= 0 && all_digits(f[2]) && atol(f[2]) == uid)) {
-                        uname = f[0];
-                        uid = atol(f[2]);
-                        gid = atol(f[3]);
-                        break;
-                }
-        }
-        if (uid < 0)
-                return err_set(err, -ENOENT, "user '%s' not found in the container's /etc/passwd", copy);
-        if (gid < 0)
-                gid = 0;
-        json_t *groups = json_array();
-        save = NULL;
-        for (char *l = gr ? strtok_r(gr, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-                char *f[4];
-                if (split_fields(l, f, 4) < 3)
-                        continue;
-                if (grp && !all_digits(grp) && strcmp(f[0], grp) == 0)
-                        gid = atol(f[2]);
-                if (uname && f[3]) {
-                        _cleanup_free_ char *members = xstrdup(f[3]);
-                        char *s2 = NULL;
-                        for (char *m = strtok_r(members, ",", &s2); m; m = strtok_r(NULL, ",", &s2))
-                                if (strcmp(m, uname) == 0)
-                                        json_array_append_new(groups, json_integer(atol(f[2])));
-                }
-        }
-        if (grp && all_digits(grp))
-                gid = atol(grp);
-        else if (grp && gid < 0) {
-                json_decref(groups);
-                return err_set(err, -ENOENT, "group '%s' not found in the container's /etc/group", grp);
-        }
-        *ret = json_pack("{s:I,s:I,s:o}", "uid", (json_int_t) uid, "gid", (json_int_t) gid, "additionalGids", groups);
-        return 0;
-}
-
 static int build_process(json_t *req, const struct keeper_conf *c, struct spec_process *p, struct err *err)
 {
         json_t *u = json_object_get(req, "user");
         if (json_is_string(u)) {
                 json_t *resolved = NULL;
-                int q = resolve_user(json_string_value(u), &resolved, err);
+                int q = command_resolve_user(json_string_value(u), &resolved, err);
                 if (q < 0) {
                         memset(p, 0, sizeof(*p));
                         return q;
@@ -359,14 +300,13 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
         }
         /* a session's command without network: a network namespace of its own,
          * loopback only (the keeper stays where the session began) */
-        if (no_network) {
-                if (unshare(CLONE_NEWNET) < 0) {
-                        err_sys(&err, -errno, "cannot give the command a network namespace of its own");
-                        goto fail;
-                }
-                net_loopback_up();
-        }
+        if (no_network && command_own_netns(&err) < 0)
+                goto fail;
+        /* the filter before the user and capabilities change: installing it needs
+         * CAP_SYS_ADMIN here, or no_new_privs, which docker does not set either
+         * (setuid programs inside work); what follows is allowed by it */
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
+            (k->c->seccomp && seccomp_blob_install(k->c->seccomp, k->c->seccomp_len, &err) < 0) ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
                 goto fail;
         process_close_fds(0);
@@ -475,6 +415,32 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 close(master);
 }
 
+/* den cp and export read regular files and directories only: the path is opened
+ * as a path first and reopened for reading only when it is one of those, so a
+ * FIFO of the image cannot block the keeper nor a device node be opened */
+static int open_for_read(int root, const char *path, struct err *err)
+{
+        _cleanup_close_ int p = fs_open_in_root(root, path, O_PATH, 0);
+        struct stat st, st2;
+        if (p < 0)
+                return p;
+        if (fstat(p, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+                return err_set(err, -EINVAL, "not a regular file or a directory");
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p);
+        int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* the same file, whatever a process of the container did to /proc */
+        if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+                close(fd);
+                return err_set(err, -EIO, "changed while opened");
+        }
+        return fd;
+}
+
 /* open a path inside the container's root for den cp: "/" here is that root */
 static void handle_open(struct client *cl, json_t *req)
 {
@@ -490,7 +456,7 @@ static void handle_open(struct client *cl, json_t *req)
         if (strcmp(how, "stat") == 0)
                 fd = fs_open_in_root(root, path, O_PATH, 0);
         else if (strcmp(how, "read") == 0)
-                fd = fs_open_in_root(root, path, O_RDONLY | O_NONBLOCK, 0);
+                fd = open_for_read(root, path, &err);
         else if (strcmp(how, "mkdir") == 0) {
                 int d = fs_resolve_create(root, path, FS_CREATE_DIR, 0755, &err);
                 if (d >= 0) {
@@ -592,10 +558,11 @@ static void reap(struct keeper *k)
 
 static __attribute__((noreturn)) void finish(struct keeper *k)
 {
-        /* what the command wrote last is still in the pipes */
+        /* what the command wrote last is still in the pipes; a process it left
+         * behind holding them does not keep us (it ends with us) */
         for (int i = 0; i < MAX_LOGPIPES; i++)
-                while (k->logs[i].fd >= 0)
-                        log_drain(k, &k->logs[i]);
+                for (int left = LOG_FINAL_READS; k->logs[i].fd >= 0; left--)
+                        log_drain(k, &k->logs[i], left);
         char b[16];
         int n = snprintf(b, sizeof(b), "%d\n", k->main_status);
         if (k->c->exit_fd >= 0 && pwrite(k->c->exit_fd, b, (size_t) n, 0) < 0) {
@@ -677,7 +644,7 @@ void keeper_main(const struct keeper_conf *c)
                                 bool was_log = false;
                                 for (int l = 0; l < MAX_LOGPIPES && !was_log; l++)
                                         if (k.logs[l].fd == fd) {
-                                                log_drain(&k, &k.logs[l]);
+                                                log_drain(&k, &k.logs[l], 0);
                                                 was_log = true;
                                         }
                                 if (was_log)

@@ -18,6 +18,8 @@ struct keeper_conf {
         bool session;           /* outlive the main command (den session) */
         bool setgroups;         /* setgroups(2) allowed in the user namespace */
         uint64_t default_caps;  /* capabilities of commands run as uid 0 */
+        const void *seccomp;    /* filter of every command (lib/linux/seccomp_bpf.h), NULL: none */
+        size_t seccomp_len;
         void (*idle)(void);     /* called after a second with nothing to do */
 };
 

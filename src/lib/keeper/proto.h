@@ -7,15 +7,23 @@
 #include "lib/base/err.h"
 #include "lib/base/json.h"
 
-/* The keeper's wire protocol, version 1.
+/* The keeper's wire protocol, version 2.
  *
  * Transport: a SOCK_SEQPACKET unix socket, <runroot>/containers/<id>/keeper.sock
  * (0600 in a 0700 directory; the keeper also checks SO_PEERCRED).  One message
  * per packet:
  *
- *     struct keeper_hdr  (magic "DENK", version, type, payload length)
- *     payload            a JSON object, at most KEEPER_MAX_PAYLOAD bytes
- *     SCM_RIGHTS         the fds the message hands over (stdio of a command)
+ *     struct keeper_hdr  (magic "DENK", version, type, payload length, flags)
+ *     payload            a JSON object of hdr.len bytes, when at most KEEPER_MAX_INLINE
+ *     SCM_RIGHTS         the fds the message hands over (stdio of a command),
+ *                        then, with KEEPER_F_MEMFD, the payload's memfd
+ *
+ * A payload over KEEPER_MAX_INLINE (an image's Env of a megabyte) does not fit a
+ * packet the socket's buffer takes: it travels as a memfd sealed against writing,
+ * growing and shrinking, sent last in SCM_RIGHTS, of exactly hdr.len bytes; the
+ * packet then carries the header alone.  A receiver reads only such a memfd (no
+ * pipe or file that could block it) and refuses payloads over KEEPER_MAX_PAYLOAD.
+ * Version 1 (up to 0.1: no flags, payloads inline up to 128 KiB) is refused.
  *
  * Client -> keeper
  *   KEEPER_RUN     {"args":[..],"env":[..],"cwd":"/","user":"NAME[:GROUP]"|{"uid":..,"gid":..},
@@ -37,9 +45,11 @@
  * Any other magic or version is refused and the connection closed. */
 
 #define KEEPER_MAGIC 0x4b4e4544u /* "DENK" little-endian */
-#define KEEPER_VERSION 1
-#define KEEPER_MAX_PAYLOAD (128u << 10)
-#define KEEPER_MAX_FDS 3
+#define KEEPER_VERSION 2
+#define KEEPER_MAX_INLINE (64u << 10)   /* bytes of payload in the packet itself */
+#define KEEPER_MAX_PAYLOAD (64u << 20)  /* bytes of payload at all (through a memfd) */
+#define KEEPER_MAX_FDS 3                /* fds a message hands over, the memfd not counted */
+#define KEEPER_F_MEMFD 0x1u             /* hdr.flags: the payload is in the last fd */
 
 enum keeper_type {
         KEEPER_RUN = 1,
@@ -55,9 +65,11 @@ struct keeper_hdr {
         uint32_t magic;
         uint16_t version;
         uint16_t type;
-        uint32_t len;
+        uint32_t len;   /* bytes of JSON payload */
+        uint32_t flags; /* KEEPER_F_*; others are refused */
 };
 
+/* 0, or a negative errno: -EMSGSIZE over KEEPER_MAX_PAYLOAD, -EPIPE when the peer is gone */
 int keeper_send(int sock, enum keeper_type type, json_t *payload, const int *fds, size_t n_fds);
 /* receives one message; *ret_payload is a new reference; fds are O_CLOEXEC */
 int keeper_recv(int sock, enum keeper_type *ret_type, json_t **ret_payload, int *fds, size_t *n_fds,

@@ -12,6 +12,8 @@ struct seccomp_filter;
 int seccomp_filter_build(json_t *cfg, struct seccomp_filter **ret, struct err *err);
 /* load; with a listenerPath, ret_notify_fd gets the notification fd */
 int seccomp_filter_load(struct seccomp_filter *f, int *ret_notify_fd, struct err *err);
+/* the filter as BPF, for the keeper to install (seccomp_bpf.h); NOTIFY refused */
+int seccomp_filter_export(struct seccomp_filter *f, void **ret, size_t *ret_len, struct err *err);
 void seccomp_filter_free(struct seccomp_filter *f);
 const char *seccomp_listener_path(struct seccomp_filter *f);
 const char *seccomp_listener_metadata(struct seccomp_filter *f);

@@ -307,7 +307,6 @@ int registry_pull(struct store *s, const char *refstr, const struct reg_opts *o,
         struct reg_client c;
         struct manifest top = { 0 }, img = { 0 };
         json_t *config = NULL;
-        _cleanup_free_ char *ctxt = NULL;
         struct pull pl = { .s = s, .c = &c, .name = name };
         pthread_mutex_init(&pl.lock, NULL);
         pthread_cond_init(&pl.cond, NULL);
@@ -342,14 +341,13 @@ int registry_pull(struct store *s, const char *refstr, const struct reg_opts *o,
         }
         if (!store_has_blob(s, cd) && (r = download_blob(s, &c, name, cd, cs, NULL, 0, err)) < 0)
                 goto out;
-        size_t cl;
-        if ((r = store_read_blob(s, cd, REG_MANIFEST_MAX, &ctxt, &cl, err)) < 0)
+        if ((r = image_config_load(s, cd, &config, err)) < 0) {
+                err_wrap(err, "%s", name);
                 goto out;
-        config = json_loadb(ctxt, cl, 0, NULL);
+        }
         json_t *diffs = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-        if (!config || json_array_size(diffs) != nl) {
-                r = err_set(err, -EBADMSG, "%s: config %s: %s", name, cd,
-                            config ? "its diff_ids do not match the manifest's layers" : "not JSON");
+        if (json_array_size(diffs) != nl) {
+                r = err_set(err, -EBADMSG, "%s: config %s: its diff_ids do not match the manifest's layers", name, cd);
                 goto out;
         }
         /* layers: the missing ones download in parallel, each unpacked here as soon as it is complete */

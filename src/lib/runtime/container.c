@@ -267,6 +267,8 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* no directory of the host's state goes along into the container */
+        runtime_dir_close_all();
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
                 signal(sigs[i], die_on_signal);
         r = child_setup(c, &notify_sock, &exec_path, &err);
@@ -499,11 +501,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         if (s->seccomp && (r = seccomp_filter_build(s->seccomp, &sc, err)) < 0)
                 goto out;
 
-        r = fs_mkdir_p(o->root, 0700);
-        if (r < 0) {
-                err_sys(err, r, "cannot create the state directory '%s'", o->root);
-                goto out;
-        }
+        /* o->root exists: state_root_open made and checked it */
         dir = state_dir(o->root, o->id);
         if (mkdir(dir, 0700) < 0) {
                 r = errno == EEXIST ? err_set(err, -EEXIST, "container '%s' already exists", o->id)

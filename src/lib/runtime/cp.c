@@ -84,7 +84,9 @@ static int copy_tree(int src, int dst, dev_t dev, int depth, struct err *err)
                         }
                         r = copy_tree(s2, d2, dev, depth + 1, err);
                 } else if (S_ISREG(st.st_mode)) {
-                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        /* not blocking: it may have become a FIFO since fstatat */
+                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                                                                 O_CLOEXEC);
                         unlinkat(dst, n, 0);
                         _cleanup_close_ int out = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                                                          st.st_mode & 07777);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -23,6 +24,7 @@
 
 #include "engine.h"
 #include "internal.h"
+#include "name.h"
 #include "lib/base/fs.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
@@ -37,6 +39,7 @@
 #include "lib/store/image.h"
 #include "lib/store/layer.h"
 #include "lib/store/store.h"
+#include "secopt.h"
 #include "state.h"
 
 #define DOC_MAX (4u << 20)
@@ -46,6 +49,14 @@ static const int default_caps[] = { 0 /* CHOWN */,       1 /* DAC_OVERRIDE */, 3
                                     5 /* KILL */,        6 /* SETGID */,       7 /* SETUID */, 8 /* SETPCAP */,
                                     10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */,
                                     27 /* MKNOD */,      29 /* AUDIT_WRITE */, 31 /* SETFCAP */ };
+
+static uint64_t default_cap_mask(void)
+{
+        uint64_t caps = 0;
+        for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
+                caps |= UINT64_C(1) << default_caps[i];
+        return caps;
+}
 
 char *engine_default_root(void)
 {
@@ -61,37 +72,40 @@ char *engine_default_root(void)
         return xasprintf("%s/.local/share/den", home && *home ? home : "/tmp");
 }
 
-static char *runroot_default(void)
-{
-        const char *e = getenv("DEN_RUNROOT");
-        if (e && *e)
-                return xstrdup(e);
-        if (geteuid() == 0 && !runtime_in_userns())
-                return xstrdup("/run/den");
-        const char *xdg = getenv("XDG_RUNTIME_DIR");
-        struct stat st;
-        if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
-                return xasprintf("%s/den", xdg);
-        return xasprintf("/tmp/den-%u", geteuid());
-}
-
+/* den's run directory: --runroot or $DEN_RUNROOT, else /run/den (root),
+ * $XDG_RUNTIME_DIR/den, /tmp/den-<uid>; opened once, checked on the fd and
+ * named through it from then on (runtime_dir_pin): *ret is "/proc/self/fd/N" */
 static int runroot_open(const char *given, char **ret, struct err *err)
 {
-        char *rr = given ? xstrdup(given) : runroot_default();
-        int r = fs_mkdir_p(rr, 0700);
+        const char *e = getenv("DEN_RUNROOT"), *xdg = getenv("XDG_RUNTIME_DIR");
+        const char *hint = "remove it or use --runroot";
+        unsigned flags = FS_PRIVATE_CREATE;
+        _cleanup_free_ char *p = NULL;
         struct stat st;
-        if (r < 0 || stat(rr, &st) < 0) {
-                r = err_sys(err, r < 0 ? r : -errno, "cannot create the run directory '%s'", rr);
-                free(rr);
-                return r;
+        if (given || (e && *e)) {
+                p = xstrdup(given ? given : e);
+                hint = "give --runroot a directory of your own";
+        } else if (geteuid() == 0 && !runtime_in_userns())
+                p = xstrdup("/run/den");
+        else if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
+                p = xasprintf("%s/den", xdg);
+        else {
+                /* a name in the shared /tmp: anyone may have made it first */
+                p = xasprintf("/tmp/den-%u", geteuid());
+                flags |= FS_PRIVATE_0700;
+                hint = "set XDG_RUNTIME_DIR to a directory of yours or use --runroot";
         }
-        /* a shared /tmp: the directory must be ours and closed to others */
-        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
-                r = err_set(err, -EPERM, "the run directory '%s' is not owned by uid %u with mode 0700", rr, geteuid());
-                free(rr);
+        int r = runtime_dir_pin(p, flags, hint, ret, err);
+        return r < 0 ? err_wrap(err, "cannot use the run directory") : r;
+}
+
+int engine_runroot(const char *given, char **ret, struct err *err)
+{
+        _cleanup_free_ char *rr = NULL;
+        int r = runroot_open(given, &rr, err);
+        if (r < 0)
                 return r;
-        }
-        *ret = rr;
+        *ret = runtime_dir_real(rr);
         return 0;
 }
 
@@ -120,6 +134,8 @@ static int find_container(const char *root, const char *what, char **ret_id, str
 {
         _cleanup_free_ char *dir = xasprintf("%s/containers", root);
         DIR *d = opendir(dir);
+        if (!d && errno != ENOENT)
+                return err_sys(err, -errno, "cannot read the containers of the store '%s'", root);
         struct dirent *de;
         char *found = NULL;
         bool ambiguous = false;
@@ -189,6 +205,20 @@ static int read_exit(const char *runroot, const char *id)
         return atoi(txt);
 }
 
+/* A container's state: running while its keeper lives; exited with the status
+ * its keeper wrote; created when it never ran.  One that ran (its record names
+ * the storage driver its first start used) whose keeper is gone without a status
+ * was killed -- by den rm or stop interrupted after killing it, or from outside:
+ * exited, 137, as SIGKILL gives. */
+static const char *container_state(json_t *rec, const char *runroot, const char *id, bool running, int *ret_code)
+{
+        int code = read_exit(runroot, id);
+        if (code < 0 && !running && json_object_get(rec, "StorageDriver"))
+                code = 137;
+        *ret_code = code;
+        return running ? "running" : code >= 0 ? "exited" : "created";
+}
+
 /* ---- the keeper's side of the start ---- */
 
 struct keeper_child {
@@ -201,6 +231,8 @@ struct keeper_child {
         int sync_fd, listen_fd, exit_fd, devnull;
         int keeper_exe; /* den-keeper beside den, opened on the host, or -1 */
         bool new_userns;
+        void *seccomp;  /* the commands' filter (lib/linux/seccomp_bpf.h), NULL: none */
+        size_t seccomp_len;
 };
 
 static int keeper_setup(struct keeper_child *c, struct err *err)
@@ -212,6 +244,9 @@ static int keeper_setup(struct keeper_child *c, struct err *err)
                 return err_sys(err, -errno, "cannot become root in the container's user namespace");
         if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return err_sys(err, -errno, "cannot make / non-shared");
+        /* the run directory's rootfs and files are mounted here, in our namespace */
+        if ((r = runtime_dir_enter_mntns(err)) < 0)
+                return r;
         _cleanup_close_ int target = open(c->spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (target < 0)
                 return err_sys(err, -errno, "%s", c->spec->root_path);
@@ -239,11 +274,20 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         /* nothing inside may read the keeper's memory or reach its binary */
         prctl(PR_SET_DUMPABLE, 0);
         prctl(PR_SET_PDEATHSIG, 0);
-        uint64_t caps = 0;
-        for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
-                caps |= UINT64_C(1) << default_caps[i];
-        struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = caps,
-                                  .setgroups = runtime_setgroups_allowed(0) };
+        struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = default_cap_mask(),
+                                  .setgroups = runtime_setgroups_allowed(0), .seccomp = c->seccomp,
+                                  .seccomp_len = c->seccomp_len };
+        /* den-keeper reads the filter from fd 6: a memfd, kept clear of 3-5 until then */
+        int sc_fd = -1;
+        if (c->keeper_exe >= 0 && c->seccomp) {
+                _cleanup_close_ int m = memfd_create("seccomp", MFD_CLOEXEC);
+                if (m < 0 || write(m, c->seccomp, c->seccomp_len) != (ssize_t) c->seccomp_len ||
+                    lseek(m, 0, SEEK_SET) != 0 || (sc_fd = fcntl(m, F_DUPFD_CLOEXEC, 64)) < 0) {
+                        err_sys(&err, -errno, "cannot hand the seccomp filter to the keeper");
+                        sync_send_err(c->sync_fd, &err);
+                        _exit(1);
+                }
+        }
         /* the driver used goes back: later starts of this container must use it too */
         sync_send(c->sync_fd, SYNC_READY, (int32_t) c->driver);
         /* the keeper holds no host stdio: a detached container must not keep
@@ -256,14 +300,16 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
          * close-on-exec.  They go to fixed numbers: 3 the socket, 4 the exit
          * file, 5 (close-on-exec) the small den-keeper program, if there is one */
         if (dup3(c->listen_fd, 3, 0) < 0 || dup3(c->exit_fd, 4, 0) < 0 ||
-            (c->keeper_exe >= 0 ? dup3(c->keeper_exe, 5, O_CLOEXEC) : dup3(c->devnull, 5, O_CLOEXEC)) < 0)
+            (c->keeper_exe >= 0 ? dup3(c->keeper_exe, 5, O_CLOEXEC) : dup3(c->devnull, 5, O_CLOEXEC)) < 0 ||
+            (sc_fd >= 0 && dup3(sc_fd, 6, 0) < 0))
                 _exit(1);
-        syscall(SYS_close_range, 6, ~0u, 0);
+        syscall(SYS_close_range, sc_fd >= 0 ? 7 : 6, ~0u, 0);
         kc.listen_fd = 3;
         kc.exit_fd = 4;
         if (c->keeper_exe >= 0) {
                 /* opened before pivot_root: no path of the container is involved */
-                char caps_hex[24], *argv[] = { "den-keeper", "3", "4", caps_hex, kc.setgroups ? "1" : "0", NULL };
+                char caps_hex[24], *argv[] = { "den-keeper", "3", "4", caps_hex, kc.setgroups ? "1" : "0",
+                                               sc_fd >= 0 ? "6" : NULL, NULL };
                 snprintf(caps_hex, sizeof(caps_hex), "%llx", (unsigned long long) kc.default_caps);
                 syscall(SYS_execveat, 5, "", argv, (char *[]){ NULL }, AT_EMPTY_PATH);
         }
@@ -513,6 +559,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         size_t n_ops = 0;
         int r, listen_fd = -1, exit_fd = -1, devnull = -1, sp[2] = { -1, -1 }, c_keeper_exe = -1, ns_net = -1, ns_user = -1;
         pid_t pid = -1;
+        _cleanup_free_ void *seccomp = NULL;
+        size_t seccomp_len = 0;
         _cleanup_free_ char *pidtxt = NULL;
         _cleanup_close_ int rd = -1;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", out->rundir), *upper = xasprintf("%s/upper", out->cdir),
@@ -536,6 +584,15 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
                 goto out;
         if ((r = mount_plan(&spec, &ops, &n_ops, err)) < 0)
                 goto out;
+        /* the filter of the commands, as the record says; a keeper that only
+         * serves den cp or den export runs none */
+        if (!out->service || o->session) {
+                json_t *rec = record_load(o->root, out->id);
+                r = secopt_filter(json_object_get(rec, "Options"), default_cap_mask(), rr, &seccomp, &seccomp_len, err);
+                json_decref(rec);
+                if (r < 0)
+                        goto out;
+        }
         if ((r = listen_at(out->rundir, &listen_fd, err)) < 0)
                 goto out;
         /* a keeper started only to reach a stopped container's files (cp,
@@ -548,7 +605,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         }
         struct keeper_child c = { .spec = &spec, .ops = ops, .n_ops = n_ops, .sync_fd = sp[1], .listen_fd = listen_fd,
                                   .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled,
-                                  .keeper_exe = (c_keeper_exe = keeper_exe_open()) };
+                                  .keeper_exe = (c_keeper_exe = keeper_exe_open()), .seccomp = seccomp,
+                                  .seccomp_len = seccomp_len };
         c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
                                     .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
         c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
@@ -641,6 +699,9 @@ static int send_run(const char *rundir, json_t *req, const int *fds, size_t n_fd
         enum keeper_type t;
         json_t *rep = NULL;
         int r = keeper_send(s, KEEPER_RUN, req, fds, n_fds);
+        if (r == -EMSGSIZE)
+                err_set(err, r, "the command (its arguments and environment) is larger than a keeper takes (%u MiB)",
+                        KEEPER_MAX_PAYLOAD >> 20);
         int got[KEEPER_MAX_FDS];
         size_t n_got = KEEPER_MAX_FDS;
         if (r < 0 || (r = keeper_recv(s, &t, &rep, got, &n_got, err)) < 0) {
@@ -765,8 +826,8 @@ static char **json_strv(json_t *a)
 }
 
 /* the record of a new container: everything `start` needs to run it again */
-static int create_record(const struct engine_run_opts *o, struct image_info *ii, struct started *st, json_t **ret_req,
-                         struct err *err)
+static int create_record(const struct engine_run_opts *o, struct image_info *ii, struct started *st, const char *rr,
+                         json_t **ret_req, struct err *err)
 {
         _cleanup_free_ char *name = o->name ? xstrdup(o->name) : xasprintf("den-%.12s", st->id), *created = now_rfc3339();
         json_t *req = process_request(ii->config, o->cmd, o->env, o->workdir, o->user, o->entrypoint, true, o->tty);
@@ -774,14 +835,16 @@ static int create_record(const struct engine_run_opts *o, struct image_info *ii,
                 json_decref(req);
                 return err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
         }
-        if (fs_mkdir_p(st->cdir, 0700) < 0) {
-                json_decref(req);
-                return err_sys(err, -errno, "cannot create container %s", st->id);
-        }
         json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b}", "Volumes", strv_json(o->volumes), "Tmpfs",
                                  strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname, "ReadOnly",
                                  o->read_only, "Tty", o->tty, "AutoRemove", o->rm, "Publish", strv_json(o->publish),
                                  "AllowHostLoopback", o->allow_host_loopback);
+        int r = secopt_record(o->security_opt, default_cap_mask(), rr, opts, err);
+        if (r < 0 || fs_mkdir_p(st->cdir, 0700) < 0) {
+                json_decref(req);
+                json_decref(opts);
+                return r < 0 ? r : err_sys(err, -errno, "cannot create container %s", st->id);
+        }
         json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:b}", "Id", st->id, "Name", name, "Image", o->image,
                                 "ImageDigest", ii->manifest, "Created", created, "Process", req, "Options", opts,
                                 "Session", o->session);
@@ -887,6 +950,10 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
         _cleanup_free_ char *rr = NULL;
         json_t *req = NULL;
         int r;
+        /* both end up in /etc/hosts and the name in paths and command lines */
+        if ((o->name && name_check_container(o->name, err) < 0) ||
+            (o->hostname && name_check_hostname(o->hostname, err) < 0))
+                return err->code;
         if ((r = runroot_open(o->runroot, &rr, err)) < 0)
                 return r;
         if ((r = store_open(o->root, &s, err)) < 0)
@@ -939,7 +1006,7 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 r = err_set(err, -EINVAL, "--storage-driver '%s': overlay, fuse-overlayfs, copy or auto", drv);
                 goto out;
         }
-        if ((r = create_record(o, &ii, &st, &req, err)) < 0)
+        if ((r = create_record(o, &ii, &st, rr, &req, err)) < 0)
                 goto out;
         if (o->session) {
                 st.service = true;
@@ -1093,8 +1160,11 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
         int r = runroot_open(runroot, &rr, err);
         if (r < 0)
                 return r;
-        json_t *arr = json_array();
         DIR *d = opendir(dir);
+        /* another user's store is not an empty one */
+        if (!d && errno != ENOENT)
+                return err_sys(err, -errno, "cannot read the containers of the store '%s'", root);
+        json_t *arr = json_array();
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
@@ -1102,9 +1172,9 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 json_t *rec = record_load(root, de->d_name);
                 if (!rec)
                         continue;
-                bool running = keeper_alive(rr, de->d_name, NULL);
-                int code = read_exit(rr, de->d_name);
-                json_object_set_new(rec, "Status", json_string(running ? "running" : code >= 0 ? "exited" : "created"));
+                int code;
+                const char *state = container_state(rec, rr, de->d_name, keeper_alive(rr, de->d_name, NULL), &code);
+                json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
                 json_array_append_new(arr, rec);
         }
@@ -1211,11 +1281,13 @@ int engine_wait(const char *root, const char *runroot, const char *container, st
         if (r >= 0 && t.running) {
                 wait_keeper_gone(t.keeper, -1);
         }
+        json_t *rec = r >= 0 ? record_load(root, t.id) : NULL;
         if (r >= 0) {
-                r = read_exit(rr, t.id);
+                container_state(rec, rr, t.id, false, &r);
                 if (r < 0)
                         r = err_set(err, -ESRCH, "container '%s' has not run", container);
         }
+        json_decref(rec);
         target_free(&t);
         return r;
 }
@@ -1388,8 +1460,8 @@ int engine_ports(const char *root, const char *container, char ***ret, struct er
 int engine_rename(const char *root, const char *container, const char *name, struct err *err)
 {
         _cleanup_free_ char *id = NULL;
-        int r = find_container(root, container, &id, err);
-        if (r < 0)
+        int r = name_check_container(name, err);
+        if (r < 0 || (r = find_container(root, container, &id, err)) < 0)
                 return r;
         if (name_taken(root, name))
                 return err_set(err, -EEXIST, "the name '%s' is in use by another container", name);
@@ -1439,8 +1511,8 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                 if (!rec)
                         r = err_set(err, -EIO, "container '%s': its record is damaged", container);
                 else {
-                        int code = read_exit(rr, t.id);
-                        json_object_set_new(rec, "Status", json_string(t.running ? "running" : code >= 0 ? "exited" : "created"));
+                        int code;
+                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, t.running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
                         if (t.running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));

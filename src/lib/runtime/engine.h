@@ -23,6 +23,7 @@ struct engine_run_opts {
         char **volumes;         /* HOST:CTR[:ro] */
         char **tmpfs;           /* DIR */
         char **publish;         /* -p [IP:]HOST:CTR[/udp] */
+        char **security_opt;    /* --security-opt seccomp=unconfined|FILE (secopt.h); none: the default profile */
         bool publish_all;       /* -P: the image's ExposedPorts on free host ports */
         bool allow_host_loopback;
         bool rm, detach, read_only, tty;
@@ -31,6 +32,11 @@ struct engine_run_opts {
         bool quiet;             /* a session's name not printed */
 };
 
+/* the run directory (given, $DEN_RUNROOT, /run/den as root, $XDG_RUNTIME_DIR/den,
+ * else /tmp/den-<uid>) opened and checked as every verb does (ours, not
+ * writable by others, 0700 in /tmp; made when missing); *ret: its host path,
+ * for other programs to look at (sbuild's session Location) */
+int engine_runroot(const char *given, char **ret, struct err *err);
 /* the store: $DEN_ROOT, /var/lib/den as root, else $XDG_DATA_HOME/den or ~/.local/share/den */
 char *engine_default_root(void);
 

@@ -195,6 +195,8 @@ static __attribute__((noreturn)) void exec_grandchild(struct exec_child *c)
 static __attribute__((noreturn)) void exec_child(struct exec_child *c)
 {
         struct err err = { 0 };
+        /* no directory of the host's state goes along into the container */
+        runtime_dir_close_all();
         /* the process forked below is born in every cgroup we are in */
         if (cgroup_enter_self_v1(c->cg_tasks, c->n_cg_tasks, &err) < 0) {
                 sync_send_err(c->sync_fd, &err);

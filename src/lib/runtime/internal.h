@@ -24,5 +24,17 @@ void runtime_pump(int from, int to, bool *open_);
 /* wait for pid (a child), forwarding signals, proxying a tty master if >= 0;
  * returns the exit status shell-style (128+signal) */
 int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err);
+/* open path with fs_open_private_dir (flags, hint as there) and keep it open;
+ * *ret names it as "/proc/self/fd/N" for all later use */
+int runtime_dir_pin(const char *path, unsigned flags, const char *hint, char **ret, struct err *err);
+/* in a child in a mount namespace of its own: an fd opened before names a mount
+ * of the parent's namespace (no mount can be made on it or bound from it), so
+ * each pinned fd is replaced by the same directory (same device and inode)
+ * opened again here; the "/proc/self/fd/N" names stay valid */
+int runtime_dir_enter_mntns(struct err *err);
+/* in a child that is to leave the host: close the pinned directories */
+void runtime_dir_close_all(void);
+/* the host path of a pinned directory, for messages and for other programs */
+char *runtime_dir_real(const char *pinned_path);
 int container_run_internal(const struct create_opts *o, pid_t *ret_pid, int *ret_pidfd, int *ret_master,
                            struct err *err);

@@ -35,22 +35,24 @@ static uid_t host_euid(void)
         return me;
 }
 
-int state_root_default(char **ret)
+int state_root_open(const char *given, char **ret, struct err *err)
 {
+        if (given)
+                return runtime_dir_pin(given, FS_PRIVATE_CREATE, "give --root a directory of your own", ret, err);
         /* root inside a user namespace (rootless podman runs us there) is not
          * the host's root: it gets the rootless default */
-        if (geteuid() == 0 && !runtime_in_userns()) {
-                *ret = xstrdup("/run/den-runtime");
-                return 0;
-        }
+        if (geteuid() == 0 && !runtime_in_userns())
+                return runtime_dir_pin("/run/den-runtime", FS_PRIVATE_CREATE, "remove it or use --root", ret, err);
         const char *xdg = getenv("XDG_RUNTIME_DIR");
         struct stat st;
         if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid() && access(xdg, W_OK) == 0) {
-                *ret = xasprintf("%s/den-runtime", xdg);
-                return 0;
+                _cleanup_free_ char *p = xasprintf("%s/den-runtime", xdg);
+                return runtime_dir_pin(p, FS_PRIVATE_CREATE, "remove it or use --root", ret, err);
         }
-        *ret = xasprintf("/tmp/den-runtime-%u", host_euid());
-        return 0;
+        /* a name in the shared /tmp: anyone may have made it first */
+        _cleanup_free_ char *p = xasprintf("/tmp/den-runtime-%u", host_euid());
+        return runtime_dir_pin(p, FS_PRIVATE_CREATE | FS_PRIVATE_0700,
+                               "set XDG_RUNTIME_DIR to a directory of yours or use --root", ret, err);
 }
 
 int state_check_id(const char *id, struct err *err)

@@ -24,7 +24,11 @@ enum status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED, ST
 
 const char *status_name(enum status s);
 
-int state_root_default(char **ret);
+/* den-runtime's state root: given (--root), else /run/den-runtime (root),
+ * $XDG_RUNTIME_DIR/den-runtime, /tmp/den-runtime-<host uid>; opened once and
+ * checked (ours, not writable by others; 0700 in /tmp), made when missing.
+ * *ret names it through the checked fd ("/proc/self/fd/N"). */
+int state_root_open(const char *given, char **ret, struct err *err);
 int state_check_id(const char *id, struct err *err);
 char *state_dir(const char *root, const char *id);
 

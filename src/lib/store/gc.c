@@ -15,10 +15,36 @@
 
 #define DOC_MAX (4u << 20)
 
-/* every blob (manifest, config, layers) and every layer dir a name reaches */
-static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, json_t *problems, json_t *broken,
-                     struct err *err)
+/* does a layer blob that is not its own diff id (compressed) decompress to
+ * it?  checked is a cache of blob -> the verdict (each blob once per check) */
+static void check_diff_id(struct store *s, const char *image, size_t i, const char *blob, const char *diff,
+                          json_t *checked, json_t *problems, json_t *broken)
 {
+        json_t *seen = json_object_get(checked, blob);
+        char actual[DIGEST_STR_MAX] = "";
+        struct err e = { 0 };
+        if (!seen) {
+                if (layer_verify(s, blob, diff, 0, actual, &e) < 0)
+                        seen = json_string(actual[0] ? actual : e.msg);
+                else
+                        seen = json_true();
+                json_object_set_new(checked, blob, seen);
+        }
+        if (json_is_true(seen))
+                return;
+        json_array_append_new(problems, json_sprintf("image %s: layer %zu, blob %s, does not decompress to its diff id %s (%s%s)",
+                                                     image, i, blob, diff, digest_valid(json_string_value(seen)) ? "it is " : "",
+                                                     json_string_value(seen)));
+        if (broken)
+                json_object_set_new(broken, image, json_true());
+}
+
+/* every blob (manifest, config, layers) and every layer dir a name reaches;
+ * with verify, compressed layer blobs are checked against their diff ids */
+static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, json_t *problems, json_t *broken,
+                     bool verify, struct err *err)
+{
+        json_t *checked = json_object();
         json_t *names;
         int r = image_names_load(s, &names, err);
         if (r < 0)
@@ -79,11 +105,14 @@ static int reachable(struct store *s, json_t *keep_blobs, json_t *keep_layers, j
                         }
                         if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
                                 json_array_append_new(problems, json_sprintf("image %s: layer %s is not unpacked", k, d));
+                        else if (verify && strcmp(d, diff) != 0 && store_has_blob(s, d))
+                                check_diff_id(s, k, i, d, diff, checked, problems, broken);
                 }
                 json_decref(c);
                 json_decref(m);
         }
         json_decref(names);
+        json_decref(checked);
         return 0;
 }
 
@@ -182,9 +211,11 @@ static int sweep_dir(struct store *s, const char *sub, json_t *keep, bool remove
 int store_check(struct store *s, bool repair, json_t **ret, struct err *err)
 {
         json_t *problems = json_array(), *repaired = json_array(), *kb = json_object(), *kl = json_object();
+        /* images with a layer blob that is not its diff id: the names go on repair */
+        json_t *poisoned = json_object();
         int r = store_lock(s, true, err);
         if (r >= 0) {
-                r = reachable(s, kb, kl, problems, NULL, err);
+                r = reachable(s, kb, kl, problems, poisoned, true, err);
                 /* every blob is rehashed; one whose bytes lie is removed on repair */
                 _cleanup_close_ int bd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 DIR *d = r >= 0 && bd >= 0 ? fdopendir(dup(bd)) : NULL;
@@ -215,7 +246,8 @@ int store_check(struct store *s, bool repair, json_t **ret, struct err *err)
                 /* names whose image is now (or was) broken go */
                 json_t *broken = json_object(), *scratch = json_array(), *names = NULL, *kb2 = json_object(),
                        *kl2 = json_object();
-                if (repair && r >= 0 && reachable(s, kb2, kl2, scratch, broken, err) >= 0 &&
+                json_object_update(broken, poisoned);
+                if (repair && r >= 0 && reachable(s, kb2, kl2, scratch, broken, false, err) >= 0 &&
                     json_object_size(broken) && image_names_load(s, &names, err) >= 0) {
                         const char *bn;
                         json_t *bv;
@@ -237,6 +269,7 @@ int store_check(struct store *s, bool repair, json_t **ret, struct err *err)
         }
         json_decref(kb);
         json_decref(kl);
+        json_decref(poisoned);
         if (r < 0) {
                 json_decref(problems);
                 json_decref(repaired);
@@ -252,7 +285,7 @@ int store_prune(struct store *s, unsigned *ret_removed, struct err *err)
         unsigned n = 0;
         int r = store_lock(s, true, err);
         if (r >= 0) {
-                r = reachable(s, kb, kl, problems, NULL, err);
+                r = reachable(s, kb, kl, problems, NULL, false, err);
                 /* keys of kb are "sha256:<hex>"; blob files are named by hex */
                 const char *k;
                 json_t *v;

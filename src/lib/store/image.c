@@ -243,6 +243,32 @@ int image_untag(struct store *s, const char *ref, struct err *err)
         return r;
 }
 
+int image_config_load(struct store *s, const char *digest, json_t **ret, struct err *err)
+{
+        _cleanup_free_ char *txt = NULL;
+        size_t len;
+        json_error_t je;
+        int r = store_read_blob(s, digest, MANIFEST_MAX, &txt, &len, err);
+        if (r < 0)
+                return err_wrap(err, "image config %s", digest);
+        json_t *c = json_loadb(txt, len, 0, &je);
+        if (!c)
+                /* jansson stops at 2048 levels, with this text */
+                return strstr(je.text, "depth") ? err_set(err, -EINVAL, "image config %s: not JSON: nested too deep (%s)", digest, je.text)
+                                                : err_set(err, -EINVAL, "image config %s: not JSON: %s (byte %d)", digest,
+                                                          je.text, je.position);
+        if (!json_is_object(c)) {
+                json_decref(c);
+                return err_set(err, -EINVAL, "image config %s: not a JSON object", digest);
+        }
+        if (!json_is_array(json_object_get(json_object_get(c, "rootfs"), "diff_ids"))) {
+                json_decref(c);
+                return err_set(err, -EINVAL, "image config %s: no rootfs.diff_ids array", digest);
+        }
+        *ret = c;
+        return 0;
+}
+
 int image_inspect(struct store *s, const char *manifest, json_t **ret, struct err *err)
 {
         _cleanup_free_ char *mtxt = NULL, *ctxt = NULL;
@@ -300,8 +326,10 @@ int image_import(struct store *s, const struct image_import_opts *o, char ret[DI
         if (raw < 0)
                 return err_sys(err, -errno, "cannot create a file in %s/tmp", s->root);
         unlink(path);
-        /* a decompression bomb stops here; the exact unpacked-size check is the unpack's */
-        if ((r = layer_decompress(in, raw, o->max_bytes ? o->max_bytes + o->max_bytes / 2 + (1u << 20) : 0, err)) < 0)
+        /* a bomb stops here, from the tar headers, before its data is read */
+        struct unpack_opts lim = { .layer = "(the archive)" };
+        layer_limits(s, o->max_bytes, &lim);
+        if ((r = layer_decompress_tar(in, raw, &lim, err)) < 0)
                 return err_wrap(err, "import '%s'", o->source);
         if (lseek(raw, 0, SEEK_SET) < 0)
                 return err_sys(err, -errno, "lseek");

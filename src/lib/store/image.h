@@ -37,3 +37,6 @@ int image_tag(struct store *s, const char *src, const char *dst, struct err *err
 int image_untag(struct store *s, const char *ref, struct err *err);
 /* {manifest, config, names, size} for `den inspect` / `den images` */
 int image_inspect(struct store *s, const char *manifest, json_t **ret, struct err *err);
+/* an image config from the store: a precise error when it is not JSON, is
+ * nested too deep, or has no rootfs.diff_ids array */
+int image_config_load(struct store *s, const char *digest, json_t **ret, struct err *err);

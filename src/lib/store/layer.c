@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "layer.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "lib/linux/idmap.h"
+#include "helper.h"
 #include "unpack.h"
 #include "tarw.h"
 #include "digest.h"
@@ -24,137 +23,25 @@ char *layer_dir(const char *diff_id)
         return xasprintf("layers/%s", digest_hex(diff_id));
 }
 
-struct unpack_job {
-        int blob_fd, dest_fd;
-        int close_fd; /* the writing end of the pipe blob_fd reads, when it is one: not the child's to hold */
-        struct unpack_opts o;
-};
-
-static int job_unpack(void *arg, struct err *err)
-{
-        struct unpack_job *job = arg;
-        if (job->close_fd >= 0)
-                close(job->close_fd);
-        return layer_unpack(job->blob_fd, job->dest_fd, &job->o, NULL, err);
-}
-
-struct rm_job {
-        int dir_fd;
-        const char *name;
-};
-
-static int job_rm(void *arg, struct err *err)
-{
-        struct rm_job *j = arg;
-        int r = fs_rm_rf_at(j->dir_fd, j->name);
-        return r < 0 ? err_sys(err, r, "cannot remove %s", j->name) : 0;
-}
-
-/* Run fn in a child in a new user namespace with den's default map: rootless,
- * that is the only way to own (and later remove) files of the sub-ids.  Its
- * error comes back through a shared page. */
-static int userns_run(int (*fn)(void *, struct err *), void *arg, struct err *err)
-{
-        struct spec_idmap um[2], gm[2];
-        size_t nu = idmap_default(false, um), ng = idmap_default(true, gm);
-        struct err *shared = mmap(NULL, sizeof(struct err), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (shared == MAP_FAILED)
-                return err_sys(err, -errno, "mmap");
-        memset(shared, 0, sizeof(*shared));
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                munmap(shared, sizeof(*shared));
-                return err_sys(err, -errno, "pipe");
-        }
-        pid_t pid = fork();
-        if (pid == 0) {
-                char b;
-                close(p[1]);
-                if (unshare(CLONE_NEWUSER) < 0) {
-                        err_sys(shared, -errno, "cannot create a user namespace");
-                        _exit(1);
-                }
-                if (read(p[0], &b, 1) != 1)
-                        _exit(1);
-                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-                        err_sys(shared, -errno, "setresuid in the user namespace");
-                        _exit(1);
-                }
-                _exit(fn(arg, shared) < 0 ? 1 : 0);
-        }
-        close(p[0]);
-        int r = 0;
-        if (pid < 0)
-                r = err_sys(err, -errno, "fork");
-        else {
-                /* wait until the child is in its own namespace */
-                char self[64], other[64], path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
-                ssize_t a = readlink("/proc/self/ns/user", self, sizeof(self));
-                for (int i = 0; i < 20000; i++) {
-                        ssize_t b = readlink(path, other, sizeof(other));
-                        if (b < 0 || a != b || memcmp(self, other, (size_t) a) != 0)
-                                break;
-                        usleep(50);
-                }
-                bool sg;
-                r = idmap_write(pid, um, nu, gm, ng, &sg, err);
-                if (r == 0 && write(p[1], "x", 1) != 1)
-                        r = err_sys(err, -errno, "sync");
-                close(p[1]);
-                p[1] = -1;
-                int st;
-                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                        ;
-                if (r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-                        r = shared->code ? err_set(err, shared->code, "%s", shared->msg)
-                                         : err_set(err, -EIO, "the process in the user namespace failed");
-        }
-        if (p[1] >= 0)
-                close(p[1]);
-        munmap(shared, sizeof(*shared));
-        return r;
-}
-
-struct diff_job {
-        const char *upper;
-        int out_fd;
-};
-
-static int job_diff(void *arg, struct err *err)
-{
-        struct diff_job *j = arg;
-        _cleanup_close_ int dir = open(j->upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct tarw *t;
-        if (dir < 0)
-                return err_sys(err, -errno, "%s", j->upper);
-        int r = tarw_open(j->out_fd, &t, err);
-        if (r < 0)
-                return r;
-        r = tarw_add_upper(t, dir, err);
-        int q = tarw_close(t, err);
-        return r < 0 ? r : q;
-}
-
 int layer_diff(const char *upper, int out_fd, struct err *err)
 {
-        struct diff_job j = { upper, out_fd };
+        struct helper_job j = { .op = HELPER_DIFF, .fds = { out_fd, -1 }, .path = upper };
         /* rootless, the files belong to the sub-ids: read them as root of the containers' map */
-        return geteuid() == 0 ? job_diff(&j, err) : userns_run(job_diff, &j, err);
+        return geteuid() == 0 ? helper_job_exec(&j, err) : helper_run(&j, err);
 }
 
 int layer_remove_tree(struct store *s, const char *rel, struct err *err)
 {
-        struct rm_job j = { s->root_fd, rel };
+        struct helper_job j = { .op = HELPER_RM, .fds = { s->root_fd, -1 }, .path = rel };
         struct err e = { 0 };
         /* most trees hold only files of the user (root inside): try as we are
          * first, a user namespace costs two newuidmap runs */
-        if (job_rm(&j, &e) == 0 || geteuid() == 0) {
+        if (helper_job_exec(&j, &e) == 0 || geteuid() == 0) {
                 if (e.code)
                         *err = e;
                 return e.code;
         }
-        return userns_run(job_rm, &j, err);
+        return helper_run(&j, err);
 }
 
 /* A compressed blob is decompressed by a thread into a pipe that the unpack
@@ -176,16 +63,93 @@ static void *inflate_main(void *arg)
         sigemptyset(&ss);
         sigaddset(&ss, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &ss, NULL); /* a reader that stops early gives EPIPE, not a signal */
-        layer_decompress_hashed(f->blob, f->out, f->max, f->hash, &f->err);
+        layer_decompress_hashed(f->blob, f->out, f->max, f->hash, NULL, &f->err);
         close(f->out);
         return NULL;
+}
+
+static uint64_t env_number(const char *name)
+{
+        const char *v = getenv(name);
+        char *end;
+        if (!v || !*v)
+                return 0;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        return errno || *end ? 0 : (uint64_t) n;
+}
+
+void layer_limits(struct store *s, uint64_t max_bytes, struct unpack_opts *o)
+{
+        o->max_entries = env_number("DEN_LAYER_MAX_ENTRIES");
+        if (!o->max_entries)
+                o->max_entries = LAYER_MAX_ENTRIES;
+        o->max_bytes = max_bytes ? max_bytes : env_number("DEN_LAYER_MAX_SIZE");
+        struct statvfs v;
+        if (!o->max_bytes && fstatvfs(s->root_fd, &v) == 0)
+                o->max_bytes = (uint64_t) v.f_bavail * v.f_frsize;
+}
+
+/* what a compressed stream may inflate to: the unpacked size and then some
+ * (tar headers and padding) */
+static uint64_t inflate_max(uint64_t max_bytes)
+{
+        return max_bytes ? max_bytes + max_bytes / 2 + (1u << 20) : 0;
+}
+
+/* layers/<hex>/from/<hex of a blob>: that blob was decompressed and hashed to
+ * the layer's diff id once.  Blobs are content-addressed and checked as they
+ * are stored, so once is enough; without the record a blob is checked (a blob
+ * that claims the diff id of a layer already here proves nothing by that). */
+static char *from_record(const char *layer_rel, const char *blob_digest)
+{
+        return xasprintf("%s/from/%s", layer_rel, digest_hex(blob_digest));
+}
+
+static void remember_verified(struct store *s, const char *layer_rel, const char *blob_digest)
+{
+        _cleanup_free_ char *from = xasprintf("%s/from", layer_rel), *rec = from_record(layer_rel, blob_digest);
+        (void) mkdirat(s->root_fd, from, 0755);
+        _cleanup_close_ int fd = openat(s->root_fd, rec, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+}
+
+int layer_verify(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max,
+                 char ret_actual[DIGEST_STR_MAX], struct err *err)
+{
+        _cleanup_close_ int blob = store_open_blob(s, blob_digest, err);
+        if (blob < 0)
+                return blob;
+        struct digest_ctx *h = digest_new();
+        char d[DIGEST_STR_MAX];
+        int r = layer_decompress_hashed(blob, -1, max, h, NULL, err);
+        digest_final(h, d);
+        if (r < 0)
+                return err_wrap(err, "layer %s", blob_digest);
+        if (ret_actual)
+                strcpy(ret_actual, d);
+        if (strcmp(d, diff_id) != 0)
+                return err_set(err, -EBADMSG, "layer %s: uncompressed it is %s, not the diff id %s the config names",
+                               blob_digest, d, diff_id);
+        return 0;
 }
 
 int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err)
 {
         _cleanup_free_ char *dir = layer_dir(diff_id), *tmp = NULL;
-        if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-                return 0;
+        if (faccessat(s->root_fd, dir, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                /* the layer is here; the blob must still be what it claims to be */
+                _cleanup_free_ char *rec = from_record(dir, blob_digest);
+                if (strcmp(blob_digest, diff_id) == 0 || faccessat(s->root_fd, rec, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        return 0;
+                struct unpack_opts lim;
+                layer_limits(s, max_bytes, &lim);
+                int r = layer_verify(s, blob_digest, diff_id, inflate_max(lim.max_bytes), NULL, err);
+                if (r == 0)
+                        remember_verified(s, dir, blob_digest);
+                return r;
+        }
+        struct unpack_opts lim;
+        layer_limits(s, max_bytes, &lim);
         int r = store_mkdtemp(s, &tmp, err);
         if (r < 0)
                 return r;
@@ -205,7 +169,7 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
                         goto fail;
                 }
                 inf = (struct inflater) { .blob = blob, .out = p[1], .hash = digest_new(),
-                                          .max = max_bytes ? max_bytes + max_bytes / 2 + (1u << 20) : 0 };
+                                          .max = inflate_max(lim.max_bytes) };
                 if (pthread_create(&inf.th, NULL, inflate_main, &inf) != 0) {
                         close(p[0]);
                         close(p[1]);
@@ -223,19 +187,23 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
         }
         char name[24];
         snprintf(name, sizeof(name), "%.19s", diff_id);
-        struct unpack_job job = { .blob_fd = blob, .dest_fd = dest, .close_fd = inf.out,
-                                  .o = { .layer = name, .max_bytes = max_bytes, .chown = true } };
+        /* the pipe's writing end is the inflate thread's alone (it closes it
+         * when done, and its number may be reused at once): nothing here
+         * names it, and the helper gets only the fds of its job */
+        struct helper_job job = { .op = HELPER_UNPACK, .fds = { blob, dest },
+                                  .o = { .layer = name, .max_bytes = lim.max_bytes, .max_entries = lim.max_entries,
+                                         .chown = true } };
         if (geteuid() == 0) {
                 job.o.allow_devices = true;
                 job.o.opaque_xattr = "trusted.overlay.opaque";
-                r = layer_unpack(blob, dest, &job.o, NULL, err);
+                r = helper_job_exec(&job, err);
         } else {
                 struct spec_idmap m[2];
                 /* with sub-ids the archive's owners are kept; with a single id
                  * everything belongs to the user (root inside) */
                 job.o.chown = idmap_default(false, m) > 1 && idmap_default(true, m) > 1;
                 job.o.opaque_xattr = "user.overlay.opaque";
-                r = userns_run(job_unpack, &job, err);
+                r = helper_run(&job, err);
         }
         if (inflating) {
                 /* the rest of the stream (a tar ends before its padding) still counts */
@@ -259,6 +227,8 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
         }
         if (r < 0)
                 goto fail;
+        if (strcmp(blob_digest, diff_id) != 0)
+                remember_verified(s, tmp, blob_digest);
         if (fsync(dest) < 0 || renameat(s->root_fd, tmp, s->root_fd, dir) < 0) {
                 /* another writer may have finished the same layer first: fine */
                 r = errno == ENOTEMPTY || errno == EEXIST ? 0 : err_sys(err, -errno, "cannot move the layer into place");

@@ -5,14 +5,29 @@
 
 #include "lib/base/err.h"
 #include "store.h"
+#include "unpack.h"
+
+/* entries of one layer (or one archive `den load` reads), unless
+ * DEN_LAYER_MAX_ENTRIES says otherwise */
+#define LAYER_MAX_ENTRIES 1000000
+/* The bounds of an unpack, in o->max_bytes and o->max_entries: max_bytes
+ * (--max-size) when given, else DEN_LAYER_MAX_SIZE, else the free space of
+ * the store's file system; sizes are apparent ones (a sparse file counts
+ * whole), so a 10 KB archive cannot stand for 10 TiB. */
+void layer_limits(struct store *s, uint64_t max_bytes, struct unpack_opts *o);
 
 /* Make sure the layer stored as blob_digest (compressed or not) is unpacked
  * under layers/<hex of diff_id>/diff; a compressed blob must decompress to
- * diff_id.  Unpacked once into tmp/ and renamed into place, so a
+ * diff_id, also when the layer is there already (checked once per blob:
+ * layers/<hex>/from/<blob hex> records it).  Unpacked once into tmp/ and renamed into place, so a
  * layer directory that exists is complete.  Rootless, the unpack runs in a
  * user namespace with den's default map (0 -> the user, 1.. -> the sub-ids),
  * the one containers get, so a file of uid 42 belongs to uid 42 inside. */
 int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max_bytes, struct err *err);
+/* Decompress (any filter, or none) and hash the blob: -EBADMSG unless it is
+ * diff_id; ret_actual (may be NULL) gets what it is.  max: 0, no limit. */
+int layer_verify(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max,
+                 char ret_actual[DIGEST_STR_MAX], struct err *err);
 /* an overlay upper directory (absolute path) as an uncompressed layer tar on out_fd */
 int layer_diff(const char *upper, int out_fd, struct err *err);
 /* the directory of an unpacked layer (relative to the store root) */

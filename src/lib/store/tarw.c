@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -73,6 +74,71 @@ static int copy_in(struct tarw *t, int fd, const char *name, struct err *err)
                 if (A(archive_write_data)(t->a, buf, (size_t) n) != n)
                         return err_set(err, -EIO, "archive: '%s': %s", name, A(archive_error_string)(t->a));
         return n < 0 ? err_sys(err, -errno, "archive: '%s'", name) : 0;
+}
+
+/* A sparse file's data regions into e's sparse map, so that its holes are
+ * written as nothing (pax, GNU sparse 1.0) rather than as their zeros: a
+ * 1 TiB file of one block is not a 1 TiB stream.  false: not sparse (or the
+ * file system cannot tell), to be copied whole. */
+static bool sparse_map(int fd, const struct stat *st, struct archive_entry *e)
+{
+        if ((uint64_t) st->st_blocks * 512 >= (uint64_t) st->st_size)
+                return false;
+        off_t pos = 0;
+        while (pos < st->st_size) {
+                off_t data = lseek(fd, pos, SEEK_DATA);
+                if (data < 0 && errno == ENXIO)
+                        break; /* only a hole is left */
+                off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+                if (hole < 0) {
+                        A(archive_entry_sparse_clear)(e);
+                        return false;
+                }
+                if (hole > st->st_size)
+                        hole = st->st_size;
+                A(archive_entry_sparse_add_entry)(e, data, hole - data);
+                pos = hole;
+        }
+        /* a file that ends in a hole ends its map with an empty region, as GNU tar does */
+        if (pos < st->st_size)
+                A(archive_entry_sparse_add_entry)(e, st->st_size, 0);
+        return true;
+}
+
+/* holes are handed to the writer as zeros it skips without reading them;
+ * given in pieces of a real buffer all the same */
+static int sparse_copy_in(struct tarw *t, int fd, struct archive_entry *e, int64_t size, const char *name,
+                          struct err *err)
+{
+        static const char zeros[1 << 20];
+        char buf[1 << 16];
+        la_int64_t off, len;
+        int64_t pos = 0;
+        A(archive_entry_sparse_reset)(e);
+        for (bool more = true; pos < size || more;) {
+                more = A(archive_entry_sparse_next)(e, &off, &len) == ARCHIVE_OK;
+                int64_t until = more ? off : size;
+                for (; pos < until;) {
+                        size_t n = until - pos > (int64_t) sizeof(zeros) ? sizeof(zeros) : (size_t) (until - pos);
+                        if (A(archive_write_data)(t->a, zeros, n) != (la_ssize_t) n)
+                                return err_set(err, -EIO, "archive: '%s': %s", name, A(archive_error_string)(t->a));
+                        pos += (int64_t) n;
+                }
+                for (int64_t end = more ? off + len : pos; pos < end;) {
+                        size_t want = end - pos > (int64_t) sizeof(buf) ? sizeof(buf) : (size_t) (end - pos);
+                        ssize_t n = pread(fd, buf, want, pos);
+                        if (n < 0)
+                                return err_sys(err, -errno, "archive: '%s'", name);
+                        if (n == 0) /* shrunk while archived: zeros keep the header true */
+                                memset(buf, 0, want), n = (ssize_t) want;
+                        if (A(archive_write_data)(t->a, buf, (size_t) n) != n)
+                                return err_set(err, -EIO, "archive: '%s': %s", name, A(archive_error_string)(t->a));
+                        pos += n;
+                }
+                if (!more)
+                        break;
+        }
+        return 0;
 }
 
 int tarw_add_fd(struct tarw *t, const char *name, int fd, struct err *err)
@@ -144,12 +210,28 @@ static int tree(struct tarw *t, int dirfd, const char *prefix, dev_t dev, int de
                         A(archive_entry_free)(e);
                         continue; /* sockets */
                 }
+                _cleanup_close_ int fd = -1;
+                bool sparse = false;
+                if (S_ISREG(st.st_mode)) {
+                        if ((fd = openat(dirfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                                A(archive_entry_free)(e);
+                                r = err_sys(err, -errno, "archive: '%s'", name);
+                                break;
+                        }
+                        sparse = sparse_map(fd, &st, e);
+                }
+                if (S_ISREG(st.st_mode)) {
+                        /* the entry stays alive through its data: the sparse copy walks its map */
+                        r = A(archive_write_header)(t->a, e) == ARCHIVE_OK ? 0
+                                : err_set(err, -EIO, "archive: '%s': %s", name, A(archive_error_string)(t->a));
+                        if (r == 0)
+                                r = sparse ? sparse_copy_in(t, fd, e, st.st_size, name, err) : copy_in(t, fd, name, err);
+                        A(archive_entry_free)(e);
+                        continue;
+                }
                 if ((r = put(t, e, name, err)) < 0)
                         break;
-                if (S_ISREG(st.st_mode)) {
-                        _cleanup_close_ int fd = openat(dirfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                        r = fd < 0 ? err_sys(err, -errno, "archive: '%s'", name) : copy_in(t, fd, name, err);
-                } else if (S_ISDIR(st.st_mode)) {
+                if (S_ISDIR(st.st_mode)) {
                         if (overlay && opaque_dir(dirfd, n)) {
                                 _cleanup_free_ char *opq = xasprintf("%s/.wh..wh..opq", name);
                                 if ((r = put(t, entry(opq, AE_IFREG, 0644, 0, st.st_mtime), opq, err)) < 0)

@@ -197,18 +197,11 @@ static bool known_layer_type(const char *mt)
 /* unpack the layers of a manifest, each checked against its diff id in the config */
 static int unpack_layers(struct store *s, const char *config, json_t *layers, struct err *err)
 {
-        _cleanup_free_ char *ctxt = NULL;
-        size_t cl, i;
-        json_t *l;
-        int r = store_read_blob(s, config, DOC_MAX, &ctxt, &cl, err);
+        size_t i;
+        json_t *l, *c;
+        int r = image_config_load(s, config, &c, err);
         if (r < 0)
                 return r;
-        /* an image without layers still needs a config den can read back */
-        json_t *c = json_loadb(ctxt, cl, 0, NULL);
-        if (!json_is_object(c)) {
-                json_decref(c);
-                return err_set(err, -EINVAL, "config %s: not a JSON object", config);
-        }
         json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
         json_array_foreach(layers, i, l)
         {
@@ -441,6 +434,7 @@ int image_load(struct store *s, const char *source, struct err *err)
                 }
                 dir = openat(s->root_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 struct unpack_opts uo = { .layer = "(the archive)", .opaque_xattr = "user.overlay.opaque" };
+                layer_limits(s, 0, &uo);
                 if (dir < 0 || (r = layer_unpack(in, dir, &uo, NULL, err)) < 0) {
                         r = r < 0 ? err_wrap(err, "load '%s'", source) : err_sys(err, -errno, "load");
                         goto out;

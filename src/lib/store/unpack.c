@@ -149,19 +149,19 @@ static int remove_existing(int d, const char *name, bool keep_dir)
         return unlinkat(d, name, 0) < 0 ? -errno : 0;
 }
 
-static int write_data(struct archive *a, int fd, const struct unpack_opts *o, struct unpack_stats *st, const char *entry,
+static int write_data(struct archive *a, int fd, const struct unpack_opts *o, uint64_t apparent, const char *entry,
                       struct err *err)
 {
         const void *buf;
         size_t size;
         la_int64_t off;
         int r;
+        /* the entry's apparent size was counted against the limit from its
+         * header; its data must stay inside it */
         while ((r = DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &size, &off)) == ARCHIVE_OK) {
-                st->bytes += size;
-                if (o->max_bytes && st->bytes > o->max_bytes)
-                        return err_set(err, -EFBIG, "layer %s: unpacks to more than %llu bytes (at entry '%s')",
-                                       o->layer, (unsigned long long) o->max_bytes, entry);
-                if (pwrite(fd, buf, size, off) != (ssize_t) size)
+                if (off < 0 || (uint64_t) off + size > apparent)
+                        return err_set(err, -EINVAL, "layer %s: entry '%s': data past its size", o->layer, entry);
+                if (size && pwrite(fd, buf, size, off) != (ssize_t) size)
                         return err_sys(err, -errno, "layer %s: entry '%s': write", o->layer, entry);
         }
         if (r != ARCHIVE_EOF)
@@ -179,14 +179,48 @@ static const char *short_name(const char *n, char buf[200])
         return buf;
 }
 
+/* Count an entry against the limits from its header, before anything is made
+ * or read: a regular file counts with its apparent size (a sparse file's
+ * full size, which is what `den export` and a copy out would write). */
+static int layer_limits_count(struct archive_entry *e, const struct unpack_opts *o, struct unpack_stats *st,
+                              const char *name, struct err *err)
+{
+        st->entries++;
+        if (o->max_entries && st->entries > o->max_entries)
+                return err_set(err, -EFBIG, "layer %s: more than %llu entries (at entry '%s')", o->layer,
+                               (unsigned long long) o->max_entries, name);
+        la_int64_t size = DL(LIBARCHIVE, archive_entry_size)(e);
+        if (DL(LIBARCHIVE, archive_entry_filetype)(e) != AE_IFREG || DL(LIBARCHIVE, archive_entry_hardlink)(e) ||
+            !DL(LIBARCHIVE, archive_entry_size_is_set)(e))
+                return 0;
+        if (size < 0)
+                return err_set(err, -EINVAL, "layer %s: entry '%s' has a negative size", o->layer, name);
+        st->bytes += (uint64_t) size;
+        if (o->max_bytes && st->bytes > o->max_bytes)
+                return err_set(err, -EFBIG, "layer %s: unpacks to more than %llu bytes (at entry '%s', of %lld bytes%s)",
+                               o->layer, (unsigned long long) o->max_bytes, name, (long long) size,
+                               DL(LIBARCHIVE, archive_entry_sparse_count)(e) > 0 ? ", sparse" : "");
+        return 0;
+}
+
 static int one_entry(struct archive *a, struct archive_entry *e, int root, const struct unpack_opts *o,
                      struct unpack_stats *st, struct dir_fixup **fix, size_t *n_fix, struct err *err)
 {
         const char *full = DL(LIBARCHIVE, archive_entry_pathname)(e), *why = NULL;
         char sbuf[200];
+        int r;
         if (!full)
                 return err_set(err, -EINVAL, "layer %s: an entry without a name", o->layer);
         const char *name = short_name(full, sbuf);
+        if ((r = layer_limits_count(e, o, st, name, err)) < 0)
+                return r;
+        /* 4294967295 is (uid_t) -1, "leave the owner alone" to chown: the
+         * entry would silently stay root's; larger ones would wrap */
+        la_int64_t uid = DL(LIBARCHIVE, archive_entry_uid)(e), gid = DL(LIBARCHIVE, archive_entry_gid)(e);
+        if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
+                return err_set(err, -EINVAL, "layer %s: entry '%s': %s %lld cannot be an owner (ids end at 4294967294)",
+                               o->layer, name, uid < 0 || uid >= UINT32_MAX ? "uid" : "gid",
+                               (long long) (uid < 0 || uid >= UINT32_MAX ? uid : gid));
         _cleanup_free_ char *path = clean_entry(full, &why);
         if (!path)
                 return err_set(err, -EINVAL, "layer %s: entry '%s' %s", o->layer, name, why);
@@ -207,8 +241,6 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
         mode_t type = DL(LIBARCHIVE, archive_entry_filetype)(e);
         mode_t mode = DL(LIBARCHIVE, archive_entry_perm)(e);
         const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
-        int r;
-        st->entries++;
         if (hl) {
                 _cleanup_free_ char *target = clean_entry(hl, &why);
                 if (!target || !*target)
@@ -218,7 +250,8 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                 _cleanup_close_ int tp = open_parent(root, target, &tbase, err, o, name);
                 if (tp < 0)
                         return tp;
-                _cleanup_close_ int tfd = open_beneath(tp, tbase, O_PATH);
+                /* O_NOFOLLOW: a hard link to a symlink links the symlink itself (tar allows it) */
+                _cleanup_close_ int tfd = open_beneath(tp, tbase, O_PATH | O_NOFOLLOW);
                 if (tfd < 0)
                         return err_sys(err, tfd, "layer %s: entry '%s' is a hard link to '%s', not in the layer", o->layer,
                                        name, hl);
@@ -243,7 +276,7 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
                 _cleanup_close_ int fd = openat(d, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return err_sys(err, -errno, "layer %s: entry '%s': create", o->layer, name);
-                if ((r = write_data(a, fd, o, st, name, err)) < 0)
+                if ((r = write_data(a, fd, o, (uint64_t) DL(LIBARCHIVE, archive_entry_size)(e), name, err)) < 0)
                         return r;
                 if (ftruncate(fd, DL(LIBARCHIVE, archive_entry_size)(e)) < 0)
                         return err_sys(err, -errno, "layer %s: entry '%s'", o->layer, name);
@@ -279,10 +312,12 @@ static int one_entry(struct archive *a, struct archive_entry *e, int root, const
         default:
                 return err_set(err, -EINVAL, "layer %s: entry '%s' has an unsupported type", o->layer, name);
         }
-        if (o->chown && fchownat(d, base, (uid_t) DL(LIBARCHIVE, archive_entry_uid)(e), (gid_t) DL(LIBARCHIVE, archive_entry_gid)(e),
-                                 AT_SYMLINK_NOFOLLOW) < 0)
-                return err_sys(err, -errno, "layer %s: entry '%s': owner %lld:%lld (is it mapped?)", o->layer, name,
-                               (long long) DL(LIBARCHIVE, archive_entry_uid)(e), (long long) DL(LIBARCHIVE, archive_entry_gid)(e));
+        if (o->chown && fchownat(d, base, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == EINVAL ? err_set(err, -EINVAL, "layer %s: entry '%s': its owner %lld:%lld is not among the ids "
+                                                               "den maps (/etc/subuid, /etc/subgid)", o->layer, name,
+                                                 (long long) uid, (long long) gid)
+                                       : err_sys(err, -errno, "layer %s: entry '%s': owner %lld:%lld", o->layer, name,
+                                                 (long long) uid, (long long) gid);
         if (type != AE_IFLNK && type != AE_IFDIR && fchmodat(d, base, mode, 0) < 0)
                 return err_sys(err, -errno, "layer %s: entry '%s': chmod", o->layer, name);
         /* xattrs of regular files and directories; what the host refuses is left out */
@@ -356,10 +391,11 @@ int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struc
 
 int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err)
 {
-        return layer_decompress_hashed(archive_fd, out_fd, max, NULL, err);
+        return layer_decompress_hashed(archive_fd, out_fd, max, NULL, NULL, err);
 }
 
-int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, struct err *err)
+/* a decompressor of fd (any filter libarchive knows, or none), positioned at its data */
+static int raw_open(int fd, struct archive **ret, struct err *err)
 {
         if (!dl_available(LIBARCHIVE))
                 return err_set(err, -ENOSYS, "%s is not installed (package libarchive13)", LIBARCHIVE);
@@ -367,10 +403,21 @@ int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct dig
         struct archive_entry *e;
         DL(LIBARCHIVE, archive_read_support_filter_all)(a);
         DL(LIBARCHIVE, archive_read_support_format_raw)(a);
-        if (DL(LIBARCHIVE, archive_read_open_fd)(a, archive_fd, 1 << 16) != ARCHIVE_OK ||
+        if (DL(LIBARCHIVE, archive_read_open_fd)(a, fd, 1 << 16) != ARCHIVE_OK ||
             DL(LIBARCHIVE, archive_read_next_header)(a, &e) != ARCHIVE_OK)
                 return err_set(err, -EINVAL, "not an archive: %s",
                                DL(LIBARCHIVE, archive_error_string)(a) ? DL(LIBARCHIVE, archive_error_string)(a) : "empty");
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, uint64_t *ret_total,
+                            struct err *err)
+{
+        _cleanup_(ar_freep) struct archive *a = NULL;
+        int r = raw_open(archive_fd, &a, err);
+        if (r < 0)
+                return r;
         char buf[1 << 16];
         uint64_t total = 0;
         la_ssize_t n;
@@ -380,10 +427,80 @@ int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct dig
                         return err_set(err, -EFBIG, "larger than %llu bytes uncompressed", (unsigned long long) max);
                 if (hash)
                         digest_update(hash, buf, (size_t) n);
-                if (fs_write_all(out_fd, buf, (size_t) n) < 0)
+                if (out_fd >= 0 && fs_write_all(out_fd, buf, (size_t) n) < 0)
                         return err_sys(err, -errno, "write");
         }
         if (n < 0)
                 return err_set(err, -EINVAL, "cannot decompress: %s", DL(LIBARCHIVE, archive_error_string)(a));
+        if (ret_total)
+                *ret_total = total;
+        return 0;
+}
+
+/* ---- den import: a tar read to its end-of-archive marker, no further ---- */
+
+struct tee {
+        struct archive *raw; /* the decompressor */
+        int out;
+        uint64_t total, max;
+        char buf[1 << 16];
+};
+
+/* the tar reader's input: decompressed bytes, each also written to out */
+static la_ssize_t tee_read(struct archive *a, void *data, const void **ret)
+{
+        struct tee *t = data;
+        la_ssize_t n = DL(LIBARCHIVE, archive_read_data)(t->raw, t->buf, sizeof(t->buf));
+        if (n < 0) {
+                DL(LIBARCHIVE, archive_set_error)(a, EINVAL, "cannot decompress: %s",
+                                                  DL(LIBARCHIVE, archive_error_string)(t->raw));
+                return -1;
+        }
+        t->total += (uint64_t) n;
+        if (t->max && t->total > t->max) {
+                DL(LIBARCHIVE, archive_set_error)(a, EFBIG, "larger than %llu bytes uncompressed",
+                                                  (unsigned long long) t->max);
+                return -1;
+        }
+        if (n > 0 && fs_write_all(t->out, t->buf, (size_t) n) < 0) {
+                DL(LIBARCHIVE, archive_set_error)(a, errno, "write: %s", strerror(errno));
+                return -1;
+        }
+        *ret = t->buf;
+        return n;
+}
+
+int layer_decompress_tar(int archive_fd, int out_fd, const struct unpack_opts *o, struct err *err)
+{
+        _cleanup_(ar_freep) struct archive *raw = NULL;
+        struct archive_entry *e;
+        int ar, r = raw_open(archive_fd, &raw, err);
+        if (r < 0)
+                return err_wrap(err, "layer %s", o->layer);
+        _cleanup_free_ struct tee *t = xmalloc(sizeof(*t));
+        *t = (struct tee){ .raw = raw, .out = out_fd,
+                           .max = o->max_bytes ? o->max_bytes + o->max_bytes / 2 + (1u << 20) : 0 };
+        _cleanup_(ar_freep) struct archive *tar = DL(LIBARCHIVE, archive_read_new)();
+        DL(LIBARCHIVE, archive_read_support_format_tar)(tar);
+        DL(LIBARCHIVE, archive_read_support_format_gnutar)(tar);
+        struct unpack_stats st = { 0 };
+        if (DL(LIBARCHIVE, archive_read_open)(tar, t, NULL, tee_read, NULL) != ARCHIVE_OK)
+                return err_set(err, -EINVAL, "layer %s: not a tar archive: %s", o->layer, DL(LIBARCHIVE, archive_error_string)(tar));
+        while ((ar = DL(LIBARCHIVE, archive_read_next_header)(tar, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+                const char *full = DL(LIBARCHIVE, archive_entry_pathname)(e);
+                char sbuf[200];
+                if ((r = layer_limits_count(e, o, &st, short_name(full ? full : "", sbuf), err)) < 0)
+                        return r;
+                if (DL(LIBARCHIVE, archive_read_data_skip)(tar) != ARCHIVE_OK) {
+                        ar = ARCHIVE_FATAL;
+                        break;
+                }
+        }
+        if (ar != ARCHIVE_EOF)
+                return err_set(err, -EINVAL, "layer %s: not a valid tar archive: %s", o->layer,
+                               DL(LIBARCHIVE, archive_error_string)(tar) ? DL(LIBARCHIVE, archive_error_string)(tar) : "truncated");
+        /* a block of zeros is an end-of-archive marker: /dev/zero is an empty tar */
+        if (st.entries == 0)
+                return err_set(err, -EINVAL, "layer %s: an empty archive (it begins with an end-of-archive marker)", o->layer);
         return 0;
 }

@@ -15,7 +15,8 @@
  * devices) and opaque markers (the overlay.opaque xattr). */
 struct unpack_opts {
         const char *layer;      /* name for errors */
-        uint64_t max_bytes;     /* 0: no limit */
+        uint64_t max_bytes;     /* apparent sizes (a sparse file's full size); 0: no limit */
+        uint64_t max_entries;   /* 0: no limit */
         bool allow_devices;     /* root without a user namespace */
         bool chown;             /* apply the archive's ownership */
         const char *opaque_xattr; /* "trusted.overlay.opaque" or "user.overlay.opaque" */
@@ -30,6 +31,12 @@ int layer_unpack(int archive_fd, int dest_fd, const struct unpack_opts *o, struc
 
 /* Decompress archive_fd (any filter libarchive knows, or none) into out_fd. */
 int layer_decompress(int archive_fd, int out_fd, uint64_t max, struct err *err);
-/* the same, hashing what comes out into hash as it goes */
+/* the same, hashing what comes out into hash as it goes; out_fd -1: only hash */
 struct digest_ctx;
-int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, struct err *err);
+int layer_decompress_hashed(int archive_fd, int out_fd, uint64_t max, struct digest_ctx *hash, uint64_t *ret_total,
+                            struct err *err);
+/* Decompress a tar archive into out_fd up to its end-of-archive marker (what
+ * follows is not read), refusing it past o's limits (entries, apparent sizes)
+ * from the headers, before their data is read; an archive without an entry
+ * is refused (a stream of zeros, /dev/zero, is one). */
+int layer_decompress_tar(int archive_fd, int out_fd, const struct unpack_opts *o, struct err *err);
