@@ -366,9 +366,6 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
 {
         if (!s->has_process)
                 return err_set(err, -EINVAL, "config.json: process: required");
-        if (rootless && !s->ns[NS_USER].enabled && geteuid() != 0)
-                return err_set(err, -EPERM,
-                               "config.json: linux.namespaces: a rootless container needs a user namespace (den-runtime spec --rootless makes one)");
         if (s->process.terminal && !o->console_socket && o->detach)
                 return err_set(err, -EINVAL,
                                "process.terminal is true: --console-socket is required when den-runtime does not stay attached");
@@ -388,6 +385,26 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
                         break;
                 }
         return 0;
+}
+
+/* crun's defaults: a new user namespace without maps maps container root to
+ * the caller (and 1.. to the caller's sub-ids, den's own map, as crun does);
+ * rootless, a config without a user namespace gets one, since nothing else
+ * can be set up without it */
+static void default_userns(struct spec *s, bool rootless)
+{
+        if (rootless && geteuid() != 0 && !s->ns[NS_USER].enabled)
+                s->ns[NS_USER].enabled = true;
+        if (!s->ns[NS_USER].enabled || s->ns[NS_USER].path)
+                return;
+        if (!s->n_uid_mappings) {
+                s->uid_mappings = xcalloc(2, sizeof(*s->uid_mappings));
+                s->n_uid_mappings = idmap_default(false, s->uid_mappings);
+        }
+        if (!s->n_gid_mappings) {
+                s->gid_mappings = xcalloc(2, sizeof(*s->gid_mappings));
+                s->n_gid_mappings = idmap_default(true, s->gid_mappings);
+        }
 }
 
 static void cleanup_failed(const char *root, const char *id, struct created *c)
@@ -455,6 +472,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 return err_sys(err, -errno, "bundle '%s'", o->bundle);
         if ((r = spec_load(bundle, s, err)) < 0)
                 return r;
+        default_userns(s, rootless);
         if ((r = validate(o, s, rootless, err)) < 0)
                 return r;
         if ((r = mount_plan(s, &ops, &n_ops, err)) < 0)

@@ -644,9 +644,6 @@ int spec_parse(json_t *doc, const char *bundle, struct spec *s, struct err *err)
                 return err_set(err, -EINVAL, "config.json: hostname: needs a new uts namespace");
         if ((s->n_uid_mappings || s->n_gid_mappings) && !s->ns[NS_USER].enabled)
                 return err_set(err, -EINVAL, "config.json: linux.uidMappings: needs a user namespace");
-        if (s->ns[NS_USER].enabled && !s->ns[NS_USER].path && (!s->n_uid_mappings || !s->n_gid_mappings))
-                return err_set(err, -EINVAL,
-                               "config.json: linux.uidMappings and linux.gidMappings: required with a new user namespace");
         for (size_t i = 0; i < s->n_sysctls; i++)
                 if (strncmp(s->sysctls[i].key, "net.", 4) == 0 && !s->ns[NS_NET].enabled)
                         return err_set(err, -EINVAL,
