@@ -56,3 +56,44 @@ def test_rootless_without_user_namespace_gets_one(rt, bundle):
     maps = uid_map(run(rt, b).stdout)
     # root needs none and gets none
     assert maps[0] == ((0, 0, 4294967295) if ROOT else (0, os.geteuid(), 1))
+
+
+def test_home_from_passwd_else_slash(rt, bundle):
+    b = bundle().set_args("/bin/denprobe", "env")
+    assert kv(run(rt, b).stdout)["HOME"] == "/root"
+    b.config["process"]["env"].append("HOME=/mine")
+    b.save()
+    assert kv(run(rt, b).stdout)["HOME"] == "/mine"
+    b.config["process"]["env"].remove("HOME=/mine")
+    b.save()
+    # what the image holds is read safely: a symlink or a FIFO is not followed nor waited on
+    passwd = os.path.join(b.rootfs, "etc", "passwd")
+    os.unlink(passwd)
+    os.symlink("/etc/shadow", passwd)
+    assert kv(run(rt, b).stdout)["HOME"] == "/"
+    os.unlink(passwd)
+    os.mkfifo(passwd)
+    assert kv(rt("run", "--bundle", b.path, "c1", timeout=10).stdout)["HOME"] == "/"
+
+
+@pytest.mark.skipif(not ROOT and not has_subids(), reason="uid 1000 needs sub-ids")
+def test_home_of_the_process_user(rt, bundle):
+    b = bundle().set_args("/bin/denprobe", "env")
+    with open(os.path.join(b.rootfs, "etc", "passwd"), "a") as f:
+        f.write("app:x:1000:1000::/home/app:/bin/sh\n")
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    # rootless: den's default map, with the sub-ids
+    b.config["linux"].pop("uidMappings", None)
+    b.config["linux"].pop("gidMappings", None)
+    b.save()
+    assert kv(run(rt, b).stdout)["HOME"] == "/home/app"
+    b.config["process"]["user"] = {"uid": 1001, "gid": 1000}
+    b.save()
+    assert kv(run(rt, b).stdout)["HOME"] == "/"
+
+
+def test_exec_home(rt, bundle):
+    b = bundle().set_args("/bin/sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c1")
+    assert kv(rt("exec", "c1", "/bin/denprobe", "env").stdout)["HOME"] == "/root"
+    assert kv(rt("exec", "--env", "HOME=/x", "c1", "/bin/denprobe", "env").stdout)["HOME"] == "/x"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "lib/base/err.h"
 #include "lib/spec/spec.h"
@@ -21,3 +22,15 @@ int process_set_no_new_privs(void);
 int process_find_exec(const struct spec_process *p, char **ret, struct err *err);
 /* mark every fd >= 3 + n_preserve close-on-exec */
 int process_close_fds(int n_preserve);
+
+/* the largest /etc/passwd or /etc/group read from a container */
+#define PROCESS_ETC_MAX (4u << 20)
+/* a line of /etc/passwd or /etc/group split at ':' in place: at most max fields */
+int process_etc_fields(char *line, char **f, int max);
+/* path (/etc/passwd, /etc/group) of the root we are in, read safely: resolved
+ * inside "/", not through a last symlink, never waiting, only a regular file of
+ * at most PROCESS_ETC_MAX bytes; a missing file reads as NULL */
+int process_read_etc(const char *path, char **ret, struct err *err);
+/* runc and crun: without HOME in *env, add the uid's home from the container's
+ * /etc/passwd, else "/".  *env may be moved */
+void process_env_default_home(char ***env, uid_t uid);

@@ -52,6 +52,7 @@ struct child {
         bool new_userns;
         bool rootless;
         bool console_to_parent; /* run in the foreground with a tty */
+        char **exec_env;        /* process.env and HOME, made by the child */
 };
 
 pid_t runtime_clone3(uint64_t flags, int *ret_pidfd)
@@ -187,6 +188,8 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                 return r;
         if ((r = process_chdir(p->cwd, err)) < 0)
                 return r;
+        c->exec_env = strv_copy(p->env);
+        process_env_default_home(&c->exec_env, p->uid);
         if (!c->o->no_new_keyring) {
                 char name[128];
                 snprintf(name, sizeof(name), "_ses.%.100s", c->o->id);
@@ -274,7 +277,7 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
                 signal(sigs[i], SIG_DFL);
         process_close_fds(c->o->preserve_fds);
-        execve(exec_path, s->process.args, s->process.env ? s->process.env : (char *[]){ NULL });
+        execve(exec_path, s->process.args, c->exec_env);
         err_sys(&err, -errno, "exec '%s'", exec_path);
 fail:
         log_error("%s", err.msg);

@@ -160,6 +160,7 @@ static int exec_setup(struct exec_child *c, char **ret_exec, struct err *err)
                 return r;
         if ((r = process_chdir(c->p->cwd, err)) < 0)
                 return r;
+        process_env_default_home(&c->p->env, c->p->uid);
         if (c->seccomp && !c->p->no_new_privileges && (r = seccomp_filter_load(c->seccomp, NULL, err)) < 0)
                 return r;
         if ((r = process_set_user_caps(c->p, c->setgroups, err)) < 0)
@@ -182,7 +183,7 @@ static __attribute__((noreturn)) void exec_grandchild(struct exec_child *c)
                 _exit(127);
         }
         process_close_fds(c->o->preserve_fds);
-        execve(path, c->p->args, c->p->env ? c->p->env : (char *[]){ NULL });
+        execve(path, c->p->args, c->p->env);
         err_sys(&err, -errno, "exec '%s'", path);
         sync_send_err(c->sync_fd, &err);
         _exit(127);
