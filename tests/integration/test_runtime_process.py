@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """den-runtime: the process and its namespaces, hooks and errors (issue 11)."""
+import json
 import os
 
 import pytest
@@ -97,3 +98,54 @@ def test_exec_home(rt, bundle):
     rt("run", "-d", "--bundle", b.path, "c1")
     assert kv(rt("exec", "c1", "/bin/denprobe", "env").stdout)["HOME"] == "/root"
     assert kv(rt("exec", "--env", "HOME=/x", "c1", "/bin/denprobe", "env").stdout)["HOME"] == "/x"
+
+
+def script(path, body):
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_poststart_and_poststop_failures_are_warnings(rt, bundle, tmp):
+    b = bundle().set_args("/bin/true")
+    out = os.path.join(tmp, "log")
+    bad = script(os.path.join(tmp, "bad.sh"), "exit 3\n")
+    good = script(os.path.join(tmp, "good.sh"), f'echo "$1" >> {out}\n')
+    b.config["hooks"] = {k: [{"path": bad}, {"path": good, "args": [good, k]}] for k in ("poststart", "poststop")}
+    b.save()
+    p = rt("run", "--bundle", b.path, "c1")
+    assert "hooks.poststart[0]" in p.stderr and "hooks.poststop[0]" in p.stderr
+    assert open(out).read().split() == ["poststart", "poststop"]
+    # create + start + delete: start succeeds and the container runs
+    b.set_args("/bin/sleep", "30")
+    rt("create", "--bundle", b.path, "c2")
+    p = rt("start", "c2")
+    assert "hooks.poststart[0]" in p.stderr
+    assert rt.state("c2")["status"] == "running"
+    rt("delete", "--force", "c2")
+    assert open(out).read().split() == ["poststart", "poststop"] * 2
+
+
+def test_hooks_state_status_order_and_env(rt, bundle, tmp):
+    b = bundle().set_args("/bin/true")
+    hooks = {}
+    for k in ("prestart", "createRuntime", "createContainer", "poststart", "poststop"):
+        hooks[k] = [{"path": script(os.path.join(tmp, f"{k}{i}.sh"),
+                                    f'echo "{k}{i} $A $PATH" >> {tmp}/order; /bin/cat > {tmp}/{k}.json\n'),
+                     "env": [f"A={i}", f"PATH=/p{i}"]} for i in (1, 2)]
+    # startContainer runs inside the container
+    script(os.path.join(b.rootfs, "start.sh"), "cat > /tmp/startContainer.json\n")
+    hooks["startContainer"] = [{"path": "/start.sh"}]
+    b.config["hooks"] = hooks
+    b.save()
+    rt("run", "--bundle", b.path, "c1")
+    want = []
+    for k in ("prestart", "createRuntime", "createContainer", "poststart", "poststop"):
+        want += [f"{k}1 1 /p1", f"{k}2 2 /p2"]
+    assert open(os.path.join(tmp, "order")).read().splitlines() == want
+    status = {k: json.load(open(os.path.join(tmp, f"{k}.json")))["status"]
+              for k in ("prestart", "createRuntime", "createContainer", "poststart", "poststop")}
+    status["startContainer"] = json.load(open(os.path.join(b.rootfs, "tmp", "startContainer.json")))["status"]
+    assert status == {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
+                      "startContainer": "created", "poststart": "running", "poststop": "stopped"}

@@ -258,7 +258,8 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         close(c->fifo_fd);
         const struct spec *s = c->spec;
         if (s->n_hooks[HOOK_START_CONTAINER]) {
-                _cleanup_free_ char *st = runtime_state_for_hooks(s, c->o->id, getpid(), "running");
+                /* runc: the container is still "created" until its process runs */
+                _cleanup_free_ char *st = runtime_state_for_hooks(s, c->o->id, getpid(), "created");
                 if (hooks_run(s->hooks[HOOK_START_CONTAINER], s->n_hooks[HOOK_START_CONTAINER], "startContainer",
                               st, &err) < 0)
                         goto fail;
@@ -625,23 +626,21 @@ int container_create(const struct create_opts *o, struct err *err)
         return r;
 }
 
-static int poststart(const char *root, const char *id, struct err *err)
+static void poststart(const char *root, const char *id)
 {
         struct state st;
         struct spec s;
-        int r = state_load(root, id, &st, err);
-        if (r < 0)
-                return r;
         struct err e = { 0 };
+        if (state_load(root, id, &st, &e) < 0)
+                return;
         if (spec_load(st.bundle, &s, &e) == 0) {
                 if (s.n_hooks[HOOK_POSTSTART]) {
                         _cleanup_free_ char *sj = runtime_state_for_hooks(&s, id, st.pid, "running");
-                        r = hooks_run(s.hooks[HOOK_POSTSTART], s.n_hooks[HOOK_POSTSTART], "poststart", sj, err);
+                        hooks_run_warn(s.hooks[HOOK_POSTSTART], s.n_hooks[HOOK_POSTSTART], "poststart", sj);
                 }
                 spec_free(&s);
         }
         state_free(&st);
-        return r;
 }
 
 int container_start(const char *root, const char *id, struct err *err)
@@ -668,5 +667,6 @@ int container_start(const char *root, const char *id, struct err *err)
         if (write(fd, "0", 1) != 1)
                 return err_sys(err, -errno, "cannot start container '%s'", id);
         unlink(fifo);
-        return poststart(root, id, err);
+        poststart(root, id);
+        return 0;
 }

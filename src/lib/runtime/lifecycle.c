@@ -110,10 +110,7 @@ static int destroy(const char *root, struct state *st, struct err *err)
         if (spec_load(st->bundle, &s, &e) == 0) {
                 if (s.n_hooks[HOOK_POSTSTOP]) {
                         _cleanup_free_ char *sj = runtime_state_for_hooks(&s, st->id, 0, "stopped");
-                        /* poststop hook failures are logged, the container is gone anyway */
-                        struct err he = { 0 };
-                        if (hooks_run(s.hooks[HOOK_POSTSTOP], s.n_hooks[HOOK_POSTSTOP], "poststop", sj, &he) < 0)
-                                log_warn("%s", he.msg);
+                        hooks_run_warn(s.hooks[HOOK_POSTSTOP], s.n_hooks[HOOK_POSTSTOP], "poststop", sj);
                 }
                 spec_free(&s);
         }
