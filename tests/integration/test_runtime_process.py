@@ -149,3 +149,34 @@ def test_hooks_state_status_order_and_env(rt, bundle, tmp):
     status["startContainer"] = json.load(open(os.path.join(b.rootfs, "tmp", "startContainer.json")))["status"]
     assert status == {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
                       "startContainer": "created", "poststart": "running", "poststop": "stopped"}
+
+
+def test_crun_command_line_forms(rt, bundle, tmp):
+    b = bundle().set_args("/bin/denprobe", "sleep", "30")
+    # --config FILE instead of the bundle's config.json, kept for exec and delete
+    b.config["process"]["args"] = ["/bin/sleep", "30"]
+    b.config["hooks"] = {"poststop": [{"path": script(os.path.join(tmp, "stop.sh"), f"echo stopped > {tmp}/stopped\n")}]}
+    other = os.path.join(tmp, "other.json")
+    with open(other, "w") as f:
+        json.dump(b.config, f)
+    rt("create", "--bundle", b.path, "--config", other, "a1")
+    rt("start", "a1")
+    assert "sleep" in rt("exec", "a1", "/bin/cat", "/proc/1/cmdline").stdout
+    rt("run", "-d", "--bundle", b.path, "-f", other, "a2")
+    rt("create", "--bundle", b.path, "b1")
+    rt("delete", "--force", "--regex", "^a")
+    assert rt("list", "-q").stdout.split() == ["b1"]
+    assert open(os.path.join(tmp, "stopped")).read() == "stopped\n"
+    # unanchored, as crun; nothing matching is no error
+    rt("delete", "--force", "--regex", "zz")
+    rt("delete", "--force", "-r", "1")
+    assert rt("list", "-q").stdout.split() == []
+
+
+@pytest.mark.parametrize("cid,msg", [("bad/id", "invalid container ID format"), ("..", "invalid container ID format"),
+                                     ("", "container id cannot be empty")])
+def test_invalid_id_gets_runc_message(rt, bundle, cid, msg):
+    b = bundle()
+    for args in (("create", "--bundle", b.path, cid), ("state", cid), ("delete", cid)):
+        p = rt(*args, check=False)
+        assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)

@@ -94,6 +94,11 @@ bool runtime_is_rootless(int flag)
         return geteuid() != 0 || runtime_in_userns();
 }
 
+int runtime_spec_load(const struct state *st, struct spec *ret, struct err *err)
+{
+        return spec_load_file(st->bundle, st->config, ret, err);
+}
+
 char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status)
 {
         json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", s->oci_version, "id", id, "status", status,
@@ -474,7 +479,11 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         _cleanup_free_ char *bundle = realpath(o->bundle, NULL);
         if (!bundle)
                 return err_sys(err, -errno, "bundle '%s'", o->bundle);
-        if ((r = spec_load(bundle, s, err)) < 0)
+        /* crun's --config: relative to our cwd, as crun takes it */
+        _cleanup_free_ char *config = o->config ? realpath(o->config, NULL) : NULL;
+        if (o->config && !config)
+                return err_sys(err, -errno, "--config '%s'", o->config);
+        if ((r = spec_load_file(bundle, config, s, err)) < 0)
                 return r;
         default_userns(s, rootless);
         if ((r = validate(o, s, rootless, err)) < 0)
@@ -582,6 +591,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct state *st = &out->st;
         st->id = xstrdup(o->id);
         st->bundle = xstrdup(bundle);
+        st->config = config ? xstrdup(config) : NULL;
         st->rootfs = xstrdup(s->root_path);
         st->created = now_rfc3339();
         st->oci_version = xstrdup(s->oci_version);
@@ -633,7 +643,7 @@ static void poststart(const char *root, const char *id)
         struct err e = { 0 };
         if (state_load(root, id, &st, &e) < 0)
                 return;
-        if (spec_load(st.bundle, &s, &e) == 0) {
+        if (runtime_spec_load(&st, &s, &e) == 0) {
                 if (s.n_hooks[HOOK_POSTSTART]) {
                         _cleanup_free_ char *sj = runtime_state_for_hooks(&s, id, st.pid, "running");
                         hooks_run_warn(s.hooks[HOOK_POSTSTART], s.n_hooks[HOOK_POSTSTART], "poststart", sj);

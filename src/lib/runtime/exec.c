@@ -264,7 +264,7 @@ int container_exec(const struct exec_opts *o, struct err *err)
                 r = err_set(err, -EINVAL, "cannot exec in container '%s': it is %s", o->id, status_name(stt));
                 goto out;
         }
-        if ((r = spec_load(st.bundle, &s, err)) < 0)
+        if ((r = runtime_spec_load(&st, &s, err)) < 0)
                 goto out;
         if ((r = build_process(o, &s, &p, err)) < 0)
                 goto out;

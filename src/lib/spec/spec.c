@@ -654,7 +654,12 @@ int spec_parse(json_t *doc, const char *bundle, struct spec *s, struct err *err)
 
 int spec_load(const char *bundle, struct spec *ret, struct err *err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+        return spec_load_file(bundle, NULL, ret, err);
+}
+
+int spec_load_file(const char *bundle, const char *config, struct spec *ret, struct err *err)
+{
+        _cleanup_free_ char *path = config ? xstrdup(config) : xasprintf("%s/config.json", bundle);
         json_t *doc = json_load_path(path, CONFIG_MAX, err);
         if (!doc)
                 return err->code;

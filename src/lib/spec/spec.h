@@ -131,6 +131,8 @@ extern const int spec_ns_clone_flags[_NS_MAX];
 int spec_parse(json_t *doc, const char *bundle, struct spec *ret, struct err *err);
 /* Load <bundle>/config.json */
 int spec_load(const char *bundle, struct spec *ret, struct err *err);
+/* Load config (crun's --config), or <bundle>/config.json when NULL */
+int spec_load_file(const char *bundle, const char *config, struct spec *ret, struct err *err);
 void spec_free(struct spec *s);
 /* Parse a process object alone, as `exec -p process.json` passes it. */
 int spec_parse_process(json_t *o, const char *where, struct spec_process *ret, struct err *err);
