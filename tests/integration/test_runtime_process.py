@@ -180,3 +180,12 @@ def test_invalid_id_gets_runc_message(rt, bundle, cid, msg):
     for args in (("create", "--bundle", b.path, cid), ("state", cid), ("delete", cid)):
         p = rt(*args, check=False)
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
+
+
+def test_loopback_up_in_a_new_network_namespace(rt, bundle):
+    b = bundle().set_args("/bin/ip", "link", "show", "lo")
+    if "network" not in b.namespaces():
+        b.config["linux"]["namespaces"].append({"type": "network"})
+        b.save()
+    out = run(rt, b).stdout
+    assert "LOOPBACK" in out and ",UP" in out, out

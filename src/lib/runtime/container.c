@@ -34,6 +34,7 @@
 #include "lib/linux/rootfs.h"
 #include "lib/linux/seccomp.h"
 #include "lib/linux/sync.h"
+#include "lib/net/net.h"
 #include "state.h"
 
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -154,6 +155,9 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         log_debug("uid/gid 0 not mapped in the container");
         }
+        /* runc and crun: a network namespace of its own has its loopback up */
+        if (c->env.new_netns)
+                net_loopback_up();
         setgroups_ok = runtime_setgroups_allowed(0);
         if (s->ns[NS_MNT].path) {
                 _cleanup_close_ int fd = open(s->ns[NS_MNT].path, O_RDONLY | O_CLOEXEC);
