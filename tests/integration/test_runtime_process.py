@@ -189,3 +189,20 @@ def test_loopback_up_in_a_new_network_namespace(rt, bundle):
         b.save()
     out = run(rt, b).stdout
     assert "LOOPBACK" in out and ",UP" in out, out
+
+
+def session_of(stat):
+    f = stat.rsplit(")", 1)[1].split()
+    return {"pgrp": int(f[2]), "sid": int(f[3])}, int(stat.split()[0])
+
+
+def test_processes_lead_their_own_session_as_with_runc(rt, bundle):
+    b = bundle().set_args("/bin/cat", "/proc/self/stat")
+    ids, pid = session_of(run(rt, b).stdout)
+    assert ids == {"pgrp": pid, "sid": pid}
+    b.set_args("/bin/sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c2")
+    for extra in ([], ["--tty"]):
+        p = rt("exec", *extra, "c2", "/bin/cat", "/proc/self/stat")
+        ids, pid = session_of(p.stdout)
+        assert ids == {"pgrp": pid, "sid": pid}, extra

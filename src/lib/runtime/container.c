@@ -150,6 +150,10 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
 
         if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, &host_pid, err)) < 0)
                 return r;
+        /* a session and process group of its own, as runc gives every process
+         * it starts: the caller's terminal signals reach it only through us */
+        if (setsid() < 0)
+                return err_sys(err, -errno, "setsid");
         if (c->new_userns) {
                 /* become root of the new namespace, when root is mapped */
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)

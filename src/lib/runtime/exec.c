@@ -154,6 +154,9 @@ static int exec_setup(struct exec_child *c, char **ret_exec, struct err *err)
         int r;
         if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, NULL, err)) < 0)
                 return r;
+        /* runc: a session and process group of its own */
+        if (setsid() < 0)
+                return err_sys(err, -errno, "setsid");
         if (c->p->terminal && (r = exec_console(c, err)) < 0)
                 return r;
         if ((r = process_set_limits(c->p, c->spec, true, err)) < 0)
