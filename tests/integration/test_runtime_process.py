@@ -2,6 +2,7 @@
 """den-runtime: the process and its namespaces, hooks and errors (issue 11)."""
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -206,3 +207,21 @@ def test_processes_lead_their_own_session_as_with_runc(rt, bundle):
         p = rt("exec", *extra, "c2", "/bin/cat", "/proc/self/stat")
         ids, pid = session_of(p.stdout)
         assert ids == {"pgrp": pid, "sid": pid}, extra
+
+
+@pytest.mark.skipif(not ROOT and not has_subids(), reason="uid 1000 needs sub-ids")
+def test_stdio_pipes_usable_by_the_process_user(rt, bundle, tmp):
+    # a pipe belongs to its maker, mode 0600: reopening it through /proc/self/fd
+    # (what /dev/stdout is) needs it to be the process user's, as runc makes it
+    b = bundle().set_args("/bin/sh", "-c", "echo reopened > /proc/self/fd/1")
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["linux"].pop("uidMappings", None)
+    b.config["linux"].pop("gidMappings", None)
+    b.save()
+    assert run(rt, b).stdout == "reopened\n"
+    b.set_args("/bin/sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c2")
+    assert rt("exec", "c2", "/bin/sh", "-c", "echo again > /proc/self/fd/1").stdout == "again\n"
+    # /dev/null is left as it is
+    p = rt("exec", "c2", "/bin/stat", "-L", "-c", "%u", "/dev/null", stdin=subprocess.DEVNULL)
+    assert p.stdout.strip() != "1000"

@@ -282,3 +282,27 @@ void process_env_default_home(char ***env, uid_t uid)
         _cleanup_free_ char *kv = xasprintf("HOME=%s", home);
         strv_push(env, kv);
 }
+
+int process_fix_stdio(uid_t uid, struct err *err)
+{
+        struct stat null;
+        if (stat("/dev/null", &null) < 0)
+                return err_sys(err, -errno, "stat /dev/null");
+        for (int fd = 0; fd < 3; fd++) {
+                struct stat st;
+                if (fstat(fd, &st) < 0) {
+                        if (errno == EBADF)
+                                continue;
+                        return err_sys(err, -errno, "stdio fd %d", fd);
+                }
+                if (st.st_uid == uid || (S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev))
+                        continue;
+                /* runc: only the owner, the group may be the mount's choice.
+                 * EINVAL: the gid is not mapped; EPERM: the owner is not (a file
+                 * of another host user); EROFS: a read-only /dev.  All leave the
+                 * fd as it is rather than fail the start */
+                if (fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
+                        return err_sys(err, -errno, "cannot give stdio fd %d to uid %u", fd, uid);
+        }
+        return 0;
+}
