@@ -225,3 +225,23 @@ def test_stdio_pipes_usable_by_the_process_user(rt, bundle, tmp):
     # /dev/null is left as it is
     p = rt("exec", "c2", "/bin/stat", "-L", "-c", "%u", "/dev/null", stdin=subprocess.DEVNULL)
     assert p.stdout.strip() != "1000"
+
+
+def test_rlimit_nofile_soft_exactly_as_configured(rt, bundle):
+    import resource
+    host_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    b = bundle().set_args("/bin/denprobe", "rlimits")
+    cases = [(1000, 2000), (64, 64), (777, host_hard)]
+    if not ROOT:
+        # above the host's hard limit without CAP_SYS_RESOURCE: the hard limit
+        # is capped with a warning, the soft one stays what was asked
+        cases.append((1001, host_hard + 5))
+    for soft, hard in cases:
+        b.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": soft, "hard": hard}]
+        b.save()
+        p = run(rt, b)
+        assert kv(p.stdout)["NOFILE"] == f"{soft}:{min(hard, host_hard) if not ROOT else hard}", (soft, hard)
+        assert ("capped" in p.stderr) == (hard > host_hard and not ROOT)
+    b.set_args("/bin/sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c2")
+    assert kv(rt("exec", "c2", "/bin/denprobe", "rlimits").stdout)["NOFILE"].split(":")[0] == str(cases[-1][0])
