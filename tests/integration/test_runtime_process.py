@@ -245,3 +245,14 @@ def test_rlimit_nofile_soft_exactly_as_configured(rt, bundle):
     b.set_args("/bin/sleep", "30")
     rt("run", "-d", "--bundle", b.path, "c2")
     assert kv(rt("exec", "c2", "/bin/denprobe", "rlimits").stdout)["NOFILE"].split(":")[0] == str(cases[-1][0])
+
+
+def test_rlimit_infinity_as_2_64_minus_1(rt, bundle):
+    # RLIM_INFINITY as crun and runc read it, past what jansson keeps as an integer
+    b = bundle().set_args("/bin/denprobe", "rlimits")
+    b.config["process"]["rlimits"] = [{"type": "RLIMIT_CORE", "soft": 2**64 - 1, "hard": 2**64 - 1}]
+    b.save()
+    import resource
+    want = "-1:-1" if resource.getrlimit(resource.RLIMIT_CORE)[1] == resource.RLIM_INFINITY or ROOT else None
+    out = kv(run(rt, b).stdout)["CORE"]
+    assert want is None or out == want
