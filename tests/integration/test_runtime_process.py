@@ -256,3 +256,29 @@ def test_rlimit_infinity_as_2_64_minus_1(rt, bundle):
     want = "-1:-1" if resource.getrlimit(resource.RLIMIT_CORE)[1] == resource.RLIM_INFINITY or ROOT else None
     out = kv(run(rt, b).stdout)["CORE"]
     assert want is None or out == want
+
+
+def uptime(text):
+    return float(text.split()[0])
+
+
+def test_time_namespace_with_offsets(rt, bundle):
+    b = bundle().set_args("/bin/cat", "/proc/uptime")
+    b.config["linux"]["namespaces"].append({"type": "time"})
+    b.config["linux"]["timeOffsets"] = {"boottime": {"secs": 86400 * 10, "nanosecs": 0},
+                                        "monotonic": {"secs": 86400 * 10}}
+    b.save()
+    host = uptime(open("/proc/uptime").read())
+    inside = uptime(run(rt, b).stdout)
+    assert 86400 * 10 <= inside - host < 86400 * 10 + 60
+    # exec joins the time namespace too
+    b.set_args("/bin/sleep", "30")
+    rt("run", "-d", "--bundle", b.path, "c2")
+    assert uptime(rt("exec", "c2", "/bin/cat", "/proc/uptime").stdout) - host >= 86400 * 10
+    # offsets are for a namespace of the container's own
+    pid = rt.state("c2")["pid"]
+    b.config["linux"]["namespaces"] = [n for n in b.config["linux"]["namespaces"] if n["type"] != "time"]
+    b.config["linux"]["namespaces"].append({"type": "time", "path": f"/proc/{pid}/ns/time"})
+    b.save()
+    p = rt("run", "--bundle", b.path, "c3", check=False)
+    assert p.returncode != 0 and "linux.timeOffsets" in p.stderr

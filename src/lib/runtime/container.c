@@ -54,6 +54,8 @@ struct child {
         bool rootless;
         bool console_to_parent; /* run in the foreground with a tty */
         char **exec_env;        /* process.env and HOME, made by the child */
+        bool new_timens;        /* made by the child, not by clone3: see child_timens */
+        char *time_offsets;     /* timens_offsets lines of linux.timeOffsets, or NULL */
 };
 
 pid_t runtime_clone3(uint64_t flags, int *ret_pidfd)
@@ -139,6 +141,53 @@ static int child_console(struct child *c, int root_fd, struct err *err)
         return console_set_stdio(sl, err);
 }
 
+/* A time namespace's offsets can be written only before a process is in it:
+ * a clone3 child with CLONE_NEWTIME is in it at birth.  So the child unshares
+ * one (it becomes its children's), writes the offsets, then enters it itself
+ * with setns, which kernels from 5.6 allow a single-threaded process. */
+static int child_timens(const char *offsets, struct err *err)
+{
+        if (unshare(CLONE_NEWTIME) < 0)
+                return err_sys(err, -errno, "linux.namespaces: cannot create a time namespace");
+        if (offsets) {
+                int r = fs_write_file("/proc/self/timens_offsets", offsets, strlen(offsets));
+                if (r < 0)
+                        return err_sys(err, r, "linux.timeOffsets: cannot write '%s'", offsets);
+        }
+        _cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+                return err_sys(err, -errno, "linux.namespaces: cannot enter the new time namespace");
+        return 0;
+}
+
+/* linux.timeOffsets -> "monotonic S N\nboottime S N\n" for /proc/PID/timens_offsets */
+static int time_offsets_format(json_t *to, char **ret, struct err *err)
+{
+        static const char *const clocks[] = { "monotonic", "boottime" };
+        char buf[256] = "";
+        size_t n = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(to, k, v)
+        {
+                char w[64];
+                int64_t secs = 0, ns = 0;
+                int r;
+                snprintf(w, sizeof(w), "linux.timeOffsets.%.40s", k);
+                if (strcmp(k, clocks[0]) != 0 && strcmp(k, clocks[1]) != 0)
+                        return err_set(err, -EINVAL, "%s: unknown clock (monotonic or boottime)", w);
+                if (!json_is_object(v))
+                        return err_set(err, -EINVAL, "%s: must be an object", w);
+                if ((r = json_get_int(v, w, "secs", INT64_MIN / 2, INT64_MAX / 2, &secs, err)) < 0 ||
+                    (r = json_get_int(v, w, "nanosecs", 0, 999999999, &ns, err)) < 0)
+                        return r;
+                n += (size_t) snprintf(buf + n, sizeof(buf) - n, "%s %lld %lld\n", k, (long long) secs,
+                                       (long long) ns);
+        }
+        *ret = n ? xstrdup(buf) : NULL;
+        return 0;
+}
+
 /* Steps 4 and 5 up to the exec fifo; see DESIGN.md "How a container starts". */
 static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, struct err *err)
 {
@@ -159,6 +208,8 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         log_debug("uid/gid 0 not mapped in the container");
         }
+        if (c->new_timens && (r = child_timens(c->time_offsets, err)) < 0)
+                return r;
         /* runc and crun: a network namespace of its own has its loopback up */
         if (c->env.new_netns)
                 net_loopback_up();
@@ -322,7 +373,7 @@ static uint64_t clone_flags(const struct spec *s)
 {
         uint64_t f = 0;
         for (int t = 0; t < _NS_MAX; t++)
-                if (s->ns[t].enabled && !s->ns[t].path)
+                if (s->ns[t].enabled && !s->ns[t].path && t != NS_TIME)
                         f |= (uint64_t) spec_ns_clone_flags[t];
         return f;
 }
@@ -388,8 +439,9 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
                                "process.terminal is true: --console-socket is required when den-runtime does not stay attached");
         if (!s->process.terminal && o->console_socket)
                 return err_set(err, -EINVAL, "--console-socket given but process.terminal is false");
-        if (s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path && json_object_get(json_object_get(s->json, "linux"), "timeOffsets"))
-                return err_set(err, -EOPNOTSUPP, "config.json: linux.timeOffsets: not supported by den-runtime");
+        if (s->ns[NS_TIME].path && json_object_get(json_object_get(s->json, "linux"), "timeOffsets"))
+                return err_set(err, -EINVAL,
+                               "config.json: linux.timeOffsets: only for a new time namespace, not one joined by path");
         struct stat st;
         if (stat(s->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
                 return err_set(err, -ENOENT, "config.json: root.path: '%s' is not a directory", s->root_path);
@@ -474,6 +526,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct mount_op *ops = NULL;
         size_t n_ops = 0;
         struct seccomp_filter *sc = NULL;
+        _cleanup_free_ char *time_offsets = NULL;
         bool rootless = runtime_is_rootless(o->rootless);
         _cleanup_free_ char *dir = NULL, *fifo = NULL;
         _cleanup_close_ int fifo_fd = -1, devnull = -1, parent_sock = -1, child_sock = -1;
@@ -496,6 +549,11 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         default_userns(s, rootless);
         if ((r = validate(o, s, rootless, err)) < 0)
                 return r;
+        json_t *to = json_object_get(json_object_get(s->json, "linux"), "timeOffsets");
+        if (to && !json_is_object(to))
+                return err_set(err, -EINVAL, "config.json: linux.timeOffsets: must be an object");
+        if (to && (r = time_offsets_format(to, &time_offsets, err)) < 0)
+                return err_wrap(err, "config.json");
         if ((r = mount_plan(s, &ops, &n_ops, err)) < 0)
                 return r;
         if (s->seccomp && (r = seccomp_filter_build(s->seccomp, &sc, err)) < 0)
@@ -528,6 +586,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 .spec = s, .ops = ops, .n_ops = n_ops, .seccomp = sc, .o = o, .sync_fd = child_sock,
                 .fifo_fd = fifo_fd, .devnull_fd = devnull, .new_userns = s->ns[NS_USER].enabled && !s->ns[NS_USER].path,
                 .rootless = rootless, .console_to_parent = console_to_parent && s->process.terminal,
+                .new_timens = s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path, .time_offsets = time_offsets,
         };
         c.env = (struct mount_env){
                 .in_userns = c.new_userns || runtime_in_userns() || s->ns[NS_USER].path,

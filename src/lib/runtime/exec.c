@@ -29,7 +29,7 @@
  * the process is a fresh child, every fd but stdio (and --preserve-fds) is
  * closed on exec, and its cwd is resolved inside the container's root. */
 
-static const enum spec_ns_type join_order[] = { NS_USER, NS_MNT, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_CGROUP };
+static const enum spec_ns_type join_order[] = { NS_USER, NS_MNT, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_CGROUP, NS_TIME };
 
 struct exec_child {
         struct spec_process *p;
@@ -234,7 +234,7 @@ static int open_namespaces(pid_t pid, int *fds, struct err *err)
                 snprintf(q, sizeof(q), "/proc/self/ns/%s", files[t]);
                 int fd = open(p, O_RDONLY | O_CLOEXEC);
                 if (fd < 0) {
-                        if (errno == ENOENT && t == NS_CGROUP)
+                        if (errno == ENOENT && (t == NS_CGROUP || t == NS_TIME))
                                 continue;
                         return err_sys(err, -errno, "cannot open %s", p);
                 }
