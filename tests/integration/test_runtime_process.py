@@ -282,3 +282,34 @@ def test_time_namespace_with_offsets(rt, bundle):
     b.save()
     p = rt("run", "--bundle", b.path, "c3", check=False)
     assert p.returncode != 0 and "linux.timeOffsets" in p.stderr
+
+
+@pytest.mark.skipif(not ROOT and not has_subids(), reason="uid 1000 needs sub-ids")
+def test_the_callers_terminal_is_never_chowned(rt, bundle):
+    # runc chowns any stdio but /dev/null, the caller's own terminal too; den-runtime
+    # leaves character devices that are not the container's own terminal alone
+    b = bundle().set_args("/bin/sh", "-c", "echo hi")
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["linux"].pop("uidMappings", None)
+    b.config["linux"].pop("gidMappings", None)
+    b.save()
+    master, slave = os.openpty()
+    try:
+        p = subprocess.run(rt.cmd("run", "--bundle", b.path, "c1"), stdin=slave, stdout=slave, stderr=slave,
+                           timeout=30)
+        assert p.returncode == 0
+        assert os.fstat(slave).st_uid == os.geteuid()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+@pytest.mark.skipif(not ROOT and not has_subids(), reason="uid 1000 needs sub-ids")
+def test_the_containers_terminal_belongs_to_the_process_user(rt, bundle):
+    b = bundle().set_args("/bin/stat", "-L", "-c", "%u", "/proc/self/fd/0")
+    b.config["process"]["terminal"] = True
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["linux"].pop("uidMappings", None)
+    b.config["linux"].pop("gidMappings", None)
+    b.save()
+    assert rt("run", "--bundle", b.path, "c1", stdin=subprocess.DEVNULL).stdout.strip() == "1000"

@@ -283,7 +283,7 @@ void process_env_default_home(char ***env, uid_t uid)
         strv_push(env, kv);
 }
 
-int process_fix_stdio(uid_t uid, struct err *err)
+int process_fix_stdio(uid_t uid, bool own_tty, struct err *err)
 {
         struct stat null;
         if (stat("/dev/null", &null) < 0)
@@ -296,6 +296,10 @@ int process_fix_stdio(uid_t uid, struct err *err)
                         return err_sys(err, -errno, "stdio fd %d", fd);
                 }
                 if (st.st_uid == uid || (S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev))
+                        continue;
+                /* unlike runc: a character device that is not the container's
+                 * own terminal is the caller's (its tty): never taken from it */
+                if (S_ISCHR(st.st_mode) && !own_tty)
                         continue;
                 /* runc: only the owner, the group may be the mount's choice.
                  * EINVAL: the gid is not mapped; EPERM: the owner is not (a file

@@ -20,9 +20,10 @@ int process_set_user_caps(const struct spec_process *p, bool setgroups_allowed, 
 int process_set_no_new_privs(void);
 /* runc's fixStdioPermissions: stdio not already uid's (and not /dev/null)
  * is chowned to uid, so that the process can reopen it (/proc/self/fd/1,
- * /dev/stdout); an fd whose owner or group is not mapped is left alone.  Call
- * it inside the root, still privileged */
-int process_fix_stdio(uid_t uid, struct err *err);
+ * /dev/stdout); an fd whose owner or group is not mapped is left alone, and
+ * so is a character device unless own_tty (stdio is the container's pty).
+ * Call it inside the root, still privileged */
+int process_fix_stdio(uid_t uid, bool own_tty, struct err *err);
 /* find args[0] in PATH of env: ret is the path to exec */
 int process_find_exec(const struct spec_process *p, char **ret, struct err *err);
 /* mark every fd >= 3 + n_preserve close-on-exec */

@@ -262,7 +262,7 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
         }
         if (c->seccomp && !p->no_new_privileges && (r = seccomp_filter_load(c->seccomp, NULL, err)) < 0)
                 return r;
-        if ((r = process_fix_stdio(p->uid, err)) < 0 || (r = process_set_user_caps(p, setgroups_ok, err)) < 0)
+        if ((r = process_fix_stdio(p->uid, p->terminal, err)) < 0 || (r = process_set_user_caps(p, setgroups_ok, err)) < 0)
                 return r;
         /* cwd again, now as the user: it must be reachable by them */
         if (chdir(".") < 0)

@@ -166,7 +166,7 @@ static int exec_setup(struct exec_child *c, char **ret_exec, struct err *err)
         process_env_default_home(&c->p->env, c->p->uid);
         if (c->seccomp && !c->p->no_new_privileges && (r = seccomp_filter_load(c->seccomp, NULL, err)) < 0)
                 return r;
-        if ((r = process_fix_stdio(c->p->uid, err)) < 0 || (r = process_set_user_caps(c->p, c->setgroups, err)) < 0)
+        if ((r = process_fix_stdio(c->p->uid, c->p->terminal, err)) < 0 || (r = process_set_user_caps(c->p, c->setgroups, err)) < 0)
                 return r;
         if ((r = process_find_exec(c->p, ret_exec, err)) < 0)
                 return r;
