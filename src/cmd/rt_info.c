@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -59,18 +58,15 @@ int rt_cmd_list(struct rt_global *g, int argc, char **argv)
                         return rt_usage("list", "bad option");
         }
         json_t *arr = json_array();
-        DIR *d = opendir(g->root);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
+        _cleanup_strv_free_ char **ids = state_ids(g->root);
+        for (size_t k = 0; ids[k]; k++) {
                 struct state st;
                 struct err err = { 0 };
-                if (de->d_name[0] == '.' || state_load(g->root, de->d_name, &st, &err) < 0)
+                if (state_load(g->root, ids[k], &st, &err) < 0)
                         continue;
                 json_array_append_new(arr, state_to_json(&st, state_status(g->root, &st), true));
                 state_free(&st);
         }
-        if (d)
-                closedir(d);
         size_t i;
         json_t *e;
         if (json) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,14 @@
 #include "lib/base/macro.h"
 #include "runtime.h"
 #include "lib/runtime/container.h"
+#include "lib/runtime/state.h"
 
 enum { OPT_BUNDLE = 256, OPT_PID_FILE, OPT_CONSOLE, OPT_PRESERVE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_DETACH,
        OPT_KEEP, OPT_NO_SUBREAPER, OPT_HELP };
 
 static const struct option create_opts[] = {
         { "bundle", required_argument, NULL, 'b' },
+        { "config", required_argument, NULL, 'f' },
         { "pid-file", required_argument, NULL, OPT_PID_FILE },
         { "console-socket", required_argument, NULL, OPT_CONSOLE },
         { "preserve-fds", required_argument, NULL, OPT_PRESERVE },
@@ -37,10 +40,13 @@ static int parse_create(const char *cmd, struct rt_global *g, int argc, char **a
         *o = (struct create_opts){ .root = g->root, .bundle = ".", .rootless = g->rootless,
                                    .no_cgroup = g->no_cgroup };
         optind = 0;
-        while ((c = getopt_long_only(argc, argv, "+b:dh", create_opts, NULL)) != -1) {
+        while ((c = getopt_long_only(argc, argv, "+b:f:dh", create_opts, NULL)) != -1) {
                 switch (c) {
                 case 'b':
                         o->bundle = optarg;
+                        break;
+                case 'f':
+                        o->config = optarg;
                         break;
                 case OPT_PID_FILE:
                         o->pid_file = optarg;
@@ -73,8 +79,8 @@ static int parse_create(const char *cmd, struct rt_global *g, int argc, char **a
                 case OPT_NO_SUBREAPER:
                         break;
                 case 'h':
-                        printf("usage: den-runtime %s [--bundle DIR] [--pid-file FILE] [--console-socket SOCK]\n"
-                               "       [--preserve-fds N] [--no-pivot] [--no-new-keyring]%s ID\n",
+                        printf("usage: den-runtime %s [--bundle DIR] [--config FILE] [--pid-file FILE]\n"
+                               "       [--console-socket SOCK] [--preserve-fds N] [--no-pivot] [--no-new-keyring]%s ID\n",
                                cmd, run ? " [--detach] [--keep]" : "");
                         return 0;
                 default:
@@ -208,24 +214,51 @@ int rt_cmd_kill(struct rt_global *g, int argc, char **argv)
         return 0;
 }
 
+/* crun's `delete --regex RE`: every container whose id RE matches (unanchored,
+ * extended syntax, as crun) */
+static int delete_matching(struct rt_global *g, const char *re, bool force)
+{
+        regex_t rx;
+        int rc = 0;
+        if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+                return rt_usage("delete", "--regex '%s': not a valid regular expression", re);
+        _cleanup_strv_free_ char **ids = state_ids(g->root);
+        for (size_t i = 0; ids[i]; i++) {
+                struct err err = { 0 };
+                if (regexec(&rx, ids[i], 0, NULL, 0) == 0 && container_delete(g->root, ids[i], force, &err) < 0)
+                        rc = rt_fail(err.msg);
+        }
+        regfree(&rx);
+        return rc;
+}
+
 int rt_cmd_delete(struct rt_global *g, int argc, char **argv)
 {
-        static const struct option o[] = { { "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {} };
+        static const struct option o[] = { { "force", no_argument, NULL, 'f' }, { "regex", no_argument, NULL, 'r' },
+                                           { "help", no_argument, NULL, 'h' }, {} };
         struct err err = { 0 };
-        bool force = false;
+        bool force = false, regex = false;
         int c, rc = 0;
         optind = 0;
-        while ((c = getopt_long_only(argc, argv, "+fh", o, NULL)) != -1) {
+        while ((c = getopt_long_only(argc, argv, "+frh", o, NULL)) != -1) {
                 if (c == 'f')
                         force = true;
+                else if (c == 'r')
+                        regex = true;
                 else if (c == 'h') {
-                        printf("usage: den-runtime delete [--force] ID...\n");
+                        printf("usage: den-runtime delete [--force] ID...\n"
+                               "       den-runtime delete [--force] --regex REGEX\n");
                         return 0;
                 } else
                         return rt_usage("delete", "bad option");
         }
         if (optind >= argc)
                 return rt_usage("delete", "expects a container id");
+        if (regex) {
+                if (argc - optind != 1)
+                        return rt_usage("delete", "--regex expects one regular expression");
+                return delete_matching(g, argv[optind], force);
+        }
         for (int i = optind; i < argc; i++) {
                 err_clear(&err);
                 if (container_delete(g->root, argv[i], force, &err) < 0)

@@ -109,7 +109,7 @@ def test_duplicate_and_invalid_ids(rt, bundle):
     p = rt("create", "--bundle", b.path, "c1", check=False)
     assert p.returncode != 0 and "already exists" in p.stderr
     p = rt("create", "--bundle", b.path, "../evil", check=False)
-    assert p.returncode != 0 and "invalid container id" in p.stderr
+    assert p.returncode != 0 and "invalid container ID format" in p.stderr
     assert not os.path.exists(os.path.join(os.path.dirname(rt.root), "evil"))
     rt("delete", "--force", "c1")
 

@@ -9,6 +9,7 @@
 
 #include "lib/base/err.h"
 #include "lib/base/fs.h"
+#include "lib/base/json.h"
 #include "lib/base/macro.h"
 
 static void test_path_clean(void **state)
@@ -167,6 +168,36 @@ static void test_open_private_dir(void **state)
         fs_rm_rf(t);
 }
 
+static void test_json_integers_to_2_64(void **state)
+{
+        _cleanup_free_ char *t = tmpdir();
+        _cleanup_free_ char *p = xasprintf("%s/c.json", t);
+        /* past INT64_MAX: a real, so json_get_u64 reads it; in a string, a real
+         * or negative: left as they are */
+        const char *doc = "{\"a\":18446744073709551615,\"b\":[9223372036854775807,9223372036854775808],"
+                          "\"s\":\"x\\\" 18446744073709551615\",\"r\":1.5e3}";
+        int d = open(t, O_DIRECTORY | O_RDONLY);
+        assert_int_equal(fs_write_atomic(d, "c.json", doc, strlen(doc), 0600), 0);
+        struct err err = { 0 };
+        json_t *j = json_load_path(p, 4096, &err);
+        assert_non_null(j);
+        uint64_t a = 0, b1 = 0;
+        assert_int_equal(json_get_u64(j, "", "a", &a, &err), 0);
+        assert_true(a == UINT64_MAX);
+        assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "b"), 0)), INT64_MAX);
+        json_t *o = json_pack("{s:O}", "v", json_array_get(json_object_get(j, "b"), 1));
+        assert_int_equal(json_get_u64(o, "", "v", &b1, &err), 0);
+        assert_true(b1 >= UINT64_C(9223372036854775807));
+        assert_string_equal(json_string_value(json_object_get(j, "s")), "x\" 18446744073709551615");
+        json_decref(o);
+        json_decref(j);
+        const char *neg = "{\"a\":-18446744073709551615}";
+        assert_int_equal(fs_write_atomic(d, "c.json", neg, strlen(neg), 0600), 0);
+        assert_null(json_load_path(p, 4096, &err));
+        close(d);
+        fs_rm_rf(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -176,6 +207,7 @@ int main(void)
                 cmocka_unit_test(test_write_atomic),
                 cmocka_unit_test(test_mkdir_p_empty),
                 cmocka_unit_test(test_open_private_dir),
+                cmocka_unit_test(test_json_integers_to_2_64),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

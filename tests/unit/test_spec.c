@@ -106,6 +106,39 @@ static void test_sysctl_namespaces(void **state)
         spec_free(&sp);
 }
 
+static void expect_sched(const char *sched, const char *field)
+{
+        char doc[4096];
+        const char *p = strstr(base, "\"cwd\"");
+        snprintf(doc, sizeof(doc), "%.*s\"scheduler\":%s,%s", (int) (p - base), base, sched, p);
+        struct spec s;
+        struct err e = { 0 };
+        int r = parse(doc, &s, &e);
+        if (!field)
+                assert_int_equal(r, 0);
+        else if (r >= 0 || !strstr(e.msg, field))
+                fail_msg("scheduler %s: error '%s' does not name '%s'", sched, e.msg, field);
+        spec_free(&s);
+}
+
+static void test_scheduler_checked_before_the_kernel(void **state)
+{
+        expect_sched("{\"policy\":\"SCHED_OTHER\",\"nice\":5}", NULL);
+        expect_sched("{\"policy\":\"SCHED_FIFO\",\"priority\":10}", NULL);
+        expect_sched("{\"policy\":\"SCHED_FIFO\"}", "process.scheduler.priority");
+        expect_sched("{\"policy\":\"SCHED_OTHER\",\"priority\":3}", "process.scheduler.priority");
+        expect_sched("{\"policy\":\"SCHED_BATCH\",\"runtime\":2000}", "process.scheduler");
+        expect_sched("{\"policy\":\"SCHED_DEADLINE\",\"runtime\":10000,\"deadline\":20000,\"period\":30000}",
+                     NULL);
+        expect_sched("{\"policy\":\"SCHED_DEADLINE\",\"runtime\":10000,\"deadline\":20000}", NULL);
+        expect_sched("{\"policy\":\"SCHED_DEADLINE\",\"runtime\":100,\"deadline\":20000}",
+                     "process.scheduler.runtime");
+        expect_sched("{\"policy\":\"SCHED_DEADLINE\",\"runtime\":30000,\"deadline\":20000}",
+                     "process.scheduler.deadline");
+        expect_sched("{\"policy\":\"SCHED_DEADLINE\",\"runtime\":10000,\"deadline\":20000,\"period\":15000}",
+                     "process.scheduler.period");
+}
+
 static void test_generate_rootless(void **state)
 {
         json_t *j = spec_generate(true, 1000, 1000);
@@ -138,6 +171,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_valid),
                 cmocka_unit_test(test_errors_name_the_field),
+                cmocka_unit_test(test_scheduler_checked_before_the_kernel),
                 cmocka_unit_test(test_generate_rootless),
                 cmocka_unit_test(test_cap_names),
                 cmocka_unit_test(test_sysctl_namespaces),

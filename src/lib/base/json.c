@@ -112,6 +112,61 @@ int json_get_arr(json_t *o, const char *where, const char *key, json_t **ret, st
         return 0;
 }
 
+/* jansson keeps integers as long long and refuses larger ones ("too big
+ * integer"), but configs carry 2^64-1 (RLIM_INFINITY, as crun and runc take
+ * it): a copy of buf where every positive integer past INT64_MAX, outside
+ * strings, is written as a real (json_get_u64 reads those), or NULL when there
+ * is none */
+static char *big_ints_as_reals(const char *buf, size_t len, size_t *ret_len)
+{
+        char *out = NULL;
+        size_t n = 0, cap = 0;
+        bool in_str = false;
+        for (size_t i = 0; i < len;) {
+                size_t start = i;
+                char prev = i ? buf[i - 1] : ' ';
+                if (in_str) {
+                        if (buf[i] == '\\')
+                                i++;
+                        else if (buf[i] == '"')
+                                in_str = false;
+                        i = i + 1 < len ? i + 1 : len;
+                } else if (buf[i] == '"') {
+                        in_str = true;
+                        i++;
+                } else if (buf[i] >= '0' && buf[i] <= '9' && prev != '-' && prev != '.' && prev != 'e' &&
+                           prev != 'E' && prev != '+') {
+                        while (i < len && buf[i] >= '0' && buf[i] <= '9')
+                                i++;
+                        size_t dl = i - start;
+                        bool real = i < len && (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E');
+                        if (!real && (dl > 19 || (dl == 19 && memcmp(buf + start, "9223372036854775807", 19) > 0))) {
+                                if (!out) {
+                                        cap = len + 64;
+                                        out = xmalloc(cap);
+                                        memcpy(out, buf, start);
+                                        n = start;
+                                }
+                                if (n + dl + 3 > cap)
+                                        out = xrealloc(out, cap = 2 * cap + dl + 3);
+                                memcpy(out + n, buf + start, dl);
+                                memcpy(out + n + dl, ".0", 2);
+                                n += dl + 2;
+                                continue;
+                        }
+                } else
+                        i++;
+                if (out) {
+                        if (n + (i - start) > cap)
+                                out = xrealloc(out, cap = 2 * cap + (i - start));
+                        memcpy(out + n, buf + start, i - start);
+                        n += i - start;
+                }
+        }
+        *ret_len = n;
+        return out;
+}
+
 json_t *json_load_path(const char *path, size_t max, struct err *err)
 {
         _cleanup_free_ char *buf = NULL;
@@ -127,6 +182,12 @@ json_t *json_load_path(const char *path, size_t max, struct err *err)
                 return NULL;
         }
         json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+        if (!j && strstr(je.text, "too big integer") && !strstr(je.text, "negative")) {
+                size_t l2;
+                _cleanup_free_ char *b2 = big_ints_as_reals(buf, len, &l2);
+                if (b2)
+                        j = json_loadb(b2, l2, JSON_REJECT_DUPLICATES, &je);
+        }
         if (!j) {
                 err_set(err, -EINVAL, "%s: invalid JSON at line %d, column %d: %s", path, je.line, je.column,
                         je.text);

@@ -15,20 +15,8 @@
 #include "command.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/linux/process.h"
 #include "lib/net/net.h"
-
-/* a line of /etc/passwd or /etc/group split at ':' */
-static int split_fields(char *line, char **f, int max)
-{
-        int n = 0;
-        f[n++] = line;
-        for (char *p = line; *p && n < max; p++)
-                if (*p == ':') {
-                        *p = '\0';
-                        f[n++] = p + 1;
-                }
-        return n;
-}
 
 static bool all_digits(const char *s)
 {
@@ -38,40 +26,6 @@ static bool all_digits(const char *s)
                 if (*s < '0' || *s > '9')
                         return false;
         return true;
-}
-
-/* the largest /etc/passwd or /etc/group the keeper reads */
-#define ETC_MAX (4u << 20)
-
-/* A file of the image the keeper reads itself (/etc/passwd, /etc/group).  The
- * image decides what is there and the keeper serves every command, so nothing
- * may block it: opened inside the root without following a last symlink and
- * without waiting (a FIFO would wait for a writer forever), read only when a
- * regular file of at most ETC_MAX bytes.  A missing file reads as empty. */
-static int read_image_file(const char *path, char **ret, struct err *err)
-{
-        *ret = NULL;
-        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root < 0)
-                return err_sys(err, -errno, "cannot open the container's root");
-        _cleanup_close_ int fd = fs_open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY, 0);
-        if (fd == -ENOENT)
-                return 0;
-        if (fd == -ELOOP)
-                return err_set(err, -ELOOP, "the container's %s is a symlink: not read", path);
-        if (fd < 0)
-                return err_sys(err, fd, "cannot open the container's %s", path);
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return err_sys(err, -errno, "cannot stat the container's %s", path);
-        if (!S_ISREG(st.st_mode))
-                return err_set(err, -EINVAL, "the container's %s is not a regular file", path);
-        if ((uint64_t) st.st_size > ETC_MAX)
-                return err_set(err, -EFBIG, "the container's %s is larger than %u MiB", path, ETC_MAX >> 20);
-        int r = fs_read_fd(fd, ETC_MAX, ret, NULL);
-        if (r < 0)
-                return err_sys(err, r, "cannot read the container's %s", path);
-        return 0;
 }
 
 /* USER[:GROUP], names looked up in the container's own /etc/passwd and /etc/group
@@ -86,16 +40,16 @@ int command_resolve_user(const char *spec, json_t **ret, struct err *err)
         const char *uname = NULL;
         long uid = -1, gid = -1;
         struct err pe = { 0 }, ge = { 0 };
-        if (read_image_file("/etc/passwd", &pw, &pe) < 0 && !all_digits(copy))
+        if (process_read_etc("/etc/passwd", &pw, &pe) < 0 && !all_digits(copy))
                 return err_set(err, pe.code, "user '%s': %s", copy, pe.msg);
-        if (read_image_file("/etc/group", &gr, &ge) < 0 && ((grp && !all_digits(grp)) || !all_digits(copy)))
+        if (process_read_etc("/etc/group", &gr, &ge) < 0 && ((grp && !all_digits(grp)) || !all_digits(copy)))
                 return err_set(err, ge.code, "user '%s': %s", spec, ge.msg);
         if (all_digits(copy))
                 uid = atol(copy);
         char *save = NULL;
         for (char *l = pw ? strtok_r(pw, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
                 char *f[7];
-                if (split_fields(l, f, 7) < 4)
+                if (process_etc_fields(l, f, 7) < 4)
                         continue;
                 if ((uid < 0 && strcmp(f[0], copy) == 0) || (uid >= 0 && all_digits(f[2]) && atol(f[2]) == uid)) {
                         uname = f[0];
@@ -112,7 +66,7 @@ int command_resolve_user(const char *spec, json_t **ret, struct err *err)
         save = NULL;
         for (char *l = gr ? strtok_r(gr, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
                 char *f[4];
-                if (split_fields(l, f, 4) < 3)
+                if (process_etc_fields(l, f, 4) < 3)
                         continue;
                 if (grp && !all_digits(grp) && strcmp(f[0], grp) == 0)
                         gid = atol(f[2]);

@@ -5,6 +5,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -212,5 +213,100 @@ int process_close_fds(int n_preserve)
         unsigned first = 3u + (unsigned) (n_preserve > 0 ? n_preserve : 0);
         if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
                 return -errno;
+        return 0;
+}
+
+int process_etc_fields(char *line, char **f, int max)
+{
+        int n = 0;
+        f[n++] = line;
+        for (char *p = line; *p && n < max; p++)
+                if (*p == ':') {
+                        *p = '\0';
+                        f[n++] = p + 1;
+                }
+        return n;
+}
+
+/* The image decides what is there, and the keeper serves every command: nothing
+ * may block the reader.  Opened inside the root without following a last
+ * symlink and without waiting (a FIFO would wait for a writer forever), read
+ * only when a regular file of at most PROCESS_ETC_MAX bytes. */
+int process_read_etc(const char *path, char **ret, struct err *err)
+{
+        *ret = NULL;
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return err_sys(err, -errno, "cannot open the container's root");
+        _cleanup_close_ int fd = fs_open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY, 0);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd == -ELOOP)
+                return err_set(err, -ELOOP, "the container's %s is a symlink: not read", path);
+        if (fd < 0)
+                return err_sys(err, fd, "cannot open the container's %s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return err_sys(err, -errno, "cannot stat the container's %s", path);
+        if (!S_ISREG(st.st_mode))
+                return err_set(err, -EINVAL, "the container's %s is not a regular file", path);
+        if ((uint64_t) st.st_size > PROCESS_ETC_MAX)
+                return err_set(err, -EFBIG, "the container's %s is larger than %u MiB", path, PROCESS_ETC_MAX >> 20);
+        int r = fs_read_fd(fd, PROCESS_ETC_MAX, ret, NULL);
+        if (r < 0)
+                return err_sys(err, r, "cannot read the container's %s", path);
+        return 0;
+}
+
+void process_env_default_home(char ***env, uid_t uid)
+{
+        if (env_get(*env, "HOME"))
+                return;
+        _cleanup_free_ char *pw = NULL;
+        struct err e = { 0 };
+        const char *home = "/";
+        if (process_read_etc("/etc/passwd", &pw, &e) < 0)
+                log_debug("HOME left as /: %s", e.msg);
+        char *save = NULL;
+        for (char *l = pw ? strtok_r(pw, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+                char *f[7], *end;
+                if (process_etc_fields(l, f, 7) < 6 || !*f[2])
+                        continue;
+                unsigned long id = strtoul(f[2], &end, 10);
+                if (*end || id != uid)
+                        continue;
+                if (*f[5])
+                        home = f[5];
+                break;
+        }
+        _cleanup_free_ char *kv = xasprintf("HOME=%s", home);
+        strv_push(env, kv);
+}
+
+int process_fix_stdio(uid_t uid, bool own_tty, struct err *err)
+{
+        struct stat null;
+        if (stat("/dev/null", &null) < 0)
+                return err_sys(err, -errno, "stat /dev/null");
+        for (int fd = 0; fd < 3; fd++) {
+                struct stat st;
+                if (fstat(fd, &st) < 0) {
+                        if (errno == EBADF)
+                                continue;
+                        return err_sys(err, -errno, "stdio fd %d", fd);
+                }
+                if (st.st_uid == uid || (S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev))
+                        continue;
+                /* unlike runc: a character device that is not the container's
+                 * own terminal is the caller's (its tty): never taken from it */
+                if (S_ISCHR(st.st_mode) && !own_tty)
+                        continue;
+                /* runc: only the owner, the group may be the mount's choice.
+                 * EINVAL: the gid is not mapped; EPERM: the owner is not (a file
+                 * of another host user); EROFS: a read-only /dev.  All leave the
+                 * fd as it is rather than fail the start */
+                if (fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
+                        return err_sys(err, -errno, "cannot give stdio fd %d to uid %u", fd, uid);
+        }
         return 0;
 }

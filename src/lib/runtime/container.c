@@ -34,6 +34,7 @@
 #include "lib/linux/rootfs.h"
 #include "lib/linux/seccomp.h"
 #include "lib/linux/sync.h"
+#include "lib/net/net.h"
 #include "state.h"
 
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -54,6 +55,9 @@ struct child {
         bool console_to_parent; /* run in the foreground with a tty */
         int cg_tasks[16]; /* the v1 cgroup "tasks" files, the child joins through them */
         size_t n_cg_tasks;
+        char **exec_env;        /* process.env and HOME, made by the child */
+        bool new_timens;        /* made by the child, not by clone3: see child_timens */
+        char *time_offsets;     /* timens_offsets lines of linux.timeOffsets, or NULL */
 };
 
 pid_t runtime_clone3_into(uint64_t flags, int *ret_pidfd, int cgroup_fd)
@@ -103,6 +107,11 @@ bool runtime_is_rootless(int flag)
         if (flag >= 0)
                 return flag;
         return geteuid() != 0 || runtime_in_userns();
+}
+
+int runtime_spec_load(const struct state *st, struct spec *ret, struct err *err)
+{
+        return spec_load_file(st->bundle, st->config, ret, err);
 }
 
 char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status)
@@ -161,6 +170,53 @@ static int cgroup_dirs_for_mounts(struct child *c)
         return 0;
 }
 
+/* A time namespace's offsets can be written only before a process is in it:
+ * a clone3 child with CLONE_NEWTIME is in it at birth.  So the child unshares
+ * one (it becomes its children's), writes the offsets, then enters it itself
+ * with setns, which kernels from 5.6 allow a single-threaded process. */
+static int child_timens(const char *offsets, struct err *err)
+{
+        if (unshare(CLONE_NEWTIME) < 0)
+                return err_sys(err, -errno, "linux.namespaces: cannot create a time namespace");
+        if (offsets) {
+                int r = fs_write_file("/proc/self/timens_offsets", offsets, strlen(offsets));
+                if (r < 0)
+                        return err_sys(err, r, "linux.timeOffsets: cannot write '%s'", offsets);
+        }
+        _cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+                return err_sys(err, -errno, "linux.namespaces: cannot enter the new time namespace");
+        return 0;
+}
+
+/* linux.timeOffsets -> "monotonic S N\nboottime S N\n" for /proc/PID/timens_offsets */
+static int time_offsets_format(json_t *to, char **ret, struct err *err)
+{
+        static const char *const clocks[] = { "monotonic", "boottime" };
+        char buf[256] = "";
+        size_t n = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(to, k, v)
+        {
+                char w[64];
+                int64_t secs = 0, ns = 0;
+                int r;
+                snprintf(w, sizeof(w), "linux.timeOffsets.%.40s", k);
+                if (strcmp(k, clocks[0]) != 0 && strcmp(k, clocks[1]) != 0)
+                        return err_set(err, -EINVAL, "%s: unknown clock (monotonic or boottime)", w);
+                if (!json_is_object(v))
+                        return err_set(err, -EINVAL, "%s: must be an object", w);
+                if ((r = json_get_int(v, w, "secs", INT64_MIN / 2, INT64_MAX / 2, &secs, err)) < 0 ||
+                    (r = json_get_int(v, w, "nanosecs", 0, 999999999, &ns, err)) < 0)
+                        return r;
+                n += (size_t) snprintf(buf + n, sizeof(buf) - n, "%s %lld %lld\n", k, (long long) secs,
+                                       (long long) ns);
+        }
+        *ret = n ? xstrdup(buf) : NULL;
+        return 0;
+}
+
 /* Steps 4 and 5 up to the exec fifo; see DESIGN.md "How a container starts". */
 static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, struct err *err)
 {
@@ -172,11 +228,20 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
 
         if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, &host_pid, err)) < 0)
                 return r;
+        /* a session and process group of its own, as runc gives every process
+         * it starts: the caller's terminal signals reach it only through us */
+        if (setsid() < 0)
+                return err_sys(err, -errno, "setsid");
         if (c->new_userns) {
                 /* become root of the new namespace, when root is mapped */
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         log_debug("uid/gid 0 not mapped in the container");
         }
+        if (c->new_timens && (r = child_timens(c->time_offsets, err)) < 0)
+                return r;
+        /* runc and crun: a network namespace of its own has its loopback up */
+        if (c->env.new_netns)
+                net_loopback_up();
         setgroups_ok = runtime_setgroups_allowed(0);
         r = cgroup_enter_self_v1(c->cg_tasks, c->n_cg_tasks, err);
         for (size_t i = 0; i < c->n_cg_tasks; i++)
@@ -228,6 +293,8 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
                 return r;
         if ((r = process_chdir(p->cwd, err)) < 0)
                 return r;
+        c->exec_env = strv_copy(p->env);
+        process_env_default_home(&c->exec_env, p->uid);
         if (!c->o->no_new_keyring) {
                 char name[128];
                 snprintf(name, sizeof(name), "_ses.%.100s", c->o->id);
@@ -236,7 +303,7 @@ static int child_setup(struct child *c, int *ret_notify_sock, char **ret_exec, s
         }
         if (c->seccomp && !p->no_new_privileges && (r = seccomp_filter_load(c->seccomp, NULL, err)) < 0)
                 return r;
-        if ((r = process_set_user_caps(p, setgroups_ok, err)) < 0)
+        if ((r = process_fix_stdio(p->uid, p->terminal, err)) < 0 || (r = process_set_user_caps(p, setgroups_ok, err)) < 0)
                 return r;
         /* cwd again, now as the user: it must be reachable by them */
         if (chdir(".") < 0)
@@ -296,7 +363,8 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         close(c->fifo_fd);
         const struct spec *s = c->spec;
         if (s->n_hooks[HOOK_START_CONTAINER]) {
-                _cleanup_free_ char *st = runtime_state_for_hooks(s, c->o->id, getpid(), "running");
+                /* runc: the container is still "created" until its process runs */
+                _cleanup_free_ char *st = runtime_state_for_hooks(s, c->o->id, getpid(), "created");
                 if (hooks_run(s->hooks[HOOK_START_CONTAINER], s->n_hooks[HOOK_START_CONTAINER], "startContainer",
                               st, &err) < 0)
                         goto fail;
@@ -315,7 +383,7 @@ static __attribute__((noreturn)) void child_main(struct child *c)
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
                 signal(sigs[i], SIG_DFL);
         process_close_fds(c->o->preserve_fds);
-        execve(exec_path, s->process.args, s->process.env ? s->process.env : (char *[]){ NULL });
+        execve(exec_path, s->process.args, c->exec_env);
         err_sys(&err, -errno, "exec '%s'", exec_path);
 fail:
         log_error("%s", err.msg);
@@ -346,7 +414,7 @@ static uint64_t clone_flags(const struct spec *s)
 {
         uint64_t f = 0;
         for (int t = 0; t < _NS_MAX; t++)
-                if (s->ns[t].enabled && !s->ns[t].path)
+                if (s->ns[t].enabled && !s->ns[t].path && t != NS_TIME)
                         f |= (uint64_t) spec_ns_clone_flags[t];
         /* the child unshares its cgroup namespace once in its cgroup */
         return f & ~(uint64_t) CLONE_NEWCGROUP;
@@ -408,16 +476,14 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
 {
         if (!s->has_process)
                 return err_set(err, -EINVAL, "config.json: process: required");
-        if (rootless && !s->ns[NS_USER].enabled && geteuid() != 0)
-                return err_set(err, -EPERM,
-                               "config.json: linux.namespaces: a rootless container needs a user namespace (den-runtime spec --rootless makes one)");
         if (s->process.terminal && !o->console_socket && o->detach)
                 return err_set(err, -EINVAL,
                                "process.terminal is true: --console-socket is required when den-runtime does not stay attached");
         if (!s->process.terminal && o->console_socket)
                 return err_set(err, -EINVAL, "--console-socket given but process.terminal is false");
-        if (s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path && json_object_get(json_object_get(s->json, "linux"), "timeOffsets"))
-                return err_set(err, -EOPNOTSUPP, "config.json: linux.timeOffsets: not supported by den-runtime");
+        if (s->ns[NS_TIME].path && json_object_get(json_object_get(s->json, "linux"), "timeOffsets"))
+                return err_set(err, -EINVAL,
+                               "config.json: linux.timeOffsets: only for a new time namespace, not one joined by path");
         for (size_t i = 0; i < s->n_sysctls; i++) {
                 /* a namespace joined by path may be the caller's own */
                 static const char *const proc_ns[_NS_MAX] = { [NS_NET] = "net", [NS_IPC] = "ipc", [NS_UTS] = "uts" };
@@ -443,6 +509,26 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
                         break;
                 }
         return 0;
+}
+
+/* crun's defaults: a new user namespace without maps maps container root to
+ * the caller (and 1.. to the caller's sub-ids, den's own map, as crun does);
+ * rootless, a config without a user namespace gets one, since nothing else
+ * can be set up without it */
+static void default_userns(struct spec *s, bool rootless)
+{
+        if (rootless && geteuid() != 0 && !s->ns[NS_USER].enabled)
+                s->ns[NS_USER].enabled = true;
+        if (!s->ns[NS_USER].enabled || s->ns[NS_USER].path)
+                return;
+        if (!s->n_uid_mappings) {
+                s->uid_mappings = xcalloc(2, sizeof(*s->uid_mappings));
+                s->n_uid_mappings = idmap_default(false, s->uid_mappings);
+        }
+        if (!s->n_gid_mappings) {
+                s->gid_mappings = xcalloc(2, sizeof(*s->gid_mappings));
+                s->n_gid_mappings = idmap_default(true, s->gid_mappings);
+        }
 }
 
 static void cleanup_failed(const char *root, const char *id, struct created *c)
@@ -479,6 +565,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct mount_op *ops = NULL;
         size_t n_ops = 0;
         struct seccomp_filter *sc = NULL;
+        _cleanup_free_ char *time_offsets = NULL;
         bool rootless = runtime_is_rootless(o->rootless);
         _cleanup_free_ char *dir = NULL, *fifo = NULL;
         _cleanup_close_ int fifo_fd = -1, devnull = -1, parent_sock = -1, child_sock = -1, cgfd = -1;
@@ -492,10 +579,20 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         _cleanup_free_ char *bundle = realpath(o->bundle, NULL);
         if (!bundle)
                 return err_sys(err, -errno, "bundle '%s'", o->bundle);
-        if ((r = spec_load(bundle, s, err)) < 0)
+        /* crun's --config: relative to our cwd, as crun takes it */
+        _cleanup_free_ char *config = o->config ? realpath(o->config, NULL) : NULL;
+        if (o->config && !config)
+                return err_sys(err, -errno, "--config '%s'", o->config);
+        if ((r = spec_load_file(bundle, config, s, err)) < 0)
                 return r;
+        default_userns(s, rootless);
         if ((r = validate(o, s, rootless, err)) < 0)
                 return r;
+        json_t *to = json_object_get(json_object_get(s->json, "linux"), "timeOffsets");
+        if (to && !json_is_object(to))
+                return err_set(err, -EINVAL, "config.json: linux.timeOffsets: must be an object");
+        if (to && (r = time_offsets_format(to, &time_offsets, err)) < 0)
+                return err_wrap(err, "config.json");
         if ((r = mount_plan(s, &ops, &n_ops, err)) < 0)
                 return r;
         if (s->seccomp && (r = seccomp_filter_build(s->seccomp, &sc, err)) < 0)
@@ -528,6 +625,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 .spec = s, .ops = ops, .n_ops = n_ops, .seccomp = sc, .o = o, .sync_fd = child_sock,
                 .fifo_fd = fifo_fd, .devnull_fd = devnull, .new_userns = s->ns[NS_USER].enabled && !s->ns[NS_USER].path,
                 .rootless = rootless, .console_to_parent = console_to_parent && s->process.terminal,
+                .new_timens = s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path, .time_offsets = time_offsets,
         };
         c.env = (struct mount_env){
                 .in_userns = c.new_userns || runtime_in_userns() || s->ns[NS_USER].path,
@@ -615,6 +713,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct state *st = &out->st;
         st->id = xstrdup(o->id);
         st->bundle = xstrdup(bundle);
+        st->config = config ? xstrdup(config) : NULL;
         st->rootfs = xstrdup(s->root_path);
         st->created = now_rfc3339();
         st->oci_version = xstrdup(s->oci_version);
@@ -659,23 +758,21 @@ int container_create(const struct create_opts *o, struct err *err)
         return r;
 }
 
-static int poststart(const char *root, const char *id, struct err *err)
+static void poststart(const char *root, const char *id)
 {
         struct state st;
         struct spec s;
-        int r = state_load(root, id, &st, err);
-        if (r < 0)
-                return r;
         struct err e = { 0 };
-        if (spec_load(st.bundle, &s, &e) == 0) {
+        if (state_load(root, id, &st, &e) < 0)
+                return;
+        if (runtime_spec_load(&st, &s, &e) == 0) {
                 if (s.n_hooks[HOOK_POSTSTART]) {
                         _cleanup_free_ char *sj = runtime_state_for_hooks(&s, id, st.pid, "running");
-                        r = hooks_run(s.hooks[HOOK_POSTSTART], s.n_hooks[HOOK_POSTSTART], "poststart", sj, err);
+                        hooks_run_warn(s.hooks[HOOK_POSTSTART], s.n_hooks[HOOK_POSTSTART], "poststart", sj);
                 }
                 spec_free(&s);
         }
         state_free(&st);
-        return r;
 }
 
 int container_start(const char *root, const char *id, struct err *err)
@@ -702,5 +799,6 @@ int container_start(const char *root, const char *id, struct err *err)
         if (write(fd, "0", 1) != 1)
                 return err_sys(err, -errno, "cannot start container '%s'", id);
         unlink(fifo);
-        return poststart(root, id, err);
+        poststart(root, id);
+        return 0;
 }

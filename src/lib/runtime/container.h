@@ -14,6 +14,7 @@
 struct create_opts {
         const char *root, *id, *bundle;
         const char *pid_file, *console_socket;
+        const char *config; /* crun's --config FILE instead of the bundle's config.json */
         int preserve_fds;
         bool no_pivot, no_new_keyring;
         int rootless; /* -1 auto, 0, 1 */

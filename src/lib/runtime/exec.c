@@ -29,7 +29,7 @@
  * the process is a fresh child, every fd but stdio (and --preserve-fds) is
  * closed on exec, and its cwd is resolved inside the container's root. */
 
-static const enum spec_ns_type join_order[] = { NS_USER, NS_MNT, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_CGROUP };
+static const enum spec_ns_type join_order[] = { NS_USER, NS_MNT, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_CGROUP, NS_TIME };
 
 struct exec_child {
         struct spec_process *p;
@@ -156,15 +156,19 @@ static int exec_setup(struct exec_child *c, char **ret_exec, struct err *err)
         int r;
         if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, NULL, err)) < 0)
                 return r;
+        /* runc: a session and process group of its own */
+        if (setsid() < 0)
+                return err_sys(err, -errno, "setsid");
         if (c->p->terminal && (r = exec_console(c, err)) < 0)
                 return r;
         if ((r = process_set_limits(c->p, c->spec, true, err)) < 0)
                 return r;
         if ((r = process_chdir(c->p->cwd, err)) < 0)
                 return r;
+        process_env_default_home(&c->p->env, c->p->uid);
         if (c->seccomp && !c->p->no_new_privileges && (r = seccomp_filter_load(c->seccomp, NULL, err)) < 0)
                 return r;
-        if ((r = process_set_user_caps(c->p, c->setgroups, err)) < 0)
+        if ((r = process_fix_stdio(c->p->uid, c->p->terminal, err)) < 0 || (r = process_set_user_caps(c->p, c->setgroups, err)) < 0)
                 return r;
         if ((r = process_find_exec(c->p, ret_exec, err)) < 0)
                 return r;
@@ -184,7 +188,7 @@ static __attribute__((noreturn)) void exec_grandchild(struct exec_child *c)
                 _exit(127);
         }
         process_close_fds(c->o->preserve_fds);
-        execve(path, c->p->args, c->p->env ? c->p->env : (char *[]){ NULL });
+        execve(path, c->p->args, c->p->env);
         err_sys(&err, -errno, "exec '%s'", path);
         sync_send_err(c->sync_fd, &err);
         _exit(127);
@@ -237,7 +241,7 @@ static int open_namespaces(pid_t pid, int *fds, struct err *err)
                 snprintf(q, sizeof(q), "/proc/self/ns/%s", files[t]);
                 int fd = open(p, O_RDONLY | O_CLOEXEC);
                 if (fd < 0) {
-                        if (errno == ENOENT && t == NS_CGROUP)
+                        if (errno == ENOENT && (t == NS_CGROUP || t == NS_TIME))
                                 continue;
                         return err_sys(err, -errno, "cannot open %s", p);
                 }
@@ -270,7 +274,7 @@ int container_exec(const struct exec_opts *o, struct err *err)
                 r = err_set(err, -EINVAL, "cannot exec in container '%s': it is %s", o->id, status_name(stt));
                 goto out;
         }
-        if ((r = spec_load(st.bundle, &s, err)) < 0)
+        if ((r = runtime_spec_load(&st, &s, err)) < 0)
                 goto out;
         if ((r = build_process(o, &s, &p, err)) < 0)
                 goto out;

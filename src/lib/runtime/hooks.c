@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/base/fs.h"
+#include "lib/base/log.h"
 #include "lib/base/macro.h"
 #include "hooks.h"
 
@@ -80,4 +81,13 @@ int hooks_run(const struct spec_hook *hooks, size_t n, const char *kind, const c
                         return r;
         }
         return 0;
+}
+
+void hooks_run_warn(const struct spec_hook *hooks, size_t n, const char *kind, const char *state_json)
+{
+        for (size_t i = 0; i < n; i++) {
+                struct err e = { 0 };
+                if (run_one(&hooks[i], kind, i, state_json, &e) < 0)
+                        log_warn("%s", e.msg);
+        }
 }

@@ -8,3 +8,6 @@
  * runtime spec says; a hook past its timeout is killed.  kind names them in
  * errors. */
 int hooks_run(const struct spec_hook *hooks, size_t n, const char *kind, const char *state_json, struct err *err);
+/* poststart and poststop: a failure is a warning, and the remaining hooks and
+ * the lifecycle go on (runtime-spec) */
+void hooks_run_warn(const struct spec_hook *hooks, size_t n, const char *kind, const char *state_json);

@@ -8,6 +8,7 @@
 #include "lib/base/err.h"
 #include "lib/spec/spec.h"
 #include "container.h"
+#include "state.h"
 
 /* helpers shared by container.c, run.c and exec.c */
 pid_t runtime_clone3(uint64_t flags, int *ret_pidfd);
@@ -17,6 +18,8 @@ bool runtime_in_userns(void);
 bool runtime_is_rootless(int flag);
 /* setgroups(2) allowed in the user namespace of pid (0: ours) */
 bool runtime_setgroups_allowed(pid_t pid);
+/* the config of a created container: its `--config` file, else the bundle's */
+int runtime_spec_load(const struct state *st, struct spec *ret, struct err *err);
 char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, const char *status);
 int runtime_connect_unix(const char *path, struct err *err);
 /* copy what is readable from `from` to `to` once; *open_ goes false at EOF or error */

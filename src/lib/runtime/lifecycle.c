@@ -107,13 +107,10 @@ static int destroy(const char *root, struct state *st, struct err *err)
         cgroup_destroy(&st->cgroup);
         _cleanup_free_ char *dir = state_dir(root, st->id);
         fs_rm_rf(dir);
-        if (spec_load(st->bundle, &s, &e) == 0) {
+        if (runtime_spec_load(st, &s, &e) == 0) {
                 if (s.n_hooks[HOOK_POSTSTOP]) {
                         _cleanup_free_ char *sj = runtime_state_for_hooks(&s, st->id, 0, "stopped");
-                        /* poststop hook failures are logged, the container is gone anyway */
-                        struct err he = { 0 };
-                        if (hooks_run(s.hooks[HOOK_POSTSTOP], s.n_hooks[HOOK_POSTSTOP], "poststop", sj, &he) < 0)
-                                log_warn("%s", he.msg);
+                        hooks_run_warn(s.hooks[HOOK_POSTSTOP], s.n_hooks[HOOK_POSTSTOP], "poststop", sj);
                 }
                 spec_free(&s);
         }

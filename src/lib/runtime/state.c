@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -57,16 +58,20 @@ int state_root_open(const char *given, char **ret, struct err *err)
 
 int state_check_id(const char *id, struct err *err)
 {
+        /* runc's messages, which callers may look for */
         size_t n = strlen(id);
-        if (n == 0 || n > 1024 || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-                return err_set(err, -EINVAL, "invalid container id '%s'", id);
-        for (size_t i = 0; i < n; i++) {
+        if (n == 0)
+                return err_set(err, -EINVAL, "container id cannot be empty");
+        bool ok = n <= 1024 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+        for (size_t i = 0; ok && i < n; i++) {
                 char c = id[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == '-' || c == '.' || c == '+'))
-                        return err_set(err, -EINVAL,
-                                       "invalid container id '%s': only letters, digits and _ - . + are allowed", id);
+                ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                     c == '-' || c == '.' || c == '+';
         }
+        if (!ok)
+                return err_set(err, -EINVAL,
+                               "invalid container ID format: '%.200s' (letters, digits and _ - . + only, 1024 at most)",
+                               id);
         return 0;
 }
 
@@ -122,6 +127,8 @@ int state_save(const char *root, const struct state *st, struct err *err)
                 return err_set(err, -EINVAL, "cannot build the state of '%s'", st->id);
         if (st->annotations)
                 json_object_set(j, "annotations", st->annotations);
+        if (st->config)
+                json_object_set_new(j, "config", json_string(st->config));
         _cleanup_free_ char *s = json_dump_str(j, false);
         json_decref(j);
         _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -154,6 +161,8 @@ int state_load(const char *root, const char *id, struct state *st, struct err *e
         st->created = STR("created");
         st->oci_version = STR("ociVersion");
 #undef STR
+        s = json_string_value(json_object_get(j, "config"));
+        st->config = s ? xstrdup(s) : NULL;
         st->pid = (pid_t) json_integer_value(json_object_get(j, "pid"));
         st->pid_start = (unsigned long long) json_integer_value(json_object_get(j, "pidStart"));
         st->owner = (uid_t) json_integer_value(json_object_get(j, "owner"));
@@ -174,6 +183,7 @@ void state_free(struct state *st)
         free(st->rootfs);
         free(st->created);
         free(st->oci_version);
+        free(st->config);
         free(st->cgroup.paths);
         if (st->annotations)
                 json_decref(st->annotations);
@@ -217,4 +227,22 @@ int state_lock(const char *root, const char *id, struct err *err)
                 return err_sys(err, r, "cannot lock container '%s'", id);
         }
         return fd;
+}
+
+char **state_ids(const char *root)
+{
+        char **ids = xcalloc(1, sizeof(char *));
+        DIR *d = opendir(root);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                struct state st;
+                struct err err = { 0 };
+                if (de->d_name[0] == '.' || state_load(root, de->d_name, &st, &err) < 0)
+                        continue;
+                state_free(&st);
+                strv_push(&ids, de->d_name);
+        }
+        if (d)
+                closedir(d);
+        return ids;
 }

@@ -12,6 +12,7 @@
  * atomically), with the exec fifo beside it until `start`. */
 struct state {
         char *id, *bundle, *rootfs, *created, *oci_version;
+        char *config; /* `--config` file, absolute; NULL: the bundle's config.json */
         pid_t pid;
         unsigned long long pid_start; /* /proc/PID/stat starttime: guards against pid reuse */
         uid_t owner;
@@ -42,3 +43,5 @@ unsigned long long state_pid_starttime(pid_t pid);
 json_t *state_to_json(const struct state *st, enum status s, bool runc_extras);
 /* take the per-container lock (flock on the state dir) */
 int state_lock(const char *root, const char *id, struct err *err);
+/* the ids of the containers under root (entries whose state loads), NULL-terminated */
+char **state_ids(const char *root);

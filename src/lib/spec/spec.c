@@ -216,6 +216,34 @@ static int parse_user(json_t *user, struct spec_process *p, struct err *err)
         return 0;
 }
 
+/* what sched_setattr would refuse with a bare EINVAL, said here (runc's checks,
+ * and the kernel's for SCHED_DEADLINE: 1024 ns <= runtime <= deadline <= period,
+ * a period of 0 meaning the deadline, both below 2^63 ns) */
+static int sched_validate(const struct spec_process *p, struct err *err)
+{
+        bool rt = p->sched_policy == 1 || p->sched_policy == 2, dl = p->sched_policy == 6;
+        if (rt && (p->sched_priority < 1 || p->sched_priority > 99))
+                return err_set(err, -EINVAL, "process.scheduler.priority: SCHED_FIFO and SCHED_RR need 1 to 99");
+        if (!rt && p->sched_priority)
+                return err_set(err, -EINVAL, "process.scheduler.priority: only for SCHED_FIFO or SCHED_RR");
+        if (!dl && (p->sched_runtime || p->sched_deadline || p->sched_period))
+                return err_set(err, -EINVAL,
+                               "process.scheduler: runtime, deadline and period are only for SCHED_DEADLINE");
+        if (!dl)
+                return 0;
+        uint64_t period = p->sched_period ? p->sched_period : p->sched_deadline;
+        if (p->sched_runtime < 1024)
+                return err_set(err, -EINVAL, "process.scheduler.runtime: SCHED_DEADLINE needs at least 1024 ns");
+        if (p->sched_deadline < p->sched_runtime)
+                return err_set(err, -EINVAL, "process.scheduler.deadline: %llu ns is below the runtime (%llu ns)",
+                               (unsigned long long) p->sched_deadline, (unsigned long long) p->sched_runtime);
+        if (period < p->sched_deadline || period >> 63)
+                return err_set(err, -EINVAL,
+                               "process.scheduler.period: %llu ns is below the deadline (%llu ns) or past 2^63",
+                               (unsigned long long) period, (unsigned long long) p->sched_deadline);
+        return 0;
+}
+
 static int parse_sched(json_t *o, struct spec_process *p, struct err *err)
 {
         static const struct {
@@ -264,7 +292,7 @@ static int parse_sched(json_t *o, struct spec_process *p, struct err *err)
         p->sched_nice = (int) nice;
         p->sched_priority = (int) prio;
         p->has_scheduler = true;
-        return 0;
+        return sched_validate(p, err);
 }
 
 static int parse_ioprio(json_t *o, struct spec_process *p, struct err *err)
@@ -697,9 +725,6 @@ int spec_parse(json_t *doc, const char *bundle, struct spec *s, struct err *err)
                 return err_set(err, -EINVAL, "config.json: hostname: needs a new uts namespace");
         if ((s->n_uid_mappings || s->n_gid_mappings) && !s->ns[NS_USER].enabled)
                 return err_set(err, -EINVAL, "config.json: linux.uidMappings: needs a user namespace");
-        if (s->ns[NS_USER].enabled && !s->ns[NS_USER].path && (!s->n_uid_mappings || !s->n_gid_mappings))
-                return err_set(err, -EINVAL,
-                               "config.json: linux.uidMappings and linux.gidMappings: required with a new user namespace");
         for (size_t i = 0; i < s->n_sysctls; i++)
                 if ((r = spec_sysctl_check(s, s->sysctls[i].key, s->sysctls[i].value, err)) < 0)
                         return r;
@@ -708,7 +733,12 @@ int spec_parse(json_t *doc, const char *bundle, struct spec *s, struct err *err)
 
 int spec_load(const char *bundle, struct spec *ret, struct err *err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+        return spec_load_file(bundle, NULL, ret, err);
+}
+
+int spec_load_file(const char *bundle, const char *config, struct spec *ret, struct err *err)
+{
+        _cleanup_free_ char *path = config ? xstrdup(config) : xasprintf("%s/config.json", bundle);
         json_t *doc = json_load_path(path, CONFIG_MAX, err);
         if (!doc)
                 return err->code;

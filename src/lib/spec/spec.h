@@ -137,6 +137,8 @@ int spec_sysctl_namespace(const char *key, enum spec_ns_type *ret);
 int spec_sysctl_check(const struct spec *s, const char *key, const char *value, struct err *err);
 /* Load <bundle>/config.json */
 int spec_load(const char *bundle, struct spec *ret, struct err *err);
+/* Load config (crun's --config), or <bundle>/config.json when NULL */
+int spec_load_file(const char *bundle, const char *config, struct spec *ret, struct err *err);
 void spec_free(struct spec *s);
 /* Parse a process object alone, as `exec -p process.json` passes it. */
 int spec_parse_process(json_t *o, const char *where, struct spec_process *ret, struct err *err);
