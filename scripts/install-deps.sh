@@ -3,7 +3,7 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev libcurl4-openssl-dev zstd
-      python3 python3-pytest busybox-static uidmap iproute2 procps util-linux
+      python3 python3-pytest busybox-static uidmap iproute2 procps util-linux acl
       clang libclang-rt-14-dev"
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a Recommends
 # of clang, so named) build the fuzz targets of `make fuzz-ci`

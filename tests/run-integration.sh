@@ -59,19 +59,22 @@ for f in /etc/subuid /etc/subgid; do
 	sed -i '/^dentest-nosub:/d' "$f"
 done
 
-# /dev/fuse is 0600 on some hosts: the pass with sub-ids gets it opened up,
-# the one without sees it closed, so both of den's answers are tested
-# the same for /dev/net/tun (pasta and slirp4netns need it)
-fuse_mode=$(stat -c %a /dev/fuse 2>/dev/null || echo "")
-tun_mode=$(stat -c %a /dev/net/tun 2>/dev/null || echo "")
+# /dev/fuse and /dev/net/tun (pasta and slirp4netns need it) are 0600 on some
+# hosts: the user with sub-ids gets them through an ACL entry of its own, the
+# one without sees them closed, so both of den's answers are tested.  No mode
+# is changed, so runs side by side (and other users) never see them flip.
+devs=""
+for d in /dev/fuse /dev/net/tun; do
+	[ -e "$d" ] && ! runuser -u dentest -- test -r "$d" -a -w "$d" && devs="$devs $d"
+done
+if [ -n "$devs" ]; then
+	command -v setfacl >/dev/null || { echo "run-integration.sh: setfacl is missing (package acl)" >&2; exit 1; }
+	setfacl -m u:dentest:rw $devs
+	# the mask entry goes too when no named entry is left, so the mode reads as before
+	trap 'setfacl -x u:dentest $devs 2>/dev/null; setfacl -x m:: $devs 2>/dev/null; rm -rf "$work"' EXIT
+fi
 rc=0
 run_as root root "$@" || rc=1
-[ -n "$fuse_mode" ] && chmod 0666 /dev/fuse
-[ -n "$tun_mode" ] && chmod 0666 /dev/net/tun
 run_as dentest rootless "$@" || rc=1
-[ -n "$fuse_mode" ] && chmod 0600 /dev/fuse
-[ -n "$tun_mode" ] && chmod 0600 /dev/net/tun
 run_as dentest-nosub rootless-nosubids "$@" || rc=1
-[ -n "$fuse_mode" ] && chmod "$fuse_mode" /dev/fuse
-[ -n "$tun_mode" ] && chmod "$tun_mode" /dev/net/tun
 exit $rc
