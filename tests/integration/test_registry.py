@@ -594,8 +594,11 @@ def test_interop_with_skopeo_and_podman(den, image, tmp, registries, podman):
     reg = registries()
     # den pushes; skopeo and podman pull; podman runs it (through den-runtime)
     den("push", *HTTP, image, f"{reg.host}/den/bb:1")
+    # skopeo's own auth file: without XDG_RUNTIME_DIR it reads /run/containers/UID/auth.json, which root's
+    # podman leaves unreadable to users once it has made /run/containers
+    sk_env = dict(os.environ, REGISTRY_AUTH_FILE=os.path.join(tmp, "skopeo-auth.json"))
     p = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{reg.host}/den/bb:1"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=sk_env)
     assert p.returncode == 0 and json.loads(p.stdout)["Name"] == f"{reg.host}/den/bb", p.stderr
     podman("pull", "--tls-verify=false", f"{reg.host}/den/bb:1")
     p = podman("run", "--rm", "--network", "none", f"{reg.host}/den/bb:1", "/bin/denprobe", "ids")
@@ -604,7 +607,7 @@ def test_interop_with_skopeo_and_podman(den, image, tmp, registries, podman):
     lay = os.path.join(tmp, "sk-layout")
     den("save", "--format", "oci-dir", "-o", lay, image)
     p = subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{lay}", f"docker://{reg.host}/sk/bb:1"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=sk_env)
     assert p.returncode == 0, p.stderr
     podman("push", "--tls-verify=false", f"{reg.host}/den/bb:1", f"{reg.host}/pm/bb:1")
     f = fresh(den, tmp)
