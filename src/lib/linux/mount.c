@@ -153,6 +153,16 @@ int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struc
                 op->source = m->source;
                 op->fstype = m->type;
                 bool bind = op->opts.bind || (m->type && strcmp(m->type, "bind") == 0);
+                /* podman binds /dev/mqueue into a container that joins another's
+                 * ipc namespace (pods): the host's shows the host's queues, not
+                 * the namespace's, and may not be mounted at all.  crun mounts
+                 * mqueue fresh there, and so do we */
+                if (bind && s->ns[NS_IPC].enabled && m->source && strcmp(m->source, "/dev/mqueue") == 0) {
+                        bind = false;
+                        op->opts.bind = op->opts.recursive = false;
+                        op->fstype = "mqueue";
+                        op->source = "mqueue";
+                }
                 if (bind) {
                         struct stat st;
                         op->kind = MOUNT_KIND_BIND;
@@ -169,7 +179,7 @@ int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struc
                         op->dest_is_file = !S_ISDIR(st.st_mode);
                 } else {
                         op->kind = MOUNT_KIND_FS;
-                        if (!m->type || !*m->type) {
+                        if (!op->fstype || !*op->fstype) {
                                 mount_plan_free(ops, n);
                                 return err_set(err, -EINVAL, "config.json: mounts[%zu].type: required for '%s'", i,
                                                m->destination);
@@ -294,6 +304,8 @@ static const char *host_fallback(const struct mount_op *op, const struct mount_e
                 return "/sys";
         if (strcmp(t, "proc") == 0 && env->in_userns && !env->new_pidns)
                 return "/proc";
+        /* a joined ipc namespace (a pod's) gets a fresh mqueue too: the
+         * host's /dev/mqueue is another namespace's, when mounted at all */
         if (strcmp(t, "mqueue") == 0 && env->in_userns && !env->new_ipcns)
                 return "/dev/mqueue";
         if ((strcmp(t, "cgroup") == 0 || strcmp(t, "cgroup2") == 0) &&

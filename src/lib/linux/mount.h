@@ -41,7 +41,7 @@ struct mount_env {
         bool in_userns;   /* mounting from a user namespace we created */
         bool new_netns;   /* sysfs may be mounted fresh */
         bool new_pidns;   /* proc may be mounted fresh */
-        bool new_ipcns;   /* mqueue may be mounted fresh */
+        bool new_ipcns;   /* not the host's ipc namespace (new, or a pod's joined): mqueue is mounted fresh */
         bool new_cgroupns;
         bool cgroup2;     /* host /sys/fs/cgroup is cgroup2 */
         /* the container's own cgroup directories, cgroup_mount_sources()'s

@@ -631,7 +631,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 .in_userns = c.new_userns || runtime_in_userns() || s->ns[NS_USER].path,
                 .new_netns = s->ns[NS_NET].enabled && !s->ns[NS_NET].path,
                 .new_pidns = s->ns[NS_PID].enabled && !s->ns[NS_PID].path,
-                .new_ipcns = s->ns[NS_IPC].enabled && !s->ns[NS_IPC].path,
+                .new_ipcns = s->ns[NS_IPC].enabled,
                 .new_cgroupns = s->ns[NS_CGROUP].enabled,
                 .cgroup2 = cgroup_detect() == CGROUP_UNIFIED,
         };

@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""den-runtime: mounts and the root, and podman's uses of them (issue 11)."""
+import os
+import stat
+
+import pytest
+
+from conftest import ROOT, kv, make_rootfs, run, tar_as_root
+
+IMAGE = "localhost/den-busybox"
+# podman's pause image needs catatonit, missing here: the infra container runs this instead
+PAUSE = "#!/bin/sh\ntrap 'exit 0' TERM INT\nwhile :; do sleep 1000 & wait; done\n"
+
+# rootless podman's network needs /dev/net/tun (the harness opens it to the user with sub-ids only)
+NET = [] if ROOT or os.access("/dev/net/tun", os.R_OK | os.W_OK) else ["--network", "none"]
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    """one podman session for the module, with the test image imported once"""
+    from conftest import podman_session
+    tmp = str(tmp_path_factory.mktemp("podman"))
+    os.chmod(tmp, 0o755)
+    session = podman_session(tmp)
+    pm = next(session)
+    rootfs = os.path.join(tmp, "img")
+    make_rootfs(rootfs)
+    with open(os.path.join(rootfs, "bin", "pause"), "w") as f:
+        f.write(PAUSE)
+    os.chmod(os.path.join(rootfs, "bin", "pause"), 0o755)
+    pm("import", tar_as_root(rootfs, os.path.join(tmp, "img.tar")), IMAGE)
+    yield pm
+    next(session, None)
+
+
+def mountinfo(text):
+    """/proc/self/mountinfo as {mount point: (options, optional fields, fstype, super options)}"""
+    out = {}
+    for line in text.splitlines():
+        left, right = line.split(" - ")
+        f = left.split()
+        r = right.split()
+        out[f[4]] = (f[5], f[6:], r[0], r[2] if len(r) > 2 else "")
+    return out
+
+
+def test_podman_pod_joins_ipc_without_host_mqueue(podman):
+    # the pod's containers join the infra container's ipc namespace, and podman
+    # mounts (rootless: binds) /dev/mqueue for them; the host has none mounted
+    podman("pod", "create", *NET, "--name", "p1", "--infra-image", IMAGE, "--infra-command", "/bin/pause")
+    try:
+        out = podman("run", "--rm", "--pod", "p1", IMAGE, "cat", "/proc/self/mountinfo").stdout
+        assert mountinfo(out)["/dev/mqueue"][2] == "mqueue"
+        podman("run", "--rm", "--pod", "p1", IMAGE, "true")
+    finally:
+        podman("pod", "rm", "-f", "-t", "0", "p1", check=False)
