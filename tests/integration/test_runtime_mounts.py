@@ -2,6 +2,7 @@
 """den-runtime: mounts and the root, and podman's uses of them (issue 11)."""
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -54,3 +55,34 @@ def test_podman_pod_joins_ipc_without_host_mqueue(podman):
         podman("run", "--rm", "--pod", "p1", IMAGE, "true")
     finally:
         podman("pod", "rm", "-f", "-t", "0", "p1", check=False)
+
+
+@pytest.fixture
+def shared_bundle_dir(tmp):
+    """as root, the bundles' directory a shared mount of its own, so a slave shows its master"""
+    if not ROOT:
+        yield
+        return
+    subprocess.run(["mount", "--bind", tmp, tmp], check=True)
+    subprocess.run(["mount", "--make-shared", tmp], check=True)
+    yield
+    subprocess.run(["umount", "-l", tmp], check=True)
+
+
+@pytest.mark.parametrize("prop", ["shared", "rshared", "slave", "private", "rprivate", "unbindable"])
+def test_rootfs_propagation(rt, bundle, shared_bundle_dir, prop):
+    b = bundle().set_args("/bin/cat", "/proc/self/mountinfo")
+    b.config["linux"]["rootfsPropagation"] = prop
+    b.save()
+    fields = " ".join(mountinfo(run(rt, b).stdout)["/"][1])
+    base = prop.lstrip("r") if prop != "rprivate" else "private"
+    if base == "shared":
+        assert "shared:" in fields
+    elif base == "slave":
+        assert "shared:" not in fields and "unbindable" not in fields
+        if ROOT:
+            assert "master:" in fields
+    elif base == "private":
+        assert fields == ""
+    else:
+        assert fields == "unbindable"

@@ -94,11 +94,15 @@ int rootfs_bind_console(int root_fd, int slave_fd, struct err *err)
 int rootfs_mount(const struct spec *s, const struct mount_op *ops, size_t n_ops, const struct mount_env *env,
                  struct err *err)
 {
-        unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : MS_SLAVE | MS_REC;
+        /* nothing we mount may propagate back to the host: all of / becomes a
+         * slave, or private when asked.  Not yet shared nor unbindable: the
+         * root could not be bound (unbindable) nor pivoted into (pivot_root
+         * refuses a shared new root or parent); rootfs_finish sets those on
+         * the new / (crun's way; runc's rootfsParentMountPrivate) */
+        unsigned long prop = s->rootfs_propagation & MS_PRIVATE ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
         int r;
 
-        /* nothing we mount may propagate back to the host */
-        if (mount(NULL, "/", NULL, (prop & MS_SHARED ? MS_SLAVE | MS_REC : prop), NULL) < 0)
+        if (mount(NULL, "/", NULL, prop, NULL) < 0)
                 return err_sys(err, -errno, "cannot make / non-shared");
         if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return err_sys(err, -errno, "cannot bind the root '%s'", s->root_path);
@@ -116,9 +120,6 @@ int rootfs_mount(const struct spec *s, const struct mount_op *ops, size_t n_ops,
         }
         if (dev_mounted && (r = make_dev(root_fd, s, env->in_userns, err)) < 0)
                 return r;
-        if (s->rootfs_propagation & MS_SHARED &&
-            mount(NULL, s->root_path, NULL, s->rootfs_propagation, NULL) < 0)
-                return err_sys(err, -errno, "cannot set the root's propagation");
         return TAKE_FD(root_fd);
 }
 
@@ -136,8 +137,8 @@ int rootfs_pivot(int root_fd, bool no_pivot, struct err *err)
                  * detaching "." then drops it, with no directory to make */
                 if (syscall(SYS_pivot_root, ".", ".") < 0)
                         return err_sys(err, -errno, "pivot_root");
-                /* the old root is already a slave (rootfs_mount made all of
-                 * "/" one): its detach cannot reach the host.  A second
+                /* the old root is already a slave or private (rootfs_mount
+                 * made all of "/" one): its detach cannot reach the host.  A second
                  * MS_SLAVE here would also hit the new tree and undo the
                  * propagation the config asked for on its mounts */
                 if (umount2(".", MNT_DETACH) < 0)
@@ -194,6 +195,8 @@ int rootfs_finish(const struct spec *s, int devnull_fd, struct err *err)
         int r;
         if (root_fd < 0)
                 return err_sys(err, -errno, "open /");
+        if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+                return err_sys(err, -errno, "linux.rootfsPropagation: cannot set it on the root");
         /* the host's /dev/null is out of reach after pivot_root: mask with the container's */
         _cleanup_close_ int null_fd = -1;
         if (s->masked_paths && s->masked_paths[0]) {
