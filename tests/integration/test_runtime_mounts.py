@@ -86,3 +86,11 @@ def test_rootfs_propagation(rt, bundle, shared_bundle_dir, prop):
         assert fields == ""
     else:
         assert fields == "unbindable"
+
+
+def test_missing_cwd_made_before_root_is_read_only(rt, bundle):
+    b = bundle().set_args("/bin/denprobe", "cwd")
+    b.config["root"]["readonly"] = True
+    b.config["process"]["cwd"] = "/does/not/exist"
+    b.save()
+    assert "/does/not/exist" in run(rt, b).stdout

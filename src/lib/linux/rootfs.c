@@ -216,6 +216,13 @@ int rootfs_finish(const struct spec *s, int devnull_fd, struct err *err)
         for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
                 if ((r = readonly_path(root_fd, s->readonly_paths[i], err)) < 0)
                         return r;
+        /* a missing process.cwd is made while the root is still writable (crun
+         * does; process_chdir makes it otherwise) */
+        if (s->root_readonly && s->process.cwd) {
+                _cleanup_close_ int cwd = fs_open_in_root(root_fd, s->process.cwd, O_PATH | O_DIRECTORY, 0);
+                if (cwd == -ENOENT && (cwd = fs_resolve_create(root_fd, s->process.cwd, FS_CREATE_DIR, 0755, err)) < 0)
+                        return err_wrap(err, "process.cwd '%s'", s->process.cwd);
+        }
         if (s->root_readonly && (r = mount_setattr_fd(root_fd, NULL, false, MOUNT_ATTR_RDONLY, 0, 0, -1)) < 0)
                 return err_sys(err, r, "cannot make the root read-only");
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
