@@ -38,6 +38,8 @@ def mountinfo(text):
     """/proc/self/mountinfo as {mount point: (options, optional fields, fstype, super options)}"""
     out = {}
     for line in text.splitlines():
+        if " - " not in line:
+            continue
         left, right = line.split(" - ")
         f = left.split()
         r = right.split()
@@ -94,3 +96,34 @@ def test_missing_cwd_made_before_root_is_read_only(rt, bundle):
     b.config["process"]["cwd"] = "/does/not/exist"
     b.save()
     assert "/does/not/exist" in run(rt, b).stdout
+
+
+def probe_sh(rt, b, script):
+    b.set_args("/bin/sh", "-c", script)
+    return run(rt, b).stdout
+
+
+def test_tmpfs_mode_as_asked_and_dev_755(rt, bundle):
+    b = bundle()
+    b.add_mount(destination="/tmp", type="tmpfs", source="tmpfs", options=["nosuid", "nodev", "mode=1777"])
+    b.add_mount(destination="/mnt", type="tmpfs", source="tmpfs", options=["mode=710"])
+    out = probe_sh(rt, b, "denprobe stat /tmp; denprobe stat /mnt; denprobe stat /dev; cat /proc/self/mountinfo")
+    modes = [l.split("=")[1] for l in out.splitlines() if l.startswith("mode=")]
+    assert modes == ["41777", "40710", "40755"]
+    mi = mountinfo(out)
+    assert "mode=710" in mi["/mnt"][3]
+    assert "mode=755" in mi["/dev"][3]
+
+
+def test_device_binds_are_nosuid_noexec(rt, bundle):
+    b = bundle()
+    b.config["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+                                     "fileMode": 0o666, "uid": 0, "gid": 0}]
+    b.save()
+    mi = mountinfo(probe_sh(rt, b, "cat /proc/self/mountinfo"))
+    devs = [d for d in ("/dev/null", "/dev/zero", "/dev/tty", "/dev/urandom", "/dev/fuse") if d in mi]
+    # as root the nodes are made with mknod: no mounts; rootless every one is a bind
+    assert len(devs) == (0 if ROOT else 5)
+    for d in devs:
+        opts = mi[d][0].split(",")
+        assert "nosuid" in opts and "noexec" in opts, (d, opts)

@@ -33,7 +33,8 @@ static int make_device(int root_fd, const struct spec_device *d, bool bind, stru
                 _cleanup_close_ int t = fs_resolve_create(root_fd, d->path, FS_CREATE_FILE, 0600, err);
                 if (t < 0)
                         return err_wrap(err, "device '%s'", d->path);
-                r = mount_bind_fd(src, t, false, 0, err);
+                /* nosuid and noexec as a device node needs neither (runc, crun) */
+                r = mount_bind_fd(src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
                 return r < 0 ? err_wrap(err, "device '%s'", d->path) : 0;
         }
         _cleanup_free_ char *clean = path_clean_relative(d->path);
