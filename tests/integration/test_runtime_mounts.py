@@ -127,3 +127,19 @@ def test_device_binds_are_nosuid_noexec(rt, bundle):
     for d in devs:
         opts = mi[d][0].split(",")
         assert "nosuid" in opts and "noexec" in opts, (d, opts)
+
+
+@pytest.mark.parametrize("mtype", ["bind", "none", None])
+def test_rbind_option_is_recursive(rt, bundle, mtype):
+    # the host's /dev has mounts below it (/dev/pts, /dev/shm): an rbind brings them,
+    # read-only too when asked (docker's ["rbind", "ro", "rprivate"])
+    b = bundle()
+    m = {"destination": "/mnt/hostdev", "source": "/dev", "options": ["rbind", "nosuid", "ro", "rprivate"]}
+    if mtype:
+        m["type"] = mtype
+    b.add_mount(**m)
+    mi = mountinfo(probe_sh(rt, b, "cat /proc/self/mountinfo"))
+    assert mi["/mnt/hostdev/pts"][2] == "devpts"
+    assert {"nosuid", "ro"} <= set(mi["/mnt/hostdev"][0].split(","))
+    assert "ro" in mi["/mnt/hostdev/pts"][0].split(",")
+    assert mi["/mnt/hostdev/pts"][1] == []
