@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, kv, make_rootfs, run, tar_as_root
+from conftest import ROOT, kv, make_rootfs, open_path_to_all, run, tar_as_root
 
 IMAGE = "localhost/den-busybox"
 # podman's pause image needs catatonit, missing here: the infra container runs this instead
@@ -143,3 +143,35 @@ def test_rbind_option_is_recursive(rt, bundle, mtype):
     assert {"nosuid", "ro"} <= set(mi["/mnt/hostdev"][0].split(","))
     assert "ro" in mi["/mnt/hostdev/pts"][0].split(",")
     assert mi["/mnt/hostdev/pts"][1] == []
+
+
+def userns_bundle(bundle):
+    """a bundle with a user namespace; as root mapped onto 100000.., which must reach the bundle"""
+    b = bundle()
+    if "user" not in b.namespaces():
+        open_path_to_all(b.path)
+        b.config["linux"]["namespaces"].append({"type": "user"})
+        b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        b.save()
+    return b
+
+
+def test_devices_in_a_user_namespace(rt, bundle):
+    # root makes them with mknod (in a tmpfs of the host's: one mounted in the
+    # user namespace is nodev); rootless, where mknod is refused, binds the host's
+    b = userns_bundle(bundle)
+    b.config["linux"]["devices"] = [{"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200,
+                                     "fileMode": 0o620, "uid": 5, "gid": 6}]
+    b.save()
+    out = probe_sh(rt, b, "denprobe stat /dev/net/tun; echo hi > /dev/null && echo null=ok; "
+                          "echo zero=$(head -c 4 /dev/zero | wc -c); cat /proc/self/mountinfo")
+    mi = mountinfo(out)
+    st = kv(out)
+    assert st["null"] == "ok" and st["zero"] == "4"
+    assert st["rdev"] == "10:200"
+    assert mi["/dev/null"][2] == ("tmpfs" if ROOT else "devtmpfs")
+    if ROOT:
+        assert st["mode"] == "20620" and (st["uid"], st["gid"]) == ("5", "6")
+    for d in ("/dev/null", "/dev/net/tun"):
+        assert {"nosuid", "noexec"} <= set(mi[d][0].split(","))

@@ -252,6 +252,15 @@ int mount_bind_fd(int src_fd, int target_fd, bool recursive, uint64_t attr_set, 
         return 0;
 }
 
+int mount_attach_fd(int mnt_fd, int target_fd, uint64_t attr_set, struct err *err)
+{
+        int r = mount_setattr_fd(mnt_fd, NULL, false, attr_set, 0, 0, -1);
+        if (r < 0)
+                return err_sys(err, r, "cannot set mount attributes");
+        r = move_onto(mnt_fd, target_fd);
+        return r < 0 ? err_sys(err, r, "cannot attach the mount") : 0;
+}
+
 static int fsconfig_data(int fsfd, const char *data, struct err *err)
 {
         if (!data)

@@ -48,6 +48,10 @@ struct mount_env {
          * "NAME\tHOST DIR" lines: a cgroup mount that cannot be fresh binds
          * these (NULL: the host's /sys/fs/cgroup, read-only if asked) */
         char **cgroup_dirs;
+        /* device nodes made by the host's root (rootfs_devices_prepare), -1
+         * or NULL: mknod, or rootless a bind of the host's */
+        const int *dev_fds;
+        size_t n_dev_fds;
 };
 
 int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struct err *err);
@@ -58,6 +62,8 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
 
 /* Bind src (an fd or path) onto the fd of an existing target, read-only if asked. */
 int mount_bind_fd(int src_fd, int target_fd, bool recursive, uint64_t attr_set, struct err *err);
+/* Attach a detached mount (open_tree, fsmount) onto target_fd with attributes. */
+int mount_attach_fd(int mnt_fd, int target_fd, uint64_t attr_set, struct err *err);
 /* Fresh filesystem of fstype (with data options) onto target_fd. */
 int mount_fs_fd(const char *fstype, const char *source, const char *data, uint64_t attrs, int target_fd,
                 struct err *err);
