@@ -175,3 +175,26 @@ def test_devices_in_a_user_namespace(rt, bundle):
         assert st["mode"] == "20620" and (st["uid"], st["gid"]) == ("5", "6")
     for d in ("/dev/null", "/dev/net/tun"):
         assert {"nosuid", "noexec"} <= set(mi[d][0].split(","))
+
+
+def test_bind_and_idmapped_mounts_in_a_user_namespace(rt, bundle, tmp):
+    src = os.path.join(tmp, "owned")
+    os.mkdir(src)
+    open(os.path.join(src, "f"), "w").write("x")
+    b = userns_bundle(bundle)
+    uid_map = b.config["linux"]["uidMappings"]
+    gid_map = b.config["linux"]["gidMappings"]
+    b.add_mount(destination="/mnt", type="bind", source=src, options=["bind"])
+    b.add_mount(destination="/root", type="bind", source=src, options=["bind", "idmap"],
+                uidMappings=[dict(m) for m in uid_map], gidMappings=[dict(m) for m in gid_map])
+    b.set_args("/bin/sh", "-c", "denprobe stat /mnt/f; denprobe stat /root/f")
+    p = run(rt, b, check=False)
+    if not ROOT:
+        # the filesystem's user namespace is the host's: only its root may idmap
+        assert p.returncode != 0 and "idmapped mounts need root" in p.stderr
+        return
+    assert p.returncode == 0, p.stderr
+    plain, data = [kv(x) for x in p.stdout.split("mode=")[1:]]
+    # on disk the host root's: unmapped in the container, its root through the idmapped mount
+    assert (plain["uid"], plain["gid"]) == ("65534", "65534")
+    assert (data["uid"], data["gid"]) == ("0", "0")

@@ -143,7 +143,7 @@ int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struc
                 const struct spec_mount *m = &s->mounts[i];
                 struct mount_op *op = &ops[n];
                 int r = mount_opts_parse(m->options, &op->opts, err);
-                op->idmap_userns_fd = -1;
+                op->mnt_fd = -1;
                 if (r < 0) {
                         mount_plan_free(ops, n);
                         return err_wrap(err, "config.json: mounts[%zu] ('%s')", i, m->destination);
@@ -207,8 +207,8 @@ void mount_plan_free(struct mount_op *ops, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 mount_opts_free(&ops[i].opts);
-                if (ops[i].idmap_userns_fd >= 0)
-                        close(ops[i].idmap_userns_fd);
+                if (ops[i].mnt_fd >= 0)
+                        close(ops[i].mnt_fd);
         }
         free(ops);
 }
@@ -375,6 +375,42 @@ static int mount_cgroup_dirs(int root_fd, int target, const struct mount_op *op,
         return 0;
 }
 
+/* A detached bind of src (open in src_fd) with the op's attributes, idmapped
+ * with userns_fd (>= 0). */
+static int bind_tree(const struct mount_op *op, const char *src, int src_fd, bool rec, int userns_fd,
+                     struct err *err)
+{
+        uint64_t set = op->opts.attr_set, clr = op->opts.attr_clr;
+        _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
+                                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                       (rec ? AT_RECURSIVE : 0));
+        if (t < 0)
+                return err_sys(err, -errno, "cannot bind '%s'", src);
+        int r = mount_setattr_fd(t, NULL, false, set, clr, 0, -1);
+        if (r == 0 && (op->opts.rattr_set || op->opts.rattr_clr))
+                r = mount_setattr_fd(t, NULL, true, op->opts.rattr_set, op->opts.rattr_clr, 0, -1);
+        /* a read-only request for a bind covers what is below it too, like crun */
+        if (r == 0 && (set & MOUNT_ATTR_RDONLY) && rec)
+                r = mount_setattr_fd(t, NULL, true, MOUNT_ATTR_RDONLY, 0, 0, -1);
+        if (r < 0)
+                return err_sys(err, r, "cannot set the options of the bind of '%s'", src);
+        if (userns_fd >= 0 && (r = mount_setattr_fd(t, NULL, op->opts.ridmap, 0, 0, 0, userns_fd)) < 0)
+                return err_sys(err, r, "cannot make an idmapped mount of '%s'", src);
+        return TAKE_FD(t);
+}
+
+int mount_prepare_idmapped(struct mount_op *op, int userns_fd, struct err *err)
+{
+        _cleanup_close_ int src_fd = open(op->source, O_PATH | O_CLOEXEC);
+        if (src_fd < 0)
+                return err_sys(err, -errno, "source '%s'", op->source);
+        int t = bind_tree(op, op->source, src_fd, op->opts.recursive, userns_fd, err);
+        if (t < 0)
+                return t;
+        op->mnt_fd = t;
+        return 0;
+}
+
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err)
 {
         const char *src = op->source;
@@ -413,31 +449,17 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
                                op->destination, S_ISDIR(tst.st_mode) ? "directory" : "file",
                                is_file ? "file" : "directory");
 
-        uint64_t set = op->opts.attr_set, clr = op->opts.attr_clr;
-        if (bind) {
+        uint64_t set = op->opts.attr_set;
+        if (op->mnt_fd >= 0) {
+                r = move_onto(op->mnt_fd, target);
+                if (r < 0)
+                        return err_sys(err, r, "mount '%s': cannot attach the bind of '%s'", op->destination, src);
+        } else if (bind) {
                 /* in a user namespace only a recursive bind may reveal a mount with
                  * mounts on top of it; fallbacks are recursive for that reason */
-                bool rec = op->opts.recursive || fallback;
-                _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
-                                                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-                                                               (rec ? AT_RECURSIVE : 0));
+                _cleanup_close_ int t = bind_tree(op, src, src_fd, op->opts.recursive || fallback, -1, err);
                 if (t < 0)
-                        return err_sys(err, -errno, "mount '%s': cannot bind '%s'", op->destination, src);
-                r = mount_setattr_fd(t, NULL, false, set, clr, 0, -1);
-                if (r == 0 && (op->opts.rattr_set || op->opts.rattr_clr))
-                        r = mount_setattr_fd(t, NULL, true, op->opts.rattr_set, op->opts.rattr_clr, 0, -1);
-                /* a read-only request for a bind covers what is below it too, like crun */
-                if (r == 0 && (set & MOUNT_ATTR_RDONLY) && rec)
-                        r = mount_setattr_fd(t, NULL, true, MOUNT_ATTR_RDONLY, 0, 0, -1);
-                if (r < 0)
-                        return err_sys(err, r, "mount '%s': cannot set the options of the bind of '%s'",
-                                       op->destination, src);
-                if (op->idmap_userns_fd >= 0) {
-                        r = mount_setattr_fd(t, NULL, op->opts.ridmap, 0, 0, 0, op->idmap_userns_fd);
-                        if (r < 0)
-                                return err_sys(err, r, "mount '%s': cannot make an idmapped mount of '%s'",
-                                               op->destination, src);
-                }
+                        return err_wrap(err, "mount '%s'", op->destination);
                 r = move_onto(t, target);
                 if (r < 0)
                         return err_sys(err, r, "mount '%s': cannot attach the bind of '%s'", op->destination,

@@ -34,7 +34,8 @@ struct mount_op {
         const char *fstype;
         struct mount_opts opts;
         bool dest_is_file;       /* bind of a non-directory */
-        int idmap_userns_fd;     /* -1: none */
+        int mnt_fd;              /* -1, or the mount made by the parent, to attach (idmapped:
+                                  * only the root of the filesystem's user namespace may) */
 };
 
 struct mount_env {
@@ -56,6 +57,10 @@ struct mount_env {
 
 int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struct err *err);
 void mount_plan_free(struct mount_op *ops, size_t n);
+
+/* As the host's root, before the child enters its user namespace: op's
+ * idmapped bind (maps of userns_fd) as a detached mount in op->mnt_fd. */
+int mount_prepare_idmapped(struct mount_op *op, int userns_fd, struct err *err);
 
 /* Carry out one op below root_fd (the container root, before pivot_root). */
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err);

@@ -551,10 +551,10 @@ static int prepare_idmap_mounts(struct mount_op *ops, size_t n, const struct spe
                         return err_set(err, -EPERM, "mounts[%zu] ('%s'): idmapped mounts need root", i,
                                        ops[i].destination);
                 const struct spec_mount *m = &s->mounts[i];
-                int fd = idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings, m->n_gid_mappings, err);
-                if (fd < 0)
+                _cleanup_close_ int fd = idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings,
+                                                         m->n_gid_mappings, err);
+                if (fd < 0 || mount_prepare_idmapped(&ops[i], fd, err) < 0)
                         return err_wrap(err, "mounts[%zu] ('%s')", i, ops[i].destination);
-                ops[i].idmap_userns_fd = fd;
         }
         return 0;
 }
