@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, kv, make_rootfs, open_path_to_all, run, tar_as_root
+from conftest import ROOT, has_subids, kv, make_rootfs, open_path_to_all, run, tar_as_root
 
 IMAGE = "localhost/den-busybox"
 # podman's pause image needs catatonit, missing here: the infra container runs this instead
@@ -198,3 +198,95 @@ def test_bind_and_idmapped_mounts_in_a_user_namespace(rt, bundle, tmp):
     # on disk the host root's: unmapped in the container, its root through the idmapped mount
     assert (plain["uid"], plain["gid"]) == ("65534", "65534")
     assert (data["uid"], data["gid"]) == ("0", "0")
+
+
+# podman's everyday uses, each as crun runs them (the module shares one podman session)
+
+def pm_run(podman, *args, **kw):
+    return podman("run", "--rm", *NET, *args, **kw)
+
+
+def test_podman_detached_exec_top_restart_kill(podman):
+    podman("run", "-d", "--name", "d1", *NET, IMAGE, "sleep", "1000")
+    # a single-id map (no sub-ids) has no other user to become
+    user = ("1000", "1001") if ROOT or has_subids() else ("0", "0")
+    out = podman("exec", "-u", ":".join(user), "d1", "denprobe", "ids").stdout
+    assert (kv(out)["uid"], kv(out)["gid"]) == user
+    assert "sleep 1000" in podman("top", "d1").stdout
+    podman("restart", "-t", "0", "d1")
+    assert podman("inspect", "-f", "{{.State.Status}}", "d1").stdout.strip() == "running"
+    podman("kill", "d1")
+    podman("wait", "d1")
+    assert podman("inspect", "-f", "{{.State.Status}}", "d1").stdout.strip() == "exited"
+    podman("rm", "d1")
+
+
+def test_podman_read_only_and_tmpfs(podman):
+    p = pm_run(podman, "--read-only", "--tmpfs", "/scratch:mode=1777,size=1m", IMAGE, "sh", "-c",
+               "touch /x 2>/dev/null && echo root=rw || echo root=ro; touch /tmp/t /scratch/s && echo tmp=ok; "
+               "denprobe stat /scratch; grep -w /scratch /proc/self/mountinfo")
+    out = kv(p.stdout)
+    assert out["root"] == "ro" and out["tmp"] == "ok" and out["mode"] == "41777"
+    assert " - tmpfs " in p.stdout and "size=1024k" in p.stdout
+
+
+def test_podman_cap_drop_all_and_default_seccomp(podman):
+    out = kv(pm_run(podman, "--cap-drop", "all", IMAGE, "denprobe", "caps").stdout)
+    assert int(out["CapEff"], 16) == 0 and int(out["CapBnd"], 16) == 0
+    assert out["Seccomp"] == "2"
+    out = kv(pm_run(podman, "--security-opt", "seccomp=unconfined", IMAGE, "denprobe", "caps").stdout)
+    assert out["Seccomp"] == "0"
+
+
+def test_podman_userns_keep_id(podman):
+    if ROOT or not has_subids():
+        pytest.skip("--userns keep-id is rootless only, and podman wants sub-ids for it")
+    p = pm_run(podman, "--userns", "keep-id", IMAGE, "denprobe", "ids", check=False)
+    assert p.returncode == 0, p.stderr
+    assert kv(p.stdout)["uid"] == str(os.getuid())
+
+
+def test_podman_publish_port(podman):
+    if not ROOT and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        pytest.skip("rootless ports need /dev/net/tun (the harness opens it to the user with sub-ids)")
+    import socket
+    import time
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    podman("run", "-d", "--name", "web", "-p", f"127.0.0.1:{port}:8080", IMAGE, "denprobe", "tcp-serve", "8080",
+           "from-den")
+    try:
+        got = b""
+        for _ in range(50):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
+                    got = c.recv(100)
+                if got:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        assert got == b"from-den"
+    finally:
+        podman("rm", "-f", "-t", "0", "web", check=False)
+
+
+def test_podman_pid_host_init_ulimit_hostname(podman):
+    assert pm_run(podman, IMAGE, "sh", "-c", "echo $$").stdout.strip() == "1"
+    assert pm_run(podman, "--pid", "host", IMAGE, "sh", "-c", "echo $$").stdout.strip() != "1"
+    out = pm_run(podman, "--init", "--init-path", "/usr/bin/tini-static", IMAGE, "sh", "-c",
+                 "echo $$; cat /proc/1/cmdline | tr '\\0' ' '").stdout.split("\n")
+    # podman binds the init at /run/podman-init
+    assert out[0] != "1" and out[1].startswith("/run/podman-init -- sh")
+    out = kv(pm_run(podman, "--ulimit", "nofile=1000:2000", IMAGE, "denprobe", "rlimits").stdout)
+    assert out["NOFILE"] == "1000:2000"
+    out = kv(pm_run(podman, "--hostname", "h1.example", IMAGE, "denprobe", "hostname").stdout)
+    assert out["hostname"] == "h1.example"
+
+
+def test_podman_tty_and_device(podman):
+    out = pm_run(podman, "-t", IMAGE, "denprobe", "tty").stdout
+    assert kv(out)["isatty"] == "1" and kv(out)["ttyname"].startswith("/dev/pts/")
+    out = kv(pm_run(podman, "--device", "/dev/fuse", IMAGE, "denprobe", "stat", "/dev/fuse").stdout)
+    assert out["rdev"] == "10:229"
