@@ -61,6 +61,14 @@ def make_rootfs(path):
     os.chmod(os.path.join(path, "tmp"), 0o1777)
 
 
+def open_path_to_all(path):
+    """every directory up to path searchable and readable by all: a user namespace's root
+    mapped onto sub-ids (100000..) must reach the bundle"""
+    while path != "/":
+        os.chmod(path, os.stat(path).st_mode | 0o055)
+        path = os.path.dirname(path)
+
+
 def tar_as_root(tree, tarball):
     """tree as a tar whose files all belong to 0:0, an image layer for `den import`"""
     def as_root(ti):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, has_subids, kv, run, subid_range
+from conftest import ROOT, has_subids, kv, open_path_to_all, run, subid_range
 
 
 def caps_mask(names):
@@ -138,11 +138,7 @@ def test_uid_mappings_with_subids(rt, bundle):
         pytest.skip("this user has no sub-ids (the no-subid pass checks the single-id map instead)")
     b = bundle().set_args("/bin/denprobe", "cat", "/proc/self/uid_map")
     if ROOT:
-        # the container's root (host uid 100000) must reach the bundle
-        d = b.path
-        while d != "/":
-            os.chmod(d, os.stat(d).st_mode | 0o055)
-            d = os.path.dirname(d)
+        open_path_to_all(b.path)
         b.config["linux"]["namespaces"].append({"type": "user"})
         b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
         b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]

@@ -47,12 +47,32 @@ static void test_bad_option(void **state)
         assert_non_null(strstr(e.msg, "size=1m,mode=700"));
 }
 
+static void test_mqueue_bind_in_ipc_namespace_is_fresh(void **state)
+{
+        /* podman's pods: a bind of the host's /dev/mqueue, which may not exist */
+        char *opts[] = { "bind", "nosuid", NULL };
+        struct spec_mount m = { .destination = "/dev/mqueue", .type = "bind", .source = "/dev/mqueue",
+                                .options = opts };
+        struct spec s = { .mounts = &m, .n_mounts = 1 };
+        struct mount_op *ops;
+        size_t n;
+        struct err e = { 0 };
+        s.ns[NS_IPC].enabled = true;
+        s.ns[NS_IPC].path = "/proc/1/ns/ipc";
+        assert_int_equal(mount_plan(&s, &ops, &n, &e), 0);
+        assert_int_equal(ops[0].kind, MOUNT_KIND_FS);
+        assert_string_equal(ops[0].fstype, "mqueue");
+        assert_true(ops[0].opts.attr_set & MOUNT_ATTR_NOSUID);
+        mount_plan_free(ops, n);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_options_sorted),
                 cmocka_unit_test(test_later_option_wins),
                 cmocka_unit_test(test_bad_option),
+                cmocka_unit_test(test_mqueue_bind_in_ipc_namespace_is_fresh),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

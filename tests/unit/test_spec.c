@@ -75,6 +75,20 @@ static void test_errors_name_the_field(void **state)
         expect_error("\"path\":\"rootfs\"", "\"path\":\"\"", "root.path");
 }
 
+static void test_device_file_mode_with_type_bits(void **state)
+{
+        /* podman's --device as root: fileMode is S_IFCHR | 0660 */
+        char doc[4096];
+        const char *p = strstr(base, "\"maskedPaths\"");
+        snprintf(doc, sizeof(doc), "%.*s\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,"
+                 "\"minor\":229,\"fileMode\":8624}],%s", (int) (p - base), base, p);
+        struct spec s;
+        struct err e = { 0 };
+        assert_int_equal(parse(doc, &s, &e), 0);
+        assert_int_equal(s.devices[0].mode, 0660);
+        spec_free(&s);
+}
+
 static void test_sysctl_namespaces(void **state)
 {
         enum spec_ns_type t;
@@ -174,6 +188,7 @@ int main(void)
                 cmocka_unit_test(test_scheduler_checked_before_the_kernel),
                 cmocka_unit_test(test_generate_rootless),
                 cmocka_unit_test(test_cap_names),
+                cmocka_unit_test(test_device_file_mode_with_type_bits),
                 cmocka_unit_test(test_sysctl_namespaces),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

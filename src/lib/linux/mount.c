@@ -143,7 +143,7 @@ int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struc
                 const struct spec_mount *m = &s->mounts[i];
                 struct mount_op *op = &ops[n];
                 int r = mount_opts_parse(m->options, &op->opts, err);
-                op->idmap_userns_fd = -1;
+                op->mnt_fd = -1;
                 if (r < 0) {
                         mount_plan_free(ops, n);
                         return err_wrap(err, "config.json: mounts[%zu] ('%s')", i, m->destination);
@@ -153,6 +153,16 @@ int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struc
                 op->source = m->source;
                 op->fstype = m->type;
                 bool bind = op->opts.bind || (m->type && strcmp(m->type, "bind") == 0);
+                /* podman binds /dev/mqueue into a container that joins another's
+                 * ipc namespace (pods): the host's shows the host's queues, not
+                 * the namespace's, and may not be mounted at all.  crun mounts
+                 * mqueue fresh there, and so do we */
+                if (bind && s->ns[NS_IPC].enabled && m->source && strcmp(m->source, "/dev/mqueue") == 0) {
+                        bind = false;
+                        op->opts.bind = op->opts.recursive = false;
+                        op->fstype = "mqueue";
+                        op->source = "mqueue";
+                }
                 if (bind) {
                         struct stat st;
                         op->kind = MOUNT_KIND_BIND;
@@ -169,7 +179,7 @@ int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struc
                         op->dest_is_file = !S_ISDIR(st.st_mode);
                 } else {
                         op->kind = MOUNT_KIND_FS;
-                        if (!m->type || !*m->type) {
+                        if (!op->fstype || !*op->fstype) {
                                 mount_plan_free(ops, n);
                                 return err_set(err, -EINVAL, "config.json: mounts[%zu].type: required for '%s'", i,
                                                m->destination);
@@ -197,8 +207,8 @@ void mount_plan_free(struct mount_op *ops, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 mount_opts_free(&ops[i].opts);
-                if (ops[i].idmap_userns_fd >= 0)
-                        close(ops[i].idmap_userns_fd);
+                if (ops[i].mnt_fd >= 0)
+                        close(ops[i].mnt_fd);
         }
         free(ops);
 }
@@ -240,6 +250,15 @@ int mount_bind_fd(int src_fd, int target_fd, bool recursive, uint64_t attr_set, 
         if (r < 0)
                 return err_sys(err, r, "cannot attach the bind mount");
         return 0;
+}
+
+int mount_attach_fd(int mnt_fd, int target_fd, uint64_t attr_set, struct err *err)
+{
+        int r = mount_setattr_fd(mnt_fd, NULL, false, attr_set, 0, 0, -1);
+        if (r < 0)
+                return err_sys(err, r, "cannot set mount attributes");
+        r = move_onto(mnt_fd, target_fd);
+        return r < 0 ? err_sys(err, r, "cannot attach the mount") : 0;
 }
 
 static int fsconfig_data(int fsfd, const char *data, struct err *err)
@@ -294,6 +313,8 @@ static const char *host_fallback(const struct mount_op *op, const struct mount_e
                 return "/sys";
         if (strcmp(t, "proc") == 0 && env->in_userns && !env->new_pidns)
                 return "/proc";
+        /* a joined ipc namespace (a pod's) gets a fresh mqueue too: the
+         * host's /dev/mqueue is another namespace's, when mounted at all */
         if (strcmp(t, "mqueue") == 0 && env->in_userns && !env->new_ipcns)
                 return "/dev/mqueue";
         if ((strcmp(t, "cgroup") == 0 || strcmp(t, "cgroup2") == 0) &&
@@ -354,6 +375,42 @@ static int mount_cgroup_dirs(int root_fd, int target, const struct mount_op *op,
         return 0;
 }
 
+/* A detached bind of src (open in src_fd) with the op's attributes, idmapped
+ * with userns_fd (>= 0). */
+static int bind_tree(const struct mount_op *op, const char *src, int src_fd, bool rec, int userns_fd,
+                     struct err *err)
+{
+        uint64_t set = op->opts.attr_set, clr = op->opts.attr_clr;
+        _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
+                                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                       (rec ? AT_RECURSIVE : 0));
+        if (t < 0)
+                return err_sys(err, -errno, "cannot bind '%s'", src);
+        int r = mount_setattr_fd(t, NULL, false, set, clr, 0, -1);
+        if (r == 0 && (op->opts.rattr_set || op->opts.rattr_clr))
+                r = mount_setattr_fd(t, NULL, true, op->opts.rattr_set, op->opts.rattr_clr, 0, -1);
+        /* a read-only request for a bind covers what is below it too, like crun */
+        if (r == 0 && (set & MOUNT_ATTR_RDONLY) && rec)
+                r = mount_setattr_fd(t, NULL, true, MOUNT_ATTR_RDONLY, 0, 0, -1);
+        if (r < 0)
+                return err_sys(err, r, "cannot set the options of the bind of '%s'", src);
+        if (userns_fd >= 0 && (r = mount_setattr_fd(t, NULL, op->opts.ridmap, 0, 0, 0, userns_fd)) < 0)
+                return err_sys(err, r, "cannot make an idmapped mount of '%s'", src);
+        return TAKE_FD(t);
+}
+
+int mount_prepare_idmapped(struct mount_op *op, int userns_fd, struct err *err)
+{
+        _cleanup_close_ int src_fd = open(op->source, O_PATH | O_CLOEXEC);
+        if (src_fd < 0)
+                return err_sys(err, -errno, "source '%s'", op->source);
+        int t = bind_tree(op, op->source, src_fd, op->opts.recursive, userns_fd, err);
+        if (t < 0)
+                return t;
+        op->mnt_fd = t;
+        return 0;
+}
+
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err)
 {
         const char *src = op->source;
@@ -392,31 +449,17 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
                                op->destination, S_ISDIR(tst.st_mode) ? "directory" : "file",
                                is_file ? "file" : "directory");
 
-        uint64_t set = op->opts.attr_set, clr = op->opts.attr_clr;
-        if (bind) {
+        uint64_t set = op->opts.attr_set;
+        if (op->mnt_fd >= 0) {
+                r = move_onto(op->mnt_fd, target);
+                if (r < 0)
+                        return err_sys(err, r, "mount '%s': cannot attach the bind of '%s'", op->destination, src);
+        } else if (bind) {
                 /* in a user namespace only a recursive bind may reveal a mount with
                  * mounts on top of it; fallbacks are recursive for that reason */
-                bool rec = op->opts.recursive || fallback;
-                _cleanup_close_ int t = (int) syscall(SYS_open_tree, src_fd, "",
-                                                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-                                                               (rec ? AT_RECURSIVE : 0));
+                _cleanup_close_ int t = bind_tree(op, src, src_fd, op->opts.recursive || fallback, -1, err);
                 if (t < 0)
-                        return err_sys(err, -errno, "mount '%s': cannot bind '%s'", op->destination, src);
-                r = mount_setattr_fd(t, NULL, false, set, clr, 0, -1);
-                if (r == 0 && (op->opts.rattr_set || op->opts.rattr_clr))
-                        r = mount_setattr_fd(t, NULL, true, op->opts.rattr_set, op->opts.rattr_clr, 0, -1);
-                /* a read-only request for a bind covers what is below it too, like crun */
-                if (r == 0 && (set & MOUNT_ATTR_RDONLY) && rec)
-                        r = mount_setattr_fd(t, NULL, true, MOUNT_ATTR_RDONLY, 0, 0, -1);
-                if (r < 0)
-                        return err_sys(err, r, "mount '%s': cannot set the options of the bind of '%s'",
-                                       op->destination, src);
-                if (op->idmap_userns_fd >= 0) {
-                        r = mount_setattr_fd(t, NULL, op->opts.ridmap, 0, 0, 0, op->idmap_userns_fd);
-                        if (r < 0)
-                                return err_sys(err, r, "mount '%s': cannot make an idmapped mount of '%s'",
-                                               op->destination, src);
-                }
+                        return err_wrap(err, "mount '%s'", op->destination);
                 r = move_onto(t, target);
                 if (r < 0)
                         return err_sys(err, r, "mount '%s': cannot attach the bind of '%s'", op->destination,

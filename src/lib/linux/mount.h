@@ -34,30 +34,41 @@ struct mount_op {
         const char *fstype;
         struct mount_opts opts;
         bool dest_is_file;       /* bind of a non-directory */
-        int idmap_userns_fd;     /* -1: none */
+        int mnt_fd;              /* -1, or the mount made by the parent, to attach (idmapped:
+                                  * only the root of the filesystem's user namespace may) */
 };
 
 struct mount_env {
         bool in_userns;   /* mounting from a user namespace we created */
         bool new_netns;   /* sysfs may be mounted fresh */
         bool new_pidns;   /* proc may be mounted fresh */
-        bool new_ipcns;   /* mqueue may be mounted fresh */
+        bool new_ipcns;   /* not the host's ipc namespace (new, or a pod's joined): mqueue is mounted fresh */
         bool new_cgroupns;
         bool cgroup2;     /* host /sys/fs/cgroup is cgroup2 */
         /* the container's own cgroup directories, cgroup_mount_sources()'s
          * "NAME\tHOST DIR" lines: a cgroup mount that cannot be fresh binds
          * these (NULL: the host's /sys/fs/cgroup, read-only if asked) */
         char **cgroup_dirs;
+        /* device nodes made by the host's root (rootfs_devices_prepare), -1
+         * or NULL: mknod, or rootless a bind of the host's */
+        const int *dev_fds;
+        size_t n_dev_fds;
 };
 
 int mount_plan(const struct spec *s, struct mount_op **ret, size_t *ret_n, struct err *err);
 void mount_plan_free(struct mount_op *ops, size_t n);
+
+/* As the host's root, before the child enters its user namespace: op's
+ * idmapped bind (maps of userns_fd) as a detached mount in op->mnt_fd. */
+int mount_prepare_idmapped(struct mount_op *op, int userns_fd, struct err *err);
 
 /* Carry out one op below root_fd (the container root, before pivot_root). */
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err);
 
 /* Bind src (an fd or path) onto the fd of an existing target, read-only if asked. */
 int mount_bind_fd(int src_fd, int target_fd, bool recursive, uint64_t attr_set, struct err *err);
+/* Attach a detached mount (open_tree, fsmount) onto target_fd with attributes. */
+int mount_attach_fd(int mnt_fd, int target_fd, uint64_t attr_set, struct err *err);
 /* Fresh filesystem of fstype (with data options) onto target_fd. */
 int mount_fs_fd(const char *fstype, const char *source, const char *data, uint64_t attrs, int target_fd,
                 struct err *err);

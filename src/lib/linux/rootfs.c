@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,19 +22,104 @@ static const struct spec_device default_devices[] = {
         { .path = "/dev/tty", .type = 'c', .major = 5, .minor = 0, .mode = 0666 },
 };
 
-static int make_device(int root_fd, const struct spec_device *d, bool bind, struct err *err)
+/* The container's device list: the defaults it does not name, then its own. */
+static size_t device_list(const struct spec *s, const struct spec_device ***ret)
+{
+        const struct spec_device **l = xcalloc(ELEMENTSOF(default_devices) + s->n_devices, sizeof(*l));
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(default_devices); i++) {
+                bool given = false;
+                for (size_t k = 0; k < s->n_devices; k++)
+                        given |= strcmp(s->devices[k].path, default_devices[i].path) == 0;
+                if (!given)
+                        l[n++] = &default_devices[i];
+        }
+        for (size_t k = 0; k < s->n_devices; k++)
+                l[n++] = &s->devices[k];
+        *ret = l;
+        return n;
+}
+
+static mode_t device_type(const struct spec_device *d)
+{
+        return d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+}
+
+/* the host id of a container id, 0 (the overflow id inside) when unmapped */
+static uint32_t host_id(const struct spec_idmap *m, size_t n, uint32_t id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+                        return m[i].host_id + (id - m[i].container_id);
+        return 0;
+}
+
+int rootfs_devices_prepare(const struct spec *s, int **ret_fds, size_t *ret_n, struct err *err)
+{
+        _cleanup_free_ const struct spec_device **devs = NULL;
+        size_t n = device_list(s, &devs);
+        _cleanup_close_ int fsfd = (int) syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+        if (fsfd < 0 || syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
+            syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return err_sys(err, -errno, "cannot make a tmpfs for the device nodes");
+        _cleanup_close_ int mfd = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+        if (mfd < 0)
+                return err_sys(err, -errno, "cannot make a tmpfs for the device nodes");
+        int *fds = xcalloc(n, sizeof(*fds));
+        for (size_t i = 0; i < n; i++)
+                fds[i] = -1;
+        for (size_t i = 0; i < n; i++) {
+                const struct spec_device *d = devs[i];
+                char name[32];
+                snprintf(name, sizeof(name), "%zu", i);
+                if (mknodat(mfd, name, device_type(d) | (d->mode & 07777), makedev(d->major, d->minor)) < 0 ||
+                    fchmodat(mfd, name, d->mode & 07777, 0) < 0 ||
+                    fchownat(mfd, name, host_id(s->uid_mappings, s->n_uid_mappings, d->uid),
+                             host_id(s->gid_mappings, s->n_gid_mappings, d->gid), AT_SYMLINK_NOFOLLOW) < 0) {
+                        int e = -errno;
+                        rootfs_devices_close(fds, n);
+                        return err_sys(err, e, "device '%s': mknod", d->path);
+                }
+                /* a mount of the node alone, for the child to attach */
+                fds[i] = (int) syscall(SYS_open_tree, mfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (fds[i] < 0) {
+                        int e = -errno;
+                        rootfs_devices_close(fds, n);
+                        return err_sys(err, e, "device '%s': cannot clone the node", d->path);
+                }
+        }
+        *ret_fds = fds;
+        *ret_n = n;
+        return 0;
+}
+
+void rootfs_devices_close(int *fds, size_t n)
+{
+        for (size_t i = 0; fds && i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        free(fds);
+}
+
+/* node_fd >= 0: the host root's node (rootfs_devices_prepare) to attach; else
+ * bind the host's when bind, or mknod */
+static int make_device(int root_fd, const struct spec_device *d, bool bind, int node_fd, struct err *err)
 {
         int r;
-        if (bind) {
-                /* in a user namespace mknod is refused: bind the host's node, as
-                 * runc and crun do rootless */
-                _cleanup_close_ int src = open(d->path, O_PATH | O_CLOEXEC);
-                if (src < 0)
+        if (node_fd >= 0 || bind) {
+                /* in a user namespace mknod is refused: bind a node, as runc and
+                 * crun do; rootless the host's own */
+                _cleanup_close_ int src = node_fd >= 0 ? -1 : open(d->path, O_PATH | O_CLOEXEC);
+                if (node_fd < 0 && src < 0)
                         return err_sys(err, -errno, "device '%s': not on the host to bind", d->path);
                 _cleanup_close_ int t = fs_resolve_create(root_fd, d->path, FS_CREATE_FILE, 0600, err);
                 if (t < 0)
                         return err_wrap(err, "device '%s'", d->path);
-                r = mount_bind_fd(src, t, false, 0, err);
+                /* nosuid and noexec as a device node needs neither (runc, crun) */
+                if (node_fd >= 0)
+                        r = mount_attach_fd(node_fd, t, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+                else
+                        r = mount_bind_fd(src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
                 return r < 0 ? err_wrap(err, "device '%s'", d->path) : 0;
         }
         _cleanup_free_ char *clean = path_clean_relative(d->path);
@@ -47,31 +133,27 @@ static int make_device(int root_fd, const struct spec_device *d, bool bind, stru
         _cleanup_close_ int dfd = openat(dir, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dfd < 0)
                 return err_sys(err, -errno, "device '%s'", d->path);
-        mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
         unlinkat(dfd, name, 0);
-        if (mknodat(dfd, name, type | (d->mode & 07777), makedev(d->major, d->minor)) < 0)
+        if (mknodat(dfd, name, device_type(d) | (d->mode & 07777), makedev(d->major, d->minor)) < 0)
                 return err_sys(err, -errno, "device '%s': mknod", d->path);
         if (fchmodat(dfd, name, d->mode & 07777, 0) < 0 || fchownat(dfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return err_sys(err, -errno, "device '%s': chown", d->path);
         return 0;
 }
 
-static int make_dev(int root_fd, const struct spec *s, bool bind, struct err *err)
+static int make_dev(int root_fd, const struct spec *s, const struct mount_env *env, struct err *err)
 {
         static const char *const links[][2] = { { "/proc/self/fd", "fd" },  { "/proc/self/fd/0", "stdin" },
                                                 { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
                                                 { "pts/ptmx", "ptmx" } };
+        _cleanup_free_ const struct spec_device **devs = NULL;
+        size_t n = device_list(s, &devs);
         int r;
-        for (size_t i = 0; i < ELEMENTSOF(default_devices); i++) {
-                bool given = false;
-                for (size_t k = 0; k < s->n_devices; k++)
-                        given |= strcmp(s->devices[k].path, default_devices[i].path) == 0;
-                if (!given && (r = make_device(root_fd, &default_devices[i], bind, err)) < 0)
+        for (size_t i = 0; i < n; i++) {
+                int node = env->dev_fds && i < env->n_dev_fds ? env->dev_fds[i] : -1;
+                if ((r = make_device(root_fd, devs[i], env->in_userns, node, err)) < 0)
                         return r;
         }
-        for (size_t k = 0; k < s->n_devices; k++)
-                if ((r = make_device(root_fd, &s->devices[k], bind, err)) < 0)
-                        return r;
         _cleanup_close_ int dev = fs_open_in_root(root_fd, "/dev", O_DIRECTORY | O_RDONLY, 0);
         if (dev < 0)
                 return err_sys(err, dev, "cannot open /dev in the container root");
@@ -94,11 +176,15 @@ int rootfs_bind_console(int root_fd, int slave_fd, struct err *err)
 int rootfs_mount(const struct spec *s, const struct mount_op *ops, size_t n_ops, const struct mount_env *env,
                  struct err *err)
 {
-        unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : MS_SLAVE | MS_REC;
+        /* nothing we mount may propagate back to the host: all of / becomes a
+         * slave, or private when asked.  Not yet shared nor unbindable: the
+         * root could not be bound (unbindable) nor pivoted into (pivot_root
+         * refuses a shared new root or parent); rootfs_finish sets those on
+         * the new / (crun's way; runc's rootfsParentMountPrivate) */
+        unsigned long prop = s->rootfs_propagation & MS_PRIVATE ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
         int r;
 
-        /* nothing we mount may propagate back to the host */
-        if (mount(NULL, "/", NULL, (prop & MS_SHARED ? MS_SLAVE | MS_REC : prop), NULL) < 0)
+        if (mount(NULL, "/", NULL, prop, NULL) < 0)
                 return err_sys(err, -errno, "cannot make / non-shared");
         if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return err_sys(err, -errno, "cannot bind the root '%s'", s->root_path);
@@ -114,11 +200,8 @@ int rootfs_mount(const struct spec *s, const struct mount_op *ops, size_t n_ops,
                 if (strcmp(d, "dev") == 0)
                         dev_mounted = ops[i].kind != MOUNT_KIND_BIND;
         }
-        if (dev_mounted && (r = make_dev(root_fd, s, env->in_userns, err)) < 0)
+        if (dev_mounted && (r = make_dev(root_fd, s, env, err)) < 0)
                 return r;
-        if (s->rootfs_propagation & MS_SHARED &&
-            mount(NULL, s->root_path, NULL, s->rootfs_propagation, NULL) < 0)
-                return err_sys(err, -errno, "cannot set the root's propagation");
         return TAKE_FD(root_fd);
 }
 
@@ -136,8 +219,8 @@ int rootfs_pivot(int root_fd, bool no_pivot, struct err *err)
                  * detaching "." then drops it, with no directory to make */
                 if (syscall(SYS_pivot_root, ".", ".") < 0)
                         return err_sys(err, -errno, "pivot_root");
-                /* the old root is already a slave (rootfs_mount made all of
-                 * "/" one): its detach cannot reach the host.  A second
+                /* the old root is already a slave or private (rootfs_mount
+                 * made all of "/" one): its detach cannot reach the host.  A second
                  * MS_SLAVE here would also hit the new tree and undo the
                  * propagation the config asked for on its mounts */
                 if (umount2(".", MNT_DETACH) < 0)
@@ -194,6 +277,8 @@ int rootfs_finish(const struct spec *s, int devnull_fd, struct err *err)
         int r;
         if (root_fd < 0)
                 return err_sys(err, -errno, "open /");
+        if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+                return err_sys(err, -errno, "linux.rootfsPropagation: cannot set it on the root");
         /* the host's /dev/null is out of reach after pivot_root: mask with the container's */
         _cleanup_close_ int null_fd = -1;
         if (s->masked_paths && s->masked_paths[0]) {
@@ -213,6 +298,13 @@ int rootfs_finish(const struct spec *s, int devnull_fd, struct err *err)
         for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
                 if ((r = readonly_path(root_fd, s->readonly_paths[i], err)) < 0)
                         return r;
+        /* a missing process.cwd is made while the root is still writable (crun
+         * does; process_chdir makes it otherwise) */
+        if (s->root_readonly && s->process.cwd) {
+                _cleanup_close_ int cwd = fs_open_in_root(root_fd, s->process.cwd, O_PATH | O_DIRECTORY, 0);
+                if (cwd == -ENOENT && (cwd = fs_resolve_create(root_fd, s->process.cwd, FS_CREATE_DIR, 0755, err)) < 0)
+                        return err_wrap(err, "process.cwd '%s'", s->process.cwd);
+        }
         if (s->root_readonly && (r = mount_setattr_fd(root_fd, NULL, false, MOUNT_ATTR_RDONLY, 0, 0, -1)) < 0)
                 return err_sys(err, r, "cannot make the root read-only");
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)

@@ -551,10 +551,10 @@ static int prepare_idmap_mounts(struct mount_op *ops, size_t n, const struct spe
                         return err_set(err, -EPERM, "mounts[%zu] ('%s'): idmapped mounts need root", i,
                                        ops[i].destination);
                 const struct spec_mount *m = &s->mounts[i];
-                int fd = idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings, m->n_gid_mappings, err);
-                if (fd < 0)
+                _cleanup_close_ int fd = idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings,
+                                                         m->n_gid_mappings, err);
+                if (fd < 0 || mount_prepare_idmapped(&ops[i], fd, err) < 0)
                         return err_wrap(err, "mounts[%zu] ('%s')", i, ops[i].destination);
-                ops[i].idmap_userns_fd = fd;
         }
         return 0;
 }
@@ -565,6 +565,8 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct mount_op *ops = NULL;
         size_t n_ops = 0;
         struct seccomp_filter *sc = NULL;
+        int *dev_fds = NULL;
+        size_t n_dev_fds = 0;
         _cleanup_free_ char *time_offsets = NULL;
         bool rootless = runtime_is_rootless(o->rootless);
         _cleanup_free_ char *dir = NULL, *fifo = NULL;
@@ -631,10 +633,19 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 .in_userns = c.new_userns || runtime_in_userns() || s->ns[NS_USER].path,
                 .new_netns = s->ns[NS_NET].enabled && !s->ns[NS_NET].path,
                 .new_pidns = s->ns[NS_PID].enabled && !s->ns[NS_PID].path,
-                .new_ipcns = s->ns[NS_IPC].enabled && !s->ns[NS_IPC].path,
+                .new_ipcns = s->ns[NS_IPC].enabled,
                 .new_cgroupns = s->ns[NS_CGROUP].enabled,
                 .cgroup2 = cgroup_detect() == CGROUP_UNIFIED,
         };
+        /* root with a user namespace: device nodes made with mknod out here
+         * (a kernel without open_tree of a detached mount: the host's bound) */
+        if (!rootless && c.env.in_userns) {
+                struct err e2 = { 0 };
+                if (rootfs_devices_prepare(s, &dev_fds, &n_dev_fds, &e2) < 0)
+                        log_debug("%s: binding the host's device nodes instead", e2.msg);
+                c.env.dev_fds = dev_fds;
+                c.env.n_dev_fds = n_dev_fds;
+        }
         if ((r = join_namespaces(s, err)) < 0)
                 goto fail;
         if (!s->ns[NS_MNT].enabled) {
@@ -732,6 +743,7 @@ fail:
         cleanup_failed(o->root, o->id, out);
 out:
         mount_plan_free(ops, n_ops);
+        rootfs_devices_close(dev_fds, n_dev_fds);
         seccomp_filter_free(sc);
         return r;
 }

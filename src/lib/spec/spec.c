@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "lib/base/macro.h"
 #include "spec.h"
@@ -475,7 +476,9 @@ static int parse_devices(json_t *arr, struct spec *s, struct err *err)
                     (r = json_get_str(e, w, "type", &type, err)) < 0 ||
                     (r = json_get_int(e, w, "major", INT32_MIN, INT64_MAX, &d->major, err)) < 0 ||
                     (r = json_get_int(e, w, "minor", INT32_MIN, INT64_MAX, &d->minor, err)) < 0 ||
-                    (r = json_get_int(e, w, "fileMode", 0, 07777, &mode, err)) < 0 ||
+                    /* podman includes the file type bits (S_IFCHR | 0660): runc
+                     * and crun take the permission bits, "type" says the rest */
+                    (r = json_get_int(e, w, "fileMode", 0, S_IFMT | 07777, &mode, err)) < 0 ||
                     (r = json_get_int(e, w, "uid", 0, UINT32_MAX - 1, &uid, err)) < 0 ||
                     (r = json_get_int(e, w, "gid", 0, UINT32_MAX - 1, &gid, err)) < 0)
                         return r;
@@ -486,7 +489,7 @@ static int parse_devices(json_t *arr, struct spec *s, struct err *err)
                 d->path = xstrdup(path);
                 d->type = type[0];
                 d->has_mode = mode >= 0;
-                d->mode = mode >= 0 ? (mode_t) mode : 0666;
+                d->mode = mode >= 0 ? (mode_t) mode & 07777 : 0666;
                 d->uid = (uid_t) uid;
                 d->gid = (gid_t) gid;
                 s->n_devices++;
