@@ -10,7 +10,7 @@ PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmo
 # real callers and peers of den-runtime, for tests and benchmarks
 PEERS="crun runc podman containerd fuse-overlayfs slirp4netns passt containernetworking-plugins
       docker-registry apache2-utils openssl skopeo umoci
-      sbuild schroot autopkgtest mmdebstrap dpkg-dev"
+      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (it uses apt-get)" >&2
 	exit 1
