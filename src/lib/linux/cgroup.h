@@ -53,8 +53,12 @@ int cgroup_destroy(const struct cgroup *cg);
  * is in its cgroup: "NAME\tHOST DIR" per hierarchy ("\t/sys/fs/cgroup/X" on v2;
  * on v1 one per controller it joins, and "unified" on hybrid); pure. */
 char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode);
-/* translate OCI resources into "file value" writes; pure, unit-tested */
+/* translate OCI resources into "[?][CTL:]FILE[|ALT]\tVALUE" writes
+ * (cgroup_plan.c has the format); pure, unit-tested */
 int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err);
+/* the v1 controllers plan writes to that are not in joined (cpuset, hugetlb,
+ * net_cls, ...: joined only when asked for), NULL when none */
+char **cgroup_plan_extra_controllers(char *const *plan, const char *const *joined, size_t n_joined);
 
 /* linux.resources.devices (cgroup_devices.c) */
 enum { CGROUP_DEV_MKNOD = 1, CGROUP_DEV_READ = 2, CGROUP_DEV_WRITE = 4, CGROUP_DEV_RWM = 7 };
