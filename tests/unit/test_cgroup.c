@@ -199,6 +199,28 @@ static void test_bad_values(void **state)
         }
 }
 
+/* runc's update flags: go-units' RAMInBytes */
+static void test_parse_bytes(void **state)
+{
+        static const struct {
+                const char *s;
+                int64_t v;
+        } ok[] = { { "-1", -1 },          { "0", 0 },           { "4096", 4096 },        { "32m", 32 << 20 },
+                   { "32M", 32 << 20 },    { "1.5g", 3LL << 29 }, { "64 MiB", 64 << 20 }, { "100kb", 102400 },
+                   { "2t", 2LL << 40 },    { "1b", 1 } };
+        static const char *const bad[] = { "", "-2", "m", "12x", "1.5.5g", "32mm", "99999999999999999999", " 1" };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                int64_t v = -7;
+                if (cgroup_parse_bytes(ok[i].s, &v) < 0 || v != ok[i].v)
+                        fail_msg("'%s' read as %lld", ok[i].s, (long long) v);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int64_t v;
+                if (cgroup_parse_bytes(bad[i], &v) == 0)
+                        fail_msg("'%s' accepted", bad[i]);
+        }
+}
+
 static struct cgroup_dev_rule *rules(const char *res, size_t *n, int *r)
 {
         json_t *j = json_loads(res, 0, NULL);
@@ -402,7 +424,7 @@ int main(void)
         const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1),
                                             cmocka_unit_test(test_zero_is_unset),
                                             cmocka_unit_test(test_all_fields_v1), cmocka_unit_test(test_all_fields_v2),
-                                            cmocka_unit_test(test_bad_values), cmocka_unit_test(test_devices_v1),
+                                            cmocka_unit_test(test_bad_values), cmocka_unit_test(test_parse_bytes), cmocka_unit_test(test_devices_v1),
                                             cmocka_unit_test(test_devices_bpf), cmocka_unit_test(test_mount_sources),
                                             cmocka_unit_test(test_v2_enable_controllers) };
         return cmocka_run_group_tests(tests, NULL, NULL);

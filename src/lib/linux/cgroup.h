@@ -60,6 +60,10 @@ int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err)
  * net_cls, ...: joined only when asked for), NULL when none */
 char **cgroup_plan_extra_controllers(char *const *plan, const char *const *joined, size_t n_joined);
 
+/* a memory size as runc's update flags take it ("-1", "32m", "1.5GiB",
+ * binary units); -EINVAL when it is none */
+int cgroup_parse_bytes(const char *s, int64_t *ret);
+
 /* linux.resources.devices (cgroup_devices.c) */
 enum { CGROUP_DEV_MKNOD = 1, CGROUP_DEV_READ = 2, CGROUP_DEV_WRITE = 4, CGROUP_DEV_RWM = 7 };
 struct cgroup_dev_rule {

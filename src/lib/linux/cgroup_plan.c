@@ -469,3 +469,35 @@ char **cgroup_plan_extra_controllers(char *const *plan, const char *const *joine
         }
         return v;
 }
+
+int cgroup_parse_bytes(const char *s, int64_t *ret)
+{
+        /* runc's update flags go through go-units' RAMInBytes: "-1",
+         * "1.5g", "64 MiB", "100kb"; units are binary, case does not matter */
+        static const char units[] = "kmgtp";
+        char *end;
+        if (strcmp(s, "-1") == 0) {
+                *ret = -1;
+                return 0;
+        }
+        if (!(*s >= '0' && *s <= '9'))
+                return -EINVAL;
+        errno = 0;
+        long double v = strtold(s, &end);
+        if (errno || end == s)
+                return -EINVAL;
+        if (*end == ' ')
+                end++;
+        const char *u = *end ? strchr(units, *end | 0x20) : NULL;
+        if (u)
+                for (end++, v *= 1024; u > units; u--)
+                        v *= 1024;
+        if ((*end | 0x20) == 'i' && u)
+                end++;
+        if ((*end | 0x20) == 'b')
+                end++;
+        if (*end || v >= (long double) INT64_MAX)
+                return -EINVAL;
+        *ret = (int64_t) v;
+        return 0;
+}
