@@ -194,11 +194,29 @@ UPDATES = [
 @pytest.mark.skipif(V2, reason="v1 files; the v2 plan is unit-tested")
 @pytest.mark.parametrize("flags,ctl,f,want", UPDATES, ids=[" ".join(u[0]) for u in UPDATES])
 def test_update_flag(rt, bundle, flags, ctl, f, want):
-    # cpuset joined at create (an update cannot add a controller yet)
     cg = start(rt, bundle(), {"memory": {"limit": 64 << 20}, "cpu": {"cpus": "0-1" if os.cpu_count() > 1 else "0",
                                                                       "realtimeRuntime": 1000}})
     rt("update", *flags, "c1")
     assert read(ctl, cg, f) == want
+
+
+@pytest.mark.skipif(V2, reason="v1 only: controllers joined on demand")
+def test_update_joins_cpuset(rt, bundle):
+    # cpuset is joined at create only when asked for; an update joins it then
+    cg = start(rt, bundle(), {"pids": {"limit": 50}}, args=("/bin/sh", "-c", "sleep 30 & sleep 30"))
+    pid = rt.state("c1")["pid"]
+    assert f"cpuset:{cg}\n" not in open(f"/proc/{pid}/cgroup").read()
+    rt("update", "--cpuset-cpus", "0", "c1")
+    assert read("cpuset", cg, "cpuset.cpus") == "0"
+    assert read("cpuset", cg, "cpuset.mems") == open(f"{CG}/cpuset/cpuset.mems").read().strip()
+    moved = set(read("cpuset", cg, "cgroup.procs").split())
+    assert moved == set(read("pids", cg, "cgroup.procs").split()) and str(pid) in moved
+    # recorded: an exec'd process joins it too, and delete removes it
+    p = rt("exec", "c1", "/bin/cat", "/proc/self/cgroup")
+    # (the cgroup namespace was made when the container was in cpuset's root)
+    assert f"cpuset:{cg}\n" in p.stdout
+    rt("delete", "--force", "c1")
+    assert not os.path.exists(path("cpuset", cg, ""))
 
 
 @pytest.mark.skipif(V2, reason="v1 files; the v2 plan is unit-tested")

@@ -136,13 +136,6 @@ static int apply_plan(const struct cgroup *cg, char *const *w, struct err *err)
         return 0;
 }
 
-int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err)
-{
-        _cleanup_strv_free_ char **w = NULL;
-        int r = cgroup_plan_writes(resources, cg->v2, &w, err);
-        return r < 0 ? r : apply_plan(cg, w, err);
-}
-
 int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err)
 {
         char *save = NULL, val[16];
@@ -480,6 +473,94 @@ unavailable:
                         log_warn("linux.resources ignored: %s (cgroups %s)", e.msg, cgroup_mode_name(mode));
         }
         return 0;
+}
+
+/* Move the container's processes into the v1 directory dir, until a pass
+ * finds none left behind (a process may fork meanwhile). */
+static int move_procs_v1(const struct cgroup *cg, const char *dir, struct err *err)
+{
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
+        for (int pass = 0; pass < 10; pass++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                _cleanup_free_ char *there = NULL;
+                size_t n = 0, moved = 0;
+                if (cgroup_pids(cg, &pids, &n) < 0 || fs_read_file(procs, 1 << 22, &there, NULL) < 0)
+                        return err_set(err, -EIO, "cgroup: cannot list the container's processes");
+                _cleanup_free_ char *list = xasprintf("\n%s", there);
+                for (size_t i = 0; i < n; i++) {
+                        char key[24], val[16];
+                        snprintf(key, sizeof(key), "\n%d\n", pids[i]);
+                        snprintf(val, sizeof(val), "%d", pids[i]);
+                        if (strstr(list, key))
+                                continue;
+                        int r = fs_write_file(procs, val, strlen(val));
+                        /* ESRCH: it exited meanwhile */
+                        if (r < 0 && r != -ESRCH)
+                                return err_sys(err, r, "cgroup: cannot move process %d into %s", pids[i], dir);
+                        moved++;
+                }
+                if (!moved)
+                        return 0;
+        }
+        return err_set(err, -EAGAIN, "cgroup: the container's processes keep forking, cannot move them into %s", dir);
+}
+
+/* An update that sets a v1 controller the container did not join at create
+ * (cpuset, hugetlb, ...: joined on demand) makes its directory at the same
+ * path and adds it to cg->paths; *ret_new: the new directories. */
+static int join_extra_v1(struct cgroup *cg, char *const *plan, char ***ret_new, struct err *err)
+{
+        static const char top[] = "/sys/fs/cgroup/";
+        _cleanup_strv_free_ char **extra = NULL, **have = NULL;
+        _cleanup_free_ char *copy = xstrdup(cg->paths), *rel = NULL;
+        char *save = NULL, **added = NULL;
+        size_t n_have = 0, n_added = 0, len = strlen(cg->paths) + 1;
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+                char *slash = strncmp(d, top, strlen(top)) == 0 ? strchr(d + strlen(top), '/') : NULL;
+                if (!slash)
+                        continue;
+                if (!rel)
+                        rel = xstrdup(slash); /* "/den-test/c1": absolute in each hierarchy */
+                have = xrealloc(have, (n_have + 2) * sizeof(char *));
+                have[n_have++] = xasprintf("%.*s", (int) (slash - d - strlen(top)), d + strlen(top));
+                have[n_have] = NULL;
+        }
+        *ret_new = NULL;
+        if (!rel || !(extra = cgroup_plan_extra_controllers(plan, (const char *const *) have, n_have)))
+                return 0;
+        for (size_t i = 0; extra[i]; i++) {
+                _cleanup_free_ char *base = xasprintf("%s%s", top, extra[i]);
+                int r = access(base, F_OK) < 0 ? err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not mounted (no %s)",
+                                                         extra[i], base)
+                                               : make_dir(cg, &len, base, extra[i], rel, err);
+                if (r >= 0 && strcmp(extra[i], "cpuset") == 0)
+                        r = cpuset_init_v1(cg, err);
+                if (r < 0) {
+                        strv_freep(&added);
+                        return r;
+                }
+                added = xrealloc(added, (n_added + 2) * sizeof(char *));
+                added[n_added++] = xasprintf("%s%s", base, rel);
+                added[n_added] = NULL;
+        }
+        *ret_new = added;
+        return 0;
+}
+
+int cgroup_update(struct cgroup *cg, json_t *resources, struct err *err)
+{
+        _cleanup_strv_free_ char **w = NULL, **added = NULL;
+        int r = cgroup_plan_writes(resources, cg->v2, &w, err);
+        if (r < 0)
+                return r;
+        if (!cg->v2 && (r = join_extra_v1(cg, w, &added, err)) < 0)
+                return r;
+        if ((r = apply_plan(cg, w, err)) < 0)
+                return r;
+        for (size_t i = 0; added && added[i]; i++)
+                if ((r = move_procs_v1(cg, added[i], err)) < 0)
+                        return r;
+        return added ? 1 : 0;
 }
 
 char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)

@@ -42,7 +42,10 @@ int cgroup_enter_self_v1(const int *fds, size_t n, struct err *err);
 char *cgroup_dir(const struct cgroup *cg, const char *controller);
 /* usage as runc's events --stats "data": cpu, memory, pids (cgroup_stats.c) */
 json_t *cgroup_stats(const struct cgroup *cg);
-int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err);
+/* write resources; on v1 a controller the container has not joined (cpuset,
+ * hugetlb, ...: joined on demand at create) gets its directory and the
+ * container's processes: 1 then, cg->paths has grown and is to be saved */
+int cgroup_update(struct cgroup *cg, json_t *resources, struct err *err);
 int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err);
 int cgroup_freeze(const struct cgroup *cg, bool freeze, struct err *err);
 bool cgroup_frozen(const struct cgroup *cg);

@@ -306,7 +306,14 @@ int container_pause(const char *root, const char *id, bool pause, struct err *er
 int container_update(const char *root, const char *id, json_t *resources, struct err *err)
 {
         struct state st;
-        int r = state_load(root, id, &st, err);
+        int r = state_check_id(id, err);
+        if (r < 0)
+                return r;
+        /* held until we return: the state may be saved with a directory joined now */
+        _cleanup_close_ int lock = state_lock(root, id, err);
+        if (lock < 0)
+                return lock;
+        r = state_load(root, id, &st, err);
         if (r < 0)
                 return r;
         if (state_status(root, &st) == STATUS_STOPPED)
@@ -314,10 +321,11 @@ int container_update(const char *root, const char *id, json_t *resources, struct
         else if (!st.cgroup.paths)
                 r = err_set(err, -EOPNOTSUPP,
                             "cannot update container '%s': it has no cgroup of its own (rootless without a delegated cgroup)", id);
-        else
-                r = cgroup_update(&st.cgroup, resources, err);
+        /* 1: a v1 controller joined now, its directory recorded */
+        else if ((r = cgroup_update(&st.cgroup, resources, err)) > 0)
+                r = state_save(root, &st, err);
         state_free(&st);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 int container_stats(const char *root, const char *id, json_t **ret, struct err *err)
