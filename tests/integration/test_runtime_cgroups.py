@@ -233,6 +233,15 @@ def test_update_resources_file_stdin_and_stats(rt, bundle, tmp):
                                                                            "memory": {"limit": 40 << 20}}))
     assert read("pids", cg, "pids.max") == "25"
     assert read("memory", cg, "memory.limit_in_bytes") == str(40 << 20)
+    # recorded in the state, as runc keeps them
+    with open(os.path.join(rt.root, "c1", "state.json")) as fh:
+        res = json.load(fh)["resources"]
+    assert res["pids"]["limit"] == 25 and res["memory"]["limit"] == 40 << 20
+    # a swap alone: the recorded limit stays
+    if os.path.exists(path("memory", cg, "memory.memsw.limit_in_bytes")):
+        rt("update", "--memory-swap", "100m", "c1")
+        assert read("memory", cg, "memory.memsw.limit_in_bytes") == str(100 << 20)
+        assert read("memory", cg, "memory.limit_in_bytes") == str(40 << 20)
     stats = json.loads(rt("events", "--stats", "c1").stdout)["data"]
     assert stats["pids"]["limit"] == 25
     assert stats["memory"]["usage"]["limit"] == 40 << 20

@@ -221,6 +221,31 @@ static void test_parse_bytes(void **state)
         }
 }
 
+/* update: recorded values merged group by group; a swap given alone gets the
+ * recorded limit (v2 needs it) */
+static void test_resources_for_update(void **state)
+{
+        json_t *rec = json_loads("{\"memory\":{\"limit\":1000,\"reservation\":500},\"pids\":{\"limit\":9}}", 0, NULL);
+        json_t *upd = json_loads("{\"memory\":{\"swap\":3000},\"cpu\":{\"shares\":2}}", 0, NULL);
+        json_t *merged, *apply = cgroup_resources_for_update(rec, upd, &merged);
+        _cleanup_free_ char *a = json_dumps(apply, JSON_SORT_KEYS | JSON_COMPACT);
+        _cleanup_free_ char *m = json_dumps(merged, JSON_SORT_KEYS | JSON_COMPACT);
+        assert_string_equal(a, "{\"cpu\":{\"shares\":2},\"memory\":{\"limit\":1000,\"swap\":3000}}");
+        assert_string_equal(m, "{\"cpu\":{\"shares\":2},\"memory\":{\"limit\":1000,\"reservation\":500,\"swap\":3000},"
+                               "\"pids\":{\"limit\":9}}");
+        /* the recorded object is left as it was */
+        assert_null(json_object_get(json_object_get(rec, "memory"), "swap"));
+        json_decref(apply);
+        json_decref(merged);
+        apply = cgroup_resources_for_update(NULL, upd, &merged);
+        assert_null(json_object_get(json_object_get(apply, "memory"), "limit"));
+        assert_true(json_equal(merged, upd));
+        json_decref(apply);
+        json_decref(merged);
+        json_decref(rec);
+        json_decref(upd);
+}
+
 static struct cgroup_dev_rule *rules(const char *res, size_t *n, int *r)
 {
         json_t *j = json_loads(res, 0, NULL);
@@ -424,7 +449,8 @@ int main(void)
         const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1),
                                             cmocka_unit_test(test_zero_is_unset),
                                             cmocka_unit_test(test_all_fields_v1), cmocka_unit_test(test_all_fields_v2),
-                                            cmocka_unit_test(test_bad_values), cmocka_unit_test(test_parse_bytes), cmocka_unit_test(test_devices_v1),
+                                            cmocka_unit_test(test_bad_values), cmocka_unit_test(test_parse_bytes),
+                                            cmocka_unit_test(test_resources_for_update), cmocka_unit_test(test_devices_v1),
                                             cmocka_unit_test(test_devices_bpf), cmocka_unit_test(test_mount_sources),
                                             cmocka_unit_test(test_v2_enable_controllers) };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,11 @@ int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err)
  * net_cls, ...: joined only when asked for), NULL when none */
 char **cgroup_plan_extra_controllers(char *const *plan, const char *const *joined, size_t n_joined);
 
+/* For `update`: *ret_merged, the recorded resources with update's laid over
+ * them group by group (runc keeps them so); returns what to write: update,
+ * with the recorded memory limit added to a swap given alone (v2's
+ * memory.swap.max is swap minus limit; written again, unchanged). */
+json_t *cgroup_resources_for_update(json_t *recorded, json_t *update, json_t **ret_merged);
 /* a memory size as runc's update flags take it ("-1", "32m", "1.5GiB",
  * binary units); -EINVAL when it is none */
 int cgroup_parse_bytes(const char *s, int64_t *ret);

@@ -722,6 +722,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         st->owner = geteuid();
         st->rootless = rootless;
         st->annotations = s->annotations ? json_incref(s->annotations) : NULL;
+        st->resources = s->resources ? json_incref(s->resources) : NULL;
         if ((r = state_save(o->root, st, err)) < 0)
                 goto fail;
         if (o->pid_file && (r = write_pid_file(o->pid_file, pid, err)) < 0)

@@ -321,9 +321,17 @@ int container_update(const char *root, const char *id, json_t *resources, struct
         else if (!st.cgroup.paths)
                 r = err_set(err, -EOPNOTSUPP,
                             "cannot update container '%s': it has no cgroup of its own (rootless without a delegated cgroup)", id);
-        /* 1: a v1 controller joined now, its directory recorded */
-        else if ((r = cgroup_update(&st.cgroup, resources, err)) > 0)
-                r = state_save(root, &st, err);
+        else {
+                json_t *merged, *apply = cgroup_resources_for_update(st.resources, resources, &merged);
+                r = cgroup_update(&st.cgroup, apply, err);
+                json_decref(apply);
+                if (st.resources)
+                        json_decref(st.resources);
+                st.resources = merged;
+                /* recorded: the new values, and a v1 directory joined now */
+                if (r >= 0)
+                        r = state_save(root, &st, err);
+        }
         state_free(&st);
         return r < 0 ? r : 0;
 }
