@@ -115,18 +115,8 @@ int rt_cmd_update(struct rt_global *g, int argc, char **argv)
         if (argc - optind != 1)
                 return rt_usage("update", "expects exactly one container id");
         /* the flags win over the file, field by field */
-        if (file) {
-                const char *k;
-                json_t *v;
-                json_object_foreach(res, k, v)
-                {
-                        json_t *fg = json_object_get(file, k);
-                        if (json_is_object(fg) && json_is_object(v))
-                                json_object_update(fg, v);
-                        else
-                                json_object_set(file, k, v);
-                }
-        }
+        if (file)
+                cgroup_resources_merge(file, res);
         if (container_update(g->root, argv[optind], file ? file : res, &err) < 0)
                 return rt_fail(err.msg);
         return 0;

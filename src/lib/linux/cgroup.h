@@ -63,6 +63,9 @@ int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err)
  * net_cls, ...: joined only when asked for), NULL when none */
 char **cgroup_plan_extra_controllers(char *const *plan, const char *const *joined, size_t n_joined);
 
+/* from's groups laid over into's, field by field (arrays and other values
+ * replace) */
+void cgroup_resources_merge(json_t *into, json_t *from);
 /* For `update`: *ret_merged, the recorded resources with update's laid over
  * them group by group (runc keeps them so); returns what to write: update,
  * with the recorded memory limit added to a swap given alone (v2's

@@ -502,20 +502,25 @@ int cgroup_parse_bytes(const char *s, int64_t *ret)
         return 0;
 }
 
+void cgroup_resources_merge(json_t *into, json_t *from)
+{
+        const char *k;
+        json_t *v;
+        json_object_foreach(from, k, v)
+        {
+                json_t *old = json_object_get(into, k);
+                if (json_is_object(old) && json_is_object(v))
+                        json_object_update(old, v);
+                else
+                        json_object_set(into, k, v);
+        }
+}
+
 json_t *cgroup_resources_for_update(json_t *recorded, json_t *update, json_t **ret_merged)
 {
         json_t *merged = recorded ? json_deep_copy(recorded) : json_object();
         json_t *apply = json_deep_copy(update);
-        const char *k;
-        json_t *v;
-        json_object_foreach(update, k, v)
-        {
-                json_t *old = json_object_get(merged, k);
-                if (json_is_object(old) && json_is_object(v))
-                        json_object_update(old, v);
-                else
-                        json_object_set(merged, k, v);
-        }
+        cgroup_resources_merge(merged, update);
         json_t *mem = json_object_get(apply, "memory");
         json_t *limit = json_object_get(json_object_get(recorded, "memory"), "limit");
         if (json_is_object(mem) && json_object_get(mem, "swap") && !json_object_get(mem, "limit") && limit)
