@@ -257,13 +257,27 @@ def test_update_bad_values_refused(rt, bundle):
 
 @pytest.mark.skipif(V2 or not shutil.which("crun"), reason="compares v1 files with crun's")
 def test_same_files_as_crun(rt, bundle, tmp):
-    res = {"memory": {"limit": 32 << 20, "reservation": 16 << 20, "swappiness": 20},
+    res = {"memory": {"limit": 32 << 20, "reservation": 16 << 20, "swappiness": 20, "kernelTCP": 4 << 20,
+                      "disableOOMKiller": True},
            "cpu": {"shares": 300, "quota": 25000, "period": 100000, "cpus": "0", "mems": "0"},
            "pids": {"limit": 40}}
     files = [("memory", "memory.limit_in_bytes"), ("memory", "memory.soft_limit_in_bytes"),
-             ("memory", "memory.swappiness"), ("cpu", "cpu.shares"), ("cpu", "cpu.cfs_quota_us"),
+             ("memory", "memory.swappiness"), ("memory", "memory.kmem.tcp.limit_in_bytes"),
+             ("memory", "memory.oom_control"), ("cpu", "cpu.shares"), ("cpu", "cpu.cfs_quota_us"),
              ("cpu", "cpu.cfs_period_us"), ("cpuset", "cpuset.cpus"), ("cpuset", "cpuset.mems"),
              ("pids", "pids.max")]
+    if os.path.exists(f"{CG}/memory/memory.memsw.limit_in_bytes"):
+        res["memory"]["swap"] = 64 << 20
+        files.append(("memory", "memory.memsw.limit_in_bytes"))
+    if subprocess.run(["mountpoint", "-q", f"{CG}/hugetlb"]).returncode == 0:
+        res["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 << 20}]
+        files.append(("hugetlb", "hugetlb.2MB.limit_in_bytes"))
+    disk = first_disk()
+    if disk:
+        maj, mnr = map(int, disk.split(":"))
+        res["blockIO"] = {"throttleReadBpsDevice": [{"major": maj, "minor": mnr, "rate": 1 << 20}],
+                          "throttleWriteIOPSDevice": [{"major": maj, "minor": mnr, "rate": 100}]}
+        files += [("blkio", "blkio.throttle.read_bps_device"), ("blkio", "blkio.throttle.write_iops_device")]
     cg = start(rt, bundle(), res)
     ours = {f: read(c, cg, f) for c, f in files}
     b = bundle().set_args("/bin/sleep", "30")
