@@ -69,6 +69,18 @@ def test_cpu_fields(rt, bundle):
     assert read("cpu", cg, "cpu.idle") == "0"
 
 
+@pytest.mark.skipif(V2, reason="v1 only: controllers joined on demand")
+def test_cpuset_shown_inside(rt, bundle):
+    # a controller joined on demand shows in the container's /sys/fs/cgroup
+    b = bundle()
+    assert any(m["type"] == "cgroup" for m in b.config["mounts"])
+    b.set_args("/bin/cat", "/sys/fs/cgroup/cpuset/cpuset.cpus")
+    b.config["linux"]["resources"] = {"cpu": {"cpus": "0"}}
+    b.config["linux"]["cgroupsPath"] = f"/den-rtcg-{uuid.uuid4().hex[:8]}"
+    b.save()
+    assert rt("run", "--bundle", b.path, "c1").stdout.strip() == "0"
+
+
 @pytest.mark.skipif(V2, reason="v1 files; the v2 plan is unit-tested")
 def test_cpuset_nested_path_copies_parents(rt, bundle):
     b = bundle().set_args("/bin/denprobe", "sleep", "30")
@@ -128,10 +140,13 @@ def test_blkio_fields(rt, bundle):
     maj, mnr = map(int, disk.split(":"))
     res = {"blockIO": {"throttleReadBpsDevice": [{"major": maj, "minor": mnr, "rate": 1 << 20}],
                        "throttleWriteIOPSDevice": [{"major": maj, "minor": mnr, "rate": 100}]}}
-    weight = None
-    for f in ("blkio.weight", "blkio.bfq.weight"):
-        if os.path.exists(f"{CG}/blkio/den-test") and os.path.exists(f"{CG}/blkio/den-test/{f}"):
-            weight = f
+    # CFQ's blkio.weight, else BFQ's (as runc): a new cgroup shows which
+    probe = f"{CG}/blkio/den-rtcg-probe-{uuid.uuid4().hex[:8]}"
+    os.mkdir(probe)
+    try:
+        weight = next((f for f in ("blkio.weight", "blkio.bfq.weight") if os.path.exists(f"{probe}/{f}")), None)
+    finally:
+        os.rmdir(probe)
     if weight:
         res["blockIO"]["weight"] = 300
     cg = start(rt, bundle(), res)

@@ -379,7 +379,7 @@ static void test_mount_sources(void **state)
 {
         static const char hybrid[] = "10:hugetlb:/\n9:name=systemd:/c1\n8:pids:/c1\n4:memory:/a/c1\n"
                                      "2:cpu,cpuacct:/c1\n3:cpuset:/\n0::/c1\n";
-        _cleanup_strv_free_ char **h = cgroup_mount_sources(hybrid, CGROUP_HYBRID);
+        _cleanup_strv_free_ char **h = cgroup_mount_sources(hybrid, CGROUP_HYBRID, NULL);
         assert_true(has(h, "systemd\t/sys/fs/cgroup/systemd/c1"));
         assert_true(has(h, "pids\t/sys/fs/cgroup/pids/c1"));
         assert_true(has(h, "memory\t/sys/fs/cgroup/memory/a/c1"));
@@ -389,13 +389,21 @@ static void test_mount_sources(void **state)
         /* not joined: not shown (they would be the host's whole tree) */
         for (size_t i = 0; h[i]; i++)
                 assert_null(strstr(h[i], "cpuset"));
-        _cleanup_strv_free_ char **l = cgroup_mount_sources(hybrid, CGROUP_LEGACY);
+        _cleanup_strv_free_ char **l = cgroup_mount_sources(hybrid, CGROUP_LEGACY, NULL);
         assert_false(has(l, "unified\t/sys/fs/cgroup/unified/c1"));
-        _cleanup_strv_free_ char **v2 = cgroup_mount_sources("0::/x/c1\n", CGROUP_UNIFIED);
+        _cleanup_strv_free_ char **v2 = cgroup_mount_sources("0::/x/c1\n", CGROUP_UNIFIED, NULL);
         assert_string_equal(v2[0], "\t/sys/fs/cgroup/x/c1");
         assert_null(v2[1]);
-        _cleanup_strv_free_ char **top = cgroup_mount_sources("0::/\n", CGROUP_UNIFIED);
+        _cleanup_strv_free_ char **top = cgroup_mount_sources("0::/\n", CGROUP_UNIFIED, NULL);
         assert_string_equal(top[0], "\t/sys/fs/cgroup");
+        /* joined on demand: shown when the container's cgroup has it */
+        char paths[] = "/sys/fs/cgroup/memory/a/c1\n/sys/fs/cgroup/cpuset/c1";
+        struct cgroup cg = { .paths = paths };
+        _cleanup_strv_free_ char **d = cgroup_mount_sources("3:cpuset:/c1\n10:hugetlb:/\n4:memory:/a/c1\n",
+                                                            CGROUP_HYBRID, &cg);
+        assert_true(has(d, "cpuset\t/sys/fs/cgroup/cpuset/c1"));
+        assert_true(has(d, "memory\t/sys/fs/cgroup/memory/a/c1"));
+        assert_int_equal(strv_length(d), 2);
 }
 
 static void write_text(const char *path, const char *text)

@@ -563,7 +563,7 @@ int cgroup_update(struct cgroup *cg, json_t *resources, struct err *err)
         return added ? 1 : 0;
 }
 
-char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)
+char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode, const struct cgroup *cg)
 {
         char **v = NULL;
         size_t n = 0;
@@ -586,16 +586,21 @@ char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)
                 }
                 if (mode == CGROUP_UNIFIED)
                         continue;
-                /* only the controllers a container joins: the others would
-                 * show the runtime's cgroup, often the host's whole tree */
-                for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-                        _cleanup_free_ char *list = xasprintf(",%s,", ctls);
-                        bool named = strcmp(v1_controllers[i], "systemd") == 0;
-                        _cleanup_free_ char *want = xasprintf(",%s%s,", named ? "name=" : "", v1_controllers[i]);
-                        if (!strstr(list, want))
+                /* only the controllers a container joins (always, or on
+                 * demand: cg's): the others would show the runtime's cgroup,
+                 * often the host's whole tree */
+                _cleanup_free_ char *cs = xstrdup(ctls);
+                char *s2 = NULL;
+                for (char *ctl = strtok_r(cs, ",", &s2); ctl; ctl = strtok_r(NULL, ",", &s2)) {
+                        const char *name = strncmp(ctl, "name=", 5) == 0 ? ctl + 5 : ctl;
+                        bool join = false;
+                        for (size_t i = 0; i < ELEMENTSOF(v1_controllers) && !join; i++)
+                                join = strcmp(name, v1_controllers[i]) == 0;
+                        _cleanup_free_ char *d = !join && cg ? cgroup_dir(cg, name) : NULL;
+                        if (!join && !d)
                                 continue;
                         v = xrealloc(v, (n + 2) * sizeof(char *));
-                        v[n++] = xasprintf("%s\t/sys/fs/cgroup/%s%s", v1_controllers[i], v1_controllers[i], path);
+                        v[n++] = xasprintf("%s\t/sys/fs/cgroup/%s%s", name, name, path);
                         v[n] = NULL;
                 }
         }

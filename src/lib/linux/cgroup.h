@@ -54,8 +54,9 @@ int cgroup_pids(const struct cgroup *cg, pid_t **ret, size_t *ret_n);
 int cgroup_destroy(const struct cgroup *cg);
 /* What a container's /sys/fs/cgroup shows, from its /proc/self/cgroup once it
  * is in its cgroup: "NAME\tHOST DIR" per hierarchy ("\t/sys/fs/cgroup/X" on v2;
- * on v1 one per controller it joins, and "unified" on hybrid); pure. */
-char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode);
+ * on v1 one per controller it joins, and "unified" on hybrid; cg: its
+ * cgroup, for the v1 controllers joined on demand, or NULL); pure. */
+char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode, const struct cgroup *cg);
 /* translate OCI resources into "[?][CTL:]FILE[|ALT]\tVALUE" writes
  * (cgroup_plan.c has the format); pure, unit-tested */
 int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err);
