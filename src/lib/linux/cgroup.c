@@ -90,8 +90,9 @@ static int apply_one(const struct cgroup *cg, const char *entry, struct err *err
         if (!dir && optional)
                 return 0;
         if (!dir && unified)
-                return err_set(err, -EOPNOTSUPP, "linux.resources.unified.%s: needs cgroup v2; this host's cgroups are %s",
-                               file, cgroup_mode_name(cgroup_detect()));
+                return err_set(err, -EOPNOTSUPP,
+                               "linux.resources.unified.%s: needs cgroup v2; this host's cgroups are %s", file,
+                               cgroup_mode_name(cgroup_detect()));
         if (!dir)
                 return err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not available", ctl);
         _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
@@ -530,9 +531,9 @@ static int join_extra_v1(struct cgroup *cg, char *const *plan, char ***ret_new, 
                 return 0;
         for (size_t i = 0; extra[i]; i++) {
                 _cleanup_free_ char *base = xasprintf("%s%s", top, extra[i]);
-                int r = access(base, F_OK) < 0 ? err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not mounted (no %s)",
-                                                         extra[i], base)
-                                               : make_dir(cg, &len, base, extra[i], rel, err);
+                int r = access(base, F_OK) == 0 ? make_dir(cg, &len, base, extra[i], rel, err)
+                                                : err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not mounted (no %s)",
+                                                          extra[i], base);
                 if (r >= 0 && strcmp(extra[i], "cpuset") == 0)
                         r = cpuset_init_v1(cg, err);
                 if (r < 0) {
