@@ -254,8 +254,9 @@ int rt_cmd_features(struct rt_global *g, int argc, char **argv)
         json_t *lx = json_object();
         json_object_set_new(lx, "namespaces", jn);
         json_object_set_new(lx, "capabilities", caps);
-        json_object_set_new(lx, "cgroup", json_pack("{s:b,s:b,s:b}", "v1", m != CGROUP_UNIFIED, "v2",
-                                                     m == CGROUP_UNIFIED, "systemd", 0));
+        /* rdma: linux.resources.rdma is written (cgroup_plan.c) */
+        json_object_set_new(lx, "cgroup", json_pack("{s:b,s:b,s:b,s:b,s:b}", "v1", m != CGROUP_UNIFIED, "v2",
+                                                     m == CGROUP_UNIFIED, "systemd", 0, "systemdUser", 0, "rdma", 1));
         json_object_set_new(lx, "seccomp", seccomp_features());
         json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", 0));
         json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", 0));

@@ -243,6 +243,34 @@ int main(int argc, char **argv)
                 printf("umask=%04o\n", m);
         } else if (strcmp(cmd, "oom") == 0) {
                 cat("/proc/self/oom_score_adj");
+        } else if (strcmp(cmd, "alloc") == 0 && argc > 2) {
+                /* touch MB megabytes, one at a time (a memory limit's OOM kill) */
+                long mb = atol(argv[2]);
+                for (long i = 0; i < mb; i++) {
+                        char *m = malloc(1 << 20);
+                        if (!m)
+                                return printf("alloc=failed at %ld\n", i), 1;
+                        memset(m, 1, 1 << 20);
+                }
+                printf("alloc=%ld\n", mb);
+        } else if (strcmp(cmd, "fork") == 0 && argc > 2) {
+                /* fork N children that wait; report how many the pids limit let through */
+                int n = atoi(argv[2]), ok = 0, e = 0;
+                for (int i = 0; i < n; i++) {
+                        pid_t c = fork();
+                        if (c == 0) {
+                                pause();
+                                _exit(0);
+                        }
+                        if (c < 0) {
+                                e = errno;
+                                break;
+                        }
+                        ok++;
+                }
+                printf("forked=%d\nerrno=%d\n", ok, e);
+                fflush(stdout);
+                kill(0, SIGKILL);
         } else if (strcmp(cmd, "personality") == 0) {
                 printf("personality=%d\n", personality(0xffffffff));
         } else if (strcmp(cmd, "sched") == 0) {

@@ -132,6 +132,7 @@ def test_version_help_features_checkpoint(rt):
     assert "SCMP_ACT_NOTIFY" in f["linux"]["seccomp"]["actions"]
     assert "user" in f["linux"]["namespaces"]
     assert "createRuntime" in f["hooks"]
+    assert f["linux"]["cgroup"]["rdma"] is True and f["linux"]["cgroup"]["systemdUser"] is False
     for verb in ("checkpoint", "restore"):
         p = rt(verb, "c1", check=False)
         assert p.returncode != 0 and "not supported" in p.stderr

@@ -55,11 +55,13 @@ static void test_v1(void **state)
         assert_true(has(w, "?memory:memory.limit_in_bytes\t-1"));
         assert_true(has(w, "?pids:pids.max\tmax"));
         assert_true(has(w, "cpu:cpu.shares\t512"));
-        char **bad = plan("{\"unified\":{\"memory.high\":\"1\"}}", false, &r);
+        /* v1: the v2 hierarchy of a hybrid host; refused when it has no such file */
+        _cleanup_strv_free_ char **u = plan("{\"unified\":{\"memory.high\":\"1\"}}", false, &r);
+        assert_int_equal(r, 0);
+        assert_true(has(u, "unified:memory.high\t1"));
+        char **bad = plan("{\"unified\":{\"../escape\":\"1\"}}", true, &r);
         assert_true(r < 0);
         assert_null(bad);
-        bad = plan("{\"unified\":{\"../escape\":\"1\"}}", true, &r);
-        assert_true(r < 0);
 }
 
 /* dockerd sends zeros for what it leaves unset: nothing to write */
@@ -72,11 +74,176 @@ static void test_zero_is_unset(void **state)
         assert_int_equal(r, 0);
         assert_null(w);
         _cleanup_strv_free_ char **w2 = plan("{\"blockIO\":{\"weight\":500},\"memory\":{\"swap\":-1}}", false, &r);
-        assert_true(has(w2, "blkio:blkio.weight\t500"));
+        assert_true(has(w2, "blkio:blkio.weight|blkio.bfq.weight\t500"));
         assert_true(has(w2, "?memory:memory.memsw.limit_in_bytes\t-1"));
         /* v2: blkio's weight scaled onto io.weight */
         _cleanup_strv_free_ char **w3 = plan("{\"blockIO\":{\"weight\":500}}", true, &r);
         assert_true(has(w3, "io.weight\tdefault 4950"));
+}
+
+static const char all_v1[] =
+        "{\"memory\":{\"limit\":33554432,\"reservation\":16777216,\"swap\":67108864,\"swappiness\":10,"
+        "\"kernel\":-1,\"kernelTCP\":8388608,\"disableOOMKiller\":true,\"useHierarchy\":true},"
+        "\"cpu\":{\"shares\":512,\"quota\":20000,\"period\":50000,\"realtimeRuntime\":1000,"
+        "\"realtimePeriod\":100000,\"cpus\":\"0\",\"mems\":\"0\",\"idle\":1,\"burst\":1000},"
+        "\"blockIO\":{\"weight\":300,\"leafWeight\":200,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":400}],"
+        "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}],"
+        "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":0}]},"
+        "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+        "\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\",\"priority\":5}]},"
+        "\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3,\"hcaObjects\":10000}}}";
+
+/* every field, on v1 */
+static void test_all_fields_v1(void **state)
+{
+        int r;
+        _cleanup_strv_free_ char **w = plan(all_v1, false, &r);
+        assert_int_equal(r, 0);
+        static const char *const want[] = {
+                "memory:memory.limit_in_bytes\t33554432", "memory:memory.soft_limit_in_bytes\t16777216",
+                "memory:memory.memsw.limit_in_bytes\t67108864", "memory:memory.swappiness\t10",
+                "?memory:memory.kmem.limit_in_bytes\t-1", "memory:memory.kmem.tcp.limit_in_bytes\t8388608",
+                "memory:memory.oom_control\t1", "cpu:cpu.shares\t512", "cpu:cpu.cfs_period_us\t50000",
+                "cpu:cpu.cfs_quota_us\t20000", "cpu:cpu.cfs_burst_us\t1000", "cpu:cpu.rt_period_us\t100000",
+                "cpu:cpu.rt_runtime_us\t1000", "cpuset:cpuset.cpus\t0", "cpuset:cpuset.mems\t0", "cpu:cpu.idle\t1",
+                "blkio:blkio.weight|blkio.bfq.weight\t300", "blkio:blkio.leaf_weight\t200",
+                "blkio:blkio.weight_device|blkio.bfq.weight_device\t8:0 400",
+                "blkio:blkio.throttle.read_bps_device\t8:0 1048576", "blkio:blkio.throttle.write_iops_device\t8:16 0",
+                "hugetlb:hugetlb.2MB.limit_in_bytes\t4194304", "net_cls:net_cls.classid\t1048577",
+                "net_prio:net_prio.ifpriomap\teth0 5", "rdma:rdma.max\tmlx5_1 hca_handle=3 hca_object=10000",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                if (!has(w, want[i]))
+                        fail_msg("missing '%s'", want[i]);
+        }
+        assert_int_equal(strv_length(w), ELEMENTSOF(want));
+        /* the controllers joined only for these */
+        static const char *const joined[] = { "memory", "cpu", "blkio" };
+        _cleanup_strv_free_ char **x = cgroup_plan_extra_controllers(w, joined, ELEMENTSOF(joined));
+        assert_int_equal(strv_length(x), 5);
+        assert_string_equal(x[0], "cpuset");
+        assert_string_equal(x[1], "hugetlb");
+        assert_string_equal(x[2], "net_cls");
+        assert_string_equal(x[3], "net_prio");
+        assert_string_equal(x[4], "rdma");
+}
+
+/* the same on v2, with runc's conversions; v1-only fields refused when set */
+static void test_all_fields_v2(void **state)
+{
+        int r;
+        _cleanup_strv_free_ char **w = plan(
+                "{\"memory\":{\"limit\":33554432,\"reservation\":16777216,\"swap\":67108864,\"kernel\":-1},"
+                "\"cpu\":{\"shares\":512,\"quota\":20000,\"period\":50000,\"cpus\":\"0-1\",\"mems\":\"0\",\"idle\":1,"
+                "\"burst\":1000},"
+                "\"blockIO\":{\"weight\":1000,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":400}],"
+                "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}],"
+                "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":0}]},"
+                "\"hugepageLimits\":[{\"pageSize\":\"1GB\",\"limit\":0}],"
+                "\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3}}}",
+                true, &r);
+        assert_int_equal(r, 0);
+        static const char *const want[] = {
+                "memory.max\t33554432", "memory.low\t16777216", "memory.swap.max\t33554432", "cpu.weight\t20",
+                "cpu.max\t20000 50000", "cpu.max.burst\t1000", "cpuset.cpus\t0-1", "cpuset.mems\t0", "cpu.idle\t1",
+                "io.weight\tdefault 10000", "io.bfq.weight\t8:0 400", "io.max\t8:0 rbps=1048576",
+                "io.max\t8:16 wiops=max", "hugetlb.1GB.max\t0", "rdma.max\tmlx5_1 hca_handle=3",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                if (!has(w, want[i]))
+                        fail_msg("missing '%s'", want[i]);
+        }
+        assert_int_equal(strv_length(w), ELEMENTSOF(want));
+        static const char *const refused[] = {
+                "{\"memory\":{\"swappiness\":60}}", "{\"memory\":{\"disableOOMKiller\":true}}",
+                "{\"memory\":{\"kernelTCP\":1000}}", "{\"cpu\":{\"realtimeRuntime\":1000}}",
+                "{\"blockIO\":{\"leafWeight\":100}}", "{\"network\":{\"classID\":1}}",
+                "{\"memory\":{\"swap\":1000}}", /* runc: swap needs a memory limit on v2 */
+                "{\"memory\":{\"limit\":2000,\"swap\":1000}}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                char **b = plan(refused[i], true, &r);
+                if (r >= 0)
+                        fail_msg("'%s' accepted on v2", refused[i]);
+                assert_null(b);
+        }
+        /* defaults of v1-only fields pass */
+        _cleanup_strv_free_ char **d = plan("{\"memory\":{\"swappiness\":-1,\"disableOOMKiller\":false,"
+                                            "\"useHierarchy\":true},\"cpu\":{\"realtimeRuntime\":0},"
+                                            "\"network\":{\"classID\":0}}",
+                                            true, &r);
+        assert_int_equal(r, 0);
+        assert_null(d);
+        /* unlimited memory, swap unset: swap unlimited too (runc) */
+        _cleanup_strv_free_ char **u = plan("{\"memory\":{\"limit\":-1,\"swap\":0}}", true, &r);
+        assert_true(has(u, "?memory.max\tmax"));
+        assert_true(has(u, "?memory.swap.max\tmax"));
+}
+
+static void test_bad_values(void **state)
+{
+        static const char *const bad[] = {
+                "{\"cpu\":{\"cpus\":\"0;echo\"}}",
+                "{\"hugepageLimits\":[{\"pageSize\":\"../2MB\",\"limit\":1}]}",
+                "{\"memory\":{\"swappiness\":101}}",
+                "{\"network\":{\"priorities\":[{\"name\":\"eth0 1\\neth1\",\"priority\":1}]}}",
+                "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"rate\":1}]}}",
+                "{\"rdma\":{\"mlx5 x\":{\"hcaHandles\":1}}}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r;
+                char **w = plan(bad[i], false, &r);
+                if (r >= 0)
+                        fail_msg("'%s' accepted", bad[i]);
+                assert_null(w);
+        }
+}
+
+/* runc's update flags: go-units' RAMInBytes */
+static void test_parse_bytes(void **state)
+{
+        static const struct {
+                const char *s;
+                int64_t v;
+        } ok[] = { { "-1", -1 },          { "0", 0 },           { "4096", 4096 },        { "32m", 32 << 20 },
+                   { "32M", 32 << 20 },    { "1.5g", 3LL << 29 }, { "64 MiB", 64 << 20 }, { "100kb", 102400 },
+                   { "2t", 2LL << 40 },    { "1b", 1 } };
+        static const char *const bad[] = { "", "-2", "m", "12x", "1.5.5g", "32mm", "99999999999999999999", " 1" };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                int64_t v = -7;
+                if (cgroup_parse_bytes(ok[i].s, &v) < 0 || v != ok[i].v)
+                        fail_msg("'%s' read as %lld", ok[i].s, (long long) v);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int64_t v;
+                if (cgroup_parse_bytes(bad[i], &v) == 0)
+                        fail_msg("'%s' accepted", bad[i]);
+        }
+}
+
+/* update: recorded values merged group by group; a swap given alone gets the
+ * recorded limit (v2 needs it) */
+static void test_resources_for_update(void **state)
+{
+        json_t *rec = json_loads("{\"memory\":{\"limit\":1000,\"reservation\":500},\"pids\":{\"limit\":9}}", 0, NULL);
+        json_t *upd = json_loads("{\"memory\":{\"swap\":3000},\"cpu\":{\"shares\":2}}", 0, NULL);
+        json_t *merged, *apply = cgroup_resources_for_update(rec, upd, &merged);
+        _cleanup_free_ char *a = json_dumps(apply, JSON_SORT_KEYS | JSON_COMPACT);
+        _cleanup_free_ char *m = json_dumps(merged, JSON_SORT_KEYS | JSON_COMPACT);
+        assert_string_equal(a, "{\"cpu\":{\"shares\":2},\"memory\":{\"limit\":1000,\"swap\":3000}}");
+        assert_string_equal(m, "{\"cpu\":{\"shares\":2},\"memory\":{\"limit\":1000,\"reservation\":500,\"swap\":3000},"
+                               "\"pids\":{\"limit\":9}}");
+        /* the recorded object is left as it was */
+        assert_null(json_object_get(json_object_get(rec, "memory"), "swap"));
+        json_decref(apply);
+        json_decref(merged);
+        apply = cgroup_resources_for_update(NULL, upd, &merged);
+        assert_null(json_object_get(json_object_get(apply, "memory"), "limit"));
+        assert_true(json_equal(merged, upd));
+        json_decref(apply);
+        json_decref(merged);
+        json_decref(rec);
+        json_decref(upd);
 }
 
 static struct cgroup_dev_rule *rules(const char *res, size_t *n, int *r)
@@ -212,7 +379,7 @@ static void test_mount_sources(void **state)
 {
         static const char hybrid[] = "10:hugetlb:/\n9:name=systemd:/c1\n8:pids:/c1\n4:memory:/a/c1\n"
                                      "2:cpu,cpuacct:/c1\n3:cpuset:/\n0::/c1\n";
-        _cleanup_strv_free_ char **h = cgroup_mount_sources(hybrid, CGROUP_HYBRID);
+        _cleanup_strv_free_ char **h = cgroup_mount_sources(hybrid, CGROUP_HYBRID, NULL);
         assert_true(has(h, "systemd\t/sys/fs/cgroup/systemd/c1"));
         assert_true(has(h, "pids\t/sys/fs/cgroup/pids/c1"));
         assert_true(has(h, "memory\t/sys/fs/cgroup/memory/a/c1"));
@@ -222,13 +389,21 @@ static void test_mount_sources(void **state)
         /* not joined: not shown (they would be the host's whole tree) */
         for (size_t i = 0; h[i]; i++)
                 assert_null(strstr(h[i], "cpuset"));
-        _cleanup_strv_free_ char **l = cgroup_mount_sources(hybrid, CGROUP_LEGACY);
+        _cleanup_strv_free_ char **l = cgroup_mount_sources(hybrid, CGROUP_LEGACY, NULL);
         assert_false(has(l, "unified\t/sys/fs/cgroup/unified/c1"));
-        _cleanup_strv_free_ char **v2 = cgroup_mount_sources("0::/x/c1\n", CGROUP_UNIFIED);
+        _cleanup_strv_free_ char **v2 = cgroup_mount_sources("0::/x/c1\n", CGROUP_UNIFIED, NULL);
         assert_string_equal(v2[0], "\t/sys/fs/cgroup/x/c1");
         assert_null(v2[1]);
-        _cleanup_strv_free_ char **top = cgroup_mount_sources("0::/\n", CGROUP_UNIFIED);
+        _cleanup_strv_free_ char **top = cgroup_mount_sources("0::/\n", CGROUP_UNIFIED, NULL);
         assert_string_equal(top[0], "\t/sys/fs/cgroup");
+        /* joined on demand: shown when the container's cgroup has it */
+        char paths[] = "/sys/fs/cgroup/memory/a/c1\n/sys/fs/cgroup/cpuset/c1";
+        struct cgroup cg = { .paths = paths };
+        _cleanup_strv_free_ char **d = cgroup_mount_sources("3:cpuset:/c1\n10:hugetlb:/\n4:memory:/a/c1\n",
+                                                            CGROUP_HYBRID, &cg);
+        assert_true(has(d, "cpuset\t/sys/fs/cgroup/cpuset/c1"));
+        assert_true(has(d, "memory\t/sys/fs/cgroup/memory/a/c1"));
+        assert_int_equal(strv_length(d), 2);
 }
 
 static void write_text(const char *path, const char *text)
@@ -280,7 +455,10 @@ static void test_v2_enable_controllers(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = { cmocka_unit_test(test_v2), cmocka_unit_test(test_v1),
-                                            cmocka_unit_test(test_zero_is_unset), cmocka_unit_test(test_devices_v1),
+                                            cmocka_unit_test(test_zero_is_unset),
+                                            cmocka_unit_test(test_all_fields_v1), cmocka_unit_test(test_all_fields_v2),
+                                            cmocka_unit_test(test_bad_values), cmocka_unit_test(test_parse_bytes),
+                                            cmocka_unit_test(test_resources_for_update), cmocka_unit_test(test_devices_v1),
                                             cmocka_unit_test(test_devices_bpf), cmocka_unit_test(test_mount_sources),
                                             cmocka_unit_test(test_v2_enable_controllers) };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,167 +41,6 @@ const char *cgroup_mode_name(enum cgroup_mode m)
         return n[m];
 }
 
-static void add_writev(char ***v, size_t *n, bool optional, const char *file, const char *fmt, va_list ap)
-{
-        char val[256];
-        vsnprintf(val, sizeof(val), fmt, ap);
-        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
-        (*v)[(*n)++] = xasprintf("%s%s\t%s", optional ? "?" : "", file, val);
-        (*v)[*n] = NULL;
-}
-
-static void add_write(char ***v, size_t *n, const char *file, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void add_write(char ***v, size_t *n, const char *file, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        add_writev(v, n, false, file, fmt, ap);
-        va_end(ap);
-}
-
-/* A write of a default ("unlimited") value is marked optional with a leading
- * '?': a kernel without the file (no swap accounting, no CFS bandwidth)
- * already has that value, so a missing file is no error there. */
-static void add_opt_write(char ***v, size_t *n, bool optional, const char *file, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-static void add_opt_write(char ***v, size_t *n, bool optional, const char *file, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        add_writev(v, n, optional, file, fmt, ap);
-        va_end(ap);
-}
-
-static int get_i64(json_t *o, const char *where, const char *key, int64_t *ret, bool *has, struct err *err)
-{
-        int64_t v = INT64_MIN;
-        int r = json_get_int(o, where, key, INT64_MIN + 1, INT64_MAX, &v, err);
-        *has = r == 0 && v != INT64_MIN;
-        if (*has)
-                *ret = v;
-        return r;
-}
-
-int cgroup_plan_writes(json_t *res, bool v2, char ***ret, struct err *err)
-{
-        char **v = NULL;
-        size_t n = 0;
-        json_t *mem = NULL, *pids = NULL, *cpu = NULL, *io = NULL, *unified = NULL;
-        int r;
-        bool has;
-        int64_t x;
-
-        if (!res) {
-                *ret = NULL;
-                return 0;
-        }
-        if ((r = json_get_obj(res, "linux.resources", "memory", &mem, err)) < 0 ||
-            (r = json_get_obj(res, "linux.resources", "pids", &pids, err)) < 0 ||
-            (r = json_get_obj(res, "linux.resources", "cpu", &cpu, err)) < 0 ||
-            (r = json_get_obj(res, "linux.resources", "blockIO", &io, err)) < 0 ||
-            (r = json_get_obj(res, "linux.resources", "unified", &unified, err)) < 0)
-                return r;
-        if (mem) {
-                int64_t limit = 0;
-                bool has_limit;
-                if ((r = get_i64(mem, "linux.resources.memory", "limit", &limit, &has_limit, err)) < 0)
-                        goto fail;
-                if (has_limit)
-                        add_opt_write(&v, &n, limit < 0, v2 ? "memory.max" : "memory:memory.limit_in_bytes",
-                                      limit < 0 ? (v2 ? "max" : "-1") : "%lld", (long long) limit);
-                if ((r = get_i64(mem, "linux.resources.memory", "reservation", &x, &has, err)) < 0)
-                        goto fail;
-                if (has && x != 0)
-                        add_opt_write(&v, &n, x < 0, v2 ? "memory.low" : "memory:memory.soft_limit_in_bytes",
-                                      x < 0 ? (v2 ? "0" : "-1") : "%lld", (long long) x);
-                if ((r = get_i64(mem, "linux.resources.memory", "swap", &x, &has, err)) < 0)
-                        goto fail;
-                if (has) {
-                        /* OCI swap is memory+swap; v2's swap.max is swap alone */
-                        /* without swap accounting there is no file: fine for "unlimited" */
-                        if (v2)
-                                add_opt_write(&v, &n, x < 0, "memory.swap.max", x < 0 ? "max" : "%lld",
-                                              (long long) (has_limit && limit > 0 && x >= limit ? x - limit : x));
-                        else
-                                add_opt_write(&v, &n, x < 0, "memory:memory.memsw.limit_in_bytes", "%lld",
-                                              (long long) x);
-                }
-        }
-        if (pids) {
-                if ((r = get_i64(pids, "linux.resources.pids", "limit", &x, &has, err)) < 0)
-                        goto fail;
-                if (has)
-                        add_opt_write(&v, &n, x <= 0, v2 ? "pids.max" : "pids:pids.max", x <= 0 ? "max" : "%lld",
-                                      (long long) x);
-        }
-        if (cpu) {
-                int64_t quota = 0, period = 0, shares = 0;
-                bool hq, hp, hs;
-                if ((r = get_i64(cpu, "linux.resources.cpu", "quota", &quota, &hq, err)) < 0 ||
-                    (r = get_i64(cpu, "linux.resources.cpu", "period", &period, &hp, err)) < 0 ||
-                    (r = get_i64(cpu, "linux.resources.cpu", "shares", &shares, &hs, err)) < 0)
-                        goto fail;
-                /* 0 is "unset" for each, as with runc: dockerd sends zeros */
-                hq = hq && quota != 0;
-                hp = hp && period > 0;
-                if (hs && shares > 0) {
-                        if (v2)
-                                add_write(&v, &n, "cpu.weight", "%lld",
-                                          (long long) (1 + ((shares - 2) * 9999) / 262142));
-                        else
-                                add_write(&v, &n, "cpu:cpu.shares", "%lld", (long long) shares);
-                }
-                if (v2 && (hq || hp)) {
-                        if (hq && quota > 0)
-                                add_write(&v, &n, "cpu.max", "%lld %lld", (long long) quota,
-                                          (long long) (hp ? period : 100000));
-                        else
-                                add_opt_write(&v, &n, true, "cpu.max", "max %lld", (long long) (hp ? period : 100000));
-                } else if (!v2) {
-                        /* a kernel without CONFIG_CFS_BANDWIDTH has neither file */
-                        if (hp)
-                                add_opt_write(&v, &n, !hq || quota < 0, "cpu:cpu.cfs_period_us", "%lld",
-                                              (long long) period);
-                        if (hq)
-                                add_opt_write(&v, &n, quota < 0, "cpu:cpu.cfs_quota_us", "%lld", (long long) quota);
-                }
-        }
-        if (io) {
-                if ((r = get_i64(io, "linux.resources.blockIO", "weight", &x, &has, err)) < 0)
-                        goto fail;
-                /* 0 is "unset" (dockerd sends it always); hosts without CFQ/BFQ
-                 * have no blkio.weight at all */
-                if (has && x > 0 && v2)
-                        /* blkio's 10..1000 onto io.weight's 1..10000, as runc does */
-                        add_write(&v, &n, "io.weight", "default %lld",
-                                  (long long) (x <= 10 ? 1 : 1 + (x - 10) * 9999 / 990));
-                else if (has && x > 0)
-                        add_write(&v, &n, "blkio:blkio.weight", "%lld", (long long) x);
-        }
-        if (unified) {
-                const char *k;
-                json_t *val;
-                if (!v2) {
-                        r = err_set(err, -EOPNOTSUPP, "linux.resources.unified: needs cgroup v2");
-                        goto fail;
-                }
-                json_object_foreach(unified, k, val)
-                {
-                        if (!json_is_string(val) || strchr(k, '/') || k[0] == '.') {
-                                r = err_set(err, -EINVAL, "linux.resources.unified.%s: invalid", k);
-                                goto fail;
-                        }
-                        add_write(&v, &n, k, "%s", json_string_value(val));
-                }
-        }
-        *ret = v;
-        return 0;
-fail:
-        strv_freep(&v);
-        return r;
-}
-
 static int write_one(const char *dir, const char *file, const char *value, struct err *err)
 {
         _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
@@ -231,34 +69,70 @@ char *cgroup_dir(const struct cgroup *cg, const char *controller)
         return NULL;
 }
 
-int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err)
+/* One planned write (see cgroup_plan.c for the format). */
+static int apply_one(const struct cgroup *cg, const char *entry, struct err *err)
 {
-        _cleanup_strv_free_ char **w = NULL;
-        int r = cgroup_plan_writes(resources, cg->v2, &w, err);
-        if (r < 0)
-                return r;
+        _cleanup_free_ char *w = xstrdup(entry);
+        char *tab = strchr(w, '\t');
+        *tab = '\0';
+        const char *val = tab + 1;
+        bool optional = w[0] == '?';
+        char *file = w + optional, *ctl = NULL, *alt = NULL, *colon = strchr(file, ':');
+        if (colon) {
+                *colon = '\0';
+                ctl = file;
+                file = colon + 1;
+        }
+        if ((alt = strchr(file, '|')))
+                *alt++ = '\0';
+        bool unified = ctl && strcmp(ctl, "unified") == 0;
+        _cleanup_free_ char *dir = cgroup_dir(cg, ctl ? ctl : "");
+        if (!dir && optional)
+                return 0;
+        if (!dir && unified)
+                return err_set(err, -EOPNOTSUPP,
+                               "linux.resources.unified.%s: needs cgroup v2; this host's cgroups are %s", file,
+                               cgroup_mode_name(cgroup_detect()));
+        if (!dir)
+                return err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not available", ctl);
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        int r = fs_write_file(p, val, strlen(val));
+        if (r == -ENOENT && alt) {
+                free(p);
+                p = xasprintf("%s/%s", dir, alt);
+                r = fs_write_file(p, val, strlen(val));
+        }
+        if (r == -ENOENT && optional)
+                log_debug("cgroup: no %s, '%s' left as it is", p, val);
+        else if (r == -ENOENT && unified)
+                return err_set(err, r, "linux.resources.unified.%s: the container's v2 cgroup %s has no such file (%s)",
+                               file, dir, cgroup_mode_name(cgroup_detect()));
+        else if (r < 0)
+                return err_sys(err, r, "cgroup: cannot write '%s' to %s", val, p);
+        return 0;
+}
+
+/* Writes the kernel refuses with EINVAL for their order (a memory limit above
+ * the old memory+swap one, a real-time runtime beyond the old period, a quota
+ * with the old period) are tried again once the others are in, as runc orders
+ * them by reading the current values. */
+static int apply_plan(const struct cgroup *cg, char *const *w, struct err *err)
+{
+        _cleanup_free_ size_t *again = NULL;
+        size_t n = 0;
         for (size_t i = 0; w && w[i]; i++) {
-                char *tab = strchr(w[i], '\t');
-                *tab = '\0';
-                bool optional = w[i][0] == '?';
-                char *file = w[i] + optional, *ctl = NULL;
-                char *colon = strchr(file, ':');
-                if (colon) {
-                        *colon = '\0';
-                        ctl = file;
-                        file = colon + 1;
-                }
-                _cleanup_free_ char *dir = cgroup_dir(cg, ctl ? ctl : "");
-                if (optional && !dir)
-                        continue;
-                if (!dir)
-                        return err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not available", ctl);
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
-                r = fs_write_file(p, tab + 1, strlen(tab + 1));
-                if (r == -ENOENT && optional)
-                        log_debug("cgroup: no %s, '%s' left as it is", p, tab + 1);
-                else if (r < 0)
-                        return err_sys(err, r, "cgroup: cannot write '%s' to %s", tab + 1, p);
+                struct err e = { 0 };
+                int r = apply_one(cg, w[i], &e);
+                if (r == -EINVAL) {
+                        again = xrealloc(again, (n + 1) * sizeof(size_t));
+                        again[n++] = i;
+                } else if (r < 0)
+                        return err_set(err, r, "%s", e.msg);
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = apply_one(cg, w[again[i]], err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -484,14 +358,50 @@ static int apply_devices(const struct cgroup *cg, json_t *resources, struct err 
         return 0;
 }
 
+/* A new v1 cpuset cgroup has empty cpus and mems, and takes no task until
+ * they are set: copy them down from the hierarchy's root, level by level
+ * (fs_mkdir_p may have made the levels above too). */
+static int cpuset_init_v1(const struct cgroup *cg, struct err *err)
+{
+        static const char top[] = "/sys/fs/cgroup/cpuset";
+        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        _cleanup_free_ char *dir = cgroup_dir(cg, "cpuset");
+        if (!dir)
+                return 0;
+        if (strncmp(dir, top, strlen(top)) != 0)
+                return 0;
+        /* c: the '/' starting each level below the hierarchy's root */
+        for (char *c = dir + strlen(top), *next; c && *c; c = next) {
+                if ((next = strchr(c + 1, '/')))
+                        *next = '\0';
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        _cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]), *cur = NULL, *up = NULL;
+                        *c = '\0';
+                        _cleanup_free_ char *pp = xasprintf("%s/%s", dir, files[i]);
+                        *c = '/';
+                        if (fs_read_file(p, 4096, &cur, NULL) < 0 || (cur[0] != '\n' && cur[0] != '\0'))
+                                continue;
+                        int r = fs_read_file(pp, 4096, &up, NULL);
+                        if (r >= 0)
+                                r = fs_write_file(p, up, strlen(up));
+                        if (r < 0)
+                                return err_sys(err, r, "cgroup: cannot copy %s into %s", pp, p);
+                }
+                if (next)
+                        *next = '/';
+        }
+        return 0;
+}
+
 int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, bool rootless, struct cgroup *ret,
                   struct err *err)
 {
         enum cgroup_mode mode = cgroup_detect();
         struct cgroup cg = { .v2 = mode == CGROUP_UNIFIED };
-        size_t len = 0;
+        size_t len = 0, n_extra;
         int r = 0;
         struct err e = { 0 };
+        _cleanup_strv_free_ char **plan = NULL, **extra = NULL;
 
         memset(ret, 0, sizeof(*ret));
         /* crun's default, /<id> at the top of each hierarchy; rootless only a
@@ -503,15 +413,28 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, b
                 r = err_set(&e, -ENOENT, "no cgroup filesystem at /sys/fs/cgroup");
                 goto unavailable;
         }
-        for (size_t i = 0; i < (cg.v2 ? 1 : ELEMENTSOF(v1_controllers)); i++) {
-                const char *ctl = cg.v2 ? NULL : v1_controllers[i];
+        if ((r = cgroup_plan_writes(resources, cg.v2, &plan, &e)) < 0)
+                goto fail;
+        /* cpuset, hugetlb, net_cls, ... only when the config sets them */
+        extra = cg.v2 ? NULL : cgroup_plan_extra_controllers(plan, v1_controllers, ELEMENTSOF(v1_controllers));
+        n_extra = strv_length(extra);
+        for (size_t i = 0; i < (cg.v2 ? 1 : ELEMENTSOF(v1_controllers) + n_extra); i++) {
+                const char *ctl = cg.v2                             ? NULL
+                                  : i < ELEMENTSOF(v1_controllers) ? v1_controllers[i]
+                                                                    : extra[i - ELEMENTSOF(v1_controllers)];
                 _cleanup_free_ char *base = ctl ? xasprintf("/sys/fs/cgroup/%s", ctl) : xstrdup("/sys/fs/cgroup");
-                if (ctl && access(base, F_OK) < 0)
-                        continue;
+                if (ctl && access(base, F_OK) < 0) {
+                        if (i < ELEMENTSOF(v1_controllers))
+                                continue;
+                        r = err_set(&e, -EOPNOTSUPP, "cgroup: controller '%s' is not mounted (no %s)", ctl, base);
+                        goto fail;
+                }
                 if ((r = make_dir(&cg, &len, base, ctl, rel, &e)) < 0)
                         goto fail;
                 if (cg.v2)
                         cgroup_v2_enable_controllers("/sys/fs/cgroup", cg.paths);
+                if (ctl && strcmp(ctl, "cpuset") == 0 && (r = cpuset_init_v1(&cg, &e)) < 0)
+                        goto fail;
         }
         if (!cg.paths) {
                 r = err_set(&e, -ENOENT, "no cgroup controller found");
@@ -524,7 +447,7 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, b
                 if (make_dir(&cg, &len, "/sys/fs/cgroup/unified", NULL, rel, &ue) < 0)
                         log_debug("%s", ue.msg);
         }
-        if ((r = cgroup_update(&cg, resources, &e)) < 0)
+        if ((r = apply_plan(&cg, plan, &e)) < 0)
                 goto fail;
         if (rootless) {
                 /* tried in a delegated cgroup, but no error: the container can
@@ -553,7 +476,95 @@ unavailable:
         return 0;
 }
 
-char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)
+/* Move the container's processes into the v1 directory dir, until a pass
+ * finds none left behind (a process may fork meanwhile). */
+static int move_procs_v1(const struct cgroup *cg, const char *dir, struct err *err)
+{
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
+        for (int pass = 0; pass < 10; pass++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                _cleanup_free_ char *there = NULL;
+                size_t n = 0, moved = 0;
+                if (cgroup_pids(cg, &pids, &n) < 0 || fs_read_file(procs, 1 << 22, &there, NULL) < 0)
+                        return err_set(err, -EIO, "cgroup: cannot list the container's processes");
+                _cleanup_free_ char *list = xasprintf("\n%s", there);
+                for (size_t i = 0; i < n; i++) {
+                        char key[24], val[16];
+                        snprintf(key, sizeof(key), "\n%d\n", pids[i]);
+                        snprintf(val, sizeof(val), "%d", pids[i]);
+                        if (strstr(list, key))
+                                continue;
+                        int r = fs_write_file(procs, val, strlen(val));
+                        /* ESRCH: it exited meanwhile */
+                        if (r < 0 && r != -ESRCH)
+                                return err_sys(err, r, "cgroup: cannot move process %d into %s", pids[i], dir);
+                        moved++;
+                }
+                if (!moved)
+                        return 0;
+        }
+        return err_set(err, -EAGAIN, "cgroup: the container's processes keep forking, cannot move them into %s", dir);
+}
+
+/* An update that sets a v1 controller the container did not join at create
+ * (cpuset, hugetlb, ...: joined on demand) makes its directory at the same
+ * path and adds it to cg->paths; *ret_new: the new directories. */
+static int join_extra_v1(struct cgroup *cg, char *const *plan, char ***ret_new, struct err *err)
+{
+        static const char top[] = "/sys/fs/cgroup/";
+        _cleanup_strv_free_ char **extra = NULL, **have = NULL;
+        _cleanup_free_ char *copy = xstrdup(cg->paths), *rel = NULL;
+        char *save = NULL, **added = NULL;
+        size_t n_have = 0, n_added = 0, len = strlen(cg->paths) + 1;
+        for (char *d = strtok_r(copy, "\n", &save); d; d = strtok_r(NULL, "\n", &save)) {
+                char *slash = strncmp(d, top, strlen(top)) == 0 ? strchr(d + strlen(top), '/') : NULL;
+                if (!slash)
+                        continue;
+                if (!rel)
+                        rel = xstrdup(slash); /* "/den-test/c1": absolute in each hierarchy */
+                have = xrealloc(have, (n_have + 2) * sizeof(char *));
+                have[n_have++] = xasprintf("%.*s", (int) (slash - d - strlen(top)), d + strlen(top));
+                have[n_have] = NULL;
+        }
+        *ret_new = NULL;
+        if (!rel || !(extra = cgroup_plan_extra_controllers(plan, (const char *const *) have, n_have)))
+                return 0;
+        for (size_t i = 0; extra[i]; i++) {
+                _cleanup_free_ char *base = xasprintf("%s%s", top, extra[i]);
+                int r = access(base, F_OK) == 0 ? make_dir(cg, &len, base, extra[i], rel, err)
+                                                : err_set(err, -EOPNOTSUPP, "cgroup: controller '%s' is not mounted (no %s)",
+                                                          extra[i], base);
+                if (r >= 0 && strcmp(extra[i], "cpuset") == 0)
+                        r = cpuset_init_v1(cg, err);
+                if (r < 0) {
+                        strv_freep(&added);
+                        return r;
+                }
+                added = xrealloc(added, (n_added + 2) * sizeof(char *));
+                added[n_added++] = xasprintf("%s%s", base, rel);
+                added[n_added] = NULL;
+        }
+        *ret_new = added;
+        return 0;
+}
+
+int cgroup_update(struct cgroup *cg, json_t *resources, struct err *err)
+{
+        _cleanup_strv_free_ char **w = NULL, **added = NULL;
+        int r = cgroup_plan_writes(resources, cg->v2, &w, err);
+        if (r < 0)
+                return r;
+        if (!cg->v2 && (r = join_extra_v1(cg, w, &added, err)) < 0)
+                return r;
+        if ((r = apply_plan(cg, w, err)) < 0)
+                return r;
+        for (size_t i = 0; added && added[i]; i++)
+                if ((r = move_procs_v1(cg, added[i], err)) < 0)
+                        return r;
+        return added ? 1 : 0;
+}
+
+char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode, const struct cgroup *cg)
 {
         char **v = NULL;
         size_t n = 0;
@@ -576,16 +587,21 @@ char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode)
                 }
                 if (mode == CGROUP_UNIFIED)
                         continue;
-                /* only the controllers a container joins: the others would
-                 * show the runtime's cgroup, often the host's whole tree */
-                for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-                        _cleanup_free_ char *list = xasprintf(",%s,", ctls);
-                        bool named = strcmp(v1_controllers[i], "systemd") == 0;
-                        _cleanup_free_ char *want = xasprintf(",%s%s,", named ? "name=" : "", v1_controllers[i]);
-                        if (!strstr(list, want))
+                /* only the controllers a container joins (always, or on
+                 * demand: cg's): the others would show the runtime's cgroup,
+                 * often the host's whole tree */
+                _cleanup_free_ char *cs = xstrdup(ctls);
+                char *s2 = NULL;
+                for (char *ctl = strtok_r(cs, ",", &s2); ctl; ctl = strtok_r(NULL, ",", &s2)) {
+                        const char *name = strncmp(ctl, "name=", 5) == 0 ? ctl + 5 : ctl;
+                        bool join = false;
+                        for (size_t i = 0; i < ELEMENTSOF(v1_controllers) && !join; i++)
+                                join = strcmp(name, v1_controllers[i]) == 0;
+                        _cleanup_free_ char *d = !join && cg ? cgroup_dir(cg, name) : NULL;
+                        if (!join && !d)
                                 continue;
                         v = xrealloc(v, (n + 2) * sizeof(char *));
-                        v[n++] = xasprintf("%s\t/sys/fs/cgroup/%s%s", v1_controllers[i], v1_controllers[i], path);
+                        v[n++] = xasprintf("%s\t/sys/fs/cgroup/%s%s", name, name, path);
                         v[n] = NULL;
                 }
         }

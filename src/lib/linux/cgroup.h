@@ -42,7 +42,10 @@ int cgroup_enter_self_v1(const int *fds, size_t n, struct err *err);
 char *cgroup_dir(const struct cgroup *cg, const char *controller);
 /* usage as runc's events --stats "data": cpu, memory, pids (cgroup_stats.c) */
 json_t *cgroup_stats(const struct cgroup *cg);
-int cgroup_update(const struct cgroup *cg, json_t *resources, struct err *err);
+/* write resources; on v1 a controller the container has not joined (cpuset,
+ * hugetlb, ...: joined on demand at create) gets its directory and the
+ * container's processes: 1 then, cg->paths has grown and is to be saved */
+int cgroup_update(struct cgroup *cg, json_t *resources, struct err *err);
 int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err);
 int cgroup_freeze(const struct cgroup *cg, bool freeze, struct err *err);
 bool cgroup_frozen(const struct cgroup *cg);
@@ -51,10 +54,27 @@ int cgroup_pids(const struct cgroup *cg, pid_t **ret, size_t *ret_n);
 int cgroup_destroy(const struct cgroup *cg);
 /* What a container's /sys/fs/cgroup shows, from its /proc/self/cgroup once it
  * is in its cgroup: "NAME\tHOST DIR" per hierarchy ("\t/sys/fs/cgroup/X" on v2;
- * on v1 one per controller it joins, and "unified" on hybrid); pure. */
-char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode);
-/* translate OCI resources into "file value" writes; pure, unit-tested */
+ * on v1 one per controller it joins, and "unified" on hybrid; cg: its
+ * cgroup, for the v1 controllers joined on demand, or NULL); pure. */
+char **cgroup_mount_sources(const char *proc_self_cgroup, enum cgroup_mode mode, const struct cgroup *cg);
+/* translate OCI resources into "[?][CTL:]FILE[|ALT]\tVALUE" writes
+ * (cgroup_plan.c has the format); pure, unit-tested */
 int cgroup_plan_writes(json_t *resources, bool v2, char ***ret, struct err *err);
+/* the v1 controllers plan writes to that are not in joined (cpuset, hugetlb,
+ * net_cls, ...: joined only when asked for), NULL when none */
+char **cgroup_plan_extra_controllers(char *const *plan, const char *const *joined, size_t n_joined);
+
+/* from's groups laid over into's, field by field (arrays and other values
+ * replace) */
+void cgroup_resources_merge(json_t *into, json_t *from);
+/* For `update`: *ret_merged, the recorded resources with update's laid over
+ * them group by group (runc keeps them so); returns what to write: update,
+ * with the recorded memory limit added to a swap given alone (v2's
+ * memory.swap.max is swap minus limit; written again, unchanged). */
+json_t *cgroup_resources_for_update(json_t *recorded, json_t *update, json_t **ret_merged);
+/* a memory size as runc's update flags take it ("-1", "32m", "1.5GiB",
+ * binary units); -EINVAL when it is none */
+int cgroup_parse_bytes(const char *s, int64_t *ret);
 
 /* linux.resources.devices (cgroup_devices.c) */
 enum { CGROUP_DEV_MKNOD = 1, CGROUP_DEV_READ = 2, CGROUP_DEV_WRITE = 4, CGROUP_DEV_RWM = 7 };

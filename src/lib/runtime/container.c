@@ -54,6 +54,7 @@ struct child {
         bool rootless;
         bool console_to_parent; /* run in the foreground with a tty */
         int cg_tasks[16]; /* the v1 cgroup "tasks" files, the child joins through them */
+        const struct cgroup *cgroup;
         size_t n_cg_tasks;
         char **exec_env;        /* process.env and HOME, made by the child */
         bool new_timens;        /* made by the child, not by clone3: see child_timens */
@@ -166,7 +167,7 @@ static int cgroup_dirs_for_mounts(struct child *c)
         int r = fs_read_file("/proc/self/cgroup", 1 << 16, &own, NULL);
         if (r < 0)
                 return r;
-        c->env.cgroup_dirs = cgroup_mount_sources(own, cgroup_detect());
+        c->env.cgroup_dirs = cgroup_mount_sources(own, cgroup_detect(), c->cgroup);
         return 0;
 }
 
@@ -628,6 +629,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 .fifo_fd = fifo_fd, .devnull_fd = devnull, .new_userns = s->ns[NS_USER].enabled && !s->ns[NS_USER].path,
                 .rootless = rootless, .console_to_parent = console_to_parent && s->process.terminal,
                 .new_timens = s->ns[NS_TIME].enabled && !s->ns[NS_TIME].path, .time_offsets = time_offsets,
+                .cgroup = &out->st.cgroup,
         };
         c.env = (struct mount_env){
                 .in_userns = c.new_userns || runtime_in_userns() || s->ns[NS_USER].path,
@@ -733,6 +735,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         st->owner = geteuid();
         st->rootless = rootless;
         st->annotations = s->annotations ? json_incref(s->annotations) : NULL;
+        st->resources = s->resources ? json_incref(s->resources) : NULL;
         if ((r = state_save(o->root, st, err)) < 0)
                 goto fail;
         if (o->pid_file && (r = write_pid_file(o->pid_file, pid, err)) < 0)

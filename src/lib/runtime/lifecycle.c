@@ -306,7 +306,14 @@ int container_pause(const char *root, const char *id, bool pause, struct err *er
 int container_update(const char *root, const char *id, json_t *resources, struct err *err)
 {
         struct state st;
-        int r = state_load(root, id, &st, err);
+        int r = state_check_id(id, err);
+        if (r < 0)
+                return r;
+        /* held until we return: the state may be saved with a directory joined now */
+        _cleanup_close_ int lock = state_lock(root, id, err);
+        if (lock < 0)
+                return lock;
+        r = state_load(root, id, &st, err);
         if (r < 0)
                 return r;
         if (state_status(root, &st) == STATUS_STOPPED)
@@ -314,10 +321,19 @@ int container_update(const char *root, const char *id, json_t *resources, struct
         else if (!st.cgroup.paths)
                 r = err_set(err, -EOPNOTSUPP,
                             "cannot update container '%s': it has no cgroup of its own (rootless without a delegated cgroup)", id);
-        else
-                r = cgroup_update(&st.cgroup, resources, err);
+        else {
+                json_t *merged, *apply = cgroup_resources_for_update(st.resources, resources, &merged);
+                r = cgroup_update(&st.cgroup, apply, err);
+                json_decref(apply);
+                if (st.resources)
+                        json_decref(st.resources);
+                st.resources = merged;
+                /* recorded: the new values, and a v1 directory joined now */
+                if (r >= 0)
+                        r = state_save(root, &st, err);
+        }
         state_free(&st);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 int container_stats(const char *root, const char *id, json_t **ret, struct err *err)

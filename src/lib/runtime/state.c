@@ -127,6 +127,8 @@ int state_save(const char *root, const struct state *st, struct err *err)
                 return err_set(err, -EINVAL, "cannot build the state of '%s'", st->id);
         if (st->annotations)
                 json_object_set(j, "annotations", st->annotations);
+        if (st->resources)
+                json_object_set(j, "resources", st->resources);
         if (st->config)
                 json_object_set_new(j, "config", json_string(st->config));
         _cleanup_free_ char *s = json_dump_str(j, false);
@@ -172,6 +174,8 @@ int state_load(const char *root, const char *id, struct state *st, struct err *e
         st->cgroup.v2 = json_is_true(json_object_get(j, "cgroupV2"));
         json_t *a = json_object_get(j, "annotations");
         st->annotations = a ? json_incref(a) : NULL;
+        json_t *res = json_object_get(j, "resources");
+        st->resources = json_is_object(res) ? json_incref(res) : NULL;
         json_decref(j);
         return 0;
 }
@@ -187,6 +191,8 @@ void state_free(struct state *st)
         free(st->cgroup.paths);
         if (st->annotations)
                 json_decref(st->annotations);
+        if (st->resources)
+                json_decref(st->resources);
         memset(st, 0, sizeof(*st));
 }
 

@@ -19,6 +19,7 @@ struct state {
         bool rootless;
         struct cgroup cgroup;
         json_t *annotations;
+        json_t *resources; /* linux.resources as created, each update laid over it; NULL: none */
 };
 
 enum status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED, STATUS_STOPPED };
