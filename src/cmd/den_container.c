@@ -34,9 +34,37 @@ static int env_file(char ***env, const char *path)
         return 0;
 }
 
+static const char run_help[] =
+        "usage: den %s [OPTIONS] IMAGE [CMD...]\n"
+        "%s.  The network is none (loopback only) unless\n"
+        "--network or -p asks for one: a command that needs the internet wants --network private.\n\n"
+        "  --pull missing|always|never   pull the image when the store lacks it (default missing), always, or never\n"
+        "  --tls-verify[=false]  for that pull: false also allows a plain http registry\n"
+        "  --rm                  remove the container when its command ends\n"
+        "  -d, --detach          run it in the background; its id is printed once it runs\n"
+        "  -i, --interactive     give the command our stdin (else /dev/null)\n"
+        "  -t, --tty             a terminal for the command\n"
+        "  --name NAME           the container's name (default den-ID)\n"
+        "  -e, --env K=V|K       set a variable (K alone: its value here)\n"
+        "  --env-file FILE       K=V lines\n"
+        "  -w, --workdir DIR     the command's directory (absolute)\n"
+        "  -u, --user USER[:GROUP]  a name from the image's /etc/passwd or a number\n"
+        "  -v, --volume /HOST:/CTR[:ro|rw]  bind a host path (it must exist)\n"
+        "  --tmpfs DIR           a tmpfs there\n"
+        "  --read-only           the root filesystem read-only\n"
+        "  --network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]\n"
+        "                        none (default): loopback only; private: pasta, else slirp4netns\n"
+        "  -p, --publish [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]  publish a port (a private network)\n"
+        "  -P, --publish-all     the image's EXPOSE ports on free host ports\n"
+        "  --allow-host-loopback the host's 127.0.0.1 reachable from a private network\n"
+        "  --hostname NAME       the container's host name (default its short id)\n"
+        "  --entrypoint CMD      instead of the image's entrypoint\n"
+        "  --security-opt seccomp=unconfined|FILE  no seccomp filter, or a docker/OCI profile\n"
+        "                        (default: den's, the syscalls docker and podman allow)\n";
+
 static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
-        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT };
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT, O_PULL, O_TLS };
         static const struct option o[] = {
                 { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
                 { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
@@ -48,8 +76,11 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
                 { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
                 { "allow-host-loopback", no_argument, NULL, O_LOOP }, { "security-opt", required_argument, NULL, O_SECOPT },
+                { "pull", required_argument, NULL, O_PULL }, { "tls-verify", optional_argument, NULL, O_TLS },
                 { "help", no_argument, NULL, 'h' },         {},
         };
+        const char *pull = "missing";
+        int tls_verify = -1;
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
         _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL, **secopt = NULL;
         int c;
@@ -85,26 +116,27 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case 'P': ro.publish_all = true; break;
                 case O_LOOP: ro.allow_host_loopback = true; break;
                 case O_SECOPT: strv_push(&secopt, optarg); break;
+                case O_PULL: pull = optarg; break;
+                case O_TLS:
+                        if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false"))
+                                return den_usage("run", "--tls-verify '%s': true or false", optarg);
+                        tls_verify = !optarg || strcmp(optarg, "true") == 0;
+                        break;
                 case 'h':
-                        printf("usage: den %s [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
-                               "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
-                               "       [--network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]]\n"
-                               "       [-p [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]]... [-P] [--allow-host-loopback]\n"
-                               "       [--hostname H] [--entrypoint CMD] [--security-opt seccomp=unconfined|FILE]\n"
-                               "       IMAGE [CMD...]\n\n"
-                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n"
-                               "Commands run under den's default seccomp profile unless unconfined or given a FILE\n"
-                               "(docker's or OCI's profile format).\n",
-                               create ? "create" : "run");
+                        printf(run_help, create ? "create" : "run",
+                               create ? "Create a container for a command; den start runs it" : "Run a command in a new container");
                         return 0;
                 default:
-                        return den_usage("run", "bad option");
+                        return den_bad_option("run", argv, "+dite:w:u:v:p:Ph", o);
                 }
         }
         if (optind >= argc)
                 return den_usage("run", "expects an image");
         if (ro.workdir && ro.workdir[0] != '/')
                 return den_usage("run", "-w '%s': not an absolute path", ro.workdir);
+        int rc = den_pull_missing(g, argv[optind], pull, tls_verify);
+        if (rc != 0)
+                return rc;
         ro.image = argv[optind];
         ro.cmd = argv + optind + 1;
         ro.env = env;
@@ -134,10 +166,13 @@ int den_cmd_create(struct den_global *g, int argc, char **argv)
 int den_cmd_start(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int i = den_flags("start", argc, argv, (const char *const[]){ "a|attach", NULL }, v), rc = 0;
+        int i = den_flags("start", "den start [-a] CONTAINER...\n"
+                                   "Start created or stopped containers.\n\n"
+                                   "  -a, --attach   stay with its output and return its exit status (one container)",
+                          argc, argv, (const char *const[]){ "a|attach", NULL }, v), rc = 0;
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         bool attach = v[0];
-        if (i < 0)
-                return 2;
         if (i >= argc)
                 return den_usage("start", "expects a container");
         if (attach && argc - i != 1)
@@ -158,9 +193,9 @@ int den_cmd_start(struct den_global *g, int argc, char **argv)
 int den_cmd_rename(struct den_global *g, int argc, char **argv)
 {
         const char *v[1];
-        int i = den_flags("rename", argc, argv, (const char *const[]){ NULL }, v);
-        if (i < 0)
-                return 2;
+        int i = den_flags("rename", "den rename CONTAINER NEW_NAME", argc, argv, (const char *const[]){ NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (argc - i != 2)
                 return den_usage("rename", "expects a container and its new name");
         struct err err = { 0 };
@@ -221,7 +256,7 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
                         printf("usage: den exec [-d] [-i] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD [ARG...]\n");
                         return 0;
                 default:
-                        return den_usage("exec", "bad option");
+                        return den_bad_option("exec", argv, "+dite:w:u:h", o);
                 }
         }
         if (argc - optind < 2)
@@ -240,15 +275,15 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
 
 int den_cmd_ps(struct den_global *g, int argc, char **argv)
 {
-        const char *v[4];
-        int op = den_flags("ps", argc, argv, (const char *const[]){ "a|all", "q|quiet", "h|help", NULL }, v);
+        const char *v[2];
+        int op = den_flags("ps", "den ps [-a] [-q]\n"
+                                 "List the running containers, the newest first.\n\n"
+                                 "  -a, --all     stopped and created ones too\n"
+                                 "  -q, --quiet   only their ids",
+                           argc, argv, (const char *const[]){ "a|all", "q|quiet", NULL }, v);
+        if (op <= 0)
+                return op < 0 ? 2 : 0;
         bool all = v[0], quiet = v[1];
-        if (op < 0)
-                return 2;
-        if (v[2]) {
-                printf("usage: den ps [-a] [-q]\n");
-                return 0;
-        }
         if (op < argc)
                 return den_usage("ps", "takes no arguments, not '%s'", argv[op]);
         struct err err = { 0 };
@@ -304,9 +339,13 @@ int den_cmd_ps(struct den_global *g, int argc, char **argv)
 int den_cmd_stop(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int timeout = 10, i = den_flags("stop", argc, argv, (const char *const[]){ "t:|time", NULL }, v), rc = 0;
-        if (i < 0)
-                return 2;
+        int timeout = 10, rc = 0;
+        int i = den_flags("stop", "den stop [-t SECONDS] CONTAINER...\n"
+                                  "SIGTERM to each container's command, SIGKILL if it still runs after the timeout.\n\n"
+                                  "  -t, --time SECONDS   the wait before SIGKILL (default 10)",
+                          argc, argv, (const char *const[]){ "t:|time", NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (v[0]) {
                 char *end;
                 timeout = (int) strtol(v[0], &end, 10);
@@ -328,9 +367,13 @@ int den_cmd_stop(struct den_global *g, int argc, char **argv)
 int den_cmd_kill(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int sig = SIGKILL, i = den_flags("kill", argc, argv, (const char *const[]){ "s:|signal", NULL }, v), rc = 0;
-        if (i < 0)
-                return 2;
+        int sig = SIGKILL, rc = 0;
+        int i = den_flags("kill", "den kill [-s SIGNAL] CONTAINER...\n"
+                                  "Send a signal to each container's command.\n\n"
+                                  "  -s, --signal SIGNAL   a name (TERM, SIGTERM) or a number (default KILL)",
+                          argc, argv, (const char *const[]){ "s:|signal", NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (v[0] && (sig = signal_parse(v[0])) < 0)
                 return den_usage("kill", "unknown signal '%s'", v[0]);
         if (i >= argc)
@@ -348,10 +391,13 @@ int den_cmd_kill(struct den_global *g, int argc, char **argv)
 int den_cmd_rm(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int i = den_flags("rm", argc, argv, (const char *const[]){ "f|force", NULL }, v), rc = 0;
+        int i = den_flags("rm", "den rm [-f] CONTAINER...\n"
+                                "Remove containers and their changes.\n\n"
+                                "  -f, --force   a running container too (killed first)",
+                          argc, argv, (const char *const[]){ "f|force", NULL }, v), rc = 0;
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         bool force = v[0];
-        if (i < 0)
-                return 2;
         if (i >= argc)
                 return den_usage("rm", "expects a container");
         for (; i < argc; i++) {
@@ -367,9 +413,10 @@ int den_cmd_rm(struct den_global *g, int argc, char **argv)
 int den_cmd_wait(struct den_global *g, int argc, char **argv)
 {
         const char *v[1];
-        int i = den_flags("wait", argc, argv, (const char *const[]){ NULL }, v), rc = 0;
-        if (i < 0)
-                return 2;
+        int i = den_flags("wait", "den wait CONTAINER...\nWait for each container's command to end; print its exit status.",
+                          argc, argv, (const char *const[]){ NULL }, v), rc = 0;
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (i >= argc)
                 return den_usage("wait", "expects a container");
         for (; i < argc; i++) {
@@ -447,7 +494,7 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
                         printf("usage: den logs [-f] [--tail N] CONTAINER\n");
                         return 0;
                 } else
-                        return den_usage("logs", "bad option");
+                        return den_bad_option("logs", argv, "+fn:h", o);
         }
         if (argc - optind != 1)
                 return den_usage("logs", "expects one container");

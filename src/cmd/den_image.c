@@ -9,6 +9,7 @@
 #include "lib/store/image.h"
 #include "lib/store/transfer.h"
 #include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@ int den_cmd_import(struct den_global *g, int argc, char **argv)
                         printf("usage: %s\n", usage);
                         return 0;
                 } else
-                        return den_usage("import", "bad option");
+                        return den_bad_option("import", argv, "+h", o);
         }
         if (argc - optind != 2)
                 return den_usage("import", "expects a tarball (or -) and a name");
@@ -65,7 +66,7 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
                         printf("usage: den images [-q] [--format json]\n");
                         return 0;
                 } else
-                        return den_usage("images", "bad option");
+                        return den_bad_option("images", argv, "+qh", o);
         }
         struct store s;
         int r = den_open_store(g, &s);
@@ -157,9 +158,15 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv)
         for (int k = 1; k < argc && strcmp(argv[k], "--"); k++)
                 if (strcmp(argv[k], "--remote") == 0)
                         return den_inspect_remote(argc, argv);
-        int i = den_operands("inspect", argc, argv, "den inspect IMAGE|CONTAINER...\n       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF...");
+        const char *v[1];
+        int i = den_flags("inspect", "den inspect [-f TEMPLATE] IMAGE|CONTAINER...\n"
+                                     "       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF...\n\n"
+                                     "  -f, --format TEMPLATE   each one through TEMPLATE, as docker's: {{.Id}}, {{.State.Status}},\n"
+                                     "                          {{json .Config}} (fields and json only)",
+                          argc, argv, (const char *const[]){ "f:|format", NULL }, v);
         if (i <= 0)
                 return i < 0 ? 2 : 0;
+        const char *tmpl = v[0];
         if (i >= argc)
                 return den_usage("inspect", "expects an image");
         struct store s;
@@ -182,10 +189,21 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv)
                                 continue;
                         }
                 }
+                if (tmpl) {
+                        _cleanup_free_ char *line = NULL;
+                        struct err e3 = { 0 };
+                        if (format_template(tmpl, info, &line, &e3) < 0) {
+                                json_decref(info);
+                                rc = den_fail(e3.msg);
+                                break;
+                        }
+                        printf("%s\n", line);
+                }
                 json_array_append_new(arr, info);
         }
         _cleanup_free_ char *t = json_dumps(arr, JSON_INDENT(4));
-        printf("%s\n", t);
+        if (!tmpl)
+                printf("%s\n", t);
         json_decref(arr);
         store_close(&s);
         return rc;
@@ -221,7 +239,7 @@ int den_cmd_save(struct den_global *g, int argc, char **argv)
                         printf("usage: den save [-o FILE|DIR] [--format docker-archive|oci-archive|oci-dir] IMAGE\n");
                         return 0;
                 } else
-                        return den_usage("save", "bad option");
+                        return den_bad_option("save", argv, "+o:h", o);
         }
         if (argc - optind != 1)
                 return den_usage("save", "expects one image");
@@ -265,7 +283,7 @@ int den_cmd_load(struct den_global *g, int argc, char **argv)
                         printf("usage: den load [-i FILE|DIR]   (an OCI layout, oci-archive or docker-archive; stdin without -i)\n");
                         return 0;
                 } else
-                        return den_usage("load", "bad option");
+                        return den_bad_option("load", argv, "+i:qh", o);
         }
         if (optind != argc)
                 return den_usage("load", "takes no arguments (use -i)");
@@ -284,10 +302,13 @@ int den_cmd_load(struct den_global *g, int argc, char **argv)
 int den_cmd_export(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int i = den_flags("export", argc, argv, (const char *const[]){ "o:|output", NULL }, v);
+        int i = den_flags("export", "den export [-o FILE] CONTAINER\n"
+                                    "The container's root filesystem as a tar, on stdout when it is not a terminal.\n\n"
+                                    "  -o, --output FILE   write it there",
+                          argc, argv, (const char *const[]){ "o:|output", NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         const char *out = v[0];
-        if (i < 0)
-                return 2;
         if (argc - i != 1)
                 return den_usage("export", "expects one container");
         struct err err = { 0 };

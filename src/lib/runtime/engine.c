@@ -435,6 +435,22 @@ static int etc_files(const char *rundir, const char *host, const char *name, con
         return 0;
 }
 
+/* -v HOST:CTR[:ro|rw] as the user wrote it: its form, and a host path that is there
+ * (said in their words, not as the config.json mount it becomes) */
+static int volume_check(const char *vol, struct err *err)
+{
+        _cleanup_free_ char *copy = xstrdup(vol);
+        char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || copy[0] != '/' || c1[1] != '/' || (c2 && strcmp(c2 + 1, "ro") && strcmp(c2 + 1, "rw")))
+                return err_set(err, -EINVAL, "-v '%s': expected /HOST/PATH:/CONTAINER/PATH[:ro|rw]", vol);
+        *c1 = '\0';
+        struct stat st;
+        if (stat(copy, &st) < 0)
+                return errno == ENOENT ? err_set(err, -ENOENT, "-v %s: %s does not exist", vol, copy)
+                                       : err_sys(err, -errno, "-v %s: %s", vol, copy);
+        return 0;
+}
+
 static json_t *container_spec(const struct engine_run_opts *o, const struct net_conf *nc, const char *id,
                               const char *rootfs, bool rootless, const char *rundir, struct err *err)
 {
@@ -478,13 +494,12 @@ static json_t *container_spec(const struct engine_run_opts *o, const struct net_
                                                                 "nodev", "ro"));
         }
         for (char **vol = o->volumes; vol && *vol; vol++) {
-                _cleanup_free_ char *copy = xstrdup(*vol);
-                char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                if (!c1 || copy[0] != '/' || c1[1] != '/' || (c2 && strcmp(c2 + 1, "ro") && strcmp(c2 + 1, "rw"))) {
+                if (volume_check(*vol, err) < 0) {
                         json_decref(j);
-                        err_set(err, -EINVAL, "-v '%s': expected /HOST/PATH:/CONTAINER/PATH[:ro|rw]", *vol);
                         return NULL;
                 }
+                _cleanup_free_ char *copy = xstrdup(*vol);
+                char *c1 = strchr(copy, ':'), *c2 = strchr(c1 + 1, ':');
                 *c1 = '\0';
                 if (c2)
                         *c2 = '\0';
@@ -939,6 +954,25 @@ static void started_paths(struct started *st, const char *root, const char *rr)
         st->rundir = xasprintf("%s/containers/%s", rr, st->id);
 }
 
+/* The network is none unless asked for: said once, on stderr, where it matters --
+ * an image that declares EXPOSE run detached without -p or --network */
+static void exposed_notice(json_t *imgcfg)
+{
+        json_t *ports = json_object_get(imgcfg, "ExposedPorts");
+        if (!json_object_size(ports))
+                return;
+        _cleanup_free_ char *list = xstrdup("");
+        const char *k;
+        json_t *v;
+        json_object_foreach(ports, k, v)
+        {
+                _cleanup_free_ char *old = list;
+                list = xasprintf("%s%s%s", old, *old ? " " : "", k);
+        }
+        fprintf(stderr, "den: notice: the network is none (loopback only): the image's EXPOSE %s is not reachable; "
+                        "-p HOST_PORT:CTR_PORT or -P publishes it\n", list);
+}
+
 static int run_or_create(const struct engine_run_opts *o, bool start, struct err *err)
 {
         /* declared first: every goto below passes them */
@@ -994,6 +1028,8 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                                                      p->host, p->ctr, p->udp ? "udp" : "tcp");
                 strv_push(&concrete, one);
         }
+        if (start && o->detach && nc.mode == NET_NONE)
+                exposed_notice(ii.config);
         ro.network = net_mode_name(nc.mode);
         ro.allow_host_loopback = nc.allow_host_loopback;
         ro.publish = concrete;
@@ -1006,6 +1042,9 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 r = err_set(err, -EINVAL, "--storage-driver '%s': overlay, fuse-overlayfs, copy or auto", drv);
                 goto out;
         }
+        for (char **vol = o->volumes; vol && *vol; vol++)
+                if ((r = volume_check(*vol, err)) < 0)
+                        goto out;
         if ((r = create_record(o, &ii, &st, rr, &req, err)) < 0)
                 goto out;
         if (o->session) {
@@ -1022,12 +1061,13 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 }
                 goto out;
         }
-        if (!start || o->detach) {
+        if (start)
+                r = start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
+        /* detached, the id once its command runs: a failure prints none */
+        if (r >= 0 && (!start || o->detach)) {
                 printf("%s\n", st.id);
                 fflush(stdout);
         }
-        if (start)
-                r = start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
 out:
         if (st.id && (r < 0 || (start && !o->detach && o->rm))) {
                 struct err e2 = { 0 };
@@ -1514,6 +1554,10 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                         int code;
                         json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, t.running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
+                        /* where docker's inspect has them, for -f '{{.State.Status}}' */
+                        json_object_set_new(rec, "State", json_pack("{s:s,s:i,s:b}", "Status",
+                                                                     json_string_value(json_object_get(rec, "Status")),
+                                                                     "ExitCode", code, "Running", t.running));
                         if (t.running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
                         *ret = rec;

@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""den's commands as docker and podman users expect them (issue 12): --help on
+every verb, options named when wrong, run -d's output and errors in the user's
+words, --pull, ps and images columns, import's id, export and logs."""
+import json
+import os
+import re
+import time
+
+import pytest
+
+from conftest import make_rootfs, tar_as_root
+from test_den_run import den, image  # noqa: F401 (fixtures)
+
+VERBS_WITH_OPERANDS = ["stop", "rm", "kill", "wait", "start", "export", "rename", "tag", "rmi", "inspect", "commit",
+                       "port", "cp", "logs", "exec", "run", "create", "import", "pull", "push", "login", "logout",
+                       "save", "load", "ps", "images"]
+
+
+@pytest.mark.parametrize("verb", VERBS_WITH_OPERANDS)
+def test_every_verb_answers_help(den, verb):
+    p = den(verb, "--help", check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"usage: den {verb}"), p.stdout
+    assert "no such" not in p.stdout + p.stderr
+    assert den(verb, "-h", check=False).stdout == p.stdout
+
+
+HELP_FLAGS = {
+    "stop": ["-t, --time"], "kill": ["-s, --signal"], "rm": ["-f, --force"], "start": ["-a, --attach"],
+    "export": ["-o, --output"], "ps": ["-a, --all", "-q, --quiet"],
+    "run": ["--pull", "--rm", "-d", "--name", "-e", "--env-file", "-w", "-u", "-v", "--tmpfs", "--read-only",
+            "--network", "-p", "-P", "--hostname", "--entrypoint", "--security-opt"],
+    "inspect": ["-f, --format"],
+}
+
+
+@pytest.mark.parametrize("verb", sorted(HELP_FLAGS))
+def test_help_lists_the_flags(den, verb):
+    out = den(verb, "--help").stdout
+    for flag in HELP_FLAGS[verb]:
+        assert flag in out, (verb, flag, out)
+
+
+def test_run_help_says_the_network_is_none(den):
+    assert "--network none" in den("run", "--help").stdout or "network is none" in den("run", "--help").stdout
+
+
+@pytest.mark.parametrize("argv,opt", [(["rm", "-a", "x"], "-a"), (["stop", "--bogus", "x"], "--bogus"),
+                                      (["rm", "-af", "x"], "-a"), (["run", "--bogus", "img"], "--bogus"),
+                                      (["images", "-z"], "-z"), (["kill", "-s"], "-s")])
+def test_an_unknown_option_is_named_not_read_as_a_container(den, argv, opt):
+    p = den(*argv, check=False)
+    assert p.returncode == 2
+    assert f"'{opt}'" in p.stderr, p.stderr
+    assert "no such container" not in p.stderr
+
+
+def test_inspect_format_before_the_operand(den, image):
+    cid = den("create", image, "sleep", "5").stdout.strip()
+    assert den("inspect", "-f", "{{.Id}}", cid).stdout.strip() == cid
+    assert den("inspect", "--format", "{{.State.Status}} {{.Name}}", cid).stdout.strip().startswith("created den-")
+    assert den("inspect", "--format={{.Id}}", image).stdout.startswith("sha256:")
+
+
+def test_run_d_prints_the_id_only_once_it_runs(den, image, tmp):
+    missing = os.path.join(tmp, "nothing-here")
+    p = den("run", "-d", "-v", f"{missing}:/data", image, "sleep", "5", check=False)
+    assert p.returncode == 125 and p.stdout == ""
+    assert p.stderr.strip() == f"den: -v {missing}:/data: {missing} does not exist"
+    assert "config.json" not in p.stderr and "mounts[" not in p.stderr
+    p = den("run", "-d", image, "/no/such/program", check=False)
+    assert p.returncode != 0 and p.stdout == ""
+    assert den("ps", "-a", "-q").stdout.split() == []
+    cid = den("run", "-d", image, "sleep", "5").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", cid)
+    assert den("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() == "running"
+
+
+def test_publish_with_host_network_names_host(den, image):
+    p = den("run", "-d", "-p", "8080:80", "--network", "host", image, "sleep", "5", check=False)
+    assert p.returncode == 125
+    assert "not --network host" in p.stderr, p.stderr
+
+
+def test_expose_without_publish_says_the_network_is_none(den, image, tmp):
+    from conftest import derived_image
+
+    def expose(cfg):
+        cfg.setdefault("config", {})["ExposedPorts"] = {"80/tcp": {}}
+    derived_image(den, image, tmp, "web", config=expose)
+    p = den("run", "-d", "web", "sleep", "5")
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and "network is none" in lines[0] and "80/tcp" in lines[0], p.stderr
+    assert re.fullmatch(r"[0-9a-f]{64}", p.stdout.strip())
+    # none without EXPOSE, nor when a network is named
+    assert den("run", "-d", image, "sleep", "5").stderr == ""
+    assert "network is none" not in den("run", "-d", "--network", "host", "web", "sleep", "5").stderr
+
+
+REGISTRY = __import__("shutil").which("docker-registry")
+
+
+@pytest.mark.skipif(not REGISTRY, reason="docker-registry is not installed")
+def test_run_pulls_a_missing_image(den, image, tmp):
+    from test_registry import HTTP, Registry, fresh
+    reg = Registry(tmp, "reg")
+    try:
+        ref = f"{reg.host}/cli/bb:1"
+        den("push", *HTTP, image, ref)
+        f = fresh(den, tmp)
+        p = f("run", "--pull", "never", "--rm", ref, "echo", "hi", check=False)
+        assert p.returncode == 125 and "not found" in p.stderr
+        p = f("run", "--rm", *HTTP, ref, "echo", "hello")
+        assert p.stdout == "hello\n"
+        assert f"Unable to find image '{ref}' locally" in p.stderr and "done" in p.stderr, p.stderr
+        # there now: no pull
+        p = f("run", "--rm", ref, "echo", "again")
+        assert p.stdout == "again\n" and p.stderr == ""
+        p = f("create", "--pull=always", *HTTP, ref, "true")
+        assert "exists" in p.stderr and re.fullmatch(r"[0-9a-f]{64}\n", p.stdout)
+        assert f("run", "--pull", "sometimes", ref, check=False).returncode == 2
+    finally:
+        reg.kill()
