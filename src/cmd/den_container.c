@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "den.h"
@@ -14,6 +15,7 @@
 #include "lib/net/net.h"
 #include "lib/base/signal.h"
 #include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
 
 static int env_file(char ***env, const char *path)
 {
@@ -273,6 +275,52 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
         return r;
 }
 
+static int newest_first(const void *a, const void *b)
+{
+        const char *ca = json_string_value(json_object_get(*(json_t *const *) a, "Created"));
+        const char *cb = json_string_value(json_object_get(*(json_t *const *) b, "Created"));
+        return -strcmp(ca ? ca : "", cb ? cb : "");
+}
+
+/* one line of den ps, worded as docker's */
+static void ps_row(struct format_table *t, json_t *e, time_t now)
+{
+        char id[13], cmd[256] = "", status[64], ago[48];
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(e, "Id")));
+        size_t k;
+        json_t *a;
+        json_array_foreach(json_object_get(json_object_get(e, "Process"), "args"), k, a)
+        {
+                size_t l = strlen(cmd);
+                snprintf(cmd + l, sizeof(cmd) - l, "%s%s", k ? " " : "", json_string_value(a));
+        }
+        /* docker quotes the command and cuts it at 20 columns */
+        _cleanup_free_ char *cut = format_trunc(cmd, 20), *quoted = xasprintf("\"%s\"", cut);
+        time_t created = format_parse_time(json_string_value(json_object_get(e, "Created")));
+        format_duration(created < 0 ? 0 : now - created, ago, sizeof(ago));
+        _cleanup_free_ char *created_ago = xasprintf("%s ago", ago);
+        format_status(json_string_value(json_object_get(e, "Status")),
+                      (int) json_integer_value(json_object_get(e, "ExitCode")),
+                      (time_t) json_integer_value(json_object_get(e, "StartedAt")),
+                      (time_t) json_integer_value(json_object_get(e, "FinishedAt")), now, status, sizeof(status));
+        /* as docker shows them: 0.0.0.0:8080->80/tcp, ... */
+        _cleanup_free_ char *ports = xstrdup("");
+        json_array_foreach(json_object_get(json_object_get(e, "Options"), "Publish"), k, a)
+        {
+                struct net_port np;
+                struct err pe = { 0 };
+                if (net_port_parse(json_string_value(a), &np, &pe) < 0)
+                        continue;
+                _cleanup_free_ char *one = net_port_str(&np), *old = ports;
+                ports = xasprintf("%s%s%s", old, *old ? ", " : "", one);
+        }
+        _cleanup_free_ char *image = format_trunc(json_string_value(json_object_get(e, "Image")), 40);
+        const char *cells[] = { id, image, quoted, created_ago, status, ports,
+                                json_string_value(json_object_get(e, "Name")) };
+        for (size_t c = 0; c < ELEMENTSOF(cells); c++)
+                format_table_add(t, cells[c]);
+}
+
 int den_cmd_ps(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
@@ -290,48 +338,30 @@ int den_cmd_ps(struct den_global *g, int argc, char **argv)
         json_t *arr;
         if (engine_list(g->root, g->runroot, &arr, &err) < 0)
                 return den_fail(err.msg);
-        if (!quiet)
-                printf("%-14s %-30s %-24s %-16s %-28s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS",
-                       "NAMES");
-        size_t i;
-        json_t *e;
-        json_array_foreach(arr, i, e)
-        {
-                const char *st = json_string_value(json_object_get(e, "Status"));
+        /* the newest first, as docker lists them (RFC 3339 times sort as text) */
+        size_t n = json_array_size(arr);
+        _cleanup_free_ json_t **rows = xcalloc(n + 1, sizeof(json_t *));
+        for (size_t k = 0; k < n; k++)
+                rows[k] = json_array_get(arr, k);
+        qsort(rows, n, sizeof(json_t *), newest_first);
+        struct format_table t;
+        format_table_init(&t, 7);
+        static const char *const heads[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" };
+        for (size_t k = 0; k < ELEMENTSOF(heads); k++)
+                format_table_add(&t, heads[k]);
+        time_t now = time(NULL);
+        for (size_t k = 0; k < n; k++) {
+                const char *st = json_string_value(json_object_get(rows[k], "Status"));
                 if (!all && strcmp(st, "running") != 0)
                         continue;
-                if (quiet) {
-                        printf("%.12s\n", json_string_value(json_object_get(e, "Id")));
-                        continue;
-                }
-                char cmd[64] = "";
-                size_t k;
-                json_t *a;
-                json_array_foreach(json_object_get(json_object_get(e, "Process"), "args"), k, a)
-                {
-                        size_t l = strlen(cmd);
-                        snprintf(cmd + l, sizeof(cmd) - l, "%s%s", k ? " " : "", json_string_value(a));
-                }
-                char status[32];
-                if (strcmp(st, "exited") == 0)
-                        snprintf(status, sizeof(status), "Exited (%lld)", json_integer_value(json_object_get(e, "ExitCode")));
+                if (quiet)
+                        printf("%.12s\n", json_string_value(json_object_get(rows[k], "Id")));
                 else
-                        snprintf(status, sizeof(status), "%s", strcmp(st, "running") == 0 ? "Up" : "Created");
-                /* as docker shows them: 0.0.0.0:8080->80/tcp, ... */
-                _cleanup_free_ char *ports = xstrdup("");
-                json_array_foreach(json_object_get(json_object_get(e, "Options"), "Publish"), k, a)
-                {
-                        struct net_port np;
-                        struct err pe = { 0 };
-                        if (net_port_parse(json_string_value(a), &np, &pe) < 0)
-                                continue;
-                        _cleanup_free_ char *one = net_port_str(&np), *old = ports;
-                        ports = xasprintf("%s%s%s", old, *old ? ", " : "", one);
-                }
-                printf("%-14.12s %-30.30s %-24.24s %-16s %-28s %s\n", json_string_value(json_object_get(e, "Id")),
-                       json_string_value(json_object_get(e, "Image")), cmd, status, ports,
-                       json_string_value(json_object_get(e, "Name")));
+                        ps_row(&t, rows[k], now);
         }
+        if (!quiet)
+                format_table_print(&t, stdout);
+        format_table_free(&t);
         json_decref(arr);
         return 0;
 }

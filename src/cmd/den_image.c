@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "den.h"
 #include "lib/base/macro.h"
@@ -42,12 +43,36 @@ int den_cmd_import(struct den_global *g, int argc, char **argv)
                 return r;
         struct err err = { 0 };
         char man[DIGEST_STR_MAX];
+        json_t *info = NULL;
         r = image_import(&s, &io, man, &err);
+        if (r >= 0)
+                r = image_inspect(&s, man, &info, &err);
         store_close(&s);
         if (r < 0)
                 return den_fail(err.msg);
-        printf("%s\n", man);
+        /* the image id, as docker import prints it and den images shows it: the config's digest */
+        printf("%s\n", json_string_value(json_object_get(info, "Id")));
+        json_decref(info);
         return 0;
+}
+
+/* one line of den images, as docker's: the config digest's first 12 hex as IMAGE ID,
+ * the size in decimal units */
+static void images_row(struct format_table *t, const char *name, const char *id, json_t *info)
+{
+        const char *colon = strrchr(name, ':');
+        _cleanup_free_ char *repo = xasprintf("%.*s", (int) (colon - name), name);
+        char short_id[13], size[32], ago[48] = "";
+        snprintf(short_id, sizeof(short_id), "%s", id);
+        format_size((uint64_t) json_integer_value(json_object_get(info, "Size")), size, sizeof(size));
+        time_t created = format_parse_time(json_string_value(json_object_get(json_object_get(info, "Config"), "created")));
+        if (created >= 0) {
+                format_duration(time(NULL) - created, ago, sizeof(ago));
+                strncat(ago, " ago", sizeof(ago) - strlen(ago) - 1);
+        }
+        const char *cells[] = { repo, colon + 1, short_id, created >= 0 ? ago : "N/A", size };
+        for (size_t c = 0; c < ELEMENTSOF(cells); c++)
+                format_table_add(t, cells[c]);
 }
 
 int den_cmd_images(struct den_global *g, int argc, char **argv)
@@ -80,8 +105,11 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
         }
         const char *k;
         json_t *v;
-        if (!quiet && !json)
-                printf("%-40s %-12s %-14s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "SIZE");
+        struct format_table t;
+        format_table_init(&t, 5);
+        static const char *const heads[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
+        for (size_t h = 0; h < ELEMENTSOF(heads); h++)
+                format_table_add(&t, heads[h]);
         json_object_foreach(names, k, v)
         {
                 json_t *info = NULL;
@@ -97,17 +125,16 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
                                                              json_integer_value(json_object_get(info, "Size"))));
                 else if (quiet)
                         printf("%.12s\n", id);
-                else {
-                        const char *colon = strrchr(k, ':');
-                        printf("%-40.*s %-12s %-14.12s %lld\n", (int) (colon - k), k, colon + 1, id,
-                               json_integer_value(json_object_get(info, "Size")));
-                }
+                else
+                        images_row(&t, k, id, info);
                 json_decref(info);
         }
         if (json) {
-                _cleanup_free_ char *t = json_dumps(out, JSON_INDENT(1));
-                printf("%s\n", t);
-        }
+                _cleanup_free_ char *txt = json_dumps(out, JSON_INDENT(1));
+                printf("%s\n", txt);
+        } else if (!quiet)
+                format_table_print(&t, stdout);
+        format_table_free(&t);
         json_decref(out);
         json_decref(names);
         store_close(&s);

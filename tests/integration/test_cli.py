@@ -122,3 +122,50 @@ def test_run_pulls_a_missing_image(den, image, tmp):
         assert f("run", "--pull", "sometimes", ref, check=False).returncode == 2
     finally:
         reg.kill()
+
+
+def columns(out):
+    """den ps/images' lines, each split where the header's columns begin"""
+    lines = out.splitlines()
+    starts = [m.start() for m in re.finditer(r"(?<!\S)\S+(?: \S+)*", lines[0])]
+    return [[l[a:b].strip() for a, b in zip(starts, starts[1:] + [None])] for l in lines]
+
+
+def test_ps_columns_as_docker_words_them(den, image):
+    first = den("run", "-d", image, "sh", "-c", "exit 3").stdout.strip()
+    den("wait", first)
+    time.sleep(1.1)
+    second = den("run", "-d", "--name", "a-rather-long-container-name", image, "sh", "-c",
+                 "sleep 30; echo a command longer than twenty columns").stdout.strip()
+    out = den("ps", "-a").stdout
+    rows = columns(out)
+    assert rows[0] == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], out
+    # newest first
+    assert [r[0] for r in rows[1:]] == [second[:12], first[:12]], out
+    assert rows[1][2] == '"sh -c sleep 30; ech…"' and len(rows[1][2]) == 22
+    assert rows[1][3].endswith(" ago") and re.fullmatch(r"Up (Less than a second|\d+ seconds?)", rows[1][4]), rows[1]
+    assert re.fullmatch(r"Exited \(3\) (Less than a second|\d+ seconds?) ago", rows[2][4]), rows[2]
+    assert rows[1][6] == "a-rather-long-container-name" and rows[2][6] == "den-" + first[:12]
+    # only running ones without -a
+    assert [r[0] for r in columns(den("ps").stdout)[1:]] == [second[:12]]
+
+
+def test_images_sizes_and_long_names_aligned_and_import_prints_its_id(den, image, tmp):
+    long = "registry.example.org:5000/a/rather/long/repository/name:and-a-long-tag"
+    den("tag", image, long)
+    rootfs = os.path.join(tmp, "second")
+    make_rootfs(rootfs)
+    imported = den("import", tar_as_root(rootfs, os.path.join(tmp, "second.tar")), "second").stdout.strip()
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", imported)
+    out = den("images").stdout
+    rows = columns(out)
+    assert rows[0] == ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], out
+    by_repo = {r[0]: r for r in rows[1:]}
+    assert by_repo["registry.example.org:5000/a/rather/long/repository/name"][1] == "and-a-long-tag"
+    # the id import printed is the one images shows (docker: the config digest)
+    assert by_repo["localhost/second"][2] == imported[7:19]
+    assert imported[7:19] in den("images", "-q").stdout.split()
+    assert json.loads(den("inspect", "second").stdout)[0]["Id"] == imported
+    for r in rows[1:]:
+        assert re.fullmatch(r"\d+(\.\d+)? (B|kB|MB|GB)", r[4]), r
+        assert r[3].endswith(" ago"), r

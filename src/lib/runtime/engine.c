@@ -1194,6 +1194,14 @@ out:
         return r;
 }
 
+/* seconds since the epoch, -1: no such file */
+static json_int_t run_file_mtime(const char *runroot, const char *id, const char *name)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/%s", runroot, id, name);
+        struct stat st;
+        return stat(p, &st) < 0 ? -1 : (json_int_t) st.st_mtime;
+}
+
 int engine_list(const char *root, const char *runroot, json_t **ret, struct err *err)
 {
         _cleanup_free_ char *rr = NULL, *dir = xasprintf("%s/containers", root);
@@ -1216,6 +1224,10 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 const char *state = container_state(rec, rr, de->d_name, keeper_alive(rr, de->d_name, NULL), &code);
                 json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
+                /* when it last started and ended, for den ps's "Up 5 minutes" and
+                 * "Exited (0) 2 minutes ago": the keeper writes these two files then */
+                json_object_set_new(rec, "StartedAt", json_integer(run_file_mtime(rr, de->d_name, "keeper.pid")));
+                json_object_set_new(rec, "FinishedAt", json_integer(run_file_mtime(rr, de->d_name, "exit")));
                 json_array_append_new(arr, rec);
         }
         if (d)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,18 +9,19 @@
 
 void format_size(uint64_t bytes, char *buf, size_t len)
 {
-        /* docker (go-units HumanSize): powers of 1000, four significant digits at most */
+        /* docker images (go-units HumanSizeWithPrecision, 3): powers of 1000, three
+         * significant digits; 999.5 kB would print as 1e+03 kB, so it is 1 MB */
         static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
         double v = (double) bytes;
         size_t u = 0;
-        while (v >= 1000 && u + 1 < ELEMENTSOF(units)) {
+        while (v >= (u ? 999.5 : 1000) && u + 1 < ELEMENTSOF(units)) {
                 v /= 1000;
                 u++;
         }
         if (u == 0)
                 snprintf(buf, len, "%llu B", (unsigned long long) bytes);
         else
-                snprintf(buf, len, "%.4g %s", v, units[u]);
+                snprintf(buf, len, "%.3g %s", v, units[u]);
 }
 
 void format_duration(time_t s, char *buf, size_t len)
@@ -164,4 +166,51 @@ int format_template(const char *tmpl, json_t *obj, char **ret, struct err *err)
         }
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+void format_table_init(struct format_table *t, size_t n_cols)
+{
+        assert(n_cols >= 1 && n_cols <= FORMAT_TABLE_MAX_COLS);
+        *t = (struct format_table){ .n_cols = n_cols };
+}
+
+void format_table_add(struct format_table *t, const char *s)
+{
+        t->cells = xrealloc(t->cells, (t->n_cells + 1) * sizeof(char *));
+        t->cells[t->n_cells++] = xstrdup(s ? s : "");
+}
+
+/* display columns of a UTF-8 string: the ellipsis is one */
+static size_t width_of(const char *s)
+{
+        size_t w = 0;
+        for (; *s; s++)
+                w += ((unsigned char) *s & 0xc0) != 0x80;
+        return w;
+}
+
+void format_table_print(const struct format_table *t, FILE *f)
+{
+        size_t widths[FORMAT_TABLE_MAX_COLS] = { 0 };
+        for (size_t i = 0; i < t->n_cells; i++)
+                if (width_of(t->cells[i]) > widths[i % t->n_cols])
+                        widths[i % t->n_cols] = width_of(t->cells[i]);
+        for (size_t i = 0; i < t->n_cells; i++) {
+                size_t c = i % t->n_cols;
+                bool last = c + 1 == t->n_cols;
+                fputs(t->cells[i], f);
+                if (last)
+                        fputc('\n', f);
+                else
+                        fprintf(f, "%*s", (int) (widths[c] - width_of(t->cells[i]) + 3), "");
+        }
+}
+
+void format_table_free(struct format_table *t)
+{
+        for (size_t i = 0; i < t->n_cells; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        t->cells = NULL;
+        t->n_cells = 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -11,7 +13,7 @@
 /* How den ps, den images and den inspect -f show things, worded and sized as
  * docker shows them.  Pure: each takes what it shows and the time "now". */
 
-/* bytes in docker's units, decimal: "0 B", "999 B", "1.99 MB", "445 MB", "1.2 GB" */
+/* bytes in docker's units, decimal, three digits: "0 B", "999 B", "1.99 MB", "445 MB", "1.2 GB" */
 void format_size(uint64_t bytes, char *buf, size_t len);
 /* a duration as docker says it: "Less than a second", "5 seconds", "About a minute",
  * "5 minutes", "About an hour", "3 hours", "2 days", "3 weeks", "4 months", "2 years" */
@@ -29,3 +31,17 @@ char *format_trunc(const char *s, size_t width);
  * a string prints bare, an array of scalars as [a b], anything else as JSON,
  * a missing field as <no value>.  *ret: the text, to free */
 int format_template(const char *tmpl, json_t *obj, char **ret, struct err *err);
+
+/* docker's tables (Go's tabwriter): each column as wide as its widest cell, three
+ * spaces between, the last one as it is */
+#define FORMAT_TABLE_MAX_COLS 8
+struct format_table {
+        size_t n_cols;
+        size_t n_cells;
+        char **cells; /* row after row, n_cols each */
+};
+void format_table_init(struct format_table *t, size_t n_cols);
+/* one cell; a row is n_cols cells added in turn; s copied (NULL: "") */
+void format_table_add(struct format_table *t, const char *s);
+void format_table_print(const struct format_table *t, FILE *f);
+void format_table_free(struct format_table *t);
