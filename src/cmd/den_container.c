@@ -504,6 +504,24 @@ static off_t print_log(int fd, off_t off, long tail)
         return off + (off_t) used;
 }
 
+/* den keeps the output of detached containers only: a command in the foreground
+ * writes to the caller's terminal or pipes directly, nothing in between */
+static int no_log(struct den_global *g, const char *container)
+{
+        struct err err = { 0 };
+        json_t *info = NULL;
+        if (engine_inspect(g->root, g->runroot, container, &info, &err) < 0)
+                return den_fail(err.msg);
+        bool created = strcmp(json_string_value(json_object_get(info, "Status")), "created") == 0;
+        json_decref(info);
+        if (created)
+                fprintf(stderr, "den: container '%s' has not run yet: no output to show\n", container);
+        else
+                fprintf(stderr, "den: container '%s' ran in the foreground: its output went where den run's went, "
+                                "and den keeps no log of it (den run -d keeps one)\n", container);
+        return 0;
+}
+
 int den_cmd_logs(struct den_global *g, int argc, char **argv)
 {
         static const struct option o[] = { { "follow", no_argument, NULL, 'f' }, { "tail", required_argument, NULL, 'n' },
@@ -521,7 +539,11 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
                         if (strcmp(optarg, "all") != 0 && (*end || tail < 0))
                                 return den_usage("logs", "--tail '%s': a number of lines or 'all'", optarg);
                 } else if (c == 'h') {
-                        printf("usage: den logs [-f] [--tail N] CONTAINER\n");
+                        printf("usage: den logs [-f] [--tail N] CONTAINER\n"
+                               "The output of a detached container (den run -d, den start): den keeps no log of\n"
+                               "a command run in the foreground, whose output went straight to the caller.\n\n"
+                               "  -f, --follow       keep printing until the container ends\n"
+                               "  -n, --tail N|all   only the last N lines\n");
                         return 0;
                 } else
                         return den_bad_option("logs", argv, "+fn:h", o);
@@ -534,7 +556,7 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
                 return den_fail(err.msg);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return 0; /* it ran in the foreground: its output went to the terminal */
+                return no_log(g, argv[optind]);
         off_t off = print_log(fd, 0, tail);
         while (follow) {
                 struct err e2 = { 0 };

@@ -169,3 +169,39 @@ def test_images_sizes_and_long_names_aligned_and_import_prints_its_id(den, image
     for r in rows[1:]:
         assert re.fullmatch(r"\d+(\.\d+)? (B|kB|MB|GB)", r[4]), r
         assert r[3].endswith(" ago"), r
+
+
+def test_export_leaves_a_running_container_running(den, image, tmp):
+    cid = den("run", "-d", image, "sh", "-c", "sleep 2; exit 6").stdout.strip()
+    out = os.path.join(tmp, "r.tar")
+    den("export", "-o", out, cid)
+    assert os.path.getsize(out) > 0
+    assert den("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() == "running"
+    assert den("wait", cid).stdout.strip() == "6"
+    assert den("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid).stdout.strip() == "exited 6"
+
+
+def test_export_of_a_stopped_container_cut_short_leaves_it_exited(den, image):
+    import subprocess
+    cid = den("run", "-d", image, "sh", "-c", "exit 4").stdout.strip()
+    den("wait", cid)
+    # the reader goes away early: den export ends by SIGPIPE, its keeper with it
+    p = subprocess.run(["sh", "-c", f"{' '.join(den.cmd('export', cid))} | head -c 100 >/dev/null"], timeout=60)
+    assert p.returncode == 0
+    deadline = time.time() + 5
+    while den("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() != "exited" and time.time() < deadline:
+        time.sleep(0.1)
+    assert den("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid).stdout.strip() == "exited 4"
+    assert re.match(r"Exited \(4\) ", columns(den("ps", "-a").stdout)[1][4])
+
+
+def test_logs_of_a_foreground_container_says_it_keeps_none(den, image):
+    den("run", "--name", "fg", image, "echo", "to the terminal")
+    p = den("logs", "fg")
+    assert p.stdout == "" and "ran in the foreground" in p.stderr and "keeps no log" in p.stderr
+    den("create", "--name", "notyet", image, "echo", "x")
+    assert "has not run yet" in den("logs", "notyet").stderr
+    den("run", "-d", "--name", "bg", image, "echo", "kept")
+    den("wait", "bg")
+    p = den("logs", "bg")
+    assert p.stdout == "kept\n" and p.stderr == ""

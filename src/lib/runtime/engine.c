@@ -197,6 +197,13 @@ static bool keeper_alive(const char *runroot, const char *id, pid_t *ret_pid)
         return state_pid_alive(pid, start);
 }
 
+/* whether its keeper only serves a den cp or den export of the stopped container */
+static bool keeper_temporary(const char *runroot, const char *id)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/keeper.pid", runroot, id), *txt = NULL;
+        return fs_read_file(p, 128, &txt, NULL) >= 0 && strstr(txt, " temporary");
+}
+
 static int read_exit(const char *runroot, const char *id)
 {
         _cleanup_free_ char *p = xasprintf("%s/containers/%s/exit", runroot, id), *txt = NULL;
@@ -230,6 +237,7 @@ struct keeper_child {
         enum storage_driver driver;
         int sync_fd, listen_fd, exit_fd, devnull;
         int keeper_exe; /* den-keeper beside den, opened on the host, or -1 */
+        bool temporary; /* serves den cp or export of a stopped container: dies with that den */
         bool new_userns;
         void *seccomp;  /* the commands' filter (lib/linux/seccomp_bpf.h), NULL: none */
         size_t seccomp_len;
@@ -273,7 +281,10 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         }
         /* nothing inside may read the keeper's memory or reach its binary */
         prctl(PR_SET_DUMPABLE, 0);
-        prctl(PR_SET_PDEATHSIG, 0);
+        /* a keeper for one copy dies with its den, however den ends (den export | head:
+         * SIGPIPE), or the stopped container would look running ever after */
+        if (!c->temporary)
+                prctl(PR_SET_PDEATHSIG, 0);
         struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = default_cap_mask(),
                                   .setgroups = runtime_setgroups_allowed(0), .seccomp = c->seccomp,
                                   .seccomp_len = c->seccomp_len };
@@ -621,7 +632,7 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         struct keeper_child c = { .spec = &spec, .ops = ops, .n_ops = n_ops, .sync_fd = sp[1], .listen_fd = listen_fd,
                                   .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled,
                                   .keeper_exe = (c_keeper_exe = keeper_exe_open()), .seccomp = seccomp,
-                                  .seccomp_len = seccomp_len };
+                                  .seccomp_len = seccomp_len, .temporary = out->service && !o->session };
         c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
                                     .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
         c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
@@ -665,7 +676,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         if ((r = sync_expect(sp[0], SYNC_READY, &used, err)) < 0)
                 goto out;
         out->driver = (enum storage_driver) used;
-        pidtxt = xasprintf("%d %llu\n", pid, state_pid_starttime(pid));
+        /* "temporary": a keeper for cp or export, which does not make the container running */
+        pidtxt = xasprintf("%d %llu%s\n", pid, state_pid_starttime(pid), c.temporary ? " temporary" : "");
         rd = open(out->rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (rd < 0 || fs_write_replace(rd, "keeper.pid", pidtxt, strlen(pidtxt), 0600) < 0) {
                 r = err_sys(err, -errno, "cannot record the keeper of %s", out->id);
@@ -1221,7 +1233,8 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 if (!rec)
                         continue;
                 int code;
-                const char *state = container_state(rec, rr, de->d_name, keeper_alive(rr, de->d_name, NULL), &code);
+                bool running = keeper_alive(rr, de->d_name, NULL) && !keeper_temporary(rr, de->d_name);
+                const char *state = container_state(rec, rr, de->d_name, running, &code);
                 json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
                 /* when it last started and ended, for den ps's "Up 5 minutes" and
@@ -1564,13 +1577,14 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                         r = err_set(err, -EIO, "container '%s': its record is damaged", container);
                 else {
                         int code;
-                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, t.running, &code)));
+                        bool running = t.running && !keeper_temporary(rr, t.id);
+                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
                         /* where docker's inspect has them, for -f '{{.State.Status}}' */
                         json_object_set_new(rec, "State", json_pack("{s:s,s:i,s:b}", "Status",
                                                                      json_string_value(json_object_get(rec, "Status")),
-                                                                     "ExitCode", code, "Running", t.running));
-                        if (t.running)
+                                                                     "ExitCode", code, "Running", running));
+                        if (running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
                         *ret = rec;
                 }
