@@ -255,7 +255,14 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
                 case 'w': eo.workdir = optarg; break;
                 case 'u': eo.user = optarg; break;
                 case 'h':
-                        printf("usage: den exec [-d] [-i] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD [ARG...]\n");
+                        printf("usage: den exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD [ARG...]\n"
+                               "Run another command in a running container, started by its keeper.\n\n"
+                               "  -d, --detach          do not wait for it\n"
+                               "  -i, --interactive     give it our stdin (else /dev/null)\n"
+                               "  -t, --tty             a terminal for it\n"
+                               "  -e, --env K=V         set a variable\n"
+                               "  -w, --workdir DIR     its directory\n"
+                               "  -u, --user USER[:GROUP]\n");
                         return 0;
                 default:
                         return den_bad_option("exec", argv, "+dite:w:u:h", o);

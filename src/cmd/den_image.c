@@ -307,7 +307,10 @@ int den_cmd_load(struct den_global *g, int argc, char **argv)
                 else if (c == 'q')
                         ;
                 else if (c == 'h') {
-                        printf("usage: den load [-i FILE|DIR]   (an OCI layout, oci-archive or docker-archive; stdin without -i)\n");
+                        printf("usage: den load [-q] [-i FILE|DIR]\n"
+                               "Load images from an OCI layout, an oci-archive or a docker-archive (stdin without -i).\n\n"
+                               "  -i, --input FILE|DIR  read it from there\n"
+                               "  -q, --quiet           accepted, as docker's (den load prints nothing more)\n");
                         return 0;
                 } else
                         return den_bad_option("load", argv, "+i:qh", o);

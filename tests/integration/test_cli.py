@@ -32,6 +32,9 @@ HELP_FLAGS = {
     "run": ["--pull", "--rm", "-d", "--name", "-e", "--env-file", "-w", "-u", "-v", "--tmpfs", "--read-only",
             "--network", "-p", "-P", "--hostname", "--entrypoint", "--security-opt"],
     "inspect": ["-f, --format"],
+    "exec": ["-d, --detach", "-i, --interactive", "-t, --tty", "-e, --env", "-w, --workdir", "-u, --user"],
+    "load": ["-i, --input", "-q, --quiet"], "logs": ["-f, --follow", "-n, --tail"],
+    "pull": ["--platform", "--parallel", "-q, --quiet", "--tls-verify"],
 }
 
 
