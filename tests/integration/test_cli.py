@@ -208,3 +208,26 @@ def test_logs_of_a_foreground_container_says_it_keeps_none(den, image):
     den("wait", "bg")
     p = den("logs", "bg")
     assert p.stdout == "kept\n" and p.stderr == ""
+
+
+def test_a_stopped_container_shows_exited_while_an_export_runs(den, image):
+    import signal
+    import subprocess
+    cid = den("run", "-d", image, "sh", "-c", "exit 2").stdout.strip()
+    den("wait", cid)
+    exp = subprocess.Popen(den.cmd("export", cid), stdout=subprocess.PIPE)  # nobody reads: it stays mid-export
+    try:
+        deadline = time.time() + 10
+        pidfile = os.path.join(den.runroot, "containers", cid, "keeper.pid")
+        while time.time() < deadline and "temporary" not in (open(pidfile).read() if os.path.exists(pidfile) else ""):
+            time.sleep(0.1)
+        assert "temporary" in open(pidfile).read()
+        assert den("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid).stdout.strip() == "exited 2"
+        keeper = int(open(pidfile).read().split()[0])
+    finally:
+        exp.send_signal(signal.SIGTERM)
+        exp.wait(timeout=10)
+    deadline = time.time() + 5
+    while os.path.exists(f"/proc/{keeper}") and time.time() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{keeper}"), "the export's keeper outlived den export"
