@@ -68,47 +68,57 @@ int den_usage(const char *cmd, const char *fmt, ...)
         return r;
 }
 
-int den_flags(const char *cmd, int argc, char **argv, const char *const *flags, const char **ret_vals)
+int den_flags(const char *cmd, const char *usage, int argc, char **argv, const char *const *flags,
+              const char **ret_vals)
 {
-        struct option lo[DEN_MAX_FLAGS + 1] = { 0 };
-        char so[2 + 2 * DEN_MAX_FLAGS + 1] = "+";
+        struct option lo[DEN_MAX_FLAGS + 2] = { 0 };
+        char so[3 + 2 * DEN_MAX_FLAGS + 1] = "+h";
         size_t n = 0;
         for (; flags && flags[n]; n++) {
-                assert(n < DEN_MAX_FLAGS && flags[n][0] && strchr(flags[n], '|'));
+                assert(n < DEN_MAX_FLAGS && flags[n][0] && flags[n][0] != 'h' && strchr(flags[n], '|'));
                 bool arg = flags[n][1] == ':';
                 lo[n] = (struct option){ strchr(flags[n], '|') + 1, arg ? required_argument : no_argument, NULL,
                                          flags[n][0] };
                 strncat(so, flags[n], arg ? 2 : 1);
                 ret_vals[n] = NULL;
         }
+        /* every verb answers -h and --help, before anything is read as an operand */
+        lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
         int c;
         optind = 0;
-        opterr = 0;
         while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("usage: %s\n", usage);
+                        return 0;
+                }
                 size_t i = 0;
                 while (i < n && flags[i][0] != c)
                         i++;
                 if (i == n) {
-                        bool known = optopt && strchr(so, optopt);
-                        den_usage(cmd, "%s '%s'", known ? "a value is missing after" : "unknown option", argv[optind - 1]);
-                        opterr = 1;
+                        den_bad_option(cmd, argv, so, lo);
                         return -1;
                 }
                 ret_vals[i] = optarg ? optarg : "";
         }
-        opterr = 1;
         return optind;
+}
+
+int den_bad_option(const char *cmd, char **argv, const char *so, const struct option *lo)
+{
+        /* getopt says nothing (opterr is 0): an unknown option has optopt 0 (long) or a
+         * letter not in so; a known one is missing its value */
+        bool known = optopt > 0 && optopt < 256 && optopt != ':' && strchr(so, optopt);
+        for (; lo && lo->name && optopt; lo++)
+                known |= lo->val == optopt;
+        /* in a cluster (-af) optind has not moved on: the letter says which */
+        if (!known && optopt)
+                return den_usage(cmd, "unknown option '-%c'", optopt);
+        return den_usage(cmd, "%s '%s'", known ? "a value is missing after" : "unknown option", argv[optind - 1]);
 }
 
 int den_operands(const char *cmd, int argc, char **argv, const char *usage)
 {
-        const char *v[2];
-        int i = den_flags(cmd, argc, argv, (const char *const[]){ "h|help", NULL }, v);
-        if (i >= 0 && v[0]) {
-                printf("usage: %s\n", usage);
-                return 0;
-        }
-        return i;
+        return den_flags(cmd, usage, argc, argv, NULL, NULL);
 }
 
 int den_open_store(struct den_global *g, struct store *s)
@@ -180,6 +190,8 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
         }
+        /* each command names a bad option itself (den_bad_option), once */
+        opterr = 0;
         _cleanup_free_ char *root = NULL;
         if (!g.root)
                 g.root = root = engine_default_root();

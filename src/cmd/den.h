@@ -40,6 +40,10 @@ int den_cmd_push(struct den_global *g, int argc, char **argv);
 int den_cmd_login(struct den_global *g, int argc, char **argv);
 int den_cmd_logout(struct den_global *g, int argc, char **argv);
 int den_inspect_remote(int argc, char **argv);
+/* den run/create --pull POLICY: "missing" pulls the image when the store lacks it (docker's
+ * default), "always" every time, "never" not; the progress den pull shows goes to stderr.
+ * tls_verify as --tls-verify (1, 0, -1 unset).  Returns 0, or the exit code after a message. */
+int den_pull_missing(struct den_global *g, const char *image, const char *policy, int tls_verify);
 
 int den_fail(const char *msg);
 int den_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -48,11 +52,17 @@ int den_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * (`den rm -- -x` removes "-x"), "-aq" is -a -q, "--time=5" works.  flags: a
  * NULL-terminated list of "x|long" (a flag) or "x:|long" (with a value);
  * ret_vals[i] is then the value given, "" for a flag given, NULL when absent.
- * Returns the index in argv of the first operand, or -1 after a usage message. */
+ * -h and --help are always there: they print "usage: " and usage.
+ * Returns the index in argv of the first operand (>= 1), 0 after the help
+ * (exit 0), or -1 after a message naming the bad option (exit 2). */
 #define DEN_MAX_FLAGS 8
-int den_flags(const char *cmd, int argc, char **argv, const char *const *flags, const char **ret_vals);
-/* the same for a command whose only option is -h/--help: the usage printed
- * (returns 0), the index of the first operand (>= 1), or -1 (a bad option) */
+int den_flags(const char *cmd, const char *usage, int argc, char **argv, const char *const *flags,
+              const char **ret_vals);
+/* the same for a command whose only option is -h/--help */
 int den_operands(const char *cmd, int argc, char **argv, const char *usage);
+/* after getopt_long() returned '?' (den sets opterr to 0): a usage message naming the
+ * unknown option, or the option missing its value; so and lo as given to getopt_long */
+struct option;
+int den_bad_option(const char *cmd, char **argv, const char *so, const struct option *lo);
 /* open the store at g->root, or fail with a message; returns the exit code on failure, -1 when open */
 int den_open_store(struct den_global *g, struct store *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "den.h"
@@ -14,6 +15,7 @@
 #include "lib/net/net.h"
 #include "lib/base/signal.h"
 #include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
 
 static int env_file(char ***env, const char *path)
 {
@@ -34,9 +36,37 @@ static int env_file(char ***env, const char *path)
         return 0;
 }
 
+static const char run_help[] =
+        "usage: den %s [OPTIONS] IMAGE [CMD...]\n"
+        "%s.  The network is none (loopback only) unless\n"
+        "--network or -p asks for one: a command that needs the internet wants --network private.\n\n"
+        "  --pull missing|always|never   pull the image when the store lacks it (default missing), always, or never\n"
+        "  --tls-verify[=false]  for that pull: false also allows a plain http registry\n"
+        "  --rm                  remove the container when its command ends\n"
+        "  -d, --detach          run it in the background; its id is printed once it runs\n"
+        "  -i, --interactive     give the command our stdin (else /dev/null)\n"
+        "  -t, --tty             a terminal for the command\n"
+        "  --name NAME           the container's name (default den-ID)\n"
+        "  -e, --env K=V|K       set a variable (K alone: its value here)\n"
+        "  --env-file FILE       K=V lines\n"
+        "  -w, --workdir DIR     the command's directory (absolute)\n"
+        "  -u, --user USER[:GROUP]  a name from the image's /etc/passwd or a number\n"
+        "  -v, --volume /HOST:/CTR[:ro|rw]  bind a host path (it must exist)\n"
+        "  --tmpfs DIR           a tmpfs there\n"
+        "  --read-only           the root filesystem read-only\n"
+        "  --network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]\n"
+        "                        none (default): loopback only; private: pasta, else slirp4netns\n"
+        "  -p, --publish [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]  publish a port (a private network)\n"
+        "  -P, --publish-all     the image's EXPOSE ports on free host ports\n"
+        "  --allow-host-loopback the host's 127.0.0.1 reachable from a private network\n"
+        "  --hostname NAME       the container's host name (default its short id)\n"
+        "  --entrypoint CMD      instead of the image's entrypoint\n"
+        "  --security-opt seccomp=unconfined|FILE  no seccomp filter, or a docker/OCI profile\n"
+        "                        (default: den's, the syscalls docker and podman allow)\n";
+
 static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
-        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT };
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT, O_PULL, O_TLS };
         static const struct option o[] = {
                 { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
                 { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
@@ -48,8 +78,11 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "hostname", required_argument, NULL, O_HOST }, { "entrypoint", required_argument, NULL, O_ENTRY },
                 { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
                 { "allow-host-loopback", no_argument, NULL, O_LOOP }, { "security-opt", required_argument, NULL, O_SECOPT },
+                { "pull", required_argument, NULL, O_PULL }, { "tls-verify", optional_argument, NULL, O_TLS },
                 { "help", no_argument, NULL, 'h' },         {},
         };
+        const char *pull = "missing";
+        int tls_verify = -1;
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
         _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL, **secopt = NULL;
         int c;
@@ -85,26 +118,27 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case 'P': ro.publish_all = true; break;
                 case O_LOOP: ro.allow_host_loopback = true; break;
                 case O_SECOPT: strv_push(&secopt, optarg); break;
+                case O_PULL: pull = optarg; break;
+                case O_TLS:
+                        if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false"))
+                                return den_usage("run", "--tls-verify '%s': true or false", optarg);
+                        tls_verify = !optarg || strcmp(optarg, "true") == 0;
+                        break;
                 case 'h':
-                        printf("usage: den %s [--rm] [-d] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
-                               "       [-u USER[:GROUP]] [-v /HOST:/CTR[:ro]] [--tmpfs DIR] [--read-only]\n"
-                               "       [--network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]]\n"
-                               "       [-p [IP:]HOST_PORT:CTR_PORT[/tcp|/udp]]... [-P] [--allow-host-loopback]\n"
-                               "       [--hostname H] [--entrypoint CMD] [--security-opt seccomp=unconfined|FILE]\n"
-                               "       IMAGE [CMD...]\n\n"
-                               "The network is none (loopback only) unless named; -p and -P ask for a private one.\n"
-                               "Commands run under den's default seccomp profile unless unconfined or given a FILE\n"
-                               "(docker's or OCI's profile format).\n",
-                               create ? "create" : "run");
+                        printf(run_help, create ? "create" : "run",
+                               create ? "Create a container for a command; den start runs it" : "Run a command in a new container");
                         return 0;
                 default:
-                        return den_usage("run", "bad option");
+                        return den_bad_option("run", argv, "+dite:w:u:v:p:Ph", o);
                 }
         }
         if (optind >= argc)
                 return den_usage("run", "expects an image");
         if (ro.workdir && ro.workdir[0] != '/')
                 return den_usage("run", "-w '%s': not an absolute path", ro.workdir);
+        int rc = den_pull_missing(g, argv[optind], pull, tls_verify);
+        if (rc != 0)
+                return rc;
         ro.image = argv[optind];
         ro.cmd = argv + optind + 1;
         ro.env = env;
@@ -134,10 +168,13 @@ int den_cmd_create(struct den_global *g, int argc, char **argv)
 int den_cmd_start(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int i = den_flags("start", argc, argv, (const char *const[]){ "a|attach", NULL }, v), rc = 0;
+        int i = den_flags("start", "den start [-a] CONTAINER...\n"
+                                   "Start created or stopped containers.\n\n"
+                                   "  -a, --attach   stay with its output and return its exit status (one container)",
+                          argc, argv, (const char *const[]){ "a|attach", NULL }, v), rc = 0;
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         bool attach = v[0];
-        if (i < 0)
-                return 2;
         if (i >= argc)
                 return den_usage("start", "expects a container");
         if (attach && argc - i != 1)
@@ -158,9 +195,9 @@ int den_cmd_start(struct den_global *g, int argc, char **argv)
 int den_cmd_rename(struct den_global *g, int argc, char **argv)
 {
         const char *v[1];
-        int i = den_flags("rename", argc, argv, (const char *const[]){ NULL }, v);
-        if (i < 0)
-                return 2;
+        int i = den_flags("rename", "den rename CONTAINER NEW_NAME", argc, argv, (const char *const[]){ NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (argc - i != 2)
                 return den_usage("rename", "expects a container and its new name");
         struct err err = { 0 };
@@ -218,10 +255,17 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
                 case 'w': eo.workdir = optarg; break;
                 case 'u': eo.user = optarg; break;
                 case 'h':
-                        printf("usage: den exec [-d] [-i] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD [ARG...]\n");
+                        printf("usage: den exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER CMD [ARG...]\n"
+                               "Run another command in a running container, started by its keeper.\n\n"
+                               "  -d, --detach          do not wait for it\n"
+                               "  -i, --interactive     give it our stdin (else /dev/null)\n"
+                               "  -t, --tty             a terminal for it\n"
+                               "  -e, --env K=V         set a variable\n"
+                               "  -w, --workdir DIR     its directory\n"
+                               "  -u, --user USER[:GROUP]\n");
                         return 0;
                 default:
-                        return den_usage("exec", "bad option");
+                        return den_bad_option("exec", argv, "+dite:w:u:h", o);
                 }
         }
         if (argc - optind < 2)
@@ -238,65 +282,93 @@ int den_cmd_exec(struct den_global *g, int argc, char **argv)
         return r;
 }
 
+static int newest_first(const void *a, const void *b)
+{
+        const char *ca = json_string_value(json_object_get(*(json_t *const *) a, "Created"));
+        const char *cb = json_string_value(json_object_get(*(json_t *const *) b, "Created"));
+        return -strcmp(ca ? ca : "", cb ? cb : "");
+}
+
+/* one line of den ps, worded as docker's */
+static void ps_row(struct format_table *t, json_t *e, time_t now)
+{
+        char id[13], cmd[256] = "", status[64], ago[48];
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(e, "Id")));
+        size_t k;
+        json_t *a;
+        json_array_foreach(json_object_get(json_object_get(e, "Process"), "args"), k, a)
+        {
+                size_t l = strlen(cmd);
+                snprintf(cmd + l, sizeof(cmd) - l, "%s%s", k ? " " : "", json_string_value(a));
+        }
+        /* docker quotes the command and cuts it at 20 columns */
+        _cleanup_free_ char *cut = format_trunc(cmd, 20), *quoted = xasprintf("\"%s\"", cut);
+        time_t created = format_parse_time(json_string_value(json_object_get(e, "Created")));
+        format_duration(created < 0 ? 0 : now - created, ago, sizeof(ago));
+        _cleanup_free_ char *created_ago = xasprintf("%s ago", ago);
+        format_status(json_string_value(json_object_get(e, "Status")),
+                      (int) json_integer_value(json_object_get(e, "ExitCode")),
+                      (time_t) json_integer_value(json_object_get(e, "StartedAt")),
+                      (time_t) json_integer_value(json_object_get(e, "FinishedAt")), now, status, sizeof(status));
+        /* as docker shows them: 0.0.0.0:8080->80/tcp, ... */
+        _cleanup_free_ char *ports = xstrdup("");
+        json_array_foreach(json_object_get(json_object_get(e, "Options"), "Publish"), k, a)
+        {
+                struct net_port np;
+                struct err pe = { 0 };
+                if (net_port_parse(json_string_value(a), &np, &pe) < 0)
+                        continue;
+                _cleanup_free_ char *one = net_port_str(&np), *old = ports;
+                ports = xasprintf("%s%s%s", old, *old ? ", " : "", one);
+        }
+        _cleanup_free_ char *image = format_trunc(json_string_value(json_object_get(e, "Image")), 40);
+        const char *cells[] = { id, image, quoted, created_ago, status, ports,
+                                json_string_value(json_object_get(e, "Name")) };
+        for (size_t c = 0; c < ELEMENTSOF(cells); c++)
+                format_table_add(t, cells[c]);
+}
+
 int den_cmd_ps(struct den_global *g, int argc, char **argv)
 {
-        const char *v[4];
-        int op = den_flags("ps", argc, argv, (const char *const[]){ "a|all", "q|quiet", "h|help", NULL }, v);
+        const char *v[2];
+        int op = den_flags("ps", "den ps [-a] [-q]\n"
+                                 "List the running containers, the newest first.\n\n"
+                                 "  -a, --all     stopped and created ones too\n"
+                                 "  -q, --quiet   only their ids",
+                           argc, argv, (const char *const[]){ "a|all", "q|quiet", NULL }, v);
+        if (op <= 0)
+                return op < 0 ? 2 : 0;
         bool all = v[0], quiet = v[1];
-        if (op < 0)
-                return 2;
-        if (v[2]) {
-                printf("usage: den ps [-a] [-q]\n");
-                return 0;
-        }
         if (op < argc)
                 return den_usage("ps", "takes no arguments, not '%s'", argv[op]);
         struct err err = { 0 };
         json_t *arr;
         if (engine_list(g->root, g->runroot, &arr, &err) < 0)
                 return den_fail(err.msg);
-        if (!quiet)
-                printf("%-14s %-30s %-24s %-16s %-28s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS",
-                       "NAMES");
-        size_t i;
-        json_t *e;
-        json_array_foreach(arr, i, e)
-        {
-                const char *st = json_string_value(json_object_get(e, "Status"));
+        /* the newest first, as docker lists them (RFC 3339 times sort as text) */
+        size_t n = json_array_size(arr);
+        _cleanup_free_ json_t **rows = xcalloc(n + 1, sizeof(json_t *));
+        for (size_t k = 0; k < n; k++)
+                rows[k] = json_array_get(arr, k);
+        qsort(rows, n, sizeof(json_t *), newest_first);
+        struct format_table t;
+        format_table_init(&t, 7);
+        static const char *const heads[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" };
+        for (size_t k = 0; k < ELEMENTSOF(heads); k++)
+                format_table_add(&t, heads[k]);
+        time_t now = time(NULL);
+        for (size_t k = 0; k < n; k++) {
+                const char *st = json_string_value(json_object_get(rows[k], "Status"));
                 if (!all && strcmp(st, "running") != 0)
                         continue;
-                if (quiet) {
-                        printf("%.12s\n", json_string_value(json_object_get(e, "Id")));
-                        continue;
-                }
-                char cmd[64] = "";
-                size_t k;
-                json_t *a;
-                json_array_foreach(json_object_get(json_object_get(e, "Process"), "args"), k, a)
-                {
-                        size_t l = strlen(cmd);
-                        snprintf(cmd + l, sizeof(cmd) - l, "%s%s", k ? " " : "", json_string_value(a));
-                }
-                char status[32];
-                if (strcmp(st, "exited") == 0)
-                        snprintf(status, sizeof(status), "Exited (%lld)", json_integer_value(json_object_get(e, "ExitCode")));
+                if (quiet)
+                        printf("%.12s\n", json_string_value(json_object_get(rows[k], "Id")));
                 else
-                        snprintf(status, sizeof(status), "%s", strcmp(st, "running") == 0 ? "Up" : "Created");
-                /* as docker shows them: 0.0.0.0:8080->80/tcp, ... */
-                _cleanup_free_ char *ports = xstrdup("");
-                json_array_foreach(json_object_get(json_object_get(e, "Options"), "Publish"), k, a)
-                {
-                        struct net_port np;
-                        struct err pe = { 0 };
-                        if (net_port_parse(json_string_value(a), &np, &pe) < 0)
-                                continue;
-                        _cleanup_free_ char *one = net_port_str(&np), *old = ports;
-                        ports = xasprintf("%s%s%s", old, *old ? ", " : "", one);
-                }
-                printf("%-14.12s %-30.30s %-24.24s %-16s %-28s %s\n", json_string_value(json_object_get(e, "Id")),
-                       json_string_value(json_object_get(e, "Image")), cmd, status, ports,
-                       json_string_value(json_object_get(e, "Name")));
+                        ps_row(&t, rows[k], now);
         }
+        if (!quiet)
+                format_table_print(&t, stdout);
+        format_table_free(&t);
         json_decref(arr);
         return 0;
 }
@@ -304,9 +376,13 @@ int den_cmd_ps(struct den_global *g, int argc, char **argv)
 int den_cmd_stop(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int timeout = 10, i = den_flags("stop", argc, argv, (const char *const[]){ "t:|time", NULL }, v), rc = 0;
-        if (i < 0)
-                return 2;
+        int timeout = 10, rc = 0;
+        int i = den_flags("stop", "den stop [-t SECONDS] CONTAINER...\n"
+                                  "SIGTERM to each container's command, SIGKILL if it still runs after the timeout.\n\n"
+                                  "  -t, --time SECONDS   the wait before SIGKILL (default 10)",
+                          argc, argv, (const char *const[]){ "t:|time", NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (v[0]) {
                 char *end;
                 timeout = (int) strtol(v[0], &end, 10);
@@ -328,9 +404,13 @@ int den_cmd_stop(struct den_global *g, int argc, char **argv)
 int den_cmd_kill(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int sig = SIGKILL, i = den_flags("kill", argc, argv, (const char *const[]){ "s:|signal", NULL }, v), rc = 0;
-        if (i < 0)
-                return 2;
+        int sig = SIGKILL, rc = 0;
+        int i = den_flags("kill", "den kill [-s SIGNAL] CONTAINER...\n"
+                                  "Send a signal to each container's command.\n\n"
+                                  "  -s, --signal SIGNAL   a name (TERM, SIGTERM) or a number (default KILL)",
+                          argc, argv, (const char *const[]){ "s:|signal", NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (v[0] && (sig = signal_parse(v[0])) < 0)
                 return den_usage("kill", "unknown signal '%s'", v[0]);
         if (i >= argc)
@@ -348,10 +428,13 @@ int den_cmd_kill(struct den_global *g, int argc, char **argv)
 int den_cmd_rm(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int i = den_flags("rm", argc, argv, (const char *const[]){ "f|force", NULL }, v), rc = 0;
+        int i = den_flags("rm", "den rm [-f] CONTAINER...\n"
+                                "Remove containers and their changes.\n\n"
+                                "  -f, --force   a running container too (killed first)",
+                          argc, argv, (const char *const[]){ "f|force", NULL }, v), rc = 0;
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         bool force = v[0];
-        if (i < 0)
-                return 2;
         if (i >= argc)
                 return den_usage("rm", "expects a container");
         for (; i < argc; i++) {
@@ -367,9 +450,10 @@ int den_cmd_rm(struct den_global *g, int argc, char **argv)
 int den_cmd_wait(struct den_global *g, int argc, char **argv)
 {
         const char *v[1];
-        int i = den_flags("wait", argc, argv, (const char *const[]){ NULL }, v), rc = 0;
-        if (i < 0)
-                return 2;
+        int i = den_flags("wait", "den wait CONTAINER...\nWait for each container's command to end; print its exit status.",
+                          argc, argv, (const char *const[]){ NULL }, v), rc = 0;
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         if (i >= argc)
                 return den_usage("wait", "expects a container");
         for (; i < argc; i++) {
@@ -427,6 +511,24 @@ static off_t print_log(int fd, off_t off, long tail)
         return off + (off_t) used;
 }
 
+/* den keeps the output of detached containers only: a command in the foreground
+ * writes to the caller's terminal or pipes directly, nothing in between */
+static int no_log(struct den_global *g, const char *container)
+{
+        struct err err = { 0 };
+        json_t *info = NULL;
+        if (engine_inspect(g->root, g->runroot, container, &info, &err) < 0)
+                return den_fail(err.msg);
+        bool created = strcmp(json_string_value(json_object_get(info, "Status")), "created") == 0;
+        json_decref(info);
+        if (created)
+                fprintf(stderr, "den: container '%s' has not run yet: no output to show\n", container);
+        else
+                fprintf(stderr, "den: container '%s' ran in the foreground: its output went where den run's went, "
+                                "and den keeps no log of it (den run -d keeps one)\n", container);
+        return 0;
+}
+
 int den_cmd_logs(struct den_global *g, int argc, char **argv)
 {
         static const struct option o[] = { { "follow", no_argument, NULL, 'f' }, { "tail", required_argument, NULL, 'n' },
@@ -444,10 +546,14 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
                         if (strcmp(optarg, "all") != 0 && (*end || tail < 0))
                                 return den_usage("logs", "--tail '%s': a number of lines or 'all'", optarg);
                 } else if (c == 'h') {
-                        printf("usage: den logs [-f] [--tail N] CONTAINER\n");
+                        printf("usage: den logs [-f] [--tail N] CONTAINER\n"
+                               "The output of a detached container (den run -d, den start): den keeps no log of\n"
+                               "a command run in the foreground, whose output went straight to the caller.\n\n"
+                               "  -f, --follow       keep printing until the container ends\n"
+                               "  -n, --tail N|all   only the last N lines\n");
                         return 0;
                 } else
-                        return den_usage("logs", "bad option");
+                        return den_bad_option("logs", argv, "+fn:h", o);
         }
         if (argc - optind != 1)
                 return den_usage("logs", "expects one container");
@@ -457,7 +563,7 @@ int den_cmd_logs(struct den_global *g, int argc, char **argv)
                 return den_fail(err.msg);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return 0; /* it ran in the foreground: its output went to the terminal */
+                return no_log(g, argv[optind]);
         off_t off = print_log(fd, 0, tail);
         while (follow) {
                 struct err e2 = { 0 };

@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "den.h"
 #include "lib/base/macro.h"
 #include "lib/store/image.h"
 #include "lib/store/transfer.h"
 #include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,7 +31,7 @@ int den_cmd_import(struct den_global *g, int argc, char **argv)
                         printf("usage: %s\n", usage);
                         return 0;
                 } else
-                        return den_usage("import", "bad option");
+                        return den_bad_option("import", argv, "+h", o);
         }
         if (argc - optind != 2)
                 return den_usage("import", "expects a tarball (or -) and a name");
@@ -41,12 +43,36 @@ int den_cmd_import(struct den_global *g, int argc, char **argv)
                 return r;
         struct err err = { 0 };
         char man[DIGEST_STR_MAX];
+        json_t *info = NULL;
         r = image_import(&s, &io, man, &err);
+        if (r >= 0)
+                r = image_inspect(&s, man, &info, &err);
         store_close(&s);
         if (r < 0)
                 return den_fail(err.msg);
-        printf("%s\n", man);
+        /* the image id, as docker import prints it and den images shows it: the config's digest */
+        printf("%s\n", json_string_value(json_object_get(info, "Id")));
+        json_decref(info);
         return 0;
+}
+
+/* one line of den images, as docker's: the config digest's first 12 hex as IMAGE ID,
+ * the size in decimal units */
+static void images_row(struct format_table *t, const char *name, const char *id, json_t *info)
+{
+        const char *colon = strrchr(name, ':');
+        _cleanup_free_ char *repo = xasprintf("%.*s", (int) (colon - name), name);
+        char short_id[13], size[32], ago[48] = "";
+        snprintf(short_id, sizeof(short_id), "%s", id);
+        format_size((uint64_t) json_integer_value(json_object_get(info, "Size")), size, sizeof(size));
+        time_t created = format_parse_time(json_string_value(json_object_get(json_object_get(info, "Config"), "created")));
+        if (created >= 0) {
+                format_duration(time(NULL) - created, ago, sizeof(ago));
+                strncat(ago, " ago", sizeof(ago) - strlen(ago) - 1);
+        }
+        const char *cells[] = { repo, colon + 1, short_id, created >= 0 ? ago : "N/A", size };
+        for (size_t c = 0; c < ELEMENTSOF(cells); c++)
+                format_table_add(t, cells[c]);
 }
 
 int den_cmd_images(struct den_global *g, int argc, char **argv)
@@ -65,7 +91,7 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
                         printf("usage: den images [-q] [--format json]\n");
                         return 0;
                 } else
-                        return den_usage("images", "bad option");
+                        return den_bad_option("images", argv, "+qh", o);
         }
         struct store s;
         int r = den_open_store(g, &s);
@@ -79,8 +105,11 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
         }
         const char *k;
         json_t *v;
-        if (!quiet && !json)
-                printf("%-40s %-12s %-14s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "SIZE");
+        struct format_table t;
+        format_table_init(&t, 5);
+        static const char *const heads[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
+        for (size_t h = 0; h < ELEMENTSOF(heads); h++)
+                format_table_add(&t, heads[h]);
         json_object_foreach(names, k, v)
         {
                 json_t *info = NULL;
@@ -96,17 +125,16 @@ int den_cmd_images(struct den_global *g, int argc, char **argv)
                                                              json_integer_value(json_object_get(info, "Size"))));
                 else if (quiet)
                         printf("%.12s\n", id);
-                else {
-                        const char *colon = strrchr(k, ':');
-                        printf("%-40.*s %-12s %-14.12s %lld\n", (int) (colon - k), k, colon + 1, id,
-                               json_integer_value(json_object_get(info, "Size")));
-                }
+                else
+                        images_row(&t, k, id, info);
                 json_decref(info);
         }
         if (json) {
-                _cleanup_free_ char *t = json_dumps(out, JSON_INDENT(1));
-                printf("%s\n", t);
-        }
+                _cleanup_free_ char *txt = json_dumps(out, JSON_INDENT(1));
+                printf("%s\n", txt);
+        } else if (!quiet)
+                format_table_print(&t, stdout);
+        format_table_free(&t);
         json_decref(out);
         json_decref(names);
         store_close(&s);
@@ -157,9 +185,15 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv)
         for (int k = 1; k < argc && strcmp(argv[k], "--"); k++)
                 if (strcmp(argv[k], "--remote") == 0)
                         return den_inspect_remote(argc, argv);
-        int i = den_operands("inspect", argc, argv, "den inspect IMAGE|CONTAINER...\n       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF...");
+        const char *v[1];
+        int i = den_flags("inspect", "den inspect [-f TEMPLATE] IMAGE|CONTAINER...\n"
+                                     "       den inspect --remote [--raw] [--platform P] [--tls-verify=false] [--creds U:P] REF...\n\n"
+                                     "  -f, --format TEMPLATE   each one through TEMPLATE, as docker's: {{.Id}}, {{.State.Status}},\n"
+                                     "                          {{json .Config}} (fields and json only)",
+                          argc, argv, (const char *const[]){ "f:|format", NULL }, v);
         if (i <= 0)
                 return i < 0 ? 2 : 0;
+        const char *tmpl = v[0];
         if (i >= argc)
                 return den_usage("inspect", "expects an image");
         struct store s;
@@ -182,10 +216,21 @@ int den_cmd_inspect(struct den_global *g, int argc, char **argv)
                                 continue;
                         }
                 }
+                if (tmpl) {
+                        _cleanup_free_ char *line = NULL;
+                        struct err e3 = { 0 };
+                        if (format_template(tmpl, info, &line, &e3) < 0) {
+                                json_decref(info);
+                                rc = den_fail(e3.msg);
+                                break;
+                        }
+                        printf("%s\n", line);
+                }
                 json_array_append_new(arr, info);
         }
         _cleanup_free_ char *t = json_dumps(arr, JSON_INDENT(4));
-        printf("%s\n", t);
+        if (!tmpl)
+                printf("%s\n", t);
         json_decref(arr);
         store_close(&s);
         return rc;
@@ -221,7 +266,7 @@ int den_cmd_save(struct den_global *g, int argc, char **argv)
                         printf("usage: den save [-o FILE|DIR] [--format docker-archive|oci-archive|oci-dir] IMAGE\n");
                         return 0;
                 } else
-                        return den_usage("save", "bad option");
+                        return den_bad_option("save", argv, "+o:h", o);
         }
         if (argc - optind != 1)
                 return den_usage("save", "expects one image");
@@ -262,10 +307,13 @@ int den_cmd_load(struct den_global *g, int argc, char **argv)
                 else if (c == 'q')
                         ;
                 else if (c == 'h') {
-                        printf("usage: den load [-i FILE|DIR]   (an OCI layout, oci-archive or docker-archive; stdin without -i)\n");
+                        printf("usage: den load [-q] [-i FILE|DIR]\n"
+                               "Load images from an OCI layout, an oci-archive or a docker-archive (stdin without -i).\n\n"
+                               "  -i, --input FILE|DIR  read it from there\n"
+                               "  -q, --quiet           accepted, as docker's (den load prints nothing more)\n");
                         return 0;
                 } else
-                        return den_usage("load", "bad option");
+                        return den_bad_option("load", argv, "+i:qh", o);
         }
         if (optind != argc)
                 return den_usage("load", "takes no arguments (use -i)");
@@ -284,10 +332,13 @@ int den_cmd_load(struct den_global *g, int argc, char **argv)
 int den_cmd_export(struct den_global *g, int argc, char **argv)
 {
         const char *v[2];
-        int i = den_flags("export", argc, argv, (const char *const[]){ "o:|output", NULL }, v);
+        int i = den_flags("export", "den export [-o FILE] CONTAINER\n"
+                                    "The container's root filesystem as a tar, on stdout when it is not a terminal.\n\n"
+                                    "  -o, --output FILE   write it there",
+                          argc, argv, (const char *const[]){ "o:|output", NULL }, v);
+        if (i <= 0)
+                return i < 0 ? 2 : 0;
         const char *out = v[0];
-        if (i < 0)
-                return 2;
         if (argc - i != 1)
                 return den_usage("export", "expects one container");
         struct err err = { 0 };

@@ -11,6 +11,7 @@
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "lib/registry/registry.h"
+#include "lib/store/image.h"
 
 enum {
         OPT_TLS = 1000, OPT_CERT_DIR, OPT_AUTHFILE, OPT_CREDS, OPT_TIMEOUT, OPT_RETRY, OPT_PLATFORM, OPT_PARALLEL,
@@ -106,7 +107,7 @@ int den_cmd_pull(struct den_global *g, int argc, char **argv)
                                registry_help);
                         return 0;
                 } else
-                        return den_usage("pull", "bad option");
+                        return den_bad_option("pull", argv, "+qh", opts);
         }
         if (argc - optind != 1)
                 return den_usage("pull", "expects one image reference");
@@ -121,6 +122,40 @@ int den_cmd_pull(struct den_global *g, int argc, char **argv)
         if (r < 0)
                 return den_fail(err.msg);
         printf("%s\n", man);
+        return 0;
+}
+
+int den_pull_missing(struct den_global *g, const char *image, const char *policy, int tls_verify)
+{
+        if (strcmp(policy, "never") && strcmp(policy, "missing") && strcmp(policy, "always"))
+                return den_usage("run", "--pull '%s': missing, always or never", policy);
+        if (strcmp(policy, "never") == 0)
+                return 0;
+        struct store s;
+        int r = den_open_store(g, &s);
+        if (r >= 0)
+                return r;
+        struct err err = { 0 };
+        char man[72];
+        if (strcmp(policy, "missing") == 0) {
+                r = image_resolve(&s, image, man, &err);
+                if (r != -ENOENT) {
+                        store_close(&s);
+                        return 0; /* there, or a name den cannot pull: run says why */
+                }
+                fprintf(stderr, "Unable to find image '%s' locally\n", image);
+        }
+        struct reg_opts o;
+        reg_opts_init(&o);
+        o.tls_verify = tls_verify;
+        err_clear(&err);
+        /* the progress den pull shows, on stderr: stdout is the command's */
+        r = registry_pull(&s, image, &o, man, &err);
+        store_close(&s);
+        if (r < 0) {
+                fprintf(stderr, "den: image '%s' not found in the store, and pulling it failed: %s\n", image, err.msg);
+                return 125;
+        }
         return 0;
 }
 
@@ -154,7 +189,7 @@ int den_cmd_push(struct den_global *g, int argc, char **argv)
                                registry_help);
                         return 0;
                 } else
-                        return den_usage("push", "bad option");
+                        return den_bad_option("push", argv, "+qh", opts);
         }
         if (argc - optind < 1 || argc - optind > 2)
                 return den_usage("push", "expects an image and maybe a destination");
@@ -232,7 +267,7 @@ int den_cmd_login(struct den_global *g, int argc, char **argv)
                                registry_help);
                         return 0;
                 } else
-                        return den_usage("login", "bad option");
+                        return den_bad_option("login", argv, "+u:p:h", opts);
         }
         if (argc - optind != 1)
                 return den_usage("login", "expects a registry host");
@@ -285,7 +320,7 @@ int den_cmd_logout(struct den_global *g, int argc, char **argv)
                         printf("usage: den logout [--authfile FILE] REGISTRY | --all\n");
                         return 0;
                 } else
-                        return den_usage("logout", "bad option");
+                        return den_bad_option("logout", argv, "+ah", opts);
         }
         if (all ? argc != optind : argc - optind != 1)
                 return den_usage("logout", "expects a registry host, or --all");
@@ -318,7 +353,7 @@ int den_inspect_remote(int argc, char **argv)
                 else if (c == OPT_PLATFORM)
                         o.platform = optarg;
                 else
-                        return den_usage("inspect", "bad option");
+                        return den_bad_option("inspect", argv, "+", opts);
         }
         if (optind >= argc)
                 return den_usage("inspect", "--remote expects an image reference");

@@ -33,7 +33,7 @@ static int begin(struct den_global *g, int argc, char **argv)
                                "The session's network (default host); each command may have it or none.\n");
                         return 0;
                 } else
-                        return den_usage("session begin", "bad option");
+                        return den_bad_option("session begin", argv, "+v:h", o);
         }
         if (argc - optind != 1)
                 return den_usage("session begin", "expects an image");
@@ -73,7 +73,7 @@ static int session_exec(struct den_global *g, int argc, char **argv)
                                "otherwise the session's network.\n");
                         return 0;
                 default:
-                        return den_usage("session exec", "bad option");
+                        return den_bad_option("session exec", argv, "+u:w:e:ith", o);
                 }
         }
         if (argc - optind < 2)
@@ -135,9 +135,11 @@ int den_cmd_session(struct den_global *g, int argc, char **argv)
                 return list(g);
         if (strcmp(verb, "end") == 0) {
                 const char *v[1];
-                int i = den_flags("session end", argc - 1, argv + 1, (const char *const[]){ NULL }, v) + 1, rc = 0;
-                if (i < 1)
-                        return 2;
+                int i = den_flags("session end", "den session end SESSION...", argc - 1, argv + 1,
+                                  (const char *const[]){ NULL }, v), rc = 0;
+                if (i <= 0)
+                        return i < 0 ? 2 : 0;
+                i++;
                 if (i >= argc)
                         return den_usage("session end", "expects a session");
                 for (; i < argc; i++) {

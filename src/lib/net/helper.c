@@ -165,9 +165,11 @@ int net_conf_parse(const char *network, bool allow_host_loopback, char *const *p
                 return err_set(err, -EINVAL, "allow_host_loopback needs a private network (pasta, slirp4netns or private)");
         for (char *const *p = publish; p && *p; p++) {
                 if (!net_mode_private(c->mode)) {
+                        /* the mode named before net_conf_free() clears it */
+                        int r = err_set(err, -EINVAL, "-p %s: publishing needs a private network, not --network %s", *p,
+                                    net_mode_name(c->mode));
                         net_conf_free(c);
-                        return err_set(err, -EINVAL, "-p %s: publishing needs a private network, not --network %s", *p,
-                                       net_mode_name(c->mode));
+                        return r;
                 }
                 c->ports = xrealloc(c->ports, (c->n_ports + 1) * sizeof(*c->ports));
                 if (net_port_parse(*p, &c->ports[c->n_ports], err) < 0) {

@@ -197,6 +197,13 @@ static bool keeper_alive(const char *runroot, const char *id, pid_t *ret_pid)
         return state_pid_alive(pid, start);
 }
 
+/* whether its keeper only serves a den cp or den export of the stopped container */
+static bool keeper_temporary(const char *runroot, const char *id)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/keeper.pid", runroot, id), *txt = NULL;
+        return fs_read_file(p, 128, &txt, NULL) >= 0 && strstr(txt, " temporary");
+}
+
 static int read_exit(const char *runroot, const char *id)
 {
         _cleanup_free_ char *p = xasprintf("%s/containers/%s/exit", runroot, id), *txt = NULL;
@@ -230,6 +237,7 @@ struct keeper_child {
         enum storage_driver driver;
         int sync_fd, listen_fd, exit_fd, devnull;
         int keeper_exe; /* den-keeper beside den, opened on the host, or -1 */
+        bool temporary; /* serves den cp or export of a stopped container: dies with that den */
         bool new_userns;
         void *seccomp;  /* the commands' filter (lib/linux/seccomp_bpf.h), NULL: none */
         size_t seccomp_len;
@@ -273,7 +281,10 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         }
         /* nothing inside may read the keeper's memory or reach its binary */
         prctl(PR_SET_DUMPABLE, 0);
-        prctl(PR_SET_PDEATHSIG, 0);
+        /* a keeper for one copy dies with its den, however den ends (den export | head:
+         * SIGPIPE), or the stopped container would look running ever after */
+        if (!c->temporary)
+                prctl(PR_SET_PDEATHSIG, 0);
         struct keeper_conf kc = { .listen_fd = c->listen_fd, .exit_fd = c->exit_fd, .default_caps = default_cap_mask(),
                                   .setgroups = runtime_setgroups_allowed(0), .seccomp = c->seccomp,
                                   .seccomp_len = c->seccomp_len };
@@ -435,6 +446,22 @@ static int etc_files(const char *rundir, const char *host, const char *name, con
         return 0;
 }
 
+/* -v HOST:CTR[:ro|rw] as the user wrote it: its form, and a host path that is there
+ * (said in their words, not as the config.json mount it becomes) */
+static int volume_check(const char *vol, struct err *err)
+{
+        _cleanup_free_ char *copy = xstrdup(vol);
+        char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || copy[0] != '/' || c1[1] != '/' || (c2 && strcmp(c2 + 1, "ro") && strcmp(c2 + 1, "rw")))
+                return err_set(err, -EINVAL, "-v '%s': expected /HOST/PATH:/CONTAINER/PATH[:ro|rw]", vol);
+        *c1 = '\0';
+        struct stat st;
+        if (stat(copy, &st) < 0)
+                return errno == ENOENT ? err_set(err, -ENOENT, "-v %s: %s does not exist", vol, copy)
+                                       : err_sys(err, -errno, "-v %s: %s", vol, copy);
+        return 0;
+}
+
 static json_t *container_spec(const struct engine_run_opts *o, const struct net_conf *nc, const char *id,
                               const char *rootfs, bool rootless, const char *rundir, struct err *err)
 {
@@ -478,13 +505,12 @@ static json_t *container_spec(const struct engine_run_opts *o, const struct net_
                                                                 "nodev", "ro"));
         }
         for (char **vol = o->volumes; vol && *vol; vol++) {
-                _cleanup_free_ char *copy = xstrdup(*vol);
-                char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                if (!c1 || copy[0] != '/' || c1[1] != '/' || (c2 && strcmp(c2 + 1, "ro") && strcmp(c2 + 1, "rw"))) {
+                if (volume_check(*vol, err) < 0) {
                         json_decref(j);
-                        err_set(err, -EINVAL, "-v '%s': expected /HOST/PATH:/CONTAINER/PATH[:ro|rw]", *vol);
                         return NULL;
                 }
+                _cleanup_free_ char *copy = xstrdup(*vol);
+                char *c1 = strchr(copy, ':'), *c2 = strchr(c1 + 1, ':');
                 *c1 = '\0';
                 if (c2)
                         *c2 = '\0';
@@ -606,7 +632,7 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         struct keeper_child c = { .spec = &spec, .ops = ops, .n_ops = n_ops, .sync_fd = sp[1], .listen_fd = listen_fd,
                                   .exit_fd = exit_fd, .devnull = devnull, .new_userns = spec.ns[NS_USER].enabled,
                                   .keeper_exe = (c_keeper_exe = keeper_exe_open()), .seccomp = seccomp,
-                                  .seccomp_len = seccomp_len };
+                                  .seccomp_len = seccomp_len, .temporary = out->service && !o->session };
         c.env = (struct mount_env){ .in_userns = rootless, .new_netns = spec.ns[NS_NET].enabled,
                                     .new_pidns = true, .new_ipcns = true, .new_cgroupns = true };
         c.sroot = (struct storage_root){ .lowers = ii->lowers, .n_lowers = ii->n_lowers, .upper = upper,
@@ -650,7 +676,8 @@ static int start_keeper(const struct engine_run_opts *o, struct store *s, struct
         if ((r = sync_expect(sp[0], SYNC_READY, &used, err)) < 0)
                 goto out;
         out->driver = (enum storage_driver) used;
-        pidtxt = xasprintf("%d %llu\n", pid, state_pid_starttime(pid));
+        /* "temporary": a keeper for cp or export, which does not make the container running */
+        pidtxt = xasprintf("%d %llu%s\n", pid, state_pid_starttime(pid), c.temporary ? " temporary" : "");
         rd = open(out->rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (rd < 0 || fs_write_replace(rd, "keeper.pid", pidtxt, strlen(pidtxt), 0600) < 0) {
                 r = err_sys(err, -errno, "cannot record the keeper of %s", out->id);
@@ -939,6 +966,25 @@ static void started_paths(struct started *st, const char *root, const char *rr)
         st->rundir = xasprintf("%s/containers/%s", rr, st->id);
 }
 
+/* The network is none unless asked for: said once, on stderr, where it matters --
+ * an image that declares EXPOSE run detached without -p or --network */
+static void exposed_notice(json_t *imgcfg)
+{
+        json_t *ports = json_object_get(imgcfg, "ExposedPorts");
+        if (!json_object_size(ports))
+                return;
+        _cleanup_free_ char *list = xstrdup("");
+        const char *k;
+        json_t *v;
+        json_object_foreach(ports, k, v)
+        {
+                _cleanup_free_ char *old = list;
+                list = xasprintf("%s%s%s", old, *old ? " " : "", k);
+        }
+        fprintf(stderr, "den: notice: the network is none (loopback only): the image's EXPOSE %s is not reachable; "
+                        "-p HOST_PORT:CTR_PORT or -P publishes it\n", list);
+}
+
 static int run_or_create(const struct engine_run_opts *o, bool start, struct err *err)
 {
         /* declared first: every goto below passes them */
@@ -994,6 +1040,8 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                                                      p->host, p->ctr, p->udp ? "udp" : "tcp");
                 strv_push(&concrete, one);
         }
+        if (start && o->detach && nc.mode == NET_NONE)
+                exposed_notice(ii.config);
         ro.network = net_mode_name(nc.mode);
         ro.allow_host_loopback = nc.allow_host_loopback;
         ro.publish = concrete;
@@ -1006,6 +1054,9 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 r = err_set(err, -EINVAL, "--storage-driver '%s': overlay, fuse-overlayfs, copy or auto", drv);
                 goto out;
         }
+        for (char **vol = o->volumes; vol && *vol; vol++)
+                if ((r = volume_check(*vol, err)) < 0)
+                        goto out;
         if ((r = create_record(o, &ii, &st, rr, &req, err)) < 0)
                 goto out;
         if (o->session) {
@@ -1022,12 +1073,13 @@ static int run_or_create(const struct engine_run_opts *o, bool start, struct err
                 }
                 goto out;
         }
-        if (!start || o->detach) {
+        if (start)
+                r = start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
+        /* detached, the id once its command runs: a failure prints none */
+        if (r >= 0 && (!start || o->detach)) {
                 printf("%s\n", st.id);
                 fflush(stdout);
         }
-        if (start)
-                r = start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
 out:
         if (st.id && (r < 0 || (start && !o->detach && o->rm))) {
                 struct err e2 = { 0 };
@@ -1154,6 +1206,14 @@ out:
         return r;
 }
 
+/* seconds since the epoch, -1: no such file */
+static json_int_t run_file_mtime(const char *runroot, const char *id, const char *name)
+{
+        _cleanup_free_ char *p = xasprintf("%s/containers/%s/%s", runroot, id, name);
+        struct stat st;
+        return stat(p, &st) < 0 ? -1 : (json_int_t) st.st_mtime;
+}
+
 int engine_list(const char *root, const char *runroot, json_t **ret, struct err *err)
 {
         _cleanup_free_ char *rr = NULL, *dir = xasprintf("%s/containers", root);
@@ -1173,9 +1233,14 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 if (!rec)
                         continue;
                 int code;
-                const char *state = container_state(rec, rr, de->d_name, keeper_alive(rr, de->d_name, NULL), &code);
+                bool running = keeper_alive(rr, de->d_name, NULL) && !keeper_temporary(rr, de->d_name);
+                const char *state = container_state(rec, rr, de->d_name, running, &code);
                 json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
+                /* when it last started and ended, for den ps's "Up 5 minutes" and
+                 * "Exited (0) 2 minutes ago": the keeper writes these two files then */
+                json_object_set_new(rec, "StartedAt", json_integer(run_file_mtime(rr, de->d_name, "keeper.pid")));
+                json_object_set_new(rec, "FinishedAt", json_integer(run_file_mtime(rr, de->d_name, "exit")));
                 json_array_append_new(arr, rec);
         }
         if (d)
@@ -1512,9 +1577,14 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                         r = err_set(err, -EIO, "container '%s': its record is damaged", container);
                 else {
                         int code;
-                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, t.running, &code)));
+                        bool running = t.running && !keeper_temporary(rr, t.id);
+                        json_object_set_new(rec, "Status", json_string(container_state(rec, rr, t.id, running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
-                        if (t.running)
+                        /* where docker's inspect has them, for -f '{{.State.Status}}' */
+                        json_object_set_new(rec, "State", json_pack("{s:s,s:i,s:b}", "Status",
+                                                                     json_string_value(json_object_get(rec, "Status")),
+                                                                     "ExitCode", code, "Running", running));
+                        if (running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
                         *ret = rec;
                 }

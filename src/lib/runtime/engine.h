@@ -63,7 +63,8 @@ struct engine_exec_opts {
 };
 int engine_exec(const struct engine_exec_opts *o, struct err *err);
 
-/* the containers of the store, each {Id, Name, Image, Command, Status, ExitCode, Created} */
+/* the containers of the store, each {Id, Name, Image, Command, Status, ExitCode, Created,
+ * StartedAt, FinishedAt (seconds since the epoch, -1: never)} */
 int engine_list(const char *root, const char *runroot, json_t **ret, struct err *err);
 int engine_kill(const char *root, const char *runroot, const char *container, int sig, struct err *err);
 int engine_stop(const char *root, const char *runroot, const char *container, int timeout, struct err *err);
