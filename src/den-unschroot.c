@@ -429,9 +429,10 @@ static void usage(FILE *f)
                    "  -e, --end-session -c ID\n"
                    "  -c CHROOT [-u USER] [-d DIR] -- COMMAND...   (a session for one command)\n\n"
                    "Chroot NAME-sbuild is the den image sbuild/NAME (den import TARBALL sbuild/NAME).\n"
-                   "The network of a command is the host's, or none with --isolate-network or when the\n"
-                   "command is one of $DEN_UNSCHROOT_ISOLATE (default: dpkg-buildpackage).\n"
-                   "The store and run state are den's ($DEN_ROOT, $DEN_RUNROOT).\n");
+                   "The network of a command is the host's, or none with --isolate-network or when its\n"
+                   "program (not an argument) is one of $DEN_UNSCHROOT_ISOLATE (default: dpkg-buildpackage).\n"
+                   "The store and run state are den's ($DEN_ROOT, $DEN_RUNROOT; without them den's defaults,\n"
+                   "found from the caller's passwd entry and uid when sbuild has set HOME=/sbuild-nonexistent).\n");
 }
 
 int main(int argc, char **argv)

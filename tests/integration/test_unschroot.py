@@ -126,6 +126,9 @@ def test_autopkgtest_virt_server_protocol(us, tmp):
     assert all(r.startswith("ok") for r in replies[4:]), p.stdout
     # the execute command ran inside the session while it was open: a session was made and is gone now
     assert "session" in " ".join(execute)
+    # it names its store and run directory: sbuild runs it with HOME=/sbuild-nonexistent, no XDG_*
+    if os.getuid() != 0:
+        assert f"DEN_ROOT={us.env['DEN_ROOT']}" in execute and f"DEN_RUNROOT={us.env['DEN_RUNROOT']}" in execute
 
 
 def test_source_chroot_keeps_its_changes(us, den):
