@@ -29,6 +29,9 @@ cp "$src/../scripts/autopkgtest-virt-den" "$work/bin/"
 # the static keeper, where the build has one (sanitizer builds use the fork of den)
 [ -x "$build/den-keeper" ] && cp "$build/den-keeper" "$work/bin/"
 cp -r "$src/integration" "$work/tests"
+# the slow tier reads den-unschroot(1)'s ~/.sbuildrc lines from the page itself
+mkdir "$work/docs"
+cp "$src/../docs/den-unschroot.1" "$work/docs/"
 chmod -R a+rX "$work"
 
 run_as() { # user, label
