@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps demo check check-asan unit integration fuzz fuzz-ci clean
+.PHONY: all deps install demo check check-asan unit integration fuzz fuzz-ci clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -15,8 +15,17 @@ $(BUILD)/build.ninja:
 $(BUILD_ASAN)/build.ninja:
 	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
+# sudo only when a package is missing (dpkg-query, no root needed to ask)
 deps:
-	$(SUDO) scripts/install-deps.sh
+	@scripts/install-deps.sh --check 2>/dev/null || { \
+		if [ -n "$(SUDO)" ] && ! command -v sudo >/dev/null; then \
+			scripts/install-deps.sh --check; echo "make deps: no sudo here: as root, run scripts/install-deps.sh" >&2; exit 1; \
+		fi; $(SUDO) scripts/install-deps.sh; }
+
+# den, den-runtime, den-keeper, den-unschroot, autopkgtest-virt-den and the man pages under
+# /usr/local (meson setup -Dprefix=... for another), and /usr/local/lib/den/schroot (sbuild's way to den-unschroot, den-unschroot(1))
+install: all
+	$(SUDO) meson install -C $(BUILD) --no-rebuild
 
 demo: deps all
 	BUILD=$(CURDIR)/$(BUILD) scripts/demo.sh

@@ -7,9 +7,11 @@ set -eu
 variant=${1:-minbase}
 out=${2:-/var/cache/den/bookworm-$variant.tar}
 [ -f "$out" ] && { echo "$out"; exit 0; }
-command -v mmdebstrap >/dev/null || apt-get install -y -qq mmdebstrap >/dev/null
+command -v mmdebstrap >/dev/null || apt-get install -y -qq -o DPkg::Lock::Timeout=600 mmdebstrap >/dev/null
 mkdir -p "$(dirname "$out")"
-mmdebstrap --quiet --format=tar --variant="$variant" bookworm "$out.tmp" >&2
+echo "debian-root.sh: making $out with mmdebstrap, once per machine (a few minutes)" >&2
+# mmdebstrap's progress (its I: lines) goes to stderr, the path alone to stdout
+mmdebstrap --format=tar --variant="$variant" bookworm "$out.tmp" >&2
 mv "$out.tmp" "$out"
 chmod 644 "$out"
 echo "$out"

@@ -31,11 +31,24 @@ as_user() {
 }
 den="$demo/bin/den --root $demo/store --runroot $demo/run"
 
-echo "+ den import busybox.tar busybox   (as $user, rootless)"
+echo "+ den import busybox.tar busybox   (as $user, rootless: a root filesystem made from busybox-static)"
 as_user $den import "$demo/busybox.tar" busybox >/dev/null
-echo "+ den-runtime run: the same root as an OCI bundle"
+echo "+ den-runtime run: the same root as an OCI bundle (den-runtime spec --rootless wrote its config.json)"
 as_user "$demo/bin/den-runtime" spec --rootless --bundle "$demo"
 sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"echo", "hello from den-runtime"/' "$demo/config.json"
 as_user "$demo/bin/den-runtime" --root "$demo/rt" run --bundle "$demo" demo
-echo "+ den run --rm busybox ..."
+echo "+ den run --rm busybox sh -c 'echo ...; cat /proc/self/uid_map'"
 as_user $den run --rm busybox sh -c 'echo "hello from den: uid $(id -u) in container $(hostname), pid $$"; cat /proc/self/uid_map'
+hostuid=$(id -u "$user")
+cat <<EOT
+  (the last line is the container's /proc/self/uid_map: uid 0 inside is uid $hostuid ($user) outside, and
+   the last number is how many ids are mapped: 1 without sub-ids in /etc/subuid, so only root exists
+   inside; with them a second line maps 1.. to the sub-id range)
+
+The programs are in $build: den, den-runtime, den-unschroot (make install puts them in
+/usr/local/bin, with the man pages: man den, man den-runtime, man den-unschroot).  Try next,
+as yourself (not root), as README.md's "den in one minute" shows:
+    tar -C some-rootfs -c . | den import - myimage      # or den pull docker.io/library/debian:bookworm
+    den run --rm -it myimage sh
+    den-runtime spec --rootless --bundle DIR && den-runtime run --bundle DIR demo
+EOT

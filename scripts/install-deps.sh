@@ -1,5 +1,8 @@
 #!/bin/sh
 # Installs what den needs to build, run and test on Debian 12. Run as root.
+#   scripts/install-deps.sh [--check]
+# --check (any user): lists what is missing, exits 1 when something is.
+# When another apt or dpkg holds the lock (unattended-upgrades), waits for it.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev libcurl4-openssl-dev zstd
@@ -11,15 +14,21 @@ PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmo
 PEERS="crun runc podman containerd fuse-overlayfs slirp4netns passt containernetworking-plugins
       docker-registry apache2-utils openssl skopeo umoci
       sbuild schroot autopkgtest mmdebstrap dpkg-dev tini"
-if [ "$(id -u)" != 0 ]; then
-	echo "install-deps.sh: run as root (it uses apt-get)" >&2
-	exit 1
-fi
 missing=""
 for p in $PKGS $PEERS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-if [ -n "$missing" ]; then
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $missing
+if [ "${1:-}" = --check ]; then
+	[ -z "$missing" ] && exit 0
+	echo "install-deps.sh: missing:$missing" >&2
+	exit 1
 fi
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: run as root (it uses apt-get) to install:$missing" >&2
+	exit 1
+fi
+# up to 10 minutes for the lock another apt, dpkg or unattended-upgrades holds
+lock="-o DPkg::Lock::Timeout=600"
+apt-get $lock update -qq
+apt-get $lock install -y -qq --no-install-recommends $missing

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/base/macro.h"
@@ -180,7 +181,8 @@ static int do_list(struct opts *o)
         if (chroots)
                 for (char **c = names; c && *c; c++)
                         printf("chroot:%s\n", *c);
-        if (o->all || o->all_source)
+        /* as schroot -l: every chroot also under its source: name */
+        if (o->all || o->all_source || chroots)
                 for (char **c = names; c && *c; c++)
                         printf("source:%s\n", *c);
         if (o->all || o->all_sessions) {
@@ -315,21 +317,51 @@ static int end(struct opts *o, const char *session)
         return 0;
 }
 
-/* the network off for the build: asked (--isolate-network), or a command named in
- * $DEN_UNSCHROOT_ISOLATE (default dpkg-buildpackage: Debian 12's sbuild cannot ask) */
+/* the network off for the build: asked (--isolate-network), or a program named in
+ * $DEN_UNSCHROOT_ISOLATE (default dpkg-buildpackage: Debian 12's sbuild cannot ask).
+ * The program only: `sh -c '...' dpkg-buildpackage` names it as $0, and keeps the network */
 static bool isolate(struct opts *o)
 {
         if (o->isolate)
                 return true;
+        if (!o->cmd || !o->cmd[0])
+                return false;
         const char *e = getenv("DEN_UNSCHROOT_ISOLATE");
         _cleanup_free_ char *list = xstrdup(e ? e : "dpkg-buildpackage");
+        const char *base = strrchr(o->cmd[0], '/') ? strrchr(o->cmd[0], '/') + 1 : o->cmd[0];
         for (char *w = strtok(list, " ,:"); w; w = strtok(NULL, " ,:"))
-                for (char **a = o->cmd; a && *a; a++) {
-                        const char *base = strrchr(*a, '/') ? strrchr(*a, '/') + 1 : *a;
-                        if (strcmp(base, w) == 0)
-                                return true;
-                }
+                if (strcmp(base, w) == 0)
+                        return true;
         return false;
+}
+
+/* the PATH a session command gets: the caller's, without the directory that holds this
+ * program as `schroot` (sbuild found us there: PREFIX/lib/den), and with the standard
+ * directories it lacks (a user's PATH has no sbin: apt and dpkg run ldconfig from there) */
+static char *session_path(const char *given)
+{
+        static const char *const std[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+        struct stat self, st;
+        bool have_self = stat("/proc/self/exe", &self) == 0;
+        _cleanup_free_ char *in = xstrdup(given ? given : "");
+        char *out = xstrdup("");
+        for (char *w = strtok(in, ":"); w; w = strtok(NULL, ":")) {
+                _cleanup_free_ char *p = xasprintf("%s/schroot", w);
+                if (have_self && stat(p, &st) == 0 && st.st_dev == self.st_dev && st.st_ino == self.st_ino)
+                        continue;
+                char *n = xasprintf("%s%s%s", out, *out ? ":" : "", w);
+                free(out);
+                out = n;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(std); i++) {
+                _cleanup_free_ char *padded = xasprintf(":%s:", out), *want = xasprintf(":%s:", std[i]);
+                if (strstr(padded, want))
+                        continue;
+                char *n = xasprintf("%s%s%s", out, *out ? ":" : "", std[i]);
+                free(out);
+                out = n;
+        }
+        return out;
 }
 
 static int run(struct opts *o, const char *session)
@@ -342,10 +374,14 @@ static int run(struct opts *o, const char *session)
         char *sh[] = { "/bin/sh", "-l", NULL };
         if (!o->cmd || !o->cmd[0])
                 eo.cmd = sh;
-        if (o->preserve)
+        if (o->preserve) {
                 for (char **e = environ; e && *e; e++)
-                        if (strncmp(*e, "DEN_", 4) != 0) /* den's own settings stay outside */
+                        if (strncmp(*e, "DEN_", 4) != 0 && strncmp(*e, "PATH=", 5) != 0) /* den's own settings stay outside */
                                 strv_push(&env, *e);
+                _cleanup_free_ char *path = session_path(getenv("PATH"));
+                _cleanup_free_ char *kv = xasprintf("PATH=%s", path);
+                strv_push(&env, kv);
+        }
         eo.env = env;
         if (isolate(o))
                 eo.network = "none";
@@ -354,6 +390,32 @@ static int run(struct opts *o, const char *session)
         if (r < 0)
                 return fail("%s: %s", session, err.msg);
         return r;
+}
+
+/* den's store and run directory.  Before every --run-session sbuild filters the
+ * environment and sets HOME=/sbuild-nonexistent, while --begin-session and
+ * --end-session see the caller's: so, unless DEN_ROOT and DEN_RUNROOT say, the
+ * defaults come from what stays the same, the caller's passwd entry and uid:
+ * the store in the home directory of the passwd entry when $HOME is not a
+ * directory, the run directory in /run/user/UID when $XDG_RUNTIME_DIR is unset
+ * and that directory is the caller's (as a login session sets it) */
+static void locations(struct opts *o)
+{
+        const char *home = getenv("HOME"), *xdg = getenv("XDG_DATA_HOME"), *rr = getenv("DEN_RUNROOT");
+        const char *e = getenv("DEN_ROOT"), *xrt = getenv("XDG_RUNTIME_DIR");
+        struct stat st;
+        struct passwd *pw = getpwuid(getuid());
+        o->runroot = rr && *rr ? xstrdup(rr) : NULL;
+        if (geteuid() == 0 || (e && *e) || (xdg && *xdg) || (home && *home && stat(home, &st) == 0 && S_ISDIR(st.st_mode)) ||
+            !pw)
+                o->root = engine_default_root();
+        else
+                o->root = xasprintf("%s/.local/share/den", pw->pw_dir);
+        if (!o->runroot && geteuid() != 0 && !(xrt && *xrt)) {
+                _cleanup_free_ char *run = xasprintf("/run/user/%u", (unsigned) geteuid());
+                if (stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+                        o->runroot = xasprintf("%s/den", run);
+        }
 }
 
 static void usage(FILE *f)
@@ -367,9 +429,10 @@ static void usage(FILE *f)
                    "  -e, --end-session -c ID\n"
                    "  -c CHROOT [-u USER] [-d DIR] -- COMMAND...   (a session for one command)\n\n"
                    "Chroot NAME-sbuild is the den image sbuild/NAME (den import TARBALL sbuild/NAME).\n"
-                   "The network of a command is the host's, or none with --isolate-network or when the\n"
-                   "command is one of $DEN_UNSCHROOT_ISOLATE (default: dpkg-buildpackage).\n"
-                   "The store and run state are den's ($DEN_ROOT, $DEN_RUNROOT).\n");
+                   "The network of a command is the host's, or none with --isolate-network or when its\n"
+                   "program (not an argument) is one of $DEN_UNSCHROOT_ISOLATE (default: dpkg-buildpackage).\n"
+                   "The store and run state are den's ($DEN_ROOT, $DEN_RUNROOT; without them den's defaults,\n"
+                   "found from the caller's passwd entry and uid when sbuild has set HOME=/sbuild-nonexistent).\n");
 }
 
 int main(int argc, char **argv)
@@ -421,9 +484,7 @@ int main(int argc, char **argv)
                 }
         }
         o.cmd = argv + optind;
-        o.root = engine_default_root();
-        const char *rr = getenv("DEN_RUNROOT");
-        o.runroot = rr && *rr ? xstrdup(rr) : NULL;
+        locations(&o);
         int rc;
         if (o.list)
                 rc = do_list(&o);

@@ -79,35 +79,62 @@ def source_package(tmp, name, rules):
     return os.path.join(tmp, "src", f"{name}_1.0.dsc")
 
 
+MANPAGE = next((p for p in (os.path.join(os.path.dirname(__file__), "..", "docs", "den-unschroot.1"),
+                             os.path.join(os.path.dirname(__file__), "..", "..", "docs", "den-unschroot.1"))
+                if os.path.exists(p)), None)
+
+
+def documented_sbuildrc():
+    """the ~/.sbuildrc of den-unschroot(1), as the man page gives it (so the page and
+    this test cannot drift apart)"""
+    text = open(MANPAGE).read()
+    block = text[text.index(".SH SBUILD"):text.index(".SH AUTOPKGTEST")]
+    lines = block[block.index(".nf\n") + 4:block.index(".fi\n")]
+    return lines.replace("\\e", "\\")
+
+
 @pytest.fixture
 def sbuild_env(den, tmp):
-    den("import", TARBALL, "sbuild/bookworm-amd64")
-    bin_dir = os.path.join(tmp, "bin")
-    os.makedirs(bin_dir)
-    # sbuild runs `schroot`: den-unschroot under that name, first in sbuild's $path
-    os.symlink(UNSCHROOT, os.path.join(bin_dir, "schroot"))
-    os.symlink(os.path.join(BUILD, "den"), os.path.join(bin_dir, "den"))
-    os.symlink(VIRT, os.path.join(bin_dir, "autopkgtest-virt-den"))
+    """sbuild as den-unschroot(1) says: its ~/.sbuildrc lines verbatim, PREFIX (/usr/local) the
+    test's install directory.  As an ordinary user: den's default store and run directory,
+    with the user's own environment (no DEN_ROOT, no sbin on PATH).  As root, the man page's
+    other-store variant: DEN_ROOT/DEN_RUNROOT kept by the filter (root's default store is shared)."""
+    prefix = os.path.join(tmp, "prefix")
+    os.makedirs(os.path.join(prefix, "lib", "den"))
+    os.makedirs(os.path.join(prefix, "bin"))
+    for prog in ("den", "den-unschroot", "autopkgtest-virt-den"):
+        os.symlink(os.path.abspath(os.path.join(BUILD, prog)), os.path.join(prefix, "bin", prog))
+    os.symlink(os.path.join(prefix, "bin", "den-unschroot"), os.path.join(prefix, "lib", "den", "schroot"))
+    # the install prefix is the test's: /usr/local/lib/den and /usr/local/bin are its lib/den and bin
+    rc_text = documented_sbuildrc().replace("/usr/local", prefix)
+    assert "$chroot_mode = 'schroot';" in rc_text and os.path.join(prefix, "lib", "den") in rc_text
+    env = dict(os.environ, PATH=f"{prefix}/bin:" + os.environ.get("PATH", "/usr/bin:/bin"))
+    env.pop("XDG_RUNTIME_DIR", None)
+    if ROOT:
+        rc_text = rc_text.replace("'^PATH$' ]", "'^PATH$', '^DEN_(ROOT|RUNROOT)$' ]")
+        env.update(DEN_ROOT=den.root, DEN_RUNROOT=den.runroot)
+    # the README's line, with the den of this build
+    subprocess.run(["den", "import", TARBALL, "sbuild/bookworm-amd64"], env=env, check=True, capture_output=True)
     out = os.path.join(tmp, "out")
     os.makedirs(out)
     rc = os.path.join(tmp, "sbuildrc")
-    path = f"{bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    open(rc, "w").write(f"""$chroot_mode = 'schroot';
-$path = '{path}';
-use Dpkg::BuildInfo;
-$environment_filter = [ (map {{ "^$_\\$" }} Dpkg::BuildInfo::get_build_env_allowed()), '^PATH$', '^DEN_(ROOT|RUNROOT)$' ];
-$build_dir = '{out}';
+    # the test's own settings, after the documented lines: where the results go, no lintian
+    open(rc, "w").write(rc_text + f"""$build_dir = '{out}';
 $run_lintian = 0;
 $run_piuparts = 0;
 $run_autopkgtest = 0;
-$apt_update = 1;
 1;
 """)
-    env = dict(os.environ, SBUILD_CONFIG=rc, DEN_ROOT=den.root, DEN_RUNROOT=den.runroot, PATH=path,
-               DEN=os.path.join(BUILD, "den"))
-    env.pop("XDG_RUNTIME_DIR", None)
+    env.update(SBUILD_CONFIG=rc, DEN=os.path.join(prefix, "bin", "den"))
+
+    def sessions():
+        return set(subprocess.run(["den", "session", "list"], env=env, capture_output=True, text=True).stdout.splitlines())
+    before = sessions()
     yield env, out
-    assert den("session", "list").stdout.count("\n") == 1, "sbuild or autopkgtest left a session behind"
+    left = sessions() - before
+    for line in left:  # ended, so that one failure does not leave keepers in the user's store
+        subprocess.run(["den", "session", "end", line.split()[0]], env=env, capture_output=True)
+    assert not left, "sbuild or autopkgtest left a session behind"
 
 
 def sbuild(env, out, dsc):
@@ -126,6 +153,11 @@ def test_sbuild_and_autopkgtest_through_den(sbuild_env, tmp):
     rc, log = sbuild(env, out, dsc)
     assert rc == 0, log[-3000:]
     assert "network unreachable, as it should be" in log and "Status: successful" in log, log[-3000:]
+    # the build's PATH (sbuild's "User Environment" dump, inside the session) has no den directory
+    build_path = [ln for ln in log.splitlines() if ln.startswith("PATH=")]
+    assert build_path and not any("lib/den" in ln for ln in build_path), build_path
+    # and apt's commands found their sbin (a user's PATH has none)
+    assert "ldconfig: not found" not in log and "not found in PATH" not in log, log[:3000]
     deb = os.path.join(out, "hello-den_1.0_amd64.deb")
     contents = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
     assert "./usr/bin/hello-den" in contents
@@ -133,8 +165,9 @@ def test_sbuild_and_autopkgtest_through_den(sbuild_env, tmp):
     rc, log = sbuild(env, out, source_package(tmp, "needs-net", NEEDS_NET))
     assert rc != 0 and "NO NETWORK IN THE BUILD" in log, log[-3000:]
     # autopkgtest through autopkgtest-virt-den
-    p = subprocess.run(["autopkgtest", "--setup-commands=apt-get update -qq", deb, dsc, "--", "den",
-                        "sbuild/bookworm-amd64"], env=env, capture_output=True, text=True, timeout=900)
+    # the README's line (-U: the root has no package lists, apt-get update first)
+    p = subprocess.run(["autopkgtest", "-U", deb, dsc, "--", "den", "sbuild/bookworm-amd64"],
+                       env=env, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0 and "command1             PASS" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
     # and sbuild's autopkgtest mode on the same server (that mode of sbuild 0.85 keeps the network on for
     # the build: a package that does not look for it)

@@ -2,13 +2,15 @@
 """den-unschroot (schroot's command line over den sessions) and
 autopkgtest-virt-den (autopkgtest's line protocol), on the busybox image."""
 import os
+import pwd
 import shutil
 import subprocess
 import urllib.parse
+import uuid
 
 import pytest
 
-from conftest import BUILD, has_subids
+from conftest import BUILD, ROOT, has_subids, make_rootfs, tar_as_root
 from test_den_run import den, image  # noqa: F401 (fixtures)
 
 UNSCHROOT = os.path.abspath(os.path.join(BUILD, "den-unschroot"))
@@ -36,6 +38,8 @@ def us(den, image):
 def test_list_info_and_names(us):
     p = us("-l", "--all", text=True)
     assert "chroot:bb-test-sbuild" in p.stdout and "source:bb-test-sbuild" in p.stdout
+    # as schroot -l: every chroot, under both names
+    assert us("-l", text=True).stdout.split() == ["chroot:bb-test-sbuild", "source:bb-test-sbuild"]
     info = us("--info", text=True).stdout
     # the blocks sbuild parses
     assert "--- Chroot ---" in info and "--- Source ---" in info and "Name                   bb-test-sbuild" in info
@@ -77,6 +81,9 @@ def test_session_like_sbuild_drives_it(us):
         assert len(us("-c", sid, "--run-session", "-u", "root", "--", "cat", "/proc/net/dev",
                       text=True).stdout.splitlines()) == 3
         del us.env["DEN_UNSCHROOT_ISOLATE"]
+        # the program only: a command that merely names dpkg-buildpackage ($0 of sh -c) keeps the network
+        p = us("-c", sid, "--run-session", "-u", "root", "--", "sh", "-c", net, "dpkg-buildpackage", text=True)
+        assert int(p.stdout) == host
     finally:
         us("-c", sid, "--end-session")
     assert sid not in us("-l", "--all-sessions", text=True).stdout
@@ -119,6 +126,9 @@ def test_autopkgtest_virt_server_protocol(us, tmp):
     assert all(r.startswith("ok") for r in replies[4:]), p.stdout
     # the execute command ran inside the session while it was open: a session was made and is gone now
     assert "session" in " ".join(execute)
+    # it names its store and run directory: sbuild runs it with HOME=/sbuild-nonexistent, no XDG_*
+    if os.getuid() != 0:
+        assert f"DEN_ROOT={us.env['DEN_ROOT']}" in execute and f"DEN_RUNROOT={us.env['DEN_RUNROOT']}" in execute
 
 
 def test_source_chroot_keeps_its_changes(us, den):
@@ -143,3 +153,48 @@ def test_commit(den, image):
     p = den("commit", "nosuch", "x:1", check=False)
     assert p.returncode != 0 and "nosuch" in p.stderr
     den("rm", "c1")
+
+
+@pytest.mark.skipif(ROOT, reason="root's store and run directory (/var/lib/den, /run/den) never come from the environment")
+def test_sbuild_environment_finds_the_default_store(tmp):
+    """sbuild 0.85 filters the environment before every --run-session and sets
+    HOME=/sbuild-nonexistent: with no DEN_ROOT/DEN_RUNROOT, den-unschroot still finds
+    the store (the passwd entry's home) and the session.  This uses the test user's
+    own default store (its home), with a name of its own, removed at the end."""
+    den = os.path.join(BUILD, "den")
+    home = pwd.getpwuid(os.getuid()).pw_dir
+    login = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LC_ALL": "C"}
+    name = "bb-home-" + uuid.uuid4().hex[:8]
+    rootfs = os.path.join(tmp, "r")
+    make_rootfs(rootfs)
+    subprocess.run([den, "import", tar_as_root(rootfs, os.path.join(tmp, "r.tar")), f"sbuild/{name}"], env=login,
+                   check=True, capture_output=True)
+    # sbuild's PATH: a directory holding den-unschroot as schroot first, no sbin
+    link = os.path.join(tmp, "lib-den")
+    os.makedirs(link)
+    os.symlink(UNSCHROOT, os.path.join(link, "schroot"))
+    sbuild_env = {"PATH": f"{link}:/usr/local/bin:/usr/bin:/bin", "HOME": "/sbuild-nonexistent", "LC_ALL": "C"}
+
+    def us(env, *args, check=True):
+        p = subprocess.run(["schroot", *args], env=env, capture_output=True, text=True, timeout=60,
+                           executable=os.path.join(link, "schroot"))
+        if check:
+            assert p.returncode == 0, (args, p.stderr)
+        return p
+    sid = us(dict(login, PATH=sbuild_env["PATH"]), "-c", f"{name}-sbuild", "--begin-session").stdout.strip()
+    try:
+        assert f"chroot:{name}-sbuild" in us(sbuild_env, "-l").stdout
+        p = us(sbuild_env, "-c", sid, "--run-session", "-q", "-u", "root", "-p", "--", "sh", "-c",
+               'echo "$HOME"; echo "$PATH"')
+        got_home, got_path = p.stdout.splitlines()
+        # sbuild's HOME reaches the command; PATH is the caller's without den's directory, with sbin
+        assert got_home == "/sbuild-nonexistent"
+        dirs = got_path.split(":")
+        assert link not in dirs and "/usr/sbin" in dirs and "/sbin" in dirs, got_path
+        # a failing command leaves the session as it was, for sbuild to end
+        assert us(sbuild_env, "-c", sid, "--run-session", "-q", "-u", "root", "--", "false", check=False).returncode == 1
+    finally:
+        us(sbuild_env, "-c", sid, "--end-session")
+        sessions = subprocess.run([den, "session", "list"], env=login, capture_output=True, text=True).stdout
+        subprocess.run([den, "rmi", f"sbuild/{name}"], env=login, capture_output=True)
+    assert sid not in sessions
