@@ -56,7 +56,8 @@ static void send_raw(int sock, const struct keeper_hdr *h, const void *payload, 
 {
         char buf[sizeof(*h) + 64];
         memcpy(buf, h, sizeof(*h));
-        memcpy(buf + sizeof(*h), payload, len);
+        if (len)
+                memcpy(buf + sizeof(*h), payload, len);
         struct iovec iov = { buf, sizeof(*h) + len };
         union {
                 char b[CMSG_SPACE(sizeof(int))];
