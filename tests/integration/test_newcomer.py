@@ -185,34 +185,41 @@ def test_newcomer_walk(tmp):
         net, internet = tun_usable(), online()
         mapping = [("some-rootfs", rootfs), ("registry.example.org", reg.host), ("/srv/data", data),
                    ("-p 8080:", f"-p {port}:")]
+        # each command is known by a word or two of its own, so a renamed flag reaches den and fails there
         for c in blocks["den in one minute"]:
             line = c
             for a, b in mapping:
                 line = line.replace(a, b)
-            if "| den import - myimage" in c:
+            if "den import" in c:
                 w.sh(line)
                 assert "myimage" in w.den("images").stdout
-            elif c.startswith("den pull registry.example.org/"):
+            elif "den pull" in c:
                 w.sh(line)
                 assert f"{reg.host}/debian" in w.den("images").stdout
-            elif c.startswith("den run --rm myimage echo hello"):
+            elif "echo hello" in c:
                 assert w.sh(line).stdout == "hello\n"
-            elif c.startswith("den run --rm registry.example.org/"):
+            elif "alpine" in c:
                 w.sh(line)
                 assert f"{reg.host}/alpine" in w.den("images").stdout
-            elif c.startswith("den run -d --name web"):
+            elif "--name web" in c:
                 assert re.fullmatch(r"[0-9a-f]{12,64}\n", w.sh(line).stdout)
                 open(os.path.join(data, "probe"), "w").write("from the host\n")
-            elif c.startswith("den exec web ps"):
+                # a newcomer types slower than this: `run -d` returns once the container runs, before
+                # my-server has said anything, and on a loaded machine `logs` could come first
+                for _ in range(100):
+                    if "my-server: serving" in w.den("logs", "web").stdout:
+                        break
+                    time.sleep(0.1)
+            elif "exec web" in c:
                 ps = w.sh(line).stdout
                 assert "my-server" in ps or "httpd" in ps, ps
                 assert w.den("exec", "web", "cat", "/data/probe").stdout == "from the host\n"
-            elif c.startswith("den logs") and "den rm web" in c:
+            elif "den rm web" in c:
                 p = w.sh(line)
                 assert "my-server: serving on :80" in p.stdout
                 assert "ID=denwalk" in open(os.path.join(w.dir, "os-release")).read()
                 assert "web" not in w.den("ps", "-a").stdout
-            elif c.startswith("den run -d -p 8080:80"):
+            elif "8080" in c:
                 if not net:
                     w.log.append(f"  -     {line}   (skipped: /dev/net/tun or pasta/slirp4netns)")
                     continue
@@ -226,9 +233,10 @@ def test_newcomer_walk(tmp):
                         time.sleep(0.1)
                 assert body == b"hello from my-server\n"
                 assert w.den("rm", "-f", cid).returncode == 0
-            elif "--network private" in c and "example.org" in c:
+            elif "http://example.org" in c:
                 if not net or not internet:
-                    w.log.append(f"  -     {line}   (skipped: no network helper or no internet)")
+                    why = "no /dev/net/tun or pasta/slirp4netns" if not net else "example.org unreachable"
+                    w.log.append(f"  -     {line}   (skipped: {why})")
                     continue
                 assert "Example Domain" in w.sh(line).stdout
             else:
