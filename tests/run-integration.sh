@@ -45,11 +45,11 @@ run_as() { # user, label
 	# -v: one line per test in the log; --durations: the slowest ten at its end
 	set -- -p no:cacheprovider -v -rfEs --durations=10 --basetemp="$tmp/t" "$@"
 	if [ "$user" = root ]; then
-		(cd "$work/tests" && DEN_BUILD="$work/bin" /usr/bin/python3 -m pytest "$@") >"$log" 2>&1
+		(cd "$work/tests" && DEN_BUILD="$work/bin" DEN_SRC="$(cd "$src/.." && pwd)" /usr/bin/python3 -m pytest "$@") >"$log" 2>&1
 	else
 		# no XDG_RUNTIME_DIR: den-runtime must fall back on its own
 		runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$user" \
-			DEN_BUILD="$work/bin" ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" DEN_STRESS="${DEN_STRESS:-}" \
+			DEN_BUILD="$work/bin" DEN_SRC="$(cd "$src/.." && pwd)" ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" DEN_STRESS="${DEN_STRESS:-}" \
 			bash -c "cd '$work/tests' && /usr/bin/python3 -m pytest $(printf '%q ' "$@")" >"$log" 2>&1
 	fi
 	rc=$?
