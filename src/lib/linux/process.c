@@ -89,7 +89,7 @@ int process_set_limits(const struct spec_process *p, const struct spec *s, bool 
                         any |= s->mempolicy_nodes[i] != 0;
                 if (syscall(SYS_set_mempolicy, s->mempolicy_mode | (int) s->mempolicy_flags,
                             any ? s->mempolicy_nodes : NULL, any ? SPEC_MEMPOLICY_NODES + 1 : 0) < 0)
-                        return err_sys(err, -errno, "linux.memoryPolicy: set_mempolicy");
+                        return err_sys(err, -errno, "linux.memoryPolicy: set_mempolicy (nodes the host has not got, or outside the cpuset's mems?)");
         }
         if (p->has_umask)
                 umask(p->umask);

@@ -49,7 +49,7 @@ int spec_parse_nodes(const char *s, unsigned long *mask, size_t n_bits, struct e
                 if (a > b)
                         return err_set(err, -EINVAL, "'%s': range %lu-%lu goes backwards", s, a, b);
                 if (b >= n_bits)
-                        return err_set(err, -EINVAL, "'%s': node %lu is beyond the kernel's limit of %zu",
+                        return err_set(err, -EINVAL, "'%s': node %lu is beyond the limit of %zu nodes",
                                        s, b, n_bits);
                 for (unsigned long i = a; i <= b; i++)
                         mask[i / (sizeof(long) * CHAR_BIT)] |= 1ul << (i % (sizeof(long) * CHAR_BIT));
