@@ -273,6 +273,13 @@ int main(int argc, char **argv)
                 kill(0, SIGKILL);
         } else if (strcmp(cmd, "personality") == 0) {
                 printf("personality=%d\n", personality(0xffffffff));
+        } else if (strcmp(cmd, "mempolicy") == 0) {
+                /* get_mempolicy(2): the mode comes back with its MPOL_F_* flags */
+                int mode = -1;
+                unsigned long nodes[1024 / (8 * sizeof(long))] = { 0 };
+                if (syscall(SYS_get_mempolicy, &mode, nodes, 1024 + 1, NULL, 0UL) < 0)
+                        printf("errno=%d\n", errno);
+                printf("mode=%d\nflags=0x%x\nnodes=0x%lx\n", mode & 0xff, mode & ~0xff, nodes[0]);
         } else if (strcmp(cmd, "sched") == 0) {
                 printf("policy=%d\n", sched_getscheduler(0));
                 printf("ioprio=%ld\n", syscall(SYS_ioprio_get, 1, 0));

@@ -180,6 +180,56 @@ static void test_cap_names(void **state)
         assert_string_equal(spec_cap_name(0), "CAP_CHOWN");
 }
 
+static void test_intel_rdt_message(void **state)
+{
+        assert_non_null(strstr(spec_intel_rdt_message(false), "no resctrl file system"));
+        assert_non_null(strstr(spec_intel_rdt_message(true), "not supported by den-runtime"));
+        assert_non_null(strstr(spec_intel_rdt_message(false), "linux.intelRdt"));
+}
+
+static void test_memory_policy(void **state)
+{
+        struct spec s;
+        struct err e = { 0 };
+        char doc[4096];
+        const char *p = strstr(base, "\"maskedPaths\"");
+        snprintf(doc, sizeof(doc), "%.*s%s%s", (int) (p - base), base,
+                 "\"memoryPolicy\":{\"mode\":\"MPOL_INTERLEAVE\",\"nodes\":\"0-2,65\","
+                 "\"flags\":[\"MPOL_F_RELATIVE_NODES\"]},",
+                 p);
+        assert_int_equal(parse(doc, &s, &e), 0);
+        assert_true(s.has_mempolicy);
+        assert_int_equal(s.mempolicy_mode, 3);
+        assert_int_equal(s.mempolicy_flags, 1u << 14);
+        assert_true(s.mempolicy_nodes[0] == 7);
+        assert_true(s.mempolicy_nodes[65 / (8 * sizeof(long))] & (1ul << (65 % (8 * sizeof(long)))));
+        spec_free(&s);
+        expect_error("\"maskedPaths\"", "\"memoryPolicy\":{\"mode\":\"MPOL_X\"},\"maskedPaths\"",
+                     "linux.memoryPolicy.mode");
+        expect_error("\"maskedPaths\"", "\"memoryPolicy\":{\"mode\":\"MPOL_BIND\"},\"maskedPaths\"",
+                     "linux.memoryPolicy.nodes");
+        expect_error("\"maskedPaths\"", "\"memoryPolicy\":{\"mode\":\"MPOL_LOCAL\",\"nodes\":\"0\"},\"maskedPaths\"",
+                     "linux.memoryPolicy.nodes");
+        expect_error("\"maskedPaths\"", "\"memoryPolicy\":{\"mode\":\"MPOL_BIND\",\"nodes\":\"1--2\"},\"maskedPaths\"",
+                     "linux.memoryPolicy.nodes");
+        /* MPOL_PREFERRED with no nodes means "local" */
+        snprintf(doc, sizeof(doc), "%.*s%s%s", (int) (p - base), base, "\"memoryPolicy\":{\"mode\":\"MPOL_PREFERRED\"},", p);
+        assert_int_equal(parse(doc, &s, &e), 0);
+        assert_int_equal(s.mempolicy_mode, 1);
+        spec_free(&s);
+}
+
+static void test_net_devices(void **state)
+{
+        /* base joins a network namespace by path: netDevices needs a new one */
+        expect_error("\"maskedPaths\"", "\"netDevices\":{\"eth0\":{\"name\":\"x\"}},\"maskedPaths\"",
+                     "linux.netDevices");
+        expect_error("\"maskedPaths\"", "\"netDevices\":{\"eth0\":{\"name\":\"a/b\"}},\"maskedPaths\"",
+                     "linux.netDevices.eth0.name");
+        expect_error("\"maskedPaths\"", "\"netDevices\":{\"eth0\":{\"name\":\"x\"},\"eth1\":{\"name\":\"x\"}},\"maskedPaths\"",
+                     "two devices named 'x'");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -190,6 +240,9 @@ int main(void)
                 cmocka_unit_test(test_cap_names),
                 cmocka_unit_test(test_device_file_mode_with_type_bits),
                 cmocka_unit_test(test_sysctl_namespaces),
+                cmocka_unit_test(test_intel_rdt_message),
+                cmocka_unit_test(test_memory_policy),
+                cmocka_unit_test(test_net_devices),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,17 @@ int process_set_limits(const struct spec_process *p, const struct spec *s, bool 
         }
         if (s && s->has_personality && personality(s->personality) < 0)
                 return err_sys(err, -errno, "linux.personality: cannot set it");
+        if (s && s->has_mempolicy) {
+                /* raw syscall: no libnuma.  The mask is empty for the modes
+                 * that take none (checked when the config was read); maxnode
+                 * counts one past the last bit, as libnuma passes it */
+                bool any = false;
+                for (size_t i = 0; i < ELEMENTSOF(s->mempolicy_nodes); i++)
+                        any |= s->mempolicy_nodes[i] != 0;
+                if (syscall(SYS_set_mempolicy, s->mempolicy_mode | (int) s->mempolicy_flags,
+                            any ? s->mempolicy_nodes : NULL, any ? SPEC_MEMPOLICY_NODES + 1 : 0) < 0)
+                        return err_sys(err, -errno, "linux.memoryPolicy: set_mempolicy (nodes the host has not got, or outside the cpuset's mems?)");
+        }
         if (p->has_umask)
                 umask(p->umask);
         else

@@ -10,6 +10,11 @@
 /* Bring up lo in the calling process's network namespace (a fresh one has it down). */
 void net_loopback_up(void);
 
+/* Move the host interface ifname into the network namespace netns_fd,
+ * renamed to new_name unless NULL (linux.netDevices); -ENODEV naming it when
+ * the host has no such interface. */
+int net_link_move(const char *ifname, int netns_fd, const char *new_name, struct err *err);
+
 /* A container's network:
  *   none         a namespace of its own with loopback only (den run's default)
  *   host         the host's

@@ -3,6 +3,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -498,6 +499,15 @@ static int validate(const struct create_opts *o, const struct spec *s, bool root
                                        "config.json: linux.sysctl.%s: the %s namespace '%s' is den-runtime's own",
                                        s->sysctls[i].key, spec_ns_names[t], s->ns[t].path);
         }
+        /* moving a host interface takes CAP_NET_ADMIN over the host's
+         * network namespace */
+        if (s->n_net_devices && (rootless || geteuid() != 0))
+                return err_set(err, -EPERM, "config.json: linux.netDevices: needs root (a rootless container "
+                                            "cannot take the host's interfaces)");
+        for (size_t i = 0; i < s->n_net_devices; i++)
+                if (if_nametoindex(s->net_devices[i].host_name) == 0)
+                        return err_set(err, -ENODEV, "config.json: linux.netDevices: the host has no interface '%s'",
+                                       s->net_devices[i].host_name);
         struct stat st;
         if (stat(s->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
                 return err_set(err, -ENOENT, "config.json: root.path: '%s' is not a directory", s->root_path);
@@ -530,6 +540,23 @@ static void default_userns(struct spec *s, bool rootless)
                 s->gid_mappings = xcalloc(2, sizeof(*s->gid_mappings));
                 s->n_gid_mappings = idmap_default(true, s->gid_mappings);
         }
+}
+
+/* linux.netDevices, before the process starts: the devices go into the
+ * child's new network namespace (a dummy device dies with it, a physical one
+ * goes back to the host's) */
+static int move_net_devices(const struct spec *s, pid_t pid, struct err *err)
+{
+        _cleanup_free_ char *p = xasprintf("/proc/%d/ns/net", (int) pid);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return err_sys(err, -errno, "linux.netDevices: cannot open the container's network namespace");
+        for (size_t i = 0; i < s->n_net_devices; i++) {
+                int r = net_link_move(s->net_devices[i].host_name, fd, s->net_devices[i].name, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static void cleanup_failed(const char *root, const char *id, struct created *c)
@@ -692,6 +719,8 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                         goto fail;
         }
         if (!born_in_v2 && (r = cgroup_enter_v2(&out->st.cgroup, pid, err)) < 0)
+                goto fail;
+        if (s->n_net_devices && (r = move_net_devices(s, pid, err)) < 0)
                 goto fail;
         if ((r = sync_send(parent_sock, SYNC_IDMAP_DONE, pid)) < 0) {
                 r = sync_expect(parent_sock, SYNC_READY, NULL, err);

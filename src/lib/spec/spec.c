@@ -615,8 +615,8 @@ static int parse_linux(json_t *lx, struct spec *s, struct err *err)
                         return err_set(err, -EINVAL, "linux.personality.flags: not supported ('%s')", fl[0]);
                 s->has_personality = true;
         }
-        if (json_object_get(lx, "intelRdt"))
-                return err_set(err, -EOPNOTSUPP, "linux.intelRdt: not supported by den-runtime");
+        if ((r = spec_parse_linux_extras(lx, s, err)) < 0)
+                return r;
         if (json_object_get(lx, "timeOffsets") && !s->ns[NS_TIME].enabled)
                 return err_set(err, -EINVAL, "linux.timeOffsets: needs a time namespace");
         s->cgroups_path = cg && *cg ? xstrdup(cg) : NULL;
@@ -770,6 +770,7 @@ void spec_free(struct spec *s)
                 json_decref(s->json);
         free(s->oci_version);
         free(s->bundle);
+        spec_net_devices_free(s);
         free(s->root_path);
         free(s->hostname);
         free(s->domainname);

@@ -93,6 +93,15 @@ struct spec_sysctl {
         char *key, *value;
 };
 
+/* linux.netDevices: a host interface moved into the container's network
+ * namespace under name (the host's name when the config gives none) */
+struct spec_net_device {
+        char *host_name, *name;
+};
+#define SPEC_NET_DEVICES_MAX 64
+/* set_mempolicy's nodemask: MAX_NUMNODES is at most 1 << 10 (NODES_SHIFT) */
+#define SPEC_MEMPOLICY_NODES 1024
+
 struct spec {
         json_t *json; /* the whole document, owned */
         char *oci_version;
@@ -120,6 +129,12 @@ struct spec {
         bool has_personality;
         unsigned long personality;
         char *mount_label;
+        bool has_mempolicy; /* linux.memoryPolicy */
+        int mempolicy_mode; /* MPOL_* */
+        unsigned mempolicy_flags; /* MPOL_F_* */
+        unsigned long mempolicy_nodes[SPEC_MEMPOLICY_NODES / (8 * sizeof(unsigned long))];
+        struct spec_net_device *net_devices;
+        size_t n_net_devices;
         struct spec_hook *hooks[_HOOK_MAX];
         size_t n_hooks[_HOOK_MAX];
 };
@@ -135,6 +150,13 @@ int spec_sysctl_namespace(const char *key, enum spec_ns_type *ret);
 /* Refuse a sysctl that is not namespaced, whose namespace the container does
  * not have, or that contradicts hostname/domainname. */
 int spec_sysctl_check(const struct spec *s, const char *key, const char *value, struct err *err);
+/* linux.intelRdt, linux.memoryPolicy, linux.netDevices (spec_extras.c) */
+int spec_parse_linux_extras(json_t *lx, struct spec *s, struct err *err);
+void spec_net_devices_free(struct spec *s);
+/* The refusal of linux.intelRdt, by whether the host has resctrl mounted */
+const char *spec_intel_rdt_message(bool have_resctrl);
+/* A node list ("0-3,7") into a mask of n_bits bits */
+int spec_parse_nodes(const char *s, unsigned long *mask, size_t n_bits, struct err *err);
 /* Load <bundle>/config.json */
 int spec_load(const char *bundle, struct spec *ret, struct err *err);
 /* Load config (crun's --config), or <bundle>/config.json when NULL */
