@@ -167,6 +167,11 @@ def docker(tmp_path_factory):
 def test_run_exit_code_exec_stop(docker):
     p = docker("run", "--rm", "--runtime", "den", "den-busybox:1", "sh", "-c", "echo hi; exit 3", check=False)
     assert p.returncode == 3 and p.stdout == "hi\n", p.stderr
+    # the docker CLI reads exit codes 127 and 126 out of the runtime's message
+    p = docker("run", "--rm", "--runtime", "den", "den-busybox:1", "/nonexistent", check=False)
+    assert p.returncode == 127 and "/nonexistent" in p.stderr, p.stderr
+    p = docker("run", "--rm", "--runtime", "den", "den-busybox:1", "/etc/passwd", check=False)
+    assert p.returncode == 126, p.stderr
     p = docker("run", "--rm", "-i", "--runtime", "den", "den-busybox:1", "cat", input="from-stdin\n")
     assert p.stdout == "from-stdin\n"
 
