@@ -164,6 +164,16 @@ def docker(tmp_path_factory):
         assert not os.path.exists(d)
 
 
+def test_version_in_docker_info(docker):
+    # dockerd reads `den-runtime --version` as runc's: "X version V" and "commit: C"
+    commit = [l.split()[1] for l in subprocess.run([RUNTIME, "--version"], capture_output=True, text=True)
+              .stdout.splitlines() if l.startswith("commit: ")]
+    assert docker("info", "--format", "{{.DefaultRuntime}} {{.RuncCommit.ID}}").stdout.split() == ["den", *commit]
+    comps = json.loads(docker("version", "--format", "{{json .Server.Components}}").stdout)
+    den = [c for c in comps if c["Name"] == "den"]
+    assert den and den[0]["Version"] and den[0]["Details"]["GitCommit"], comps
+
+
 def test_run_exit_code_exec_stop(docker):
     p = docker("run", "--rm", "--runtime", "den", "den-busybox:1", "sh", "-c", "echo hi; exit 3", check=False)
     assert p.returncode == 3 and p.stdout == "hi\n", p.stderr
