@@ -182,8 +182,9 @@ def test_run_exit_code_exec_stop(docker):
     assert p.returncode == 127 and "/nonexistent" in p.stderr, p.stderr
     p = docker("run", "--rm", "--runtime", "den", "den-busybox:1", "/etc/passwd", check=False)
     assert p.returncode == 126, p.stderr
-    p = docker("run", "--rm", "-i", "--runtime", "den", "den-busybox:1", "cat", input="from-stdin\n")
-    assert p.stdout == "from-stdin\n"
+    p = docker("run", "--rm", "-i", "--runtime", "den", "den-busybox:1", "sh", "-c", "cat; echo to-stderr >&2",
+               input="from-stdin\n")
+    assert p.stdout == "from-stdin\n" and p.stderr == "to-stderr\n"
 
     docker("run", "-d", "--runtime", "den", "--name", "c1", "den-busybox:1", "sh", "-c",
            "trap 'exit 7' TERM; while :; do sleep 0.1; done")
@@ -211,7 +212,10 @@ def test_pause_unpause(docker):
     docker("unpause", "p1")
     assert docker.inspect("p1", "{{.State.Status}} {{.State.Paused}}") == "running false"
     assert docker("exec", "p1", "cat", "/tmp/t").stdout == "x\n"
+    # a frozen container is killed and removed as runc does it: SIGKILL, then thawed
+    docker("pause", "p1")
     docker("rm", "-f", "p1")
+    assert docker("ps", "-aq", "--filter", "name=p1").stdout == ""
 
 
 def memory_limit(cid_full):
