@@ -235,7 +235,14 @@ def test_update_memory_and_oom(docker):
     assert docker.inspect("u1", "{{.HostConfig.Memory}}") == str(128 << 20)
     stats = json.loads(docker("stats", "--no-stream", "--format", "{{json .}}", "u1").stdout)
     assert stats["MemUsage"].endswith("128MiB"), stats
+    if (os.cpu_count() or 1) > 1:
+        docker("update", "--cpuset-cpus", "0", "u1")
+        assert docker("exec", "u1", "busybox", "grep", "Cpus_allowed_list", "/proc/self/status").stdout.split()[1] == "0"
     docker("rm", "-f", "u1")
+    if (os.cpu_count() or 1) > 1:
+        p = docker("run", "--rm", "--cpuset-cpus", "1", "den-busybox:1", "busybox", "grep",
+                   "Cpus_allowed_list", "/proc/self/status")
+        assert p.stdout.split()[1] == "1"
 
     p = docker("run", "--name", "oom", "--memory", "64m", "--memory-swap", "64m", "den-busybox:1",
                "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1", check=False)
