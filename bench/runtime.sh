@@ -2,7 +2,9 @@
 # 100 sequential `run` of one busybox bundle (process /bin/true) with den-runtime,
 # crun and runc, interleaved (A B C A B C ...) so disk and cache drift hit all
 # alike; rootless and, when started as root, as root too.  Prints medians and
-# ratios.  Usage: bench/runtime.sh [BUILD_DIR] [N]
+# ratios.  As root with docker.io installed, also `docker run --rm` end to end through a
+# private dockerd (bench/dockerd.sh) with runc and with den-runtime, DOCKER_N (20) runs
+# each, interleaved.  Usage: bench/runtime.sh [BUILD_DIR] [N]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -11,7 +13,7 @@ user=${BENCH_USER:-dentest}
 
 work=$(mktemp -d /tmp/den-bench.XXXXXX)
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
+trap '"$top/bench/dockerd.sh" stop "$work/dockerd"; rm -rf "$work"' EXIT
 cp "$build/den-runtime" "$work/"
 
 make_bundle() { # dir rootless
@@ -71,6 +73,28 @@ if [ "$(id -u)" = 0 ]; then
 	runuser -u "$user" -- bash -c "$(declare -f make_bundle); work=$work; make_bundle $work/rl/b --rootless"
 	echo "rootless (as $user):"
 	runuser -u "$user" -- env -u XDG_RUNTIME_DIR /usr/bin/python3 "$work/time.py" "$n" "$work/rl/b" "$work/rl/state" $peers
+	if [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; then
+		sock=$("$top/bench/dockerd.sh" start "$work/dockerd" "$work/den-runtime")
+		echo "docker run --rm of /bin/true through dockerd $(/usr/bin/docker -H "unix://$sock" version -f '{{.Server.Version}}'), ${DOCKER_N:-20} runs each, interleaved:"
+		/usr/bin/python3 - "${DOCKER_N:-20}" "$sock" <<-'PY'
+		import statistics, subprocess, sys, time
+		n, sock = int(sys.argv[1]), sys.argv[2]
+		times = {"runc": [], "den": []}
+		for i in range(n + 1):
+		    for rt in times:
+		        t = time.perf_counter()
+		        subprocess.run(["/usr/bin/docker", "-H", f"unix://{sock}", "run", "--rm", "--runtime", rt,
+		                        "den-bench:1", "/bin/true"], check=True)
+		        if i:  # the first of each warms dockerd's caches
+		            times[rt].append(time.perf_counter() - t)
+		med = {rt: statistics.median(v) * 1000 for rt, v in times.items()}
+		for rt, v in times.items():
+		    print(f"  {rt:5s} median {med[rt]:7.1f} ms  (p10 {sorted(v)[n // 10] * 1000:6.1f}, "
+		          f"p90 {sorted(v)[n * 9 // 10] * 1000:6.1f})")
+		print(f"  den/runc = {med['den'] / med['runc']:.2f}")
+		PY
+		"$top/bench/dockerd.sh" stop "$work/dockerd"
+	fi
 else
 	make_bundle "$work/b" --rootless
 	echo "rootless (as $(id -un)):"

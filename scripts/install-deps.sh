@@ -13,7 +13,7 @@ PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmo
 # real callers and peers of den-runtime, for tests and benchmarks
 PEERS="crun runc podman containerd fuse-overlayfs slirp4netns passt containernetworking-plugins
       docker-registry apache2-utils openssl skopeo umoci
-      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini"
+      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini docker.io"
 missing=""
 for p in $PKGS $PEERS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -32,3 +32,17 @@ fi
 lock="-o DPkg::Lock::Timeout=600"
 apt-get $lock update -qq
 apt-get $lock install -y -qq --no-install-recommends $missing
+# the postinsts of docker.io and containerd start their daemons where an init system lets
+# them: tests start daemons of their own, and CI must not keep a root daemon running
+for p in docker.io containerd; do
+	case " $missing " in *" $p "*) ;; *) continue ;; esac
+	if [ -d /run/systemd/system ]; then
+		for u in "${p%.io}.socket" "${p%.io}.service"; do # containerd has no socket unit
+			systemctl disable --now "$u" >/dev/null 2>&1 || true
+		done
+	fi
+	if [ -x "/etc/init.d/${p%.io}" ]; then
+		"/etc/init.d/${p%.io}" stop >/dev/null 2>&1 || true
+		update-rc.d "${p%.io}" disable >/dev/null 2>&1 || true
+	fi
+done

@@ -77,10 +77,13 @@ static void usage(FILE *f)
 
 static void version(void)
 {
+        /* runc's three lines, which dockerd parses for `docker info` and `docker version`
+         * ("runc version", GitCommit: empty without a commit line) */
         printf("den-runtime version %s\n"
+               "commit: %s\n"
                "spec: 1.2.1\n"
                "features: +SECCOMP +IDMAP-MOUNTS +CGROUPV2 +CGROUPV1 +NEWUIDMAP +OPENAT2 +CLONE3 -SYSTEMD -CRIU -APPARMOR -SELINUX\n",
-               DEN_VERSION);
+               DEN_VERSION, DEN_VERSION);
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 import errno
+import os
 
 import pytest
 
@@ -21,6 +22,32 @@ def test_errno_rule(rt, bundle, nnp):
     b.save()
     out = kv(run(rt, b).stdout)
     assert out["errno"] == str(errno.EROFS)
+
+
+def test_compiled_filter_cached(rt, bundle):
+    """a second container with the same profile takes the compiled filter from <root>/.seccomp;
+    a cut file there is compiled again, not used"""
+    b = bundle().set_args("/bin/denprobe", "try", "mkdir", "/tmp/x")
+    b.config["linux"]["seccomp"] = profile(syscalls=[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                                                      "errnoRet": errno.EROFS}])
+    b.save()
+    assert kv(run(rt, b).stdout)["errno"] == str(errno.EROFS)
+    cache = os.path.join(rt.root, ".seccomp")
+    files = os.listdir(cache)
+    assert len(files) == 1 and files[0].endswith(".bpf")
+    assert kv(run(rt, b, "c2").stdout)["errno"] == str(errno.EROFS)
+    assert os.listdir(cache) == files and ".seccomp" not in rt("list").stdout
+    path = os.path.join(cache, files[0])
+    size = os.path.getsize(path)
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[:-3])  # cut in an instruction
+    assert kv(run(rt, b, "c3").stdout)["errno"] == str(errno.EROFS)
+    assert os.path.getsize(path) == size
+    b.config["linux"]["seccomp"]["syscalls"][0]["errnoRet"] = errno.EPERM
+    b.save()
+    assert kv(run(rt, b, "c4").stdout)["errno"] == str(errno.EPERM)
+    assert len(os.listdir(cache)) == 2
 
 
 def test_default_errno_and_arg_conditions(rt, bundle):

@@ -69,10 +69,13 @@ static void test_zero_is_unset(void **state)
 {
         int r;
         _cleanup_strv_free_ char **w = plan("{\"blockIO\":{\"weight\":0},\"cpu\":{\"shares\":0,\"quota\":0,\"period\":0},"
-                                            "\"memory\":{\"reservation\":0}}",
+                                            "\"memory\":{\"limit\":0,\"reservation\":0,\"swap\":0}}",
                                             false, &r);
         assert_int_equal(r, 0);
         assert_null(w);
+        _cleanup_strv_free_ char **w0 = plan("{\"memory\":{\"limit\":0,\"swap\":0}}", true, &r);
+        assert_int_equal(r, 0);
+        assert_null(w0);
         _cleanup_strv_free_ char **w2 = plan("{\"blockIO\":{\"weight\":500},\"memory\":{\"swap\":-1}}", false, &r);
         assert_true(has(w2, "blkio:blkio.weight|blkio.bfq.weight\t500"));
         assert_true(has(w2, "?memory:memory.memsw.limit_in_bytes\t-1"));

@@ -75,6 +75,9 @@ static int plan_memory(struct plan *p, json_t *mem, struct err *err)
         int r;
         if ((r = get_i64(mem, w, "limit", &limit, &has_limit, err)) < 0)
                 return r;
+        /* 0 is "unset", as with runc: dockerd's update sends 0 for every field
+         * the user did not give (docker update --cpuset-cpus 0) */
+        has_limit = has_limit && limit != 0;
         if (has_limit)
                 add(p, limit < 0, p->v2 ? "memory.max" : "memory:memory.limit_in_bytes",
                     limit < 0 ? (p->v2 ? "max" : "-1") : "%lld", (long long) limit);

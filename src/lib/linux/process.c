@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -199,7 +200,16 @@ int process_find_exec(const struct spec_process *p, char **ret, struct err *err)
                         struct stat st;
                         if (stat(a0, &st) == 0)
                                 e = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
-                        return err_sys(err, e, "exec: '%s'", a0);
+                        /* lowercase, as Go's errno strings: the docker CLI turns "no such
+                         * file or directory" into exit code 127 and "permission denied" into
+                         * 126 by matching these words exactly (execve of a directory is
+                         * EACCES, so runc says "permission denied" there too) */
+                        if (e == -EISDIR)
+                                return err_set(err, e, "exec: '%s': permission denied (a directory)", a0);
+                        char what[64];
+                        snprintf(what, sizeof(what), "%s", strerror(-e));
+                        what[0] = (char) tolower((unsigned char) what[0]);
+                        return err_set(err, e, "exec: '%s': %s", a0, what);
                 }
                 *ret = xstrdup(a0);
                 return 0;

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
 #include <linux/seccomp.h>
+#include <openssl/evp.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "lib/base/dl.h"
+#include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "seccomp.h"
 #include "seccomp_bpf.h"
@@ -14,6 +21,8 @@ struct seccomp_filter {
         bool notify;
         uint32_t kflags; /* SECCOMP_FILTER_FLAG_* of the flags asked for */
         char *listener_path, *listener_metadata;
+        void *blob; /* the compiled filter (seccomp_bpf.h) when it came from the cache: ctx is NULL */
+        size_t blob_len;
 };
 
 static const struct {
@@ -264,6 +273,8 @@ fail:
 
 int seccomp_filter_load(struct seccomp_filter *f, int *ret_notify_fd, struct err *err)
 {
+        if (f->blob)
+                return seccomp_blob_install(f->blob, f->blob_len, err);
         int r = seccomp_load(f->ctx);
         if (r < 0)
                 return err_sys(err, r, "cannot load the seccomp filter");
@@ -309,6 +320,7 @@ void seccomp_filter_free(struct seccomp_filter *f)
         if (!f)
                 return;
         seccomp_release(f->ctx);
+        free(f->blob);
         free(f->listener_path);
         free(f->listener_metadata);
         free(f);
@@ -337,4 +349,68 @@ json_t *seccomp_features(void)
                 json_array_append_new(fl, json_string(flags[i].name));
         return json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "enabled", 1, "actions", acts, "operators", ops,
                          "archs", ar, "knownFlags", json_copy(fl), "supportedFlags", fl);
+}
+
+/* The cache key: SHA-256 (not a weaker hash: callers that share a state directory, such as
+ * the pods of a node, must not be able to make their profile's key another's) of what the
+ * filter is made of: the profile, den, libseccomp, and the kernel it probed. */
+static bool cache_key(json_t *cfg, char out[2 * EVP_MAX_MD_SIZE + 8])
+{
+        const struct scmp_version *v = seccomp_version();
+        struct utsname u;
+        if (uname(&u) < 0)
+                u.release[0] = '\0';
+        _cleanup_free_ char *text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+        _cleanup_free_ char *all = xasprintf("%s/%u.%u.%u/%s\n%s", DEN_VERSION, v->major, v->minor, v->micro, u.release,
+                                             text ? text : "");
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        /* libcrypto opened on first use (lib/base/dl.h): about 1 ms, once per create */
+        if (DL(LIBCRYPTO, EVP_Digest)(all, strlen(all), md, &n, DL(LIBCRYPTO, EVP_sha256)(), NULL) != 1 || n < 32)
+                return false;
+        for (unsigned i = 0; i < n; i++)
+                sprintf(out + 2 * i, "%02x", md[i]);
+        strcpy(out + 2 * n, ".bpf");
+        return true;
+}
+
+int seccomp_filter_build_cached(json_t *cfg, const char *cache_dir, struct seccomp_filter **ret, struct err *err)
+{
+        _cleanup_free_ char *text = cache_dir ? json_dumps(cfg, JSON_COMPACT) : NULL;
+        /* a listener needs libseccomp's context for its fd */
+        if (!text || strstr(text, "SCMP_ACT_NOTIFY") || json_object_get(cfg, "listenerPath"))
+                return seccomp_filter_build(cfg, ret, err);
+        char name[2 * EVP_MAX_MD_SIZE + 8];
+        if (!cache_key(cfg, name))
+                return seccomp_filter_build(cfg, ret, err);
+        _cleanup_free_ char *path = xasprintf("%s/%s", cache_dir, name);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        char *b = NULL;
+        size_t n = 0;
+        if (fd >= 0 && fs_read_fd(fd, SECCOMP_BLOB_MAX, &b, &n) == 0 && seccomp_blob_check(b, n) == 0) {
+                struct seccomp_filter *f = xcalloc(1, sizeof(*f));
+                f->blob = b;
+                f->blob_len = n;
+                *ret = f;
+                return 0;
+        }
+        free(b);
+        struct seccomp_filter *f;
+        int r = seccomp_filter_build(cfg, &f, err);
+        if (r < 0)
+                return r;
+        /* compiled here rather than by seccomp_load in the child; a cache that
+         * cannot be kept costs only the next compile */
+        struct err e = { 0 };
+        void *blob;
+        if (seccomp_filter_export(f, &blob, &n, &e) == 0) {
+                _cleanup_close_ int dfd = -1;
+                if ((mkdir(cache_dir, 0700) == 0 || errno == EEXIST) &&
+                    (dfd = open(cache_dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+                        (void) fs_write_replace(dfd, name, blob, n, 0600);
+                f->blob = blob;
+                f->blob_len = n;
+        }
+        *ret = f;
+        return 0;
 }

@@ -595,7 +595,8 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
         struct seccomp_filter *sc = NULL;
         int *dev_fds = NULL;
         size_t n_dev_fds = 0;
-        _cleanup_free_ char *time_offsets = NULL;
+        /* compiled filters, dot-named: `list` skips it */
+        _cleanup_free_ char *time_offsets = NULL, *sc_cache = xasprintf("%s/.seccomp", o->root);
         bool rootless = runtime_is_rootless(o->rootless);
         _cleanup_free_ char *dir = NULL, *fifo = NULL;
         _cleanup_close_ int fifo_fd = -1, devnull = -1, parent_sock = -1, child_sock = -1, cgfd = -1;
@@ -625,7 +626,7 @@ static int do_create(const struct create_opts *o, bool console_to_parent, struct
                 return err_wrap(err, "config.json");
         if ((r = mount_plan(s, &ops, &n_ops, err)) < 0)
                 return r;
-        if (s->seccomp && (r = seccomp_filter_build(s->seccomp, &sc, err)) < 0)
+        if (s->seccomp && (r = seccomp_filter_build_cached(s->seccomp, sc_cache, &sc, err)) < 0)
                 goto out;
 
         /* o->root exists: state_root_open made and checked it */

@@ -260,6 +260,7 @@ int container_exec(const struct exec_opts *o, struct err *err)
         struct spec s = { 0 };
         struct spec_process p = { 0 };
         struct seccomp_filter *sc = NULL;
+        _cleanup_free_ char *sc_cache = xasprintf("%s/.seccomp", o->root); /* as container_create's */
         int ns_fds[_NS_MAX];
         _cleanup_close_ int psock = -1, csock = -1, cgfd = -1;
         int r, status = 0;
@@ -278,7 +279,7 @@ int container_exec(const struct exec_opts *o, struct err *err)
                 goto out;
         if ((r = build_process(o, &s, &p, err)) < 0)
                 goto out;
-        if (s.seccomp && (r = seccomp_filter_build(s.seccomp, &sc, err)) < 0)
+        if (s.seccomp && (r = seccomp_filter_build_cached(s.seccomp, sc_cache, &sc, err)) < 0)
                 goto out;
         if (o->apparmor || o->process_label)
                 log_warn("--apparmor/--process-label ignored: the host has neither AppArmor nor SELinux");
