@@ -165,6 +165,58 @@ static void test_request_error_frees(void **state)
         unsetenv("REGISTRY_AUTH_FILE");
 }
 
+/* a registry that answers every request with a 500 (the TLS attempt first is closed) */
+static void *failing_registry(void *arg)
+{
+        int l = (int) (intptr_t) arg;
+        for (int i = 0; i < 8; i++) {
+                int fd = accept(l, NULL, NULL);
+                if (fd < 0)
+                        break;
+                char buf[4096];
+                ssize_t n = recv(fd, buf, sizeof(buf), 0);
+                if (n > 0 && (buf[0] == 'G' || buf[0] == 'H')) {
+                        static const char reply[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n"
+                                                    "Connection: close\r\n\r\noops";
+                        send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+                }
+                close(fd);
+        }
+        return NULL;
+}
+
+/* a registry's 500 on a manifest was reported as "not found" (two messages set, the first won) */
+static void test_manifest_500_is_not_not_found(void **state)
+{
+        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(l, 8), 0);
+        assert_int_equal(getsockname(l, (struct sockaddr *) &sa, &sl), 0);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, failing_registry, (void *) (intptr_t) l), 0);
+        unsetenv("http_proxy");
+        unsetenv("https_proxy");
+        setenv("REGISTRY_AUTH_FILE", "/nonexistent/auth.json", 1);
+        char *ref = xasprintf("127.0.0.1:%d/a:1", ntohs(sa.sin_port));
+        struct reg_opts o;
+        reg_opts_init(&o);
+        o.tls_verify = 0;
+        o.retries = 0;
+        o.timeout = 5;
+        json_t *j = NULL;
+        struct err e = { 0 };
+        assert_true(registry_inspect(ref, &o, false, &j, &e) < 0);
+        assert_null(strstr(e.msg, "not found"));
+        assert_non_null(strstr(e.msg, "500"));
+        shutdown(l, SHUT_RDWR);
+        pthread_join(th, NULL);
+        close(l);
+        free(ref);
+        unsetenv("REGISTRY_AUTH_FILE");
+}
+
 static void test_challenge(void **state)
 {
         char *scheme = NULL;
@@ -201,6 +253,7 @@ int main(void)
                 cmocka_unit_test(test_ref_long_name),
                 cmocka_unit_test(test_challenge),
                 cmocka_unit_test(test_request_error_frees),
+                cmocka_unit_test(test_manifest_500_is_not_not_found),
                 cmocka_unit_test(test_base64),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,9 +93,10 @@ static int fetch_manifest(struct reg_client *c, const char *name, const char *re
                 return r;
         if (resp.status != 200) {
                 _cleanup_free_ char *t = reg_error_text(&resp);
-                r = err_set(err, resp.status == 404 ? -ENOENT : -EIO, "%s: %s not found (%s)", name,
-                            want_digest ? want_digest : ref, t);
-                if (resp.status != 404)
+                /* the first message set wins: only one of the two may be set */
+                if (resp.status == 404)
+                        r = err_set(err, -ENOENT, "%s: %s not found (%s)", name, want_digest ? want_digest : ref, t);
+                else
                         r = err_set(err, -EIO, "%s: manifest %s: %s", name, ref, t);
                 reg_resp_free(&resp);
                 return r;
