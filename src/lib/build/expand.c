@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Variable expansion in Dockerfile words, as BuildKit's shell lexer does it
+ * (ProcessWord): $V ${V} ${V:-w} ${V-w} ${V:+w} ${V+w} ${V:?m} ${V?m}, the
+ * escape character, single and double quotes (removed). */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "lib/base/macro.h"
+#include "lib/build/dockerfile.h"
+
+struct ex {
+        const char *p;
+        char esc;
+        df_lookup_fn lookup;
+        void *userdata;
+        struct err *err;
+        unsigned depth;
+};
+
+struct obuf {
+        char *s;
+        size_t n, cap;
+};
+
+static int put(struct ex *x, struct obuf *b, const char *p, size_t n)
+{
+        if (b->n + n > DF_MAX_EXPANDED)
+                return err_set(x->err, -E2BIG, "variable expansion longer than %u bytes", DF_MAX_EXPANDED);
+        if (b->n + n + 1 > b->cap) {
+                b->cap = (b->n + n + 1) * 2;
+                b->s = xrealloc(b->s, b->cap);
+        }
+        memcpy(b->s + b->n, p, n);
+        b->n += n;
+        b->s[b->n] = '\0';
+        return 0;
+}
+
+static int word(struct ex *x, struct obuf *b, char stop);
+
+static bool name_char(char c)
+{
+        return isalnum((unsigned char) c) || c == '_';
+}
+
+static int braced(struct ex *x, struct obuf *b)
+{
+        const char *n = x->p;
+        while (name_char(*x->p))
+                x->p++;
+        size_t nn = (size_t) (x->p - n);
+        if (nn == 0 || nn > 255)
+                return err_set(x->err, -EINVAL, "bad substitution: '${%.40s'", n);
+        char name[256];
+        memcpy(name, n, nn);
+        name[nn] = '\0';
+        const char *v = x->lookup(name, x->userdata);
+        if (*x->p == '}') {
+                x->p++;
+                return v ? put(x, b, v, strlen(v)) : 0;
+        }
+        bool colon = *x->p == ':';
+        if (colon)
+                x->p++;
+        char mod = *x->p;
+        if (mod != '-' && mod != '+' && mod != '?')
+                return err_set(x->err, -EINVAL, "unsupported modifier '%c' in substitution of '%s'", mod ? mod : ' ', name);
+        x->p++;
+        if (++x->depth > 64)
+                return err_set(x->err, -EINVAL, "substitutions nested too deep");
+        struct obuf w = { 0 };
+        int r = word(x, &w, '}');
+        x->depth--;
+        if (r >= 0 && *x->p != '}')
+                r = err_set(x->err, -EINVAL, "missing '}' in substitution of '%s'", name);
+        if (r < 0) {
+                free(w.s);
+                return r;
+        }
+        x->p++;
+        bool set = v && (!colon || *v);
+        const char *out = NULL;
+        if (mod == '-')
+                out = set ? v : (w.s ? w.s : "");
+        else if (mod == '+')
+                out = set ? (w.s ? w.s : "") : "";
+        else if (!set)
+                r = err_set(x->err, -EINVAL, "%s: %s", name, w.s && *w.s ? w.s : "is not set");
+        else
+                out = v;
+        if (r >= 0)
+                r = put(x, b, out, strlen(out));
+        free(w.s);
+        return r;
+}
+
+static int dollar(struct ex *x, struct obuf *b)
+{
+        x->p++; /* the '$' */
+        if (*x->p == '{') {
+                x->p++;
+                return braced(x, b);
+        }
+        if (!isalpha((unsigned char) *x->p) && *x->p != '_')
+                return put(x, b, "$", 1);
+        const char *n = x->p;
+        while (name_char(*x->p))
+                x->p++;
+        size_t nn = (size_t) (x->p - n);
+        if (nn > 255)
+                return err_set(x->err, -EINVAL, "variable name too long: '%.40s'", n);
+        char name[256];
+        memcpy(name, n, nn);
+        name[nn] = '\0';
+        const char *v = x->lookup(name, x->userdata);
+        return v ? put(x, b, v, strlen(v)) : 0;
+}
+
+static int quoted(struct ex *x, struct obuf *b, char q)
+{
+        x->p++;
+        for (;;) {
+                char c = *x->p;
+                int r;
+                if (!c)
+                        return err_set(x->err, -EINVAL, "unexpected end of word looking for the matching %s-quote",
+                                       q == '"' ? "double" : "single");
+                if (c == q) {
+                        x->p++;
+                        return 0;
+                }
+                if (q == '"' && c == '$') {
+                        r = dollar(x, b);
+                } else {
+                        if (q == '"' && c == x->esc && (x->p[1] == '"' || x->p[1] == '$' || x->p[1] == x->esc))
+                                x->p++;
+                        r = put(x, b, x->p++, 1);
+                }
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int word(struct ex *x, struct obuf *b, char stop)
+{
+        int r = put(x, b, "", 0);
+        while (r >= 0 && *x->p && *x->p != stop) {
+                char c = *x->p;
+                if (c == x->esc) {
+                        x->p++;
+                        if (!*x->p)
+                                break; /* a trailing escape is dropped */
+                        r = put(x, b, x->p++, 1);
+                } else if (c == '\'' || c == '"') {
+                        r = quoted(x, b, c);
+                } else if (c == '$') {
+                        r = dollar(x, b);
+                } else {
+                        r = put(x, b, x->p++, 1);
+                }
+        }
+        return r;
+}
+
+int dockerfile_expand(const char *w, char escape, df_lookup_fn lookup, void *userdata, char **ret, struct err *err)
+{
+        struct ex x = { .p = w, .esc = escape, .lookup = lookup, .userdata = userdata, .err = err };
+        struct obuf b = { 0 };
+        int r = word(&x, &b, '\0');
+        if (r < 0) {
+                free(b.s);
+                return r;
+        }
+        *ret = b.s;
+        return 0;
+}
