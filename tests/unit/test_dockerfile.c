@@ -90,6 +90,11 @@ static void test_stages_and_case(void **state)
         assert_string_equal(p.stages[1].image, "scratch");
         assert_string_equal(df_flag_get(in_at(&p, 1, 1), "from"), "build");
         dockerfile_plan_free(&p);
+        /* "--" ends the flags; FROM has no JSON form (found by fuzz-dockerfile) */
+        parse_ok("FROM -- --:3\nFROM [\"x\"]\n", &p);
+        assert_string_equal(p.stages[0].image, "--:3");
+        assert_string_equal(p.stages[1].image, "[\"x\"]");
+        dockerfile_plan_free(&p);
 }
 
 static void test_json_form(void **state)

@@ -464,7 +464,9 @@ static int parse_instr(struct st *st, struct df_instr *in, const char *p, const 
                 return perr(err, line, name, "requires at least one argument");
         if (in->kind == DF_ONBUILD || in->kind == DF_HEALTHCHECK)
                 return parse_nested(st, in, p, e, line, err);
-        in->argv = json_form(p, (size_t) (e - p));
+        if (in->kind == DF_RUN || in->kind == DF_CMD || in->kind == DF_ENTRYPOINT || in->kind == DF_SHELL ||
+            in->kind == DF_VOLUME || in->kind == DF_COPY || in->kind == DF_ADD)
+                in->argv = json_form(p, (size_t) (e - p));
         in->json = in->argv != NULL;
         if (!in->json)
                 in->args = xstrndup_(p, (size_t) (e - p));
@@ -500,9 +502,10 @@ static int parse_instr(struct st *st, struct df_instr *in, const char *p, const 
         return 0;
 }
 
-static int add_instr(struct df_plan *plan, struct df_instr *in, const char *p, const char *e, struct err *err)
+static int add_instr(struct df_plan *plan, struct df_instr *in, struct err *err)
 {
         if (in->kind == DF_FROM) {
+                const char *p = in->args, *e = p + strlen(p);
                 plan->stages = xrealloc(plan->stages, (plan->n_stages + 1) * sizeof(*plan->stages));
                 struct df_stage *s = &plan->stages[plan->n_stages++];
                 *s = (struct df_stage) { .line = in->line };
@@ -552,15 +555,8 @@ static int parse_all(struct st *st, struct df_plan *plan, struct err *err)
                 struct df_instr in = { .kind = (enum df_kind) k, .line = line };
                 const char *args = skip_ws(p, e);
                 r = parse_instr(st, &in, args, e, line, false, err);
-                if (r >= 0) {
-                        const char *a = args;
-                        while (e - a >= 2 && a[0] == '-' && a[1] == '-') { /* past the flags, for FROM */
-                                while (a < e && !is_ws(*a))
-                                        a++;
-                                a = skip_ws(a, e);
-                        }
-                        r = add_instr(plan, &in, a, e, err);
-                }
+                if (r >= 0)
+                        r = add_instr(plan, &in, err);
                 if (r < 0) {
                         instr_free(&in);
                         return r;
