@@ -88,7 +88,9 @@ const char *df_flag_get(const struct df_instr *in, const char *name);
 /* NULL when the variable is not set (distinct from set to "") */
 typedef const char *(*df_lookup_fn)(const char *name, void *userdata);
 /* BuildKit's ProcessWord: $V, ${V}, ${V:-w}, ${V-w}, ${V:+w}, ${V+w}, ${V:?msg},
- * ${V?msg}; the escape character escapes the next character; single quotes keep
+ * ${V?msg} (the forms without ':' are a superset of the lexer's); $1, $$, $- and
+ * the other special parameters are names, unset in a build (so "$$" gives "");
+ * the escape character escapes the next character; single quotes keep
  * their content literally, double quotes expand and keep spaces; the quotes are
  * removed.  *ret is a new string. */
 int dockerfile_expand(const char *word, char escape, df_lookup_fn lookup, void *userdata, char **ret,

@@ -44,14 +44,32 @@ static bool name_char(char c)
         return isalnum((unsigned char) c) || c == '_';
 }
 
+/* BuildKit's processName: a run of digits, one special parameter, or a name */
+static size_t read_name(struct ex *x)
+{
+        const char *n = x->p;
+        if (isdigit((unsigned char) *x->p)) {
+                while (isdigit((unsigned char) *x->p))
+                        x->p++;
+        } else if (*x->p && strchr("@*#?-$!", *x->p)) {
+                x->p++;
+        } else {
+                while (name_char(*x->p))
+                        x->p++;
+        }
+        return (size_t) (x->p - n);
+}
+
 static int braced(struct ex *x, struct obuf *b)
 {
         const char *n = x->p;
-        while (name_char(*x->p))
-                x->p++;
-        size_t nn = (size_t) (x->p - n);
-        if (nn == 0 || nn > 255)
-                return err_set(x->err, -EINVAL, "bad substitution: '${%.40s'", n);
+        if (!*x->p)
+                return err_set(x->err, -EINVAL, "syntax error: missing '}'");
+        if (*x->p == '{' || *x->p == '}' || *x->p == ':')
+                return err_set(x->err, -EINVAL, "syntax error: bad substitution: '${%.40s'", n);
+        size_t nn = read_name(x);
+        if (nn > 255)
+                return err_set(x->err, -EINVAL, "variable name too long: '%.40s'", n);
         char name[256];
         memcpy(name, n, nn);
         name[nn] = '\0';
@@ -73,7 +91,7 @@ static int braced(struct ex *x, struct obuf *b)
         int r = word(x, &w, '}');
         x->depth--;
         if (r >= 0 && *x->p != '}')
-                r = err_set(x->err, -EINVAL, "missing '}' in substitution of '%s'", name);
+                r = err_set(x->err, -EINVAL, "syntax error: missing '}' in substitution of '%s'", name);
         if (r < 0) {
                 free(w.s);
                 return r;
@@ -86,7 +104,8 @@ static int braced(struct ex *x, struct obuf *b)
         else if (mod == '+')
                 out = set ? (w.s ? w.s : "") : "";
         else if (!set)
-                r = err_set(x->err, -EINVAL, "%s: %s", name, w.s && *w.s ? w.s : "is not set");
+                r = err_set(x->err, -EINVAL, "%s: %s", name,
+                            w.s && *w.s ? w.s : v ? "is not allowed to be empty" : "is not allowed to be unset");
         else
                 out = v;
         if (r >= 0)
@@ -102,12 +121,10 @@ static int dollar(struct ex *x, struct obuf *b)
                 x->p++;
                 return braced(x, b);
         }
-        if (!isalpha((unsigned char) *x->p) && *x->p != '_')
-                return put(x, b, "$", 1);
         const char *n = x->p;
-        while (name_char(*x->p))
-                x->p++;
-        size_t nn = (size_t) (x->p - n);
+        size_t nn = read_name(x);
+        if (nn == 0)
+                return put(x, b, "$", 1);
         if (nn > 255)
                 return err_set(x->err, -EINVAL, "variable name too long: '%.40s'", n);
         char name[256];
