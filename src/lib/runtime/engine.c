@@ -909,7 +909,6 @@ static int start_main(const struct engine_run_opts *o, struct store *s, struct i
                       struct started *st, json_t *req, bool attach, struct err *err)
 {
         int r, sock = -1, logfd = -1, master = -1;
-        _cleanup_free_ char *ep = xasprintf("%s/exit", st->rundir);
         if (fs_mkdir_p(st->rundir, 0700) < 0)
                 return err_sys(err, -errno, "cannot create %s", st->rundir);
         if ((r = start_keeper(o, s, ii, rr, st, err)) < 0)

@@ -110,7 +110,10 @@ static void remember_verified(struct store *s, const char *layer_rel, const char
 {
         _cleanup_free_ char *from = xasprintf("%s/from", layer_rel), *rec = from_record(layer_rel, blob_digest);
         (void) mkdirat(s->root_fd, from, 0755);
-        _cleanup_close_ int fd = openat(s->root_fd, rec, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+        /* the record is the file's name: it is made and closed at once */
+        int fd = openat(s->root_fd, rec, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (fd >= 0)
+                close(fd);
 }
 
 int layer_verify(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max,
