@@ -383,18 +383,15 @@ int seccomp_filter_build_cached(json_t *cfg, const char *cache_dir, struct secco
         char name[2 * EVP_MAX_MD_SIZE + 8];
         if (!cache_key(cfg, name))
                 return seccomp_filter_build(cfg, ret, err);
-        _cleanup_free_ char *path = xasprintf("%s/%s", cache_dir, name);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        char *b = NULL;
-        size_t n = 0;
-        if (fd >= 0 && fs_read_fd(fd, SECCOMP_BLOB_MAX, &b, &n) == 0 && seccomp_blob_check(b, n) == 0) {
+        void *b;
+        size_t n;
+        if (seccomp_blob_cache_load(cache_dir, name, &b, &n) == 0) {
                 struct seccomp_filter *f = xcalloc(1, sizeof(*f));
                 f->blob = b;
                 f->blob_len = n;
                 *ret = f;
                 return 0;
         }
-        free(b);
         struct seccomp_filter *f;
         int r = seccomp_filter_build(cfg, &f, err);
         if (r < 0)
@@ -404,10 +401,7 @@ int seccomp_filter_build_cached(json_t *cfg, const char *cache_dir, struct secco
         struct err e = { 0 };
         void *blob;
         if (seccomp_filter_export(f, &blob, &n, &e) == 0) {
-                _cleanup_close_ int dfd = -1;
-                if ((mkdir(cache_dir, 0700) == 0 || errno == EEXIST) &&
-                    (dfd = open(cache_dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
-                        (void) fs_write_replace(dfd, name, blob, n, 0600);
+                seccomp_blob_cache_store(cache_dir, name, blob, n);
                 f->blob = blob;
                 f->blob_len = n;
         }

@@ -22,3 +22,9 @@ int seccomp_blob_check(const void *blob, size_t len);
 /* install it on the calling thread: needs CAP_SYS_ADMIN in its user namespace
  * or no_new_privs, as seccomp(2) does */
 int seccomp_blob_install(const void *blob, size_t len, struct err *err);
+
+/* The cache of compiled filters (den's run directory, den-runtime's state directory): the
+ * blob DIR/NAME when it is there and well formed (0, *ret malloc'd), else -ENOENT; and
+ * keeping one there (DIR made 0700 when missing), where failing costs only the next compile. */
+int seccomp_blob_cache_load(const char *dir, const char *name, void **ret, size_t *ret_len);
+void seccomp_blob_cache_store(const char *dir, const char *name, const void *blob, size_t len);

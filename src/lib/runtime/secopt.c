@@ -105,14 +105,9 @@ int secopt_filter(json_t *record_opts, uint64_t caps, const char *runroot, void 
                                              (unsigned long long) caps, opt ? "file" : "default",
                                              (unsigned long long) (opt ? 0 : seccomp_default_digest()));
         uint64_t key = fnv1a(fnv1a(0xcbf29ce484222325ULL, ver), text ? text : "");
-        _cleanup_free_ char *dir = xasprintf("%s/seccomp", runroot), *name = xasprintf("%016llx.bpf", (unsigned long long) key),
-                            *path = xasprintf("%s/%s", dir, name), *cached = NULL;
-        size_t n = 0;
-        if (fs_read_file(path, SECCOMP_BLOB_MAX, &cached, &n) >= 0 && seccomp_blob_check(cached, n) == 0) {
-                *ret = TAKE_PTR(cached);
-                *ret_len = n;
+        _cleanup_free_ char *dir = xasprintf("%s/seccomp", runroot), *name = xasprintf("%016llx.bpf", (unsigned long long) key);
+        if (seccomp_blob_cache_load(dir, name, ret, ret_len) == 0)
                 return 0;
-        }
         if (opt) {
                 if ((r = seccomp_profile_resolve(file, caps, "profile", &oci, err)) < 0)
                         return err_wrap(err, "%s", where);
@@ -122,9 +117,6 @@ int secopt_filter(json_t *record_opts, uint64_t caps, const char *runroot, void 
         json_decref(oci);
         if (r < 0)
                 return r;
-        /* a cache: failing to keep it costs only the next compile */
-        _cleanup_close_ int dfd = -1;
-        if (fs_mkdir_p(dir, 0700) == 0 && (dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) >= 0)
-                fs_write_replace(dfd, name, *ret, *ret_len, 0600);
+        seccomp_blob_cache_store(dir, name, *ret, *ret_len);
         return 0;
 }
