@@ -10,6 +10,7 @@
 
 #include "lib/base/json.h"
 #include "lib/base/macro.h"
+#include "lib/build/internal.h"
 
 static const char *const kind_names[DF_KIND_MAX] = {
         [DF_FROM] = "FROM", [DF_RUN] = "RUN", [DF_CMD] = "CMD", [DF_LABEL] = "LABEL",
@@ -52,12 +53,7 @@ const char *df_flag_get(const struct df_instr *in, const char *name)
         return NULL;
 }
 
-struct buf {
-        char *s;
-        size_t n, cap;
-};
-
-static void buf_add(struct buf *b, const char *p, size_t n)
+void df_buf_add(struct df_buf *b, const char *p, size_t n)
 {
         if (b->n + n + 1 > b->cap) {
                 b->cap = (b->n + n + 1) * 2;
@@ -185,7 +181,7 @@ static int parse_directives(struct st *st, struct df_plan *plan, struct err *err
         }
 }
 
-static bool ends_in_escape(struct buf *b, char esc)
+static bool ends_in_escape(struct df_buf *b, char esc)
 {
         size_t n = rtrim_len(b->s, b->n);
         if (n == 0 || b->s[n - 1] != esc)
@@ -196,7 +192,7 @@ static bool ends_in_escape(struct buf *b, char esc)
 }
 
 /* one logical line: the continuations joined, comment and empty lines inside skipped */
-static int logical_line(struct st *st, struct buf *b, unsigned *start, struct err *err)
+static int logical_line(struct st *st, struct df_buf *b, unsigned *start, struct err *err)
 {
         const char *l;
         size_t n;
@@ -209,7 +205,7 @@ static int logical_line(struct st *st, struct buf *b, unsigned *start, struct er
         }
         *start = st->line;
         b->n = 0;
-        buf_add(b, l, n);
+        df_buf_add(b, l, n);
         while (ends_in_escape(b, st->esc)) {
                 const char *p;
                 do {
@@ -219,7 +215,7 @@ static int logical_line(struct st *st, struct buf *b, unsigned *start, struct er
                 } while (p == l + n || *p == '#');
                 if (b->n + n > DF_MAX_LINE)
                         return perr(err, *start, NULL, "line longer than %u bytes", DF_MAX_LINE);
-                buf_add(b, l, n);
+                df_buf_add(b, l, n);
         }
         if (b->n > DF_MAX_LINE)
                 return perr(err, *start, NULL, "line longer than %u bytes", DF_MAX_LINE);
@@ -385,8 +381,8 @@ static int read_heredocs(struct st *st, struct df_instr *in, unsigned line, stru
 {
         for (size_t i = 0; i < in->n_heredocs; i++) {
                 struct df_heredoc *h = &in->heredocs[i];
-                struct buf b = { 0 };
-                buf_add(&b, "", 0);
+                struct df_buf b = { 0 };
+                df_buf_add(&b, "", 0);
                 for (;;) {
                         const char *l;
                         size_t n;
@@ -401,8 +397,8 @@ static int read_heredocs(struct st *st, struct df_instr *in, unsigned line, stru
                                 }
                         if (n == strlen(h->name) && memcmp(l, h->name, n) == 0)
                                 break;
-                        buf_add(&b, l, n);
-                        buf_add(&b, "\n", 1);
+                        df_buf_add(&b, l, n);
+                        df_buf_add(&b, "\n", 1);
                 }
                 h->body = b.s;
         }
@@ -535,7 +531,7 @@ static int add_instr(struct df_plan *plan, struct df_instr *in, struct err *err)
 static int parse_all(struct st *st, struct df_plan *plan, struct err *err)
 {
         _cleanup_free_ char *s = NULL;
-        struct buf b = { 0 };
+        struct df_buf b = { 0 };
         int r;
         for (;;) {
                 unsigned line = 0;

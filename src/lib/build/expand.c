@@ -8,6 +8,7 @@
 
 #include "lib/base/macro.h"
 #include "lib/build/dockerfile.h"
+#include "lib/build/internal.h"
 
 struct ex {
         const char *p;
@@ -18,26 +19,16 @@ struct ex {
         unsigned depth;
 };
 
-struct obuf {
-        char *s;
-        size_t n, cap;
-};
 
-static int put(struct ex *x, struct obuf *b, const char *p, size_t n)
+static int put(struct ex *x, struct df_buf *b, const char *p, size_t n)
 {
         if (b->n + n > DF_MAX_EXPANDED)
                 return err_set(x->err, -E2BIG, "variable expansion longer than %u bytes", DF_MAX_EXPANDED);
-        if (b->n + n + 1 > b->cap) {
-                b->cap = (b->n + n + 1) * 2;
-                b->s = xrealloc(b->s, b->cap);
-        }
-        memcpy(b->s + b->n, p, n);
-        b->n += n;
-        b->s[b->n] = '\0';
+        df_buf_add(b, p, n);
         return 0;
 }
 
-static int word(struct ex *x, struct obuf *b, char stop);
+static int word(struct ex *x, struct df_buf *b, char stop);
 
 static bool name_char(char c)
 {
@@ -60,7 +51,18 @@ static size_t read_name(struct ex *x)
         return (size_t) (x->p - n);
 }
 
-static int braced(struct ex *x, struct obuf *b)
+/* the name at n (nn bytes) into name, and its value, NULL when unset */
+static int name_value(struct ex *x, const char *n, size_t nn, char name[256], const char **ret)
+{
+        if (nn > 255)
+                return err_set(x->err, -EINVAL, "variable name too long: '%.40s'", n);
+        memcpy(name, n, nn);
+        name[nn] = '\0';
+        *ret = x->lookup(name, x->userdata);
+        return 0;
+}
+
+static int braced(struct ex *x, struct df_buf *b)
 {
         const char *n = x->p;
         if (!*x->p)
@@ -68,12 +70,11 @@ static int braced(struct ex *x, struct obuf *b)
         if (*x->p == '{' || *x->p == '}' || *x->p == ':')
                 return err_set(x->err, -EINVAL, "syntax error: bad substitution: '${%.40s'", n);
         size_t nn = read_name(x);
-        if (nn > 255)
-                return err_set(x->err, -EINVAL, "variable name too long: '%.40s'", n);
         char name[256];
-        memcpy(name, n, nn);
-        name[nn] = '\0';
-        const char *v = x->lookup(name, x->userdata);
+        const char *v;
+        int r = name_value(x, n, nn, name, &v);
+        if (r < 0)
+                return r;
         if (*x->p == '}') {
                 x->p++;
                 return v ? put(x, b, v, strlen(v)) : 0;
@@ -87,8 +88,8 @@ static int braced(struct ex *x, struct obuf *b)
         x->p++;
         if (++x->depth > 64)
                 return err_set(x->err, -EINVAL, "substitutions nested too deep");
-        struct obuf w = { 0 };
-        int r = word(x, &w, '}');
+        struct df_buf w = { 0 };
+        r = word(x, &w, '}');
         x->depth--;
         if (r >= 0 && *x->p != '}')
                 r = err_set(x->err, -EINVAL, "syntax error: missing '}' in substitution of '%s'", name);
@@ -114,7 +115,7 @@ static int braced(struct ex *x, struct obuf *b)
         return r;
 }
 
-static int dollar(struct ex *x, struct obuf *b)
+static int dollar(struct ex *x, struct df_buf *b)
 {
         x->p++; /* the '$' */
         if (*x->p == '{') {
@@ -125,16 +126,15 @@ static int dollar(struct ex *x, struct obuf *b)
         size_t nn = read_name(x);
         if (nn == 0)
                 return put(x, b, "$", 1);
-        if (nn > 255)
-                return err_set(x->err, -EINVAL, "variable name too long: '%.40s'", n);
         char name[256];
-        memcpy(name, n, nn);
-        name[nn] = '\0';
-        const char *v = x->lookup(name, x->userdata);
+        const char *v;
+        int r = name_value(x, n, nn, name, &v);
+        if (r < 0)
+                return r;
         return v ? put(x, b, v, strlen(v)) : 0;
 }
 
-static int quoted(struct ex *x, struct obuf *b, char q)
+static int quoted(struct ex *x, struct df_buf *b, char q)
 {
         x->p++;
         for (;;) {
@@ -159,7 +159,7 @@ static int quoted(struct ex *x, struct obuf *b, char q)
         }
 }
 
-static int word(struct ex *x, struct obuf *b, char stop)
+static int word(struct ex *x, struct df_buf *b, char stop)
 {
         int r = put(x, b, "", 0);
         while (r >= 0 && *x->p && *x->p != stop) {
@@ -183,7 +183,7 @@ static int word(struct ex *x, struct obuf *b, char stop)
 int dockerfile_expand(const char *w, char escape, df_lookup_fn lookup, void *userdata, char **ret, struct err *err)
 {
         struct ex x = { .p = w, .esc = escape, .lookup = lookup, .userdata = userdata, .err = err };
-        struct obuf b = { 0 };
+        struct df_buf b = { 0 };
         int r = word(&x, &b, '\0');
         if (r < 0) {
                 free(b.s);
