@@ -108,6 +108,24 @@ static void test_ref_long_name(void **state)
         }
 }
 
+/* a registry on 127.0.0.1 served by fn on a thread, for den's client alone (no proxy,
+ * no credentials): returns "127.0.0.1:PORT" */
+static char *serve(void *(*fn)(void *), int *ret_l, pthread_t *th)
+{
+        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(l, 8), 0);
+        assert_int_equal(getsockname(l, (struct sockaddr *) &sa, &sl), 0);
+        assert_int_equal(pthread_create(th, NULL, fn, (void *) (intptr_t) l), 0);
+        unsetenv("http_proxy");
+        unsetenv("https_proxy");
+        setenv("REGISTRY_AUTH_FILE", "/nonexistent/auth.json", 1);
+        *ret_l = l;
+        return xasprintf("127.0.0.1:%d", ntohs(sa.sin_port));
+}
+
 /* a registry on 127.0.0.1 that refuses with a 401 and a body, asking for basic
  * credentials: the TLS attempt first is closed (den falls back to http) */
 static void *refusing_registry(void *arg)
@@ -133,18 +151,9 @@ static void *refusing_registry(void *arg)
  * and no caller frees resp after an error */
 static void test_request_error_frees(void **state)
 {
-        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t sl = sizeof(sa);
-        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        assert_int_equal(listen(l, 4), 0);
-        assert_int_equal(getsockname(l, (struct sockaddr *) &sa, &sl), 0);
+        int l;
         pthread_t th;
-        assert_int_equal(pthread_create(&th, NULL, refusing_registry, (void *) (intptr_t) l), 0);
-        unsetenv("http_proxy");
-        unsetenv("https_proxy");
-        setenv("REGISTRY_AUTH_FILE", "/nonexistent/auth.json", 1);
-        char *host = xasprintf("127.0.0.1:%d", ntohs(sa.sin_port));
+        char *host = serve(refusing_registry, &l, &th);
         struct reg_opts o;
         reg_opts_init(&o);
         o.tls_verify = 0;
@@ -188,18 +197,9 @@ static void *failing_registry(void *arg)
 /* a registry's 500 on a manifest was reported as "not found" (two messages set, the first won) */
 static void test_manifest_500_is_not_not_found(void **state)
 {
-        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t sl = sizeof(sa);
-        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        assert_int_equal(listen(l, 8), 0);
-        assert_int_equal(getsockname(l, (struct sockaddr *) &sa, &sl), 0);
+        int l;
         pthread_t th;
-        assert_int_equal(pthread_create(&th, NULL, failing_registry, (void *) (intptr_t) l), 0);
-        unsetenv("http_proxy");
-        unsetenv("https_proxy");
-        setenv("REGISTRY_AUTH_FILE", "/nonexistent/auth.json", 1);
-        char *ref = xasprintf("127.0.0.1:%d/a:1", ntohs(sa.sin_port));
+        char *host = serve(failing_registry, &l, &th), *ref = xasprintf("%s/a:1", host);
         struct reg_opts o;
         reg_opts_init(&o);
         o.tls_verify = 0;
@@ -214,6 +214,7 @@ static void test_manifest_500_is_not_not_found(void **state)
         pthread_join(th, NULL);
         close(l);
         free(ref);
+        free(host);
         unsetenv("REGISTRY_AUTH_FILE");
 }
 
