@@ -191,11 +191,16 @@ def run(rt, b, cid="c1", *extra, check=True):
     return rt("run", "--bundle", b.path, *extra, cid, check=check)
 
 
-def run_in_pty(argv, send=None, until=b"", timeout=10):
-    """run argv on a new pty; type send once until shows up; returns (exit code, output without CRs)"""
+def run_in_pty(argv, send=None, until=b"", timeout=10, env=None, cwd=None, settle=0.0):
+    """run argv on a new pty (found on env's PATH when env is given, in cwd); type send once until shows
+    up, settle seconds later; returns (exit code, output without CRs)"""
     pid, fd = pty.fork()
     if pid == 0:
-        os.execv(argv[0], argv)
+        if cwd:
+            os.chdir(cwd)
+        if env is None:
+            os.execv(argv[0], argv)
+        os.execvpe(argv[0], argv, env)
     out, sent = b"", False
     end = time.time() + timeout
     while time.time() < end:
@@ -207,6 +212,7 @@ def run_in_pty(argv, send=None, until=b"", timeout=10):
             break
         out += chunk
         if send and not sent and until in out:
+            time.sleep(settle)
             os.write(fd, send)
             sent = True
     _, status = os.waitpid(pid, 0)

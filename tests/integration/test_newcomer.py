@@ -19,7 +19,6 @@ for its exit code and output.
 A README command the walk has no check for fails the test: give it one here.
 DEN_SRC (tests/run-integration.sh) names the checkout."""
 import os
-import pty
 import re
 import shutil
 import socket
@@ -29,7 +28,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, ROOT, make_rootfs
+from conftest import BUILD, ROOT, make_rootfs, run_in_pty
 from test_registry import REGISTRY, Registry, free_port
 
 SRC = os.environ.get("DEN_SRC") or os.path.join(os.path.dirname(__file__), "..", "..")
@@ -119,29 +118,6 @@ def some_rootfs(path):
                             "echo 'hello from my-server' > /tmp/www/index.html\nexec httpd -f -p 80 -h /tmp/www\n")
     os.chmod(server, 0o755)
     os.symlink("busybox", os.path.join(path, "bin", "httpd"))
-
-
-def pty_run(argv, env, cwd, send, timeout=30):
-    """argv on a new pty, send typed once the shell answers; (exit code, output without CRs)"""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(cwd)
-        os.execvpe(argv[0], argv, env)
-    out, sent, end = b"", False, time.time() + timeout
-    while time.time() < end:
-        if not sent and out:
-            time.sleep(0.3)
-            os.write(fd, send)
-            sent = True
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
 
 
 def test_newcomer_walk(tmp):
@@ -253,7 +229,8 @@ def test_newcomer_walk(tmp):
             continue  # "With podman or containerd": test_callers.py drives them
         line = c.replace("den-runtime ", f"den-runtime --root {rtroot} ")
         if c.startswith("den-runtime run "):
-            rc, out = pty_run(["sh", "-c", line], w.env, w.dir, b"echo hello from the $((40 + 2)); exit 3\n")
+            rc, out = run_in_pty(["sh", "-c", line], b"echo hello from the $((40 + 2)); exit 3\n", timeout=30,
+                                 env=w.env, cwd=w.dir, settle=0.3)
             w.log.append(f"  pty   {line}")
             assert "hello from the 42\n" in out, out
             assert rc == 3, out
