@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "engine.h"
+
+/* One small interface to den's containers for the builder and the API service:
+ * make a container (its record and a keeper, no main command), run commands in
+ * it with the caller's fds, halt its keeper, take its changes, remove it.  The
+ * den verbs (run, session, exec, rm) are built on the same functions. */
+
+struct ctr_cmd {
+        char **argv;          /* run as given: no image Entrypoint or Cmd is added */
+        char **env;           /* the whole environment (K=V); the keeper adds nothing but HOME when unset */
+        const char *workdir;  /* absolute in the container; NULL: "/" */
+        const char *user;     /* "name|uid[:group|gid]" resolved in the container; NULL: root */
+        const char *network;  /* NULL: the container's own */
+        int fds[3];           /* the command's stdin, stdout and stderr (-1: /dev/null) */
+};
+
+/* A container from o with a keeper waiting for commands (o->session is implied,
+ * nothing is printed).  o->image is a name, or a manifest digest "sha256:<hex>" of
+ * the store even when no name points at it.  *ret_id: its id. */
+int ctr_make(const struct engine_run_opts *o, char **ret_id, struct err *err);
+/* run c in it, wait for it: *ret_status is its exit status (128+N after signal N) */
+int ctr_exec(const char *root, const char *runroot, const char *id, const struct ctr_cmd *c, int *ret_status,
+             struct err *err);
+/* end the keeper (its commands are killed); the record and the changes stay */
+int ctr_halt(const char *root, const char *runroot, const char *id, struct err *err);
+/* the container's changes: the host path of its overlay upper directory */
+char *ctr_upper(const char *root, const char *id);
+/* the destinations of the mounts its spec has, absolute paths in the container
+ * (/proc, /dev/..., /etc/hosts, volumes, tmpfs...): a builder leaves out of a layer
+ * the empty mountpoints the start made */
+int ctr_mount_targets(const char *root, const char *id, char ***ret, struct err *err);
+/* halt it when running, remove record, changes and run directory */
+int ctr_remove(const char *root, const char *runroot, const char *id, struct err *err);
