@@ -370,6 +370,41 @@ static void test_expand(void **state)
         }
 }
 
+static void test_expand_words(void **state)
+{
+        (void) state;
+        static const struct {
+                const char *in;
+                const char *out; /* the words joined by '|' */
+        } cases[] = {
+                { "a b  c", "a|b|c" },
+                { "  $A \t${U:-x y}", "alpha|x y" },
+                { "\"a b\" 'c d' e\\ f", "a b|c d|e f" },
+                { "$S z", "a b|z" }, /* a value is one word: it is not split again */
+                { "k=\"v w\" k2=$A", "k=v w|k2=alpha" },
+                { "", "" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct err e = { 0 };
+                char **w = NULL;
+                assert_int_equal(dockerfile_expand_words(cases[i].in, '\\', lookup, NULL, &w, &e), 0);
+                char got[256] = "";
+                for (size_t k = 0; w[k]; k++) {
+                        if (k)
+                                strcat(got, "|");
+                        strcat(got, w[k]);
+                        free(w[k]);
+                }
+                free(w);
+                if (strcmp(got, cases[i].out) != 0)
+                        fail_msg("'%s': got '%s', wanted '%s'", cases[i].in, got, cases[i].out);
+        }
+        struct err e = { 0 };
+        char **w = NULL;
+        assert_true(dockerfile_expand_words("ok '$open", '\\', lookup, NULL, &w, &e) < 0);
+        assert_non_null(strstr(e.msg, "single-quote"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -384,6 +419,7 @@ int main(void)
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_bounds),
                 cmocka_unit_test(test_expand),
+                cmocka_unit_test(test_expand_words),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

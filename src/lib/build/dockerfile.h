@@ -95,3 +95,9 @@ typedef const char *(*df_lookup_fn)(const char *name, void *userdata);
  * removed.  *ret is a new string. */
 int dockerfile_expand(const char *word, char escape, df_lookup_fn lookup, void *userdata, char **ret,
                       struct err *err);
+/* text split into words at whitespace outside quotes (quotes and escapes kept, for
+ * dockerfile_expand); never fails */
+int dockerfile_split_words(const char *text, char escape, char ***ret);
+/* text split into words, each expanded (ProcessWords: COPY's sources, EXPOSE, VOLUME...) */
+int dockerfile_expand_words(const char *text, char escape, df_lookup_fn lookup, void *userdata, char ***ret,
+                            struct err *err);

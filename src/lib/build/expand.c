@@ -192,3 +192,61 @@ int dockerfile_expand(const char *w, char escape, df_lookup_fn lookup, void *use
         *ret = b.s;
         return 0;
 }
+
+/* the next word of text: up to whitespace outside quotes, the escape character keeping the next one */
+static const char *raw_word_end(const char *p, char esc)
+{
+        char q = 0;
+        for (; *p; p++) {
+                if (*p == esc && p[1] && q != '\'') {
+                        p++;
+                } else if (q) {
+                        if (*p == q)
+                                q = 0;
+                } else if (*p == '\'' || *p == '"') {
+                        q = *p;
+                } else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+                        break;
+                }
+        }
+        return p;
+}
+
+int dockerfile_split_words(const char *text, char escape, char ***ret)
+{
+        char **v = xcalloc(1, sizeof(char *));
+        for (const char *p = text;;) {
+                while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+                        p++;
+                if (!*p)
+                        break;
+                const char *e = raw_word_end(p, escape);
+                char *w = xmalloc((size_t) (e - p) + 1);
+                memcpy(w, p, (size_t) (e - p));
+                w[e - p] = '\0';
+                strv_push(&v, w);
+                free(w);
+                p = e;
+        }
+        *ret = v;
+        return 0;
+}
+
+int dockerfile_expand_words(const char *text, char escape, df_lookup_fn lookup, void *userdata, char ***ret,
+                            struct err *err)
+{
+        char **raw;
+        dockerfile_split_words(text, escape, &raw);
+        char **v = xcalloc(strv_length(raw) + 1, sizeof(char *));
+        for (size_t i = 0; raw[i]; i++) {
+                int r = dockerfile_expand(raw[i], escape, lookup, userdata, &v[i], err);
+                if (r < 0) {
+                        strv_freep(&raw);
+                        strv_freep(&v);
+                        return r;
+                }
+        }
+        strv_freep(&raw);
+        *ret = v;
+        return 0;
+}

@@ -16,7 +16,7 @@ static bool is_index(const char *mt)
 }
 
 /* this machine as an OCI platform: os/arch[/variant] */
-static void host_platform(char *out, size_t len)
+void registry_host_platform(char *out, size_t len)
 {
         struct utsname u;
         uname(&u);
@@ -151,7 +151,7 @@ static int resolve_image(struct reg_client *c, const char *name, const struct re
         if (o->platform)
                 snprintf(want, sizeof(want), "%s", o->platform);
         else
-                host_platform(want, sizeof(want));
+                registry_host_platform(want, sizeof(want));
         json_t *d, *pick = NULL;
         size_t i;
         json_array_foreach(json_object_get(top->j, "manifests"), i, d) if (!pick && platform_matches(json_object_get(d, "platform"), want))

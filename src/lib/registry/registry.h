@@ -60,3 +60,5 @@ int registry_logout(const char *host, bool all, const struct reg_opts *o, struct
 /* the auth.json den writes: --authfile, $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
  * else ~/.config/containers/auth.json */
 char *registry_authfile(const struct reg_opts *o);
+/* this machine as an OCI platform: "os/arch[/variant]" (linux/amd64, linux/arm/v7...) */
+void registry_host_platform(char *out, size_t len);

@@ -186,6 +186,9 @@ int image_resolve(struct store *s, const char *ref, char ret[DIGEST_STR_MAX], st
                         }
                 }
         }
+        /* a full manifest digest of the store, named or not (a build's result) */
+        if (!d && strlen(ref) == 71 && digest_valid(ref) && store_has_blob(s, ref))
+                d = ref;
         if (!d || !digest_valid(d)) {
                 json_decref(names);
                 return err_set(err, -ENOENT, "image '%s' not found%s%s%s", ref, norm ? " (as " : "", norm ? norm : "",
