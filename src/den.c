@@ -22,12 +22,14 @@ static const struct {
         den_command_fn fn;
         const char *help;
 } commands[] = {
+        { "build", den_cmd_build, "build an image from a Dockerfile, rootless (reproducible with --source-date-epoch)" },
+        { "builder", den_cmd_builder, "builder prune: forget the cached build steps" },
         { "commit", den_cmd_commit, "make an image of a container's changes" },
         { "cp", den_cmd_cp, "copy files between a running container and the host" },
         { "create", den_cmd_create, "create a container without starting it" },
         { "exec", den_cmd_exec, "run another command in a running container (through its keeper)" },
         { "export", den_cmd_export, "write a running container's root filesystem as a tar" },
-        { "image", den_cmd_image, "image prune: remove what no image name reaches" },
+        { "image", den_cmd_image, "image prune: remove what no image name reaches; image history IMAGE" },
         { "images", den_cmd_images, "list images" },
         { "import", den_cmd_import, "make a one-layer image from a root filesystem tarball" },
         { "inspect", den_cmd_inspect, "show an image or container as JSON; --remote: an image in a registry" },

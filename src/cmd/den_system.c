@@ -34,11 +34,13 @@ int den_cmd_image(struct den_global *g, int argc, char **argv)
 {
         if (argc == 2 && strcmp(argv[1], "prune") == 0)
                 return prune(g);
+        if (argc >= 2 && strcmp(argv[1], "history") == 0)
+                return den_image_history(g, argc - 1, argv + 1);
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                printf("usage: den image prune\n");
+                printf("usage: den image prune | den image history IMAGE\n");
                 return 0;
         }
-        return den_usage("image", "expects 'prune'");
+        return den_usage("image", "expects 'prune' or 'history IMAGE'");
 }
 
 static int df(struct den_global *g)

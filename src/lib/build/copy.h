@@ -30,6 +30,7 @@ struct build_copy {
         int64_t epoch;            /* >= 0: every mtime clamped to it (SOURCE_DATE_EPOCH) */
         const char *heredoc_name; /* COPY <<EOF dest: a file of this name ... */
         const char *heredoc_body; /* ... and this content (mode 0644) */
+        bool mkdir_only;          /* WORKDIR: only dest and its missing parents, as directories */
 };
 
 /* The layer tar on out_fd.  Errors name the source: "COPY failed: 'x' is

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* den build, den builder prune, den image history */
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "den.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+#include "lib/build/build.h"
+#include "lib/build/dockerfile.h"
+#include "lib/registry/registry.h"
+#include "lib/runtime/ctr.h"
+#include "lib/store/image.h"
+#include "lib/store/transfer.h"
+
+static const char build_usage[] =
+        "den build [-t NAME]... [-f FILE|-] [--build-arg K[=V]]... [--target STAGE] [--no-cache] [--pull]\n"
+        "          [--secret id=ID[,src=PATH|,env=VAR]]... [--ssh default[=SOCKET]] [--network none|host|private]\n"
+        "          [--label K=V]... [--iidfile FILE] [-q] [--progress auto|plain|tty]\n"
+        "          [--output type=image|oci|docker|tar|local,dest=PATH] [--platform linux/ARCH] [--source-date-epoch N]\n"
+        "          CONTEXT|-";
+
+static int fetch(void *ud, const char *ref, struct err *err)
+{
+        struct den_global *g = ud;
+        struct store s;
+        int r = store_open(g->root, &s, err);
+        if (r < 0)
+                return r;
+        struct reg_opts o;
+        reg_opts_init(&o);
+        char man[DIGEST_STR_MAX];
+        r = registry_pull(&s, ref, &o, man, err);
+        store_close(&s);
+        return r;
+}
+
+/* CONTEXT "-": a tar (extracted into dir, safely) or a bare Dockerfile (*ret_df) */
+static int stdin_context(const char *dir, char **ret_df, size_t *ret_len, struct err *err)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        if (fs_read_fd(0, 1u << 30, &data, &len) < 0)
+                return err_sys(err, -errno, "cannot read the context from stdin");
+        struct archive *a = archive_read_new();
+        archive_read_support_filter_all(a);
+        archive_read_support_format_tar(a);
+        struct archive_entry *e;
+        if (archive_read_open_memory(a, data, len) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+                archive_read_free(a);
+                *ret_df = TAKE_PTR(data);
+                *ret_len = len;
+                return 0;
+        }
+        struct archive *w = archive_write_disk_new();
+        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
+                                                  ARCHIVE_EXTRACT_TIME);
+        int r = 0;
+        do {
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, archive_entry_pathname(e));
+                archive_entry_set_pathname(e, p);
+                const char *hl = archive_entry_hardlink(e);
+                if (hl) {
+                        _cleanup_free_ char *h = xasprintf("%s/%s", dir, hl);
+                        archive_entry_set_hardlink(e, h);
+                }
+                if (archive_write_header(w, e) != ARCHIVE_OK) {
+                        r = err_set(err, -EINVAL, "the context tar on stdin: %s", archive_error_string(w));
+                        break;
+                }
+                const void *buf;
+                size_t n;
+                int64_t off;
+                int k;
+                while ((k = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK)
+                        if (archive_write_data_block(w, buf, n, off) != ARCHIVE_OK)
+                                break;
+                archive_write_finish_entry(w);
+        } while (archive_read_next_header(a, &e) == ARCHIVE_OK);
+        archive_write_free(w);
+        archive_read_free(a);
+        *ret_df = NULL;
+        return r;
+}
+
+struct extract {
+        int fd;
+        const char *dir;
+        struct err err;
+};
+
+/* a tar from a pipe into a directory: no absolute names, no "..", nothing through a symlink */
+static void *extract_thread(void *p)
+{
+        struct extract *x = p;
+        struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+        archive_read_support_format_tar(a);
+        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
+                                                  ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK);
+        struct archive_entry *e;
+        if (archive_read_open_fd(a, x->fd, 1 << 16) != ARCHIVE_OK) {
+                err_set(&x->err, -EIO, "--output: %s", archive_error_string(a));
+                goto out;
+        }
+        int k;
+        while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+                /* device nodes cannot be made without privilege: skipped, as docker's local output does rootless */
+                if (archive_entry_filetype(e) == AE_IFCHR || archive_entry_filetype(e) == AE_IFBLK)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s", x->dir, archive_entry_pathname(e));
+                archive_entry_set_pathname(e, path);
+                const char *hl = archive_entry_hardlink(e);
+                if (hl) {
+                        _cleanup_free_ char *h = xasprintf("%s/%s", x->dir, hl);
+                        archive_entry_set_hardlink(e, h);
+                }
+                if (archive_write_header(w, e) != ARCHIVE_OK) {
+                        if (!x->err.code)
+                                err_set(&x->err, -EIO, "--output: %s: %s", archive_entry_pathname(e), archive_error_string(w));
+                        continue;
+                }
+                const void *buf;
+                size_t n;
+                int64_t off;
+                while (archive_read_data_block(a, &buf, &n, &off) == ARCHIVE_OK)
+                        archive_write_data_block(w, buf, n, off);
+                archive_write_finish_entry(w);
+        }
+        if (k != ARCHIVE_EOF && !x->err.code)
+                err_set(&x->err, -EIO, "--output: %s", archive_error_string(a));
+out:
+        /* drain, so the writer never blocks on a full pipe */
+        char drain[4096];
+        while (read(x->fd, drain, sizeof(drain)) > 0)
+                ;
+        archive_read_free(a);
+        archive_write_free(w);
+        return NULL;
+}
+
+/* the image's root filesystem as a tar on fd: through a container, as den export */
+static int export_root(struct den_global *g, const char *manifest, int fd, struct err *err)
+{
+        struct engine_run_opts eo = { .root = g->root, .runroot = g->runroot, .image = manifest, .network = "none",
+                                      .session = true, .quiet = true };
+        _cleanup_free_ char *id = NULL;
+        int r = ctr_make(&eo, &id, err);
+        if (r < 0)
+                return r;
+        r = engine_export(g->root, g->runroot, id, fd, err);
+        struct err e2 = { 0 };
+        ctr_remove(g->root, g->runroot, id, &e2);
+        return r;
+}
+
+static int write_output(struct den_global *g, const char *spec, const char *manifest, struct err *err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec), *type = NULL, *dest = NULL;
+        char *save = NULL;
+        for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+                if (strncmp(f, "type=", 5) == 0)
+                        type = xstrdup(f + 5);
+                else if (strncmp(f, "dest=", 5) == 0)
+                        dest = xstrdup(f + 5);
+                else
+                        return err_set(err, -EINVAL, "--output '%s': type=image|oci|docker|tar and dest=PATH", spec);
+        }
+        if (!type)
+                type = xstrdup("local");
+        if (strcmp(type, "image") == 0)
+                return 0;
+        if (!dest)
+                return err_set(err, -EINVAL, "--output type=%s needs dest=PATH", type);
+        enum image_format f;
+        if (strcmp(type, "oci") == 0)
+                f = FORMAT_OCI_ARCHIVE;
+        else if (strcmp(type, "docker") == 0)
+                f = FORMAT_DOCKER_ARCHIVE;
+        else if (strcmp(type, "tar") == 0) {
+                _cleanup_close_ int fd = strcmp(dest, "-") == 0 ? dup(1) : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return err_sys(err, -errno, "--output: cannot write %s", dest);
+                return export_root(g, manifest, fd, err);
+        } else if (strcmp(type, "local") == 0) {
+                if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+                        return err_sys(err, -errno, "--output: cannot make the directory %s", dest);
+                int p[2];
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return err_sys(err, -errno, "pipe");
+                struct extract x = { .fd = p[0], .dir = dest };
+                pthread_t th;
+                pthread_create(&th, NULL, extract_thread, &x);
+                int r = export_root(g, manifest, p[1], err);
+                close(p[1]);
+                pthread_join(th, NULL);
+                close(p[0]);
+                if (r >= 0 && x.err.code)
+                        r = err_set(err, x.err.code, "%s", x.err.msg);
+                return r;
+        } else
+                return err_set(err, -EINVAL, "--output type=%s: image, oci, docker, tar or local", type);
+        struct store s;
+        int r = store_open(g->root, &s, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = strcmp(dest, "-") == 0 ? dup(1) : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                r = err_sys(err, -errno, "--output: cannot write %s", dest);
+        else
+                r = image_save(&s, manifest, f, fd, NULL, err);
+        store_close(&s);
+        return r;
+}
+
+int den_cmd_build(struct den_global *g, int argc, char **argv)
+{
+        enum { O_BUILD_ARG = 256, O_TARGET, O_NO_CACHE, O_PULL, O_SECRET, O_SSH, O_NETWORK, O_LABEL, O_IIDFILE,
+               O_PROGRESS, O_OUTPUT, O_PLATFORM, O_EPOCH, O_IGNORED };
+        static const struct option lo[] = {
+                { "tag", required_argument, NULL, 't' },           { "file", required_argument, NULL, 'f' },
+                { "build-arg", required_argument, NULL, O_BUILD_ARG }, { "target", required_argument, NULL, O_TARGET },
+                { "no-cache", no_argument, NULL, O_NO_CACHE },     { "pull", optional_argument, NULL, O_PULL },
+                { "secret", required_argument, NULL, O_SECRET },   { "ssh", required_argument, NULL, O_SSH },
+                { "network", required_argument, NULL, O_NETWORK }, { "label", required_argument, NULL, O_LABEL },
+                { "iidfile", required_argument, NULL, O_IIDFILE }, { "quiet", no_argument, NULL, 'q' },
+                { "progress", required_argument, NULL, O_PROGRESS }, { "output", required_argument, NULL, 'o' },
+                { "platform", required_argument, NULL, O_PLATFORM }, { "source-date-epoch", required_argument, NULL, O_EPOCH },
+                { "rm", no_argument, NULL, O_IGNORED },            { "force-rm", no_argument, NULL, O_IGNORED },
+                { "help", no_argument, NULL, 'h' },                {},
+        };
+        _cleanup_strv_free_ char **tags = xcalloc(1, sizeof(char *)), **bargs = xcalloc(1, sizeof(char *)),
+                                 **labels = xcalloc(1, sizeof(char *)), **secrets = xcalloc(1, sizeof(char *));
+        const char *file = NULL, *iidfile = NULL, *output = NULL, *progress = "auto";
+        struct build_opts o = { .root = g->root, .runroot = g->runroot, .epoch = -1, .progress_fd = 2,
+                                .dockerfile_dir_fd = -1 };
+        const char *sde = getenv("SOURCE_DATE_EPOCH");
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+t:f:qo:h", lo, NULL)) != -1) {
+                switch (c) {
+                case 't':
+                        strv_push(&tags, optarg);
+                        break;
+                case 'f':
+                        file = optarg;
+                        break;
+                case O_BUILD_ARG:
+                        strv_push(&bargs, optarg);
+                        break;
+                case O_TARGET:
+                        o.target = optarg;
+                        break;
+                case O_NO_CACHE:
+                        o.no_cache = true;
+                        break;
+                case O_PULL:
+                        if (optarg && strcmp(optarg, "always") && strcmp(optarg, "true") && strcmp(optarg, "missing") &&
+                            strcmp(optarg, "never") && strcmp(optarg, "false"))
+                                return den_usage("build", "--pull=%s: always, missing or never", optarg);
+                        o.pull = !optarg || strcmp(optarg, "always") == 0 || strcmp(optarg, "true") == 0;
+                        break;
+                case O_SECRET:
+                        strv_push(&secrets, optarg);
+                        break;
+                case O_SSH:
+                        if (strncmp(optarg, "default", 7) != 0 || (optarg[7] && optarg[7] != '='))
+                                return den_usage("build", "--ssh '%s': default or default=SOCKET", optarg);
+                        o.ssh = optarg[7] ? optarg + 8 : getenv("SSH_AUTH_SOCK");
+                        if (!o.ssh)
+                                return den_usage("build", "--ssh default: SSH_AUTH_SOCK is not set");
+                        break;
+                case O_NETWORK:
+                        if (strcmp(optarg, "none") && strcmp(optarg, "host") && strcmp(optarg, "private") &&
+                            strcmp(optarg, "default"))
+                                return den_usage("build", "--network '%s': none, host or private", optarg);
+                        o.network = strcmp(optarg, "default") == 0 ? "private" : optarg;
+                        break;
+                case O_LABEL:
+                        strv_push(&labels, optarg);
+                        break;
+                case O_IIDFILE:
+                        iidfile = optarg;
+                        break;
+                case 'q':
+                        o.quiet = true;
+                        break;
+                case O_PROGRESS:
+                        if (strcmp(optarg, "auto") && strcmp(optarg, "plain") && strcmp(optarg, "tty") && strcmp(optarg, "quiet"))
+                                return den_usage("build", "--progress '%s': auto, plain or tty", optarg);
+                        o.quiet |= strcmp(optarg, "quiet") == 0;
+                        progress = optarg;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
+                case O_PLATFORM:
+                        o.platform = optarg;
+                        break;
+                case O_EPOCH:
+                        sde = optarg;
+                        break;
+                case O_IGNORED:
+                        break;
+                case 'h':
+                        printf("usage: %s\n", build_usage);
+                        return 0;
+                default:
+                        return den_bad_option("build", argv, "+t:f:qo:h", lo);
+                }
+        }
+        o.live = strcmp(progress, "tty") == 0 || (strcmp(progress, "auto") == 0 && isatty(2));
+        if (sde && *sde) {
+                char *end;
+                long long v = strtoll(sde, &end, 10);
+                if (*end || v < 0)
+                        return den_usage("build", "--source-date-epoch '%s': seconds since 1970", sde);
+                o.epoch = v;
+        }
+        if (argc - optind != 1)
+                return den_usage("build", "expects one CONTEXT (a directory, or - for a tar or a Dockerfile on stdin)");
+        const char *ctx = argv[optind];
+        if (strstr(ctx, "://") || strncmp(ctx, "git@", 4) == 0)
+                return den_usage("build", "CONTEXT '%s': git and URL contexts are not supported; clone it and give the directory", ctx);
+        o.tags = tags;
+        o.build_args = bargs;
+        o.labels = labels;
+        o.secrets = secrets;
+        o.fetch = fetch;
+        o.fetch_userdata = g;
+        struct err err = { 0 };
+        _cleanup_free_ char *df = NULL, *tmpctx = NULL, *dfname = NULL;
+        size_t dflen = 0;
+        int r = 0;
+        if (strcmp(ctx, "-") == 0) {
+                if (file && strcmp(file, "-") == 0)
+                        return den_usage("build", "the context and the Dockerfile cannot both come from stdin");
+                char tmpl[] = "/tmp/den-build-ctx.XXXXXX";
+                if (!mkdtemp(tmpl))
+                        return den_fail("cannot make a temporary directory for the context");
+                tmpctx = xstrdup(tmpl);
+                if ((r = stdin_context(tmpctx, &df, &dflen, &err)) < 0)
+                        goto out;
+                ctx = tmpctx;
+        }
+        o.context_fd = open(ctx, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (o.context_fd < 0) {
+                r = err_sys(&err, -errno, "the build context '%s'", ctx);
+                goto out;
+        }
+        if (!df) {
+                if (file && strcmp(file, "-") == 0) {
+                        if (fs_read_fd(0, DF_MAX_SIZE, &df, &dflen) < 0) {
+                                r = err_sys(&err, -errno, "cannot read the Dockerfile from stdin");
+                                goto out;
+                        }
+                        dfname = xstrdup("Dockerfile");
+                } else {
+                        _cleanup_free_ char *path = file ? xstrdup(file) : xasprintf("%s/Dockerfile", ctx);
+                        struct stat sb;
+                        if (!file && stat(path, &sb) < 0) {
+                                _cleanup_free_ char *alt = xasprintf("%s/dockerfile", ctx);
+                                if (stat(alt, &sb) == 0) {
+                                        free(path);
+                                        path = TAKE_PTR(alt);
+                                }
+                        }
+                        if (fs_read_file(path, DF_MAX_SIZE, &df, &dflen) < 0) {
+                                r = err_sys(&err, -errno, "cannot read the Dockerfile %s", path);
+                                goto out;
+                        }
+                        const char *slash = strrchr(path, '/');
+                        dfname = xstrdup(slash ? slash + 1 : path);
+                        _cleanup_free_ char *dir = slash ? strndup(path, (size_t) (slash - path) + 1) : xstrdup(".");
+                        o.dockerfile_dir_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                }
+        } else {
+                dfname = xstrdup("Dockerfile");
+        }
+        o.dockerfile = df;
+        o.dockerfile_len = dflen;
+        o.dockerfile_name = dfname;
+        char id[DIGEST_STR_MAX], man[DIGEST_STR_MAX];
+        if ((r = build_run(&o, id, man, &err)) < 0)
+                goto out;
+        if (output && (r = write_output(g, output, man, &err)) < 0)
+                goto out;
+        if (iidfile && fs_write_file(iidfile, id, strlen(id)) < 0) {
+                r = err_sys(&err, -errno, "--iidfile: cannot write %s", iidfile);
+                goto out;
+        }
+        if (!o.quiet)
+                for (char **t = tags; *t; t++)
+                        fprintf(stderr, "Successfully tagged %s\n", *t);
+        printf("%s\n", o.quiet ? id : id + 7);
+out:
+        if (o.context_fd > 0)
+                close(o.context_fd);
+        if (o.dockerfile_dir_fd >= 0)
+                close(o.dockerfile_dir_fd);
+        if (tmpctx)
+                fs_rm_rf(tmpctx);
+        if (r < 0)
+                return den_fail(err.msg);
+        return 0;
+}
+
+int den_cmd_builder(struct den_global *g, int argc, char **argv)
+{
+        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+                printf("usage: den builder prune [-a|--all] [-f|--force]\n");
+                return 0;
+        }
+        if (argc < 2 || strcmp(argv[1], "prune") != 0)
+                return den_usage("builder", "expects 'prune'");
+        for (int i = 2; i < argc; i++)
+                if (strcmp(argv[i], "-a") && strcmp(argv[i], "--all") && strcmp(argv[i], "-f") && strcmp(argv[i], "--force"))
+                        return den_usage("builder", "prune: unknown option '%s'", argv[i]);
+        struct err err = { 0 };
+        uint64_t n = 0;
+        if (build_cache_prune(g->root, &n, &err) < 0)
+                return den_fail(err.msg);
+        printf("removed %llu cached build steps\n", (unsigned long long) n);
+        return 0;
+}
+
+static void human_size(uint64_t n, char *buf, size_t len)
+{
+        if (n < 1000)
+                snprintf(buf, len, "%lluB", (unsigned long long) n);
+        else if (n < 1000 * 1000)
+                snprintf(buf, len, "%.3gkB", (double) n / 1e3);
+        else if (n < 1000ull * 1000 * 1000)
+                snprintf(buf, len, "%.3gMB", (double) n / 1e6);
+        else
+                snprintf(buf, len, "%.3gGB", (double) n / 1e9);
+}
+
+int den_image_history(struct den_global *g, int argc, char **argv)
+{
+        static const char usage[] = "den image history [--no-trunc] [-q] IMAGE";
+        static const char *const flags[] = { "n|no-trunc", "q|quiet", NULL };
+        const char *vals[DEN_MAX_FLAGS];
+        int i = den_flags("image history", usage, argc, argv, flags, vals);
+        if (i <= 0)
+                return i == 0 ? 0 : 2;
+        if (argc - i != 1)
+                return den_usage("image history", "expects one IMAGE");
+        bool notrunc = vals[0] != NULL, quiet = vals[1] != NULL;
+        struct store s;
+        int r = den_open_store(g, &s);
+        if (r >= 0)
+                return r;
+        struct err err = { 0 };
+        char man[DIGEST_STR_MAX];
+        json_t *info = NULL;
+        if (image_resolve(&s, argv[i], man, &err) < 0 || image_inspect(&s, man, &info, &err) < 0) {
+                store_close(&s);
+                return den_fail(err.msg);
+        }
+        store_close(&s);
+        json_t *hist = json_object_get(json_object_get(info, "Config"), "history");
+        json_t *layers = json_object_get(json_object_get(info, "Manifest"), "layers");
+        const char *id = json_string_value(json_object_get(info, "Id"));
+        /* newest first, as docker prints it; the layer of each non-empty step in order */
+        size_t n = json_array_size(hist), li = 0, nonempty = 0;
+        for (size_t k = 0; k < n; k++)
+                nonempty += !json_is_true(json_object_get(json_array_get(hist, k), "empty_layer"));
+        li = nonempty;
+        if (!quiet)
+                printf("%-12s  %-20s  %-45s  %-8s  %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT");
+        for (size_t k = n; k-- > 0;) {
+                json_t *h = json_array_get(hist, k);
+                bool empty = json_is_true(json_object_get(h, "empty_layer"));
+                uint64_t size = 0;
+                if (!empty && li > 0) {
+                        li--;
+                        size = (uint64_t) json_integer_value(json_object_get(json_array_get(layers, li), "size"));
+                }
+                const char *img = k == n - 1 && id ? id + 7 : "<missing>";
+                if (quiet) {
+                        printf("%.*s\n", notrunc ? 64 : 12, img);
+                        continue;
+                }
+                const char *by = json_string_value(json_object_get(h, "created_by")) ?: "";
+                char sz[32];
+                human_size(size, sz, sizeof(sz));
+                const char *created = json_string_value(json_object_get(h, "created")) ?: "";
+                if (notrunc)
+                        printf("%-12.*s  %-20.20s  %s  %-8s  %s\n", 64, img, created, by, sz,
+                               json_string_value(json_object_get(h, "comment")) ?: "");
+                else
+                        printf("%-12.12s  %-20.20s  %-45.45s  %-8s  %s\n", img, created, by, sz,
+                               json_string_value(json_object_get(h, "comment")) ?: "");
+        }
+        json_decref(info);
+        return 0;
+}
