@@ -46,7 +46,7 @@ integration: all
 	tests/run-integration.sh $(BUILD)
 
 # libFuzzer targets, one per parser (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus-NAME)
-FUZZ_TARGETS := spec unpack ref challenge authjson keeper load registry dockerfile
+FUZZ_TARGETS := spec unpack ref challenge authjson keeper load registry dockerfile ignore
 BUILD_FUZZ ?= build-fuzz
 FUZZ_TIME ?= 20
 

@@ -9,17 +9,20 @@
 /* .dockerignore, by docker's rules (moby/patternmatcher): one pattern per line,
  * '#' comments, surrounding space trimmed, patterns cleaned (filepath.Clean, a
  * leading '/' dropped), Go filepath.Match syntax ('*', '?', '[...]', '\\') plus
- * '**' for any number of directories, '!' exceptions; the last pattern that
- * matches a path decides, and a path is also excluded when a parent directory
- * of it is (unless an exception matches the path itself). */
+ * '**' for any number of directories, '!' exceptions.  A pattern matches a
+ * path when it matches the path or one of its parent directories
+ * (MatchesOrParentMatches), and the last pattern that matches decides: "dir"
+ * then "!dir/keep" keeps dir/keep and everything below it. */
 struct ignore;
 
 int ignore_parse(const char *text, size_t len, struct ignore **ret, struct err *err);
 void ignore_free(struct ignore *ig);
-/* path: relative to the context, '/'-separated, no leading "./" */
+/* path: relative to the context, '/'-separated (cleaned first when it is not) */
 bool ignore_match(const struct ignore *ig, const char *path);
 /* an excluded directory that must still be walked, because an exception
- * pattern could match something below it */
+ * pattern could match something below it (BuildKit's fsutil: an exception at
+ * or below dir, or any exception with a wildcard left once a trailing
+ * slash-star or slash-star-star is taken off) */
 bool ignore_dir_may_include(const struct ignore *ig, const char *dir);
 /* the context's ignore file: <dockerfile>.dockerignore beside the Dockerfile
  * (dockerfile_dir_fd, dockerfile_name), else .dockerignore at the context's
