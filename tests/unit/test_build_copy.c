@@ -644,7 +644,13 @@ static void test_add_url(void **state)
 /* the same inputs give the same bytes, in another process too */
 static void test_copy_deterministic(void **state)
 {
-        char *srcs[] = { "dir", "a.txt", "pkg.tgz", NULL };
+        /* a name past ustar's 100 bytes takes a pax header: no pid or time in it either */
+        char longname[200];
+        memset(longname, 'n', 150);
+        longname[150] = '\0';
+        _cleanup_free_ char *lp = xasprintf("deep/%s", longname);
+        put_file(fx.ctx, lp, "long", 0644, 1000);
+        char *srcs[] = { "dir", "a.txt", "pkg.tgz", "deep", NULL };
         struct build_copy c = copy_base(srcs, "/lib/x/");
         c.add = true;
         c.epoch = 1500;
