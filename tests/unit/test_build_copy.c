@@ -703,7 +703,7 @@ static int make_upper(const char *name, bool reverse)
 static size_t diff_of(const char *name, struct tent *t, size_t max, char **ret_bytes, size_t *ret_len)
 {
         _cleanup_free_ char *p = xasprintf("%s/%s", fx.dir, name);
-        char *ex[] = { "etc/hosts", "etc/resolv.conf", "proc", "dev-null", NULL };
+        char *ex[] = { "etc/hosts", "etc/resolv.conf", "/proc", "dev-null", NULL };
         struct layer_diff_opts o = { .epoch = 1000, .exclude = ex };
         int fd = memfd_create("diff", MFD_CLOEXEC);
         struct err e = { 0 };

@@ -192,7 +192,7 @@ static bool excluded(const struct walk *w, int dirfd, const char *n, const char 
                 return false;
         bool listed = false;
         for (char *const *x = w->exclude; *x && !listed; x++)
-                listed = strcmp(*x, name) == 0;
+                listed = strcmp(*x + (**x == '/'), name) == 0; /* a leading '/' is forgiven */
         if (!listed)
                 return false;
         if (S_ISREG(st->st_mode))
