@@ -322,6 +322,39 @@ int fs_open_private_dir(const char *path, unsigned flags, const char *hint, stru
         return TAKE_FD(fd);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int fs_dir_names(int dirfd, char ***ret, size_t *ret_n)
+{
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                int r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                return r;
+        }
+        size_t n = 0, cap = 64;
+        char **v = xcalloc(cap, sizeof(char *));
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (n + 2 > cap)
+                        v = xrealloc(v, (cap *= 2) * sizeof(char *));
+                v[n++] = xstrdup(de->d_name);
+                v[n] = NULL;
+        }
+        closedir(d);
+        qsort(v, n, sizeof(char *), cmp_str);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 int fs_rm_rf_at(int dfd, const char *name)
 {
         _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

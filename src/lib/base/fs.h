@@ -41,6 +41,11 @@ enum { FS_PRIVATE_CREATE = 1 << 0, FS_PRIVATE_0700 = 1 << 1 };
  * ends with hint (what the user can do instead).  Returns an O_DIRECTORY fd. */
 int fs_open_private_dir(const char *path, unsigned flags, const char *hint, struct err *err);
 int fs_rm_rf(const char *path);
+/* the names in the directory dirfd (any fd of it, O_PATH too) but "." and "..",
+ * sorted in byte order (readdir's order depends on the file system and the
+ * directory's history: nothing reproducible may follow it); *ret is a
+ * NULL-terminated strv */
+int fs_dir_names(int dirfd, char ***ret, size_t *ret_n);
 /* remove name below dfd, a whole tree if a directory; never follows symlinks */
 int fs_rm_rf_at(int dfd, const char *name);
 /* bytes used on disk below path (st_blocks), never following symlinks */

@@ -17,8 +17,14 @@
  * so nothing resolves outside the layers.  Ids are the container's: a rootless
  * store holds sub-ids, mapped back with den's default map. */
 struct view {
-        int *layer_fds; /* the diff directories, the base first */
+        int *layer_fds; /* the diff directories (O_PATH), the base first */
         size_t n;
+        /* host ids -> the container's (rootless: den's default map, idmap_default) */
+        bool map_ids;                       /* false as root: ids are the container's */
+        uid_t host_uid;                     /* -> 0 */
+        gid_t host_gid;                     /* -> 0 */
+        uint32_t subuid_start, subuid_count; /* -> 1..count; any other host id -> 65534 */
+        uint32_t subgid_start, subgid_count;
 };
 
 /* diff_ids: the image's rootfs.diff_ids, base first; n may be 0 (scratch) */
@@ -27,6 +33,16 @@ void view_close(struct view *v);
 /* *ret_fd: an O_PATH fd of the topmost entry at path; follow: the last
  * component is followed too when it is a symlink.  -ENOENT when absent. */
 int view_open_path(const struct view *v, const char *path, bool follow, int *ret_fd, struct err *err);
+/* *ret_fd: a regular file at path opened for reading (O_RDONLY), symlinks followed;
+ * -EISDIR, -EINVAL (not a regular file) */
+int view_open_read(const struct view *v, const char *path, int *ret_fd, struct err *err);
+/* the names of the merged directory at path (symlinks followed), sorted in byte
+ * order, whiteouts and what they hide left out; *ret a NULL-terminated strv */
+int view_list(const struct view *v, const char *path, char ***ret, size_t *ret_n, struct err *err);
+/* path with every symlink among its existing components resolved inside the
+ * root (the last one too when follow), relative, no leading '/' ("" for the
+ * root); components that do not exist are appended as they are */
+int view_realpath(const struct view *v, const char *path, bool follow, char **ret, struct err *err);
 /* st_uid and st_gid in container ids */
 int view_stat(const struct view *v, const char *path, bool follow, struct stat *ret, struct err *err);
 /* a regular file's content (at most max bytes, else -EFBIG) */

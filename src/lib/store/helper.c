@@ -19,7 +19,7 @@
 #include "tarw.h"
 
 /* argv[1] of a helper: no command line of any den program has it */
-#define HELPER_MAGIC "--den-store-helper-v1"
+#define HELPER_MAGIC "--den-store-helper-v2"
 /* the helper's fds: its end of the socket pair, then the job's */
 #define HELPER_SOCK_FD 3
 #define HELPER_JOB_FD0 4
@@ -60,7 +60,7 @@ static int msg_recv(int fd, struct helper_msg *m)
         return 0;
 }
 
-static int do_diff(const char *upper, int out_fd, struct err *err)
+static int do_diff(const char *upper, int out_fd, int64_t epoch, char *const *exclude, struct err *err)
 {
         _cleanup_close_ int dir = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct tarw *t;
@@ -69,7 +69,8 @@ static int do_diff(const char *upper, int out_fd, struct err *err)
         int r = tarw_open(out_fd, &t, err);
         if (r < 0)
                 return r;
-        r = tarw_add_upper(t, dir, err);
+        tarw_set_epoch(t, epoch);
+        r = tarw_add_upper(t, dir, exclude, err);
         int q = tarw_close(t, err);
         return r < 0 ? r : q;
 }
@@ -81,7 +82,7 @@ int helper_job_exec(const struct helper_job *job, struct err *err)
         case HELPER_UNPACK:
                 return layer_unpack(job->fds[0], job->fds[1], &job->o, NULL, err);
         case HELPER_DIFF:
-                return do_diff(job->path, job->fds[0], err);
+                return do_diff(job->path, job->fds[0], job->epoch, job->exclude, err);
         case HELPER_RM:
                 r = fs_rm_rf_at(job->fds[0], job->path);
                 return r < 0 ? err_sys(err, r, "cannot remove %s", job->path) : 0;
@@ -98,10 +99,11 @@ static void follow_parent(pid_t parent)
                 _exit(1);
 }
 
-/* argv: MAGIC PARENT OP PATH LAYER MAX_BYTES MAX_ENTRIES CHOWN OPAQUE_XATTR */
+/* argv: MAGIC PARENT OP PATH LAYER MAX_BYTES MAX_ENTRIES CHOWN OPAQUE_XATTR EPOCH [EXCLUDE...] */
+#define HELPER_ARGC_FIXED 11
 static int helper_main(int argc, char **argv)
 {
-        if (argc != 10)
+        if (argc < HELPER_ARGC_FIXED)
                 return 2;
         pid_t parent = (pid_t) atoi(argv[2]);
         follow_parent(parent);
@@ -112,6 +114,9 @@ static int helper_main(int argc, char **argv)
                 .path = argv[4],
                 .o = { .layer = argv[5], .max_bytes = strtoull(argv[6], NULL, 10), .max_entries = strtoull(argv[7], NULL, 10),
                        .chown = strcmp(argv[8], "1") == 0, .opaque_xattr = argv[9] },
+                .epoch = strtoll(argv[10], NULL, 10),
+                /* argv ends with NULL: the rest is the exclude list */
+                .exclude = argc > HELPER_ARGC_FIXED ? argv + HELPER_ARGC_FIXED : NULL,
         };
         struct err err = { 0 };
         struct helper_msg m;
@@ -141,14 +146,21 @@ __attribute__((constructor)) static void helper_entry(int argc, char **argv)
 
 static int spawn_helper(const struct helper_job *job, int sock, pid_t *ret_pid, struct err *err)
 {
-        char parent[16], op[8], maxb[24], maxe[24];
+        char parent[16], op[8], maxb[24], maxe[24], epoch[24];
         snprintf(parent, sizeof(parent), "%d", (int) getpid());
         snprintf(op, sizeof(op), "%d", (int) job->op);
         snprintf(maxb, sizeof(maxb), "%" PRIu64, job->o.max_bytes);
         snprintf(maxe, sizeof(maxe), "%" PRIu64, job->o.max_entries);
-        char *argv[] = { "den-store-helper", HELPER_MAGIC, parent, op, (char *) (job->path ? job->path : ""),
-                         (char *) (job->o.layer ? job->o.layer : ""), maxb, maxe, job->o.chown ? "1" : "0",
-                         (char *) (job->o.opaque_xattr ? job->o.opaque_xattr : "user.overlay.opaque"), NULL };
+        snprintf(epoch, sizeof(epoch), "%" PRId64, job->epoch < 0 ? (int64_t) -1 : job->epoch);
+        char *fixed[] = { "den-store-helper", HELPER_MAGIC, parent, op, (char *) (job->path ? job->path : ""),
+                          (char *) (job->o.layer ? job->o.layer : ""), maxb, maxe, job->o.chown ? "1" : "0",
+                          (char *) (job->o.opaque_xattr ? job->o.opaque_xattr : "user.overlay.opaque"), epoch };
+        _Static_assert(ELEMENTSOF(fixed) == HELPER_ARGC_FIXED, "helper_main reads these");
+        size_t n_ex = job->exclude ? strv_length(job->exclude) : 0;
+        _cleanup_free_ char **argv = xcalloc(HELPER_ARGC_FIXED + n_ex + 1, sizeof(char *));
+        memcpy(argv, fixed, sizeof(fixed));
+        for (size_t i = 0; i < n_ex; i++)
+                argv[HELPER_ARGC_FIXED + i] = job->exclude[i];
         /* every fd is O_CLOEXEC; the helper's are dup2'd to fixed numbers, from
          * copies above them so that no source is overwritten before it is used */
         int src[3] = { sock, job->fds[0], job->fds[1] }, high[3] = { -1, -1, -1 };

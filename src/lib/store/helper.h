@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdint.h>
+
 #include "lib/base/err.h"
 #include "unpack.h"
 
@@ -19,7 +21,7 @@
  * SOCK_SEQPACKET pair; the helper's error arrives as its struct err. */
 enum helper_op {
         HELPER_UNPACK, /* layer_unpack(fds[0], fds[1], &o) */
-        HELPER_DIFF,   /* the overlay upper directory `path` as a layer tar on fds[0] */
+        HELPER_DIFF,   /* the overlay upper directory `path` as a layer tar on fds[0], with epoch and exclude */
         HELPER_RM,     /* remove `path` below the directory fds[0] */
 };
 
@@ -28,6 +30,8 @@ struct helper_job {
         int fds[2];           /* -1: unused */
         const char *path;     /* HELPER_DIFF, HELPER_RM */
         struct unpack_opts o; /* HELPER_UNPACK */
+        int64_t epoch;        /* HELPER_DIFF: >= 0, mtimes clamped to it; -1: as they are */
+        char *const *exclude; /* HELPER_DIFF: NULL-terminated, may be NULL (layer_diff_opts) */
 };
 
 /* run job in a helper in a new user namespace with den's default map */

@@ -25,7 +25,14 @@ char *layer_dir(const char *diff_id)
 
 int layer_diff(const char *upper, int out_fd, struct err *err)
 {
-        struct helper_job j = { .op = HELPER_DIFF, .fds = { out_fd, -1 }, .path = upper };
+        struct layer_diff_opts o = { .epoch = -1 };
+        return layer_diff_opts(upper, out_fd, &o, err);
+}
+
+int layer_diff_opts(const char *upper, int out_fd, const struct layer_diff_opts *o, struct err *err)
+{
+        struct helper_job j = { .op = HELPER_DIFF, .fds = { out_fd, -1 }, .path = upper, .epoch = o->epoch,
+                                .exclude = o->exclude };
         /* rootless, the files belong to the sub-ids: read them as root of the containers' map */
         return geteuid() == 0 ? helper_job_exec(&j, err) : helper_run(&j, err);
 }

@@ -28,7 +28,18 @@ int layer_ensure(struct store *s, const char *blob_digest, const char *diff_id, 
  * diff_id; ret_actual (may be NULL) gets what it is.  max: 0, no limit. */
 int layer_verify(struct store *s, const char *blob_digest, const char *diff_id, uint64_t max,
                  char ret_actual[DIGEST_STR_MAX], struct err *err);
+/* How a layer is written from an overlay upper directory.  The same tree
+ * gives the same bytes: entries sorted by name, headers without atime, ctime,
+ * uname or gname. */
+struct layer_diff_opts {
+        int64_t epoch;  /* >= 0: every mtime clamped to it (SOURCE_DATE_EPOCH); -1: kept */
+        char **exclude; /* NULL-terminated, may be NULL: paths relative to the root, no leading '/',
+                         * left out when they are an empty directory, an empty regular file or a
+                         * whiteout (a mount point the container start made) */
+};
 /* an overlay upper directory (absolute path) as an uncompressed layer tar on out_fd */
+int layer_diff_opts(const char *upper, int out_fd, const struct layer_diff_opts *o, struct err *err);
+/* the same with no epoch and nothing excluded */
 int layer_diff(const char *upper, int out_fd, struct err *err);
 /* the directory of an unpacked layer (relative to the store root) */
 char *layer_dir(const char *diff_id);
