@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "den.h"
+#include "lib/base/dl.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "lib/build/build.h"
@@ -51,44 +52,44 @@ static int stdin_context(const char *dir, char **ret_df, size_t *ret_len, struct
         size_t len;
         if (fs_read_fd(0, 1u << 30, &data, &len) < 0)
                 return err_sys(err, -errno, "cannot read the context from stdin");
-        struct archive *a = archive_read_new();
-        archive_read_support_filter_all(a);
-        archive_read_support_format_tar(a);
+        struct archive *a = DL(LIBARCHIVE, archive_read_new)();
+        DL(LIBARCHIVE, archive_read_support_filter_all)(a);
+        DL(LIBARCHIVE, archive_read_support_format_tar)(a);
         struct archive_entry *e;
-        if (archive_read_open_memory(a, data, len) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
-                archive_read_free(a);
+        if (DL(LIBARCHIVE, archive_read_open_memory)(a, data, len) != ARCHIVE_OK || DL(LIBARCHIVE, archive_read_next_header)(a, &e) != ARCHIVE_OK) {
+                DL(LIBARCHIVE, archive_read_free)(a);
                 *ret_df = TAKE_PTR(data);
                 *ret_len = len;
                 return 0;
         }
-        struct archive *w = archive_write_disk_new();
-        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+        struct archive *w = DL(LIBARCHIVE, archive_write_disk_new)();
+        DL(LIBARCHIVE, archive_write_disk_set_options)(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
                                                   ARCHIVE_EXTRACT_TIME);
         int r = 0;
         do {
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, archive_entry_pathname(e));
-                archive_entry_set_pathname(e, p);
-                const char *hl = archive_entry_hardlink(e);
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, DL(LIBARCHIVE, archive_entry_pathname)(e));
+                DL(LIBARCHIVE, archive_entry_set_pathname)(e, p);
+                const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
                 if (hl) {
                         _cleanup_free_ char *h = xasprintf("%s/%s", dir, hl);
-                        archive_entry_set_hardlink(e, h);
+                        DL(LIBARCHIVE, archive_entry_set_hardlink)(e, h);
                 }
-                if (archive_write_header(w, e) != ARCHIVE_OK) {
-                        r = err_set(err, -EINVAL, "the context tar on stdin: %s", archive_error_string(w));
+                if (DL(LIBARCHIVE, archive_write_header)(w, e) != ARCHIVE_OK) {
+                        r = err_set(err, -EINVAL, "the context tar on stdin: %s", DL(LIBARCHIVE, archive_error_string)(w));
                         break;
                 }
                 const void *buf;
                 size_t n;
                 int64_t off;
                 int k;
-                while ((k = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK)
-                        if (archive_write_data_block(w, buf, n, off) != ARCHIVE_OK)
+                while ((k = DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &n, &off)) == ARCHIVE_OK)
+                        if (DL(LIBARCHIVE, archive_write_data_block)(w, buf, n, off) != ARCHIVE_OK)
                                 break;
-                archive_write_finish_entry(w);
-        } while (archive_read_next_header(a, &e) == ARCHIVE_OK);
-        archive_write_free(w);
-        archive_read_free(a);
+                DL(LIBARCHIVE, archive_write_finish_entry)(w);
+        } while (DL(LIBARCHIVE, archive_read_next_header)(a, &e) == ARCHIVE_OK);
+        DL(LIBARCHIVE, archive_write_free)(w);
+        DL(LIBARCHIVE, archive_read_free)(a);
         *ret_df = NULL;
         return r;
 }
@@ -103,49 +104,49 @@ struct extract {
 static void *extract_thread(void *p)
 {
         struct extract *x = p;
-        struct archive *a = archive_read_new(), *w = archive_write_disk_new();
-        archive_read_support_format_tar(a);
-        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+        struct archive *a = DL(LIBARCHIVE, archive_read_new)(), *w = DL(LIBARCHIVE, archive_write_disk_new)();
+        DL(LIBARCHIVE, archive_read_support_format_tar)(a);
+        DL(LIBARCHIVE, archive_write_disk_set_options)(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
                                                   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK);
         struct archive_entry *e;
-        if (archive_read_open_fd(a, x->fd, 1 << 16) != ARCHIVE_OK) {
-                err_set(&x->err, -EIO, "--output: %s", archive_error_string(a));
+        if (DL(LIBARCHIVE, archive_read_open_fd)(a, x->fd, 1 << 16) != ARCHIVE_OK) {
+                err_set(&x->err, -EIO, "--output: %s", DL(LIBARCHIVE, archive_error_string)(a));
                 goto out;
         }
         int k;
-        while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        while ((k = DL(LIBARCHIVE, archive_read_next_header)(a, &e)) == ARCHIVE_OK) {
                 /* device nodes cannot be made without privilege: skipped, as docker's local output does rootless */
-                if (archive_entry_filetype(e) == AE_IFCHR || archive_entry_filetype(e) == AE_IFBLK)
+                if (DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFCHR || DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFBLK)
                         continue;
-                _cleanup_free_ char *path = xasprintf("%s/%s", x->dir, archive_entry_pathname(e));
-                archive_entry_set_pathname(e, path);
-                const char *hl = archive_entry_hardlink(e);
+                _cleanup_free_ char *path = xasprintf("%s/%s", x->dir, DL(LIBARCHIVE, archive_entry_pathname)(e));
+                DL(LIBARCHIVE, archive_entry_set_pathname)(e, path);
+                const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
                 if (hl) {
                         _cleanup_free_ char *h = xasprintf("%s/%s", x->dir, hl);
-                        archive_entry_set_hardlink(e, h);
+                        DL(LIBARCHIVE, archive_entry_set_hardlink)(e, h);
                 }
-                if (archive_write_header(w, e) != ARCHIVE_OK) {
+                if (DL(LIBARCHIVE, archive_write_header)(w, e) != ARCHIVE_OK) {
                         if (!x->err.code)
-                                err_set(&x->err, -EIO, "--output: %s: %s", archive_entry_pathname(e), archive_error_string(w));
+                                err_set(&x->err, -EIO, "--output: %s: %s", DL(LIBARCHIVE, archive_entry_pathname)(e), DL(LIBARCHIVE, archive_error_string)(w));
                         continue;
                 }
                 const void *buf;
                 size_t n;
                 int64_t off;
-                while (archive_read_data_block(a, &buf, &n, &off) == ARCHIVE_OK)
-                        archive_write_data_block(w, buf, n, off);
-                archive_write_finish_entry(w);
+                while (DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &n, &off) == ARCHIVE_OK)
+                        DL(LIBARCHIVE, archive_write_data_block)(w, buf, n, off);
+                DL(LIBARCHIVE, archive_write_finish_entry)(w);
         }
         if (k != ARCHIVE_EOF && !x->err.code)
-                err_set(&x->err, -EIO, "--output: %s", archive_error_string(a));
+                err_set(&x->err, -EIO, "--output: %s", DL(LIBARCHIVE, archive_error_string)(a));
 out:
         /* drain, so the writer never blocks on a full pipe */
         char drain[4096];
         while (read(x->fd, drain, sizeof(drain)) > 0)
                 ;
-        archive_read_free(a);
-        archive_write_free(w);
+        DL(LIBARCHIVE, archive_read_free)(a);
+        DL(LIBARCHIVE, archive_write_free)(w);
         return NULL;
 }
 

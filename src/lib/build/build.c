@@ -1469,7 +1469,8 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
                 .chmod = -1, .add = add, .network = b->o->network && strcmp(b->o->network, "none") != 0,
                 .epoch = b->o->epoch,
         };
-        _cleanup_free_ char *fx = NULL, *ux = NULL;
+        _cleanup_free_ char *fx = NULL, *ux = NULL, *text = NULL, *cb = NULL, *extra = NULL;
+        _cleanup_close_ int kfd = -1;
         if (n == 2 && strncmp(w[0], "<<", 2) == 0 && in->n_heredocs > 0) {
                 c.heredoc_name = in->heredocs[0].name;
                 c.heredoc_body = in->heredocs[0].body;
@@ -1495,6 +1496,10 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
                         r = fail(b, in, err);
                         goto out;
                 }
+                /* docker: "a username without groupname or a UID without GID will
+                 * use the same numeric UID as the GID" */
+                if (!strchr(ux, ':'))
+                        c.gid = (gid_t) c.uid;
         }
         if (chmod) {
                 char *end;
@@ -1508,7 +1513,7 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
         /* the key: the layer as it would be with every time at 0, so a file
          * touched but not changed keeps its cache */
         struct copy_make cm = { .prepared = -1, .c = &c };
-        _cleanup_close_ int kfd = tmpfile_in_store(b, err);
+        kfd = tmpfile_in_store(b, err);
         if (kfd < 0) {
                 r = kfd;
                 goto out;
@@ -1523,9 +1528,9 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
         file_digest(kfd, kd);
         if (b->o->epoch == 0)
                 cm.prepared = kfd;
-        _cleanup_free_ char *text = instr_text(in);
-        _cleanup_free_ char *cb = xasprintf("%s # buildkit", text);
-        _cleanup_free_ char *extra = xasprintf("%s %s %s", kd, fx ? fx : "", dest);
+        text = instr_text(in);
+        cb = xasprintf("%s # buildkit", text);
+        extra = xasprintf("%s %s %s", kd, fx ? fx : "", dest);
         r = layer_step(b, st, in, cb, extra, copy_make, &cm, ret_cached, err);
 out:
         view_close(&base);
@@ -1926,6 +1931,7 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
               struct err *err)
 {
         struct builder b = { .o = o, .cache_fd = -1, .s = { .root_fd = -1, .lock_fd = -1 } };
+        _cleanup_free_ char *cdir = NULL;
         registry_host_platform(b.platform, sizeof(b.platform));
         if (o->platform && strcmp(o->platform, b.platform) != 0)
                 return err_set(err, -EINVAL, "--platform %s: den builds for this machine only (%s), it does not emulate",
@@ -1958,7 +1964,7 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
         if ((r = parse_build_args(&b, err)) < 0 || (r = parse_secrets(&b, err)) < 0 ||
             (r = store_open(o->root, &b.s, err)) < 0 || (r = store_lock(&b.s, false, err)) < 0)
                 goto out;
-        _cleanup_free_ char *cdir = xasprintf("%s/build-cache", o->root);
+        cdir = xasprintf("%s/build-cache", o->root);
         if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
                 r = err_sys(err, -errno, "cannot make %s", cdir);
                 goto out;

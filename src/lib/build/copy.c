@@ -476,6 +476,13 @@ static int collect(struct copy_job *j, struct err *err)
         struct err e = { 0 };
         if (!dest_dir && c->base && view_stat(c->base, dest, true, &st, &e) == 0 && S_ISDIR(st.st_mode))
                 dest_dir = true;
+        if (c->mkdir_only) {
+                /* WORKDIR: the directory (its parents follow in add_parents) */
+                _cleanup_free_ char *real = copy_dest_real(j, dest, true, err);
+                if (*real)
+                        copy_push(j, real, S_IFDIR | 0755, j->now);
+                return 0;
+        }
         if (c->heredoc_name)
                 return copy_heredoc(j, dest, dest_dir, err);
         if (n_src == 0)

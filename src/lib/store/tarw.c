@@ -201,10 +201,19 @@ static bool excluded(const struct walk *w, int dirfd, const char *n, const char 
                 return st->st_rdev == makedev(0, 0);
         if (!S_ISDIR(st->st_mode))
                 return false;
+        /* a directory goes when everything in it goes (/run of /run/secrets/x) */
         _cleanup_close_ int sub = openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_strv_free_ char **v = NULL;
         size_t k = 0;
-        return sub >= 0 && fs_dir_names(sub, &v, &k) == 0 && k == 0;
+        if (sub < 0 || fs_dir_names(sub, &v, &k) < 0)
+                return false;
+        for (size_t i = 0; i < k; i++) {
+                struct stat cst;
+                _cleanup_free_ char *cname = xasprintf("%s/%s", name, v[i]);
+                if (fstatat(sub, v[i], &cst, AT_SYMLINK_NOFOLLOW) < 0 || !excluded(w, sub, v[i], cname, &cst))
+                        return false;
+        }
+        return true;
 }
 
 static int tree(struct tarw *t, int dirfd, const char *prefix, int depth, const struct walk *w, struct err *err);
