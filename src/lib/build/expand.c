@@ -197,15 +197,21 @@ int dockerfile_expand(const char *w, char escape, df_lookup_fn lookup, void *use
 static const char *raw_word_end(const char *p, char esc)
 {
         char q = 0;
+        unsigned brace = 0; /* inside ${...}: a space does not end the word */
         for (; *p; p++) {
                 if (*p == esc && p[1] && q != '\'') {
                         p++;
+                } else if (q != '\'' && p[0] == '$' && p[1] == '{') {
+                        brace++;
+                        p++;
+                } else if (brace && *p == '}' && !q) {
+                        brace--;
                 } else if (q) {
                         if (*p == q)
                                 q = 0;
                 } else if (*p == '\'' || *p == '"') {
                         q = *p;
-                } else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+                } else if (!brace && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
                         break;
                 }
         }
