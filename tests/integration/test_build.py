@@ -291,6 +291,18 @@ def test_user_and_chown_by_name(den, busybox, tmp):
                                     "cat /tmp/run-uid; id -u")
     assert out.split() == ["1234:2345", "1234:3456", "1500:1600", "0:0", "1234:2345", "1234", "1234"]
     assert config(den, "t")["config"]["User"] == "app"
+    # the layers hold the container's ids, never the host's (sub-ids or the user's own)
+    saved = os.path.join(tmp, "ids.tar")
+    den("save", "--format", "docker-archive", "-o", saved, "t")
+    owners = {}
+    with tarfile.open(saved) as t:
+        for layer in json.load(t.extractfile("manifest.json"))[0]["Layers"][1:]:
+            data = t.extractfile(layer).read()
+            data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            with tarfile.open(fileobj=io.BytesIO(data)) as lt:
+                owners.update({m.name.lstrip("./"): (m.uid, m.gid) for m in lt})
+    assert owners["f-app"] == (1234, 2345) and owners["f-ids"] == (1500, 1600) and owners["f-root"] == (0, 0), owners
+    assert owners["tmp/made-by-app"] == (1234, 2345), owners
 
 
 def test_chown_to_an_unknown_name_is_an_error(den, busybox, tmp):
@@ -363,6 +375,41 @@ def test_copy_chmod(den, busybox, tmp):
     os.chmod(os.path.join(ctx, "f.txt"), 0o644)
     build(den, ctx)
     assert run(den, "t").splitlines() == ["/f 751", "/d/a 600", "/d/b 600", "/plain 644"]
+
+
+def test_add_local_tar_and_copy_wildcards(den, busybox, tmp):
+    ctx = context(tmp, {"one.txt": "1\n", "two.txt": "2\n", "three.md": "3\n",
+                        "Dockerfile": "FROM busybox\n"
+                                      "COPY *.txt /w/\n"
+                                      "ADD pack.tar.gz /unpacked/\n"
+                                      "COPY pack.tar.gz /copied/\n"
+                                      "CMD cd / && find w unpacked copied -type f | sort && cat /unpacked/inner/f\n"})
+    with tarfile.open(os.path.join(ctx, "pack.tar.gz"), "w:gz") as t:
+        data = b"from the archive\n"
+        ti = tarfile.TarInfo("inner/f")
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    build(den, ctx)
+    # ADD unpacks a local archive, COPY does not
+    assert run(den, "t").splitlines() == ["copied/pack.tar.gz", "unpacked/inner/f", "w/one.txt", "w/two.txt",
+                                          "from the archive"]
+
+
+def test_shell_stopsignal_healthcheck_volume(den, busybox, tmp):
+    ctx = context(tmp, {"Dockerfile": "FROM busybox\n"
+                                      "RUN echo $0 > /before\n"
+                                      'SHELL ["/bin/ash", "-c"]\n'
+                                      "RUN echo $0 > /after\n"
+                                      "STOPSIGNAL SIGINT\n"
+                                      "HEALTHCHECK --interval=5s CMD true\n"
+                                      "VOLUME /data\n"
+                                      "CMD cat /before /after\n"})
+    build(den, ctx)
+    assert run(den, "t") == "/bin/sh\n/bin/ash\n"
+    c = config(den, "t")["config"]
+    assert c["Cmd"] == ["/bin/ash", "-c", "cat /before /after"]
+    assert c["StopSignal"] == "SIGINT" and c["Volumes"] == {"/data": {}}
+    assert "true" in json.dumps(c.get("Healthcheck")), c
 
 
 # ---------------------------------------------------------------- stages
