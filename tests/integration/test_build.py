@@ -629,8 +629,12 @@ def test_reproducible_in_two_stores(den, busybox, tmp):
     other = os.path.join(tmp, "other")
     os.mkdir(other)
     dorun = [den.cmd()[0], "--root", os.path.join(other, "store"), "--runroot", os.path.join(other, "run")]
-    bb = os.path.join(tmp, "bbroot.tar")
-    subprocess.run(dorun + ["import", bb, "busybox"], check=True, capture_output=True)
+    # the same base image (as a pull would give it): moved over as an OCI archive, byte for byte
+    bb = os.path.join(tmp, "bb-oci.tar")
+    den("save", "--format", "oci-archive", "-o", bb, "busybox")
+    subprocess.run(dorun + ["load", "-i", bb], check=True, capture_output=True)
+    assert json.loads(subprocess.run(dorun + ["inspect", "busybox"], capture_output=True, text=True).stdout)[0]["Id"] \
+        == image_id(den, "busybox")
     ctx_b = context(tmp, files, name="ctx-b")
     for d, _, names in os.walk(ctx_b):
         for n in names:
