@@ -456,6 +456,39 @@ def test_cache_mount_outlives_the_build(den, busybox, tmp):
     assert run(den, "read") == "in-the-cache\n"
 
 
+def test_bind_and_tmpfs_mounts_stay_out_of_the_image(den, busybox, tmp):
+    ctx = context(tmp, {"f.txt": "bound from the context\n",
+                        "Dockerfile": "FROM busybox\n"
+                                      "RUN --mount=type=bind,source=f.txt,target=/mnt/f cat /mnt/f > /bound\n"
+                                      "RUN --mount=type=tmpfs,target=/scratch echo x > /scratch/y && ls /scratch > /saw\n"
+                                      "CMD cat /bound /saw; ls /mnt/f /scratch/y 2>/dev/null || echo none\n"})
+    build(den, ctx)
+    assert run(den, "t") == "bound from the context\ny\nnone\n"
+
+
+def test_add_of_a_url(den, busybox, tmp):
+    import http.server
+    served = os.path.join(tmp, "served")
+    os.mkdir(served)
+    open(os.path.join(served, "remote.txt"), "w").write("fetched over http\n")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=served)  # noqa: E731
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/remote.txt"
+        ctx = context(tmp, {"Dockerfile": f"FROM busybox\nADD {url} /remote.txt\nCMD cat /remote.txt\n"})
+        build(den, ctx, "--network", "host")
+        assert run(den, "t") == "fetched over http\n"
+        # without a network (the default) a URL is refused, by name
+        before = images(den)
+        p = build(den, ctx, "--no-cache", tag="bad", check=False)
+        assert p.returncode != 0 and url in p.stderr, p.stderr
+        assert images(den) == before
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_secret_mount_never_reaches_the_image(den, busybox, tmp):
     secret = ("den-secret-" + os.urandom(12).hex()).encode()
     env_secret = ("den-env-secret-" + os.urandom(12).hex()).encode()
