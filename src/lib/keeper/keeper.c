@@ -280,8 +280,8 @@ static int build_process(json_t *req, const struct keeper_conf *c, struct spec_p
 }
 
 /* the command's process: stdio from the client, user and caps, exec */
-static __attribute__((noreturn)) void command_child(struct keeper *k, const struct spec_process *p, const int *fds,
-                                                    size_t n_fds, int errpipe, bool no_network)
+static __attribute__((noreturn)) void command_child(struct keeper *k, struct spec_process *p, const int *fds,
+                                                    size_t n_fds, int errpipe, bool no_network, bool home)
 {
         struct err err = { 0 };
         _cleanup_free_ char *path = NULL;
@@ -305,6 +305,9 @@ static __attribute__((noreturn)) void command_child(struct keeper *k, const stru
         /* the filter before the user and capabilities change: installing it needs
          * CAP_SYS_ADMIN here, or no_new_privs, which docker does not set either
          * (setuid programs inside work); what follows is allowed by it */
+        /* as den-runtime does: HOME from the container's /etc/passwd, else / */
+        if (home)
+                process_env_default_home(&p->env, p->uid);
         if (process_set_limits(p, NULL, true, &err) < 0 || process_chdir(p->cwd, &err) < 0 ||
             (k->c->seccomp && seccomp_blob_install(k->c->seccomp, k->c->seccomp_len, &err) < 0) ||
             process_set_user_caps(p, k->c->setgroups, &err) < 0 || process_find_exec(p, &path, &err) < 0)
@@ -376,7 +379,8 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
         if (pid == 0) {
                 close(ep[0]);
                 const char *net = json_string_value(json_object_get(req, "network"));
-                command_child(k, &p, fds, n_fds, ep[1], net && strcmp(net, "none") == 0);
+                command_child(k, &p, fds, n_fds, ep[1], net && strcmp(net, "none") == 0,
+                              json_is_true(json_object_get(req, "home")));
         }
         close(ep[1]);
         spec_process_free(&p);

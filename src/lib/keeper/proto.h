@@ -27,9 +27,11 @@
  *
  * Client -> keeper
  *   KEEPER_RUN     {"args":[..],"env":[..],"cwd":"/","user":"NAME[:GROUP]"|{"uid":..,"gid":..},
- *                   "terminal":false,"main":false,"log":false,"network":"none"|absent}
+ *                   "terminal":false,"main":false,"log":false,"network":"none"|absent,"home":false}
  *                  + fds 0,1,2 for the command (with "log": stdin and the log file);
- *                  "network":"none" gives the command a network namespace of its own
+ *                  "network":"none" gives the command a network namespace of its own;
+ *                  "home":true adds HOME (from the container's /etc/passwd, else /) to an
+ *                  env without it
  *                  (with "tty": true, no fds: the keeper makes a pty in the
  *                   container's devpts and hands its master back in STARTED)
  *   KEEPER_SIGNAL  {"pid":N|0 (0: the main command),"signal":15}

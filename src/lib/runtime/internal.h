@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "lib/base/err.h"
 #include "lib/spec/spec.h"
@@ -24,6 +25,9 @@ char *runtime_state_for_hooks(const struct spec *s, const char *id, pid_t pid, c
 int runtime_connect_unix(const char *path, struct err *err);
 /* copy what is readable from `from` to `to` once; *open_ goes false at EOF or error */
 void runtime_pump(int from, int to, bool *open_);
+/* a terminal to proxy (master >= 0): our stdin, when it is a terminal, in raw
+ * mode (true: *saved restores it), and master given its size */
+bool runtime_tty_raw(int master, struct termios *saved);
 /* wait for pid (a child), forwarding signals, proxying a tty master if >= 0;
  * returns the exit status shell-style (128+signal) */
 int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err);
@@ -39,5 +43,8 @@ int runtime_dir_enter_mntns(struct err *err);
 void runtime_dir_close_all(void);
 /* the host path of a pinned directory, for messages and for other programs */
 char *runtime_dir_real(const char *pinned_path);
+/* den's run directory: --runroot or $DEN_RUNROOT, else /run/den (root),
+ * $XDG_RUNTIME_DIR/den, /tmp/den-<uid>; pinned, *ret is "/proc/self/fd/N" */
+int runtime_runroot_open(const char *given, char **ret, struct err *err);
 int container_run_internal(const struct create_opts *o, pid_t *ret_pid, int *ret_pidfd, int *ret_master,
                            struct err *err);

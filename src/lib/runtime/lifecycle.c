@@ -36,6 +36,19 @@ void runtime_pump(int from, int to, bool *open_)
                 *open_ = false;
 }
 
+bool runtime_tty_raw(int master, struct termios *saved)
+{
+        if (master < 0 || !isatty(0) || tcgetattr(0, saved) < 0)
+                return false;
+        struct termios t = *saved;
+        cfmakeraw(&t);
+        bool raw = tcsetattr(0, TCSANOW, &t) == 0;
+        struct winsize ws;
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+                ioctl(master, TIOCSWINSZ, &ws);
+        return raw;
+}
+
 int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err)
 {
         sigset_t mask, old;
@@ -45,15 +58,7 @@ int runtime_wait_forward(pid_t pid, int pidfd, int master, struct err *err)
         sigprocmask(SIG_BLOCK, &mask, &old);
         _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         struct termios saved;
-        bool raw = false, in_open = master >= 0, out_open = master >= 0;
-        if (master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
-                struct termios t = saved;
-                cfmakeraw(&t);
-                raw = tcsetattr(0, TCSANOW, &t) == 0;
-                struct winsize ws;
-                if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-                        ioctl(master, TIOCSWINSZ, &ws);
-        }
+        bool raw = runtime_tty_raw(master, &saved), in_open = master >= 0, out_open = master >= 0;
         for (;;) {
                 struct pollfd p[4] = { { pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 },
                                        { out_open ? master : -1, POLLIN, 0 } };

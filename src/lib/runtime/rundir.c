@@ -83,3 +83,30 @@ char *runtime_dir_real(const char *pinned_path)
         buf[n] = '\0';
         return xstrdup(buf);
 }
+
+/* den's run directory: --runroot or $DEN_RUNROOT, else /run/den (root),
+ * $XDG_RUNTIME_DIR/den, /tmp/den-<uid>; opened once, checked on the fd and
+ * named through it from then on (runtime_dir_pin): *ret is "/proc/self/fd/N" */
+int runtime_runroot_open(const char *given, char **ret, struct err *err)
+{
+        const char *e = getenv("DEN_RUNROOT"), *xdg = getenv("XDG_RUNTIME_DIR");
+        const char *hint = "remove it or use --runroot";
+        unsigned flags = FS_PRIVATE_CREATE;
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+        if (given || (e && *e)) {
+                p = xstrdup(given ? given : e);
+                hint = "give --runroot a directory of your own";
+        } else if (geteuid() == 0 && !runtime_in_userns())
+                p = xstrdup("/run/den");
+        else if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
+                p = xasprintf("%s/den", xdg);
+        else {
+                /* a name in the shared /tmp: anyone may have made it first */
+                p = xasprintf("/tmp/den-%u", geteuid());
+                flags |= FS_PRIVATE_0700;
+                hint = "set XDG_RUNTIME_DIR to a directory of yours or use --runroot";
+        }
+        int r = runtime_dir_pin(p, flags, hint, ret, err);
+        return r < 0 ? err_wrap(err, "cannot use the run directory") : r;
+}
