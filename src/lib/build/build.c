@@ -62,6 +62,7 @@ struct builder {
         char *tmpdir;            /* <runroot>/build-<pid>: secrets copied for RUNs */
         int cache_fd;            /* <root>/build-cache */
         size_t stage_total;
+        bool step_cached;        /* the last metadata step was in the cache */
 };
 
 static char *time_str(const struct builder *b)
@@ -153,9 +154,11 @@ static void chain(struct state *st, const char *what, const char *extra)
         digest_buf(t, strlen(t), st->key);
 }
 
-static void history_add(struct builder *b, struct state *st, const char *created_by, bool empty)
+/* when: the time a cached step was first made (a rebuild from the cache gives
+ * the same config), NULL: now, or SOURCE_DATE_EPOCH */
+static void history_add(struct builder *b, struct state *st, const char *created_by, bool empty, const char *when)
 {
-        _cleanup_free_ char *t = time_str(b);
+        _cleanup_free_ char *t = when ? xstrdup(when) : time_str(b);
         json_t *h = json_pack("{s:s,s:s}", "created", t, "created_by", created_by);
         if (empty)
                 json_object_set_new(h, "empty_layer", json_true());
@@ -163,12 +166,7 @@ static void history_add(struct builder *b, struct state *st, const char *created
         json_object_set_new(st->cfg, "created", json_string(t));
 }
 
-/* a metadata-only step: history and the cache chain */
-static void meta_step(struct builder *b, struct state *st, const char *created_by)
-{
-        history_add(b, st, created_by, true);
-        chain(st, created_by, NULL);
-}
+static void meta_step(struct builder *b, struct state *st, const char *created_by);
 
 static const char *env_get(struct state *st, const char *name)
 {
@@ -421,21 +419,46 @@ static bool cache_get(struct builder *b, struct state *st, const char *key, cons
         if (ok) {
                 json_array_append(st->layers, desc);
                 json_array_append_new(cfg_diff_ids(st), json_string(diff));
-                history_add(b, st, created_by, false);
+                history_add(b, st, created_by, false, json_string_value(json_object_get(e, "created")));
                 memcpy(st->key, key, DIGEST_STR_MAX);
         }
         json_decref(e);
         return ok;
 }
 
-static void cache_put(struct builder *b, const char *key, json_t *desc)
+/* desc NULL: a metadata step, remembered only for its time */
+static void cache_put(struct builder *b, struct state *st, const char *key, json_t *desc)
 {
         if (b->cache_fd < 0)
                 return;
-        json_t *e = json_pack("{s:O,s:O}", "layer", desc, "diff_id", json_object_get(desc, "digest"));
+        json_t *h = json_array_get(cfg_history(st), json_array_size(cfg_history(st)) - 1);
+        json_t *e = json_pack("{s:O?}", "created", json_object_get(h, "created"));
+        if (desc) {
+                json_object_set(e, "layer", desc);
+                json_object_set(e, "diff_id", json_object_get(desc, "digest"));
+        }
         _cleanup_free_ char *t = json_dumps(e, JSON_COMPACT);
         json_decref(e);
         fs_write_replace(b->cache_fd, digest_hex(key), t, strlen(t), 0600);
+}
+
+/* a metadata-only step: history and the cache chain; CACHED when made before */
+static void meta_step(struct builder *b, struct state *st, const char *created_by)
+{
+        chain(st, created_by, NULL);
+        json_t *e = NULL;
+        if (!b->o->no_cache && b->cache_fd >= 0) {
+                _cleanup_close_ int fd = openat(b->cache_fd, digest_hex(st->key), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_free_ char *txt = NULL;
+                size_t len;
+                if (fd >= 0 && fs_read_fd(fd, 1 << 16, &txt, &len) == 0)
+                        e = json_loadb(txt, len, 0, NULL);
+        }
+        history_add(b, st, created_by, true, json_string_value(json_object_get(e, "created")));
+        b->step_cached = e != NULL;
+        if (!e)
+                cache_put(b, st, st->key, NULL);
+        json_decref(e);
 }
 
 /* a layer step: cached by key, else made by make() into a tar on a temp file */
@@ -469,8 +492,8 @@ static int layer_step(struct builder *b, struct state *st, const struct df_instr
         json_t *desc = NULL;
         if (r < 0 || (r = state_add_layer(b, st, fd, &desc, err)) < 0)
                 return r;
-        history_add(b, st, created_by, false);
-        cache_put(b, key, desc);
+        history_add(b, st, created_by, false, NULL);
+        cache_put(b, st, key, desc);
         json_decref(desc);
         memcpy(st->key, key, DIGEST_STR_MAX);
         return 0;
@@ -1372,7 +1395,8 @@ static int from_view(struct builder *b, size_t cur, const char *from, const stru
         int r = load_image_state(b, from, &tmp, err);
         if (r < 0) {
                 state_free(&tmp);
-                return ferr(b, in, err, r, "--from=%s is neither a stage nor an image: %s", from, err->msg);
+                return err_wrap(err, "%s:%u: %s: --from=%s is neither a stage nor an image", b->o->dockerfile_name,
+                                in->line, instr_name(in), from);
         }
         r = state_view(b, &tmp, v, err);
         state_free(&tmp);
@@ -1428,9 +1452,9 @@ static int file_digest(int fd, char ret[DIGEST_STR_MAX])
         lseek(fd, 0, SEEK_SET);
         while ((n = read(fd, buf, sizeof(buf))) > 0)
                 digest_update(c, buf, (size_t) n);
-        digest_final(c, ret);
-        digest_free(c);
-        return n < 0 ? -errno : 0;
+        int e = n < 0 ? -errno : 0;
+        digest_final(c, ret); /* frees c */
+        return e;
 }
 
 static int do_copy(struct builder *b, size_t idx, struct state *st, const struct df_instr *in, bool *ret_cached,
@@ -1469,11 +1493,17 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
                 .chmod = -1, .add = add, .network = b->o->network && strcmp(b->o->network, "none") != 0,
                 .epoch = b->o->epoch,
         };
-        _cleanup_free_ char *fx = NULL, *ux = NULL, *text = NULL, *cb = NULL, *extra = NULL;
+        _cleanup_free_ char *fx = NULL, *ux = NULL, *text = NULL, *cb = NULL, *extra = NULL, *hbody = NULL;
         _cleanup_close_ int kfd = -1;
         if (n == 2 && strncmp(w[0], "<<", 2) == 0 && in->n_heredocs > 0) {
                 c.heredoc_name = in->heredocs[0].name;
                 c.heredoc_body = in->heredocs[0].body;
+                if (in->heredocs[0].expand) {
+                        if ((r = dockerfile_expand_heredoc(in->heredocs[0].body, b->plan.escape, stage_lookup, st,
+                                                           &hbody, err)) < 0)
+                                return fail(b, in, err);
+                        c.heredoc_body = hbody;
+                }
                 c.srcs = NULL;
         }
         struct view base = { 0 }, fromv = { 0 };
@@ -1496,9 +1526,8 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
                         r = fail(b, in, err);
                         goto out;
                 }
-                /* docker: "a username without groupname or a UID without GID will
-                 * use the same numeric UID as the GID" */
-                if (!strchr(ux, ':'))
+                /* a number alone is UID:UID (BuildKit); a name alone gets its primary group */
+                if (ux[strspn(ux, "0123456789")] == '\0')
                         c.gid = (gid_t) c.uid;
         }
         if (chmod) {
@@ -1829,7 +1858,9 @@ static int stage_build(struct builder *b, size_t idx, struct err *err)
                 step_line(b, idx, i + 1, n, in);
                 double ts = now_s();
                 bool cached = false;
+                b->step_cached = false;
                 r = step(b, idx, st, in, &cached, err);
+                cached |= b->step_cached;
                 if (r >= 0 && cached)
                         progress(b, "--> CACHED\n");
                 else if (r >= 0 && (in->kind == DF_RUN || in->kind == DF_COPY || in->kind == DF_ADD))

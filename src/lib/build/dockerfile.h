@@ -101,3 +101,7 @@ int dockerfile_split_words(const char *text, char escape, char ***ret);
 /* text split into words, each expanded (ProcessWords: COPY's sources, EXPOSE, VOLUME...) */
 int dockerfile_expand_words(const char *text, char escape, df_lookup_fn lookup, void *userdata, char ***ret,
                             struct err *err);
+/* a heredoc's body (COPY <<EOF when the delimiter is not quoted): variables
+ * expanded, quotes and everything else kept as written; "\$" is a '$' */
+int dockerfile_expand_heredoc(const char *body, char escape, df_lookup_fn lookup, void *userdata, char **ret,
+                              struct err *err);

@@ -256,3 +256,27 @@ int dockerfile_expand_words(const char *text, char escape, df_lookup_fn lookup, 
         *ret = v;
         return 0;
 }
+
+int dockerfile_expand_heredoc(const char *body, char escape, df_lookup_fn lookup, void *userdata, char **ret,
+                              struct err *err)
+{
+        struct ex x = { .p = body, .esc = escape, .lookup = lookup, .userdata = userdata, .err = err };
+        struct df_buf b = { 0 };
+        int r = put(&x, &b, "", 0);
+        while (r >= 0 && *x.p) {
+                if (*x.p == escape && x.p[1] == '$') {
+                        r = put(&x, &b, "$", 1);
+                        x.p += 2;
+                } else if (*x.p == '$') {
+                        r = dollar(&x, &b);
+                } else {
+                        r = put(&x, &b, x.p++, 1);
+                }
+        }
+        if (r < 0) {
+                free(b.s);
+                return r;
+        }
+        *ret = b.s;
+        return 0;
+}
