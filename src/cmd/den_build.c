@@ -46,6 +46,63 @@ static int fetch(void *ud, const char *ref, struct err *err)
 }
 
 /* CONTEXT "-": a tar (extracted into dir, safely) or a bare Dockerfile (*ret_df) */
+/* an archive entry's name under dir: NULL when it is absolute or climbs with ".." */
+static char *entry_under(const char *dir, const char *name)
+{
+        if (!name || name[0] == '/')
+                return NULL;
+        _cleanup_free_ char *copy = xstrdup(name);
+        char *save = NULL;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
+                if (strcmp(c, "..") == 0)
+                        return NULL;
+        return xasprintf("%s/%s", dir, name);
+}
+
+#define EXTRACT_FLAGS                                                                                  \
+        (ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_PERM |        \
+         ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK)
+
+/* every entry of a (opened) into dir, a canonical path (no symlink in it) */
+static int extract_all(struct archive *a, const char *dir, struct err *err)
+{
+        struct archive *w = DL(LIBARCHIVE, archive_write_disk_new)();
+        DL(LIBARCHIVE, archive_write_disk_set_options)(w, EXTRACT_FLAGS);
+        struct archive_entry *e;
+        int k, r = 0;
+        while ((k = DL(LIBARCHIVE, archive_read_next_header)(a, &e)) == ARCHIVE_OK) {
+                /* device nodes cannot be made without privilege: left out, as rootless docker does */
+                if (DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFCHR || DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFBLK)
+                        continue;
+                const char *name = DL(LIBARCHIVE, archive_entry_pathname)(e);
+                _cleanup_free_ char *path = entry_under(dir, name);
+                const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
+                _cleanup_free_ char *hpath = hl ? entry_under(dir, hl) : NULL;
+                if (!path || (hl && !hpath)) {
+                        r = err_set(err, -EINVAL, "entry '%s' is outside the archive's root", name ? name : "");
+                        break;
+                }
+                DL(LIBARCHIVE, archive_entry_set_pathname)(e, path);
+                if (hpath)
+                        DL(LIBARCHIVE, archive_entry_set_hardlink)(e, hpath);
+                if (DL(LIBARCHIVE, archive_write_header)(w, e) != ARCHIVE_OK) {
+                        r = err_set(err, -EIO, "%s: %s", name, DL(LIBARCHIVE, archive_error_string)(w));
+                        break;
+                }
+                const void *buf;
+                size_t n;
+                int64_t off;
+                while (DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &n, &off) == ARCHIVE_OK)
+                        if (DL(LIBARCHIVE, archive_write_data_block)(w, buf, n, off) != ARCHIVE_OK)
+                                break;
+                DL(LIBARCHIVE, archive_write_finish_entry)(w);
+        }
+        if (r == 0 && k != ARCHIVE_EOF)
+                r = err_set(err, -EIO, "%s", DL(LIBARCHIVE, archive_error_string)(a));
+        DL(LIBARCHIVE, archive_write_free)(w);
+        return r;
+}
+
 static int stdin_context(const char *dir, char **ret_df, size_t *ret_len, struct err *err)
 {
         _cleanup_free_ char *data = NULL;
@@ -62,34 +119,16 @@ static int stdin_context(const char *dir, char **ret_df, size_t *ret_len, struct
                 *ret_len = len;
                 return 0;
         }
-        struct archive *w = DL(LIBARCHIVE, archive_write_disk_new)();
-        DL(LIBARCHIVE, archive_write_disk_set_options)(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
-                                                  ARCHIVE_EXTRACT_TIME);
-        int r = 0;
-        do {
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, DL(LIBARCHIVE, archive_entry_pathname)(e));
-                DL(LIBARCHIVE, archive_entry_set_pathname)(e, p);
-                const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
-                if (hl) {
-                        _cleanup_free_ char *h = xasprintf("%s/%s", dir, hl);
-                        DL(LIBARCHIVE, archive_entry_set_hardlink)(e, h);
-                }
-                if (DL(LIBARCHIVE, archive_write_header)(w, e) != ARCHIVE_OK) {
-                        r = err_set(err, -EINVAL, "the context tar on stdin: %s", DL(LIBARCHIVE, archive_error_string)(w));
-                        break;
-                }
-                const void *buf;
-                size_t n;
-                int64_t off;
-                int k;
-                while ((k = DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &n, &off)) == ARCHIVE_OK)
-                        if (DL(LIBARCHIVE, archive_write_data_block)(w, buf, n, off) != ARCHIVE_OK)
-                                break;
-                DL(LIBARCHIVE, archive_write_finish_entry)(w);
-        } while (DL(LIBARCHIVE, archive_read_next_header)(a, &e) == ARCHIVE_OK);
-        DL(LIBARCHIVE, archive_write_free)(w);
+        /* the first header is read: open again for extract_all */
         DL(LIBARCHIVE, archive_read_free)(a);
+        a = DL(LIBARCHIVE, archive_read_new)();
+        DL(LIBARCHIVE, archive_read_support_filter_all)(a);
+        DL(LIBARCHIVE, archive_read_support_format_tar)(a);
+        int r = DL(LIBARCHIVE, archive_read_open_memory)(a, data, len) == ARCHIVE_OK ? extract_all(a, dir, err)
+                                                                               : err_set(err, -EIO, "the context tar");
+        DL(LIBARCHIVE, archive_read_free)(a);
+        if (r < 0)
+                err_wrap(err, "the context tar on stdin");
         *ret_df = NULL;
         return r;
 }
@@ -104,65 +143,33 @@ struct extract {
 static void *extract_thread(void *p)
 {
         struct extract *x = p;
-        struct archive *a = DL(LIBARCHIVE, archive_read_new)(), *w = DL(LIBARCHIVE, archive_write_disk_new)();
+        struct archive *a = DL(LIBARCHIVE, archive_read_new)();
         DL(LIBARCHIVE, archive_read_support_format_tar)(a);
-        DL(LIBARCHIVE, archive_write_disk_set_options)(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
-                                                  ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK);
-        struct archive_entry *e;
-        if (DL(LIBARCHIVE, archive_read_open_fd)(a, x->fd, 1 << 16) != ARCHIVE_OK) {
-                err_set(&x->err, -EIO, "--output: %s", DL(LIBARCHIVE, archive_error_string)(a));
-                goto out;
-        }
-        int k;
-        while ((k = DL(LIBARCHIVE, archive_read_next_header)(a, &e)) == ARCHIVE_OK) {
-                /* device nodes cannot be made without privilege: skipped, as docker's local output does rootless */
-                if (DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFCHR || DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFBLK)
-                        continue;
-                _cleanup_free_ char *path = xasprintf("%s/%s", x->dir, DL(LIBARCHIVE, archive_entry_pathname)(e));
-                DL(LIBARCHIVE, archive_entry_set_pathname)(e, path);
-                const char *hl = DL(LIBARCHIVE, archive_entry_hardlink)(e);
-                if (hl) {
-                        _cleanup_free_ char *h = xasprintf("%s/%s", x->dir, hl);
-                        DL(LIBARCHIVE, archive_entry_set_hardlink)(e, h);
-                }
-                if (DL(LIBARCHIVE, archive_write_header)(w, e) != ARCHIVE_OK) {
-                        if (!x->err.code)
-                                err_set(&x->err, -EIO, "--output: %s: %s", DL(LIBARCHIVE, archive_entry_pathname)(e), DL(LIBARCHIVE, archive_error_string)(w));
-                        continue;
-                }
-                const void *buf;
-                size_t n;
-                int64_t off;
-                while (DL(LIBARCHIVE, archive_read_data_block)(a, &buf, &n, &off) == ARCHIVE_OK)
-                        DL(LIBARCHIVE, archive_write_data_block)(w, buf, n, off);
-                DL(LIBARCHIVE, archive_write_finish_entry)(w);
-        }
-        if (k != ARCHIVE_EOF && !x->err.code)
-                err_set(&x->err, -EIO, "--output: %s", DL(LIBARCHIVE, archive_error_string)(a));
-out:
+        if (DL(LIBARCHIVE, archive_read_open_fd)(a, x->fd, 1 << 16) != ARCHIVE_OK)
+                err_set(&x->err, -EIO, "%s", DL(LIBARCHIVE, archive_error_string)(a));
+        else
+                extract_all(a, x->dir, &x->err);
         /* drain, so the writer never blocks on a full pipe */
         char drain[4096];
         while (read(x->fd, drain, sizeof(drain)) > 0)
                 ;
         DL(LIBARCHIVE, archive_read_free)(a);
-        DL(LIBARCHIVE, archive_write_free)(w);
         return NULL;
 }
 
-/* the image's root filesystem as a tar on fd: through a container, as den export */
-static int export_root(struct den_global *g, const char *manifest, int fd, struct err *err)
+/* a container of the image's root, for den export; made before any pipe is,
+ * so that no process it starts holds one of our pipe ends */
+static int export_ctr(struct den_global *g, const char *manifest, char **ret_id, struct err *err)
 {
         struct engine_run_opts eo = { .root = g->root, .runroot = g->runroot, .image = manifest, .network = "none",
                                       .session = true, .quiet = true };
-        _cleanup_free_ char *id = NULL;
-        int r = ctr_make(&eo, &id, err);
-        if (r < 0)
-                return r;
-        r = engine_export(g->root, g->runroot, id, fd, err);
+        return ctr_make(&eo, ret_id, err);
+}
+
+static void export_done(struct den_global *g, const char *id)
+{
         struct err e2 = { 0 };
         ctr_remove(g->root, g->runroot, id, &e2);
-        return r;
 }
 
 static int write_output(struct den_global *g, const char *spec, const char *manifest, struct err *err)
@@ -192,22 +199,37 @@ static int write_output(struct den_global *g, const char *spec, const char *mani
                 _cleanup_close_ int fd = strcmp(dest, "-") == 0 ? dup(1) : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0)
                         return err_sys(err, -errno, "--output: cannot write %s", dest);
-                return export_root(g, manifest, fd, err);
+                _cleanup_free_ char *id = NULL;
+                int r = export_ctr(g, manifest, &id, err);
+                if (r < 0)
+                        return r;
+                r = engine_export(g->root, g->runroot, id, fd, err);
+                export_done(g, id);
+                return r;
         } else if (strcmp(type, "local") == 0) {
                 if (mkdir(dest, 0755) < 0 && errno != EEXIST)
                         return err_sys(err, -errno, "--output: cannot make the directory %s", dest);
+                _cleanup_free_ char *real = realpath(dest, NULL), *id = NULL;
+                if (!real)
+                        return err_sys(err, -errno, "--output: %s", dest);
+                int r = export_ctr(g, manifest, &id, err);
+                if (r < 0)
+                        return r;
                 int p[2];
-                if (pipe2(p, O_CLOEXEC) < 0)
+                if (pipe2(p, O_CLOEXEC) < 0) {
+                        export_done(g, id);
                         return err_sys(err, -errno, "pipe");
-                struct extract x = { .fd = p[0], .dir = dest };
+                }
+                struct extract x = { .fd = p[0], .dir = real };
                 pthread_t th;
                 pthread_create(&th, NULL, extract_thread, &x);
-                int r = export_root(g, manifest, p[1], err);
+                r = engine_export(g->root, g->runroot, id, p[1], err);
                 close(p[1]);
                 pthread_join(th, NULL);
                 close(p[0]);
+                export_done(g, id);
                 if (r >= 0 && x.err.code)
-                        r = err_set(err, x.err.code, "%s", x.err.msg);
+                        r = err_set(err, x.err.code, "--output: %s", x.err.msg);
                 return r;
         } else
                 return err_set(err, -EINVAL, "--output type=%s: image, oci, docker, tar or local", type);
@@ -396,9 +418,12 @@ int den_cmd_build(struct den_global *g, int argc, char **argv)
                 goto out;
         if (output && (r = write_output(g, output, man, &err)) < 0)
                 goto out;
-        if (iidfile && fs_write_file(iidfile, id, strlen(id)) < 0) {
-                r = err_sys(&err, -errno, "--iidfile: cannot write %s", iidfile);
-                goto out;
+        if (iidfile) {
+                _cleanup_close_ int fd = open(iidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || fs_write_all(fd, id, strlen(id)) < 0) {
+                        r = err_sys(&err, -errno, "--iidfile: cannot write %s", iidfile);
+                        goto out;
+                }
         }
         if (!o.quiet)
                 for (char **t = tags; *t; t++)

@@ -63,6 +63,7 @@ struct builder {
         int cache_fd;            /* <root>/build-cache */
         size_t stage_total;
         bool step_cached;        /* the last metadata step was in the cache */
+        char *pending;           /* the step's line, printed when it starts work or ends (CACHED on it) */
 };
 
 static char *time_str(const struct builder *b)
@@ -93,6 +94,16 @@ static double now_s(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* the step's line, now: its work begins */
+static void step_flush(struct builder *b)
+{
+        if (!b->pending)
+                return;
+        progress(b, "%s\n", b->pending);
+        free(b->pending);
+        b->pending = NULL;
 }
 
 /* ---- the state ---- */
@@ -488,6 +499,7 @@ static int layer_step(struct builder *b, struct state *st, const struct df_instr
         _cleanup_close_ int fd = tmpfile_in_store(b, err);
         if (fd < 0)
                 return fd;
+        step_flush(b);
         int r = make(b, st, in, ud, fd, err);
         json_t *desc = NULL;
         if (r < 0 || (r = state_add_layer(b, st, fd, &desc, err)) < 0)
@@ -1716,11 +1728,25 @@ static int step(struct builder *b, size_t idx, struct state *st, const struct df
         }
 }
 
+/* "[1/2] STEP 3/9: RUN make", held until the step starts work or ends */
 static void step_line(struct builder *b, size_t idx, size_t i, size_t n, const struct df_instr *in)
 {
         _cleanup_free_ char *t = instr_text(in);
-        progress(b, "[%zu/%zu] STEP %zu/%zu: %.*s%s\n", idx + 1, b->stage_total, i, n, 200, t,
-                 strlen(t) > 200 ? "..." : "");
+        free(b->pending);
+        b->pending = xasprintf("[%zu/%zu] STEP %zu/%zu: %.*s%s", idx + 1, b->stage_total, i, n, 200, t,
+                               strlen(t) > 200 ? "..." : "");
+}
+
+/* the end of a step: its line (with CACHED) when nothing ran, else how long it took */
+static void step_end(struct builder *b, bool cached, double started)
+{
+        if (b->pending) {
+                progress(b, "%s%s\n", b->pending, cached ? " CACHED" : "");
+                free(b->pending);
+                b->pending = NULL;
+        } else {
+                progress(b, "--> %.2fs\n", now_s() - started);
+        }
 }
 
 static int run_triggers(struct builder *b, size_t idx, struct state *st, json_t *triggers, struct err *err)
@@ -1744,9 +1770,14 @@ static int run_triggers(struct builder *b, size_t idx, struct state *st, json_t 
                 struct df_instr *in = &p.stages[0].instrs[1];
                 unsigned saved = in->line;
                 in->line = b->plan.stages[idx].line;
-                progress(b, "[%zu/%zu] ONBUILD %s\n", idx + 1, b->stage_total, line);
+                free(b->pending);
+                b->pending = xasprintf("[%zu/%zu] ONBUILD %s", idx + 1, b->stage_total, line);
                 bool cached;
+                double t0 = now_s();
+                b->step_cached = false;
                 r = step(b, idx, st, in, &cached, err);
+                if (r >= 0)
+                        step_end(b, cached || b->step_cached, t0);
                 in->line = saved;
                 dockerfile_plan_free(&p);
                 if (r < 0)
@@ -1852,6 +1883,7 @@ static int stage_build(struct builder *b, size_t idx, struct err *err)
         size_t n = sg->n_instrs;
         double t0 = now_s();
         step_line(b, idx, 1, n, &sg->instrs[0]);
+        step_flush(b);
         int r = stage_from(b, idx, st, err);
         for (size_t i = 1; r >= 0 && i < n; i++) {
                 const struct df_instr *in = &sg->instrs[i];
@@ -1860,17 +1892,19 @@ static int stage_build(struct builder *b, size_t idx, struct err *err)
                 bool cached = false;
                 b->step_cached = false;
                 r = step(b, idx, st, in, &cached, err);
-                cached |= b->step_cached;
-                if (r >= 0 && cached)
-                        progress(b, "--> CACHED\n");
-                else if (r >= 0 && (in->kind == DF_RUN || in->kind == DF_COPY || in->kind == DF_ADD))
-                        progress(b, "--> %.2fs\n", now_s() - ts);
+                if (r >= 0)
+                        step_end(b, cached || b->step_cached, ts);
         }
+        if (r < 0)
+                step_flush(b);
         st->building = false;
         if (r < 0)
                 return r;
         st->built = true;
-        progress(b, "[%zu/%zu] stage %s done in %.2fs\n", idx + 1, b->stage_total, sg->name ? sg->name : "", now_s() - t0);
+        if (sg->name)
+                progress(b, "[%zu/%zu] stage %s done in %.2fs\n", idx + 1, b->stage_total, sg->name, now_s() - t0);
+        else
+                progress(b, "[%zu/%zu] done in %.2fs\n", idx + 1, b->stage_total, now_s() - t0);
         return 0;
 }
 
@@ -2060,6 +2094,7 @@ out:
         if (b.s.root)
                 store_close(&b.s);
         dockerfile_plan_free(&b.plan);
+        free(b.pending);
         return r;
 }
 
