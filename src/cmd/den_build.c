@@ -20,6 +20,7 @@
 #include "lib/build/dockerfile.h"
 #include "lib/registry/registry.h"
 #include "lib/runtime/ctr.h"
+#include "lib/runtime/format.h"
 #include "lib/store/image.h"
 #include "lib/store/transfer.h"
 
@@ -460,18 +461,6 @@ int den_cmd_builder(struct den_global *g, int argc, char **argv)
         return 0;
 }
 
-static void human_size(uint64_t n, char *buf, size_t len)
-{
-        if (n < 1000)
-                snprintf(buf, len, "%lluB", (unsigned long long) n);
-        else if (n < 1000 * 1000)
-                snprintf(buf, len, "%.3gkB", (double) n / 1e3);
-        else if (n < 1000ull * 1000 * 1000)
-                snprintf(buf, len, "%.3gMB", (double) n / 1e6);
-        else
-                snprintf(buf, len, "%.3gGB", (double) n / 1e9);
-}
-
 int den_image_history(struct den_global *g, int argc, char **argv)
 {
         static const char usage[] = "den image history [--no-trunc] [-q] IMAGE";
@@ -503,8 +492,12 @@ int den_image_history(struct den_global *g, int argc, char **argv)
         for (size_t k = 0; k < n; k++)
                 nonempty += !json_is_true(json_object_get(json_array_get(hist, k), "empty_layer"));
         li = nonempty;
+        struct format_table tab;
+        format_table_init(&tab, 5);
         if (!quiet)
-                printf("%-12s  %-20s  %-45s  %-8s  %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT");
+                for (const char *const *h = (const char *const[]){ "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT", NULL }; *h; h++)
+                        format_table_add(&tab, *h);
+        time_t now = time(NULL);
         for (size_t k = n; k-- > 0;) {
                 json_t *h = json_array_get(hist, k);
                 bool empty = json_is_true(json_object_get(h, "empty_layer"));
@@ -518,17 +511,25 @@ int den_image_history(struct den_global *g, int argc, char **argv)
                         printf("%.*s\n", notrunc ? 64 : 12, img);
                         continue;
                 }
+                char idb[72], when[64] = "", sz[32];
+                snprintf(idb, sizeof(idb), "%.*s", notrunc || img[0] == '<' ? 64 : 12, img);
+                time_t t = format_parse_time(json_string_value(json_object_get(h, "created")) ?: "");
+                if (t >= 0) {
+                        format_duration(now > t ? now - t : 0, when, sizeof(when));
+                        strncat(when, " ago", sizeof(when) - strlen(when) - 1);
+                }
+                format_size(size, sz, sizeof(sz));
                 const char *by = json_string_value(json_object_get(h, "created_by")) ?: "";
-                char sz[32];
-                human_size(size, sz, sizeof(sz));
-                const char *created = json_string_value(json_object_get(h, "created")) ?: "";
-                if (notrunc)
-                        printf("%-12.*s  %-20.20s  %s  %-8s  %s\n", 64, img, created, by, sz,
-                               json_string_value(json_object_get(h, "comment")) ?: "");
-                else
-                        printf("%-12.12s  %-20.20s  %-45.45s  %-8s  %s\n", img, created, by, sz,
-                               json_string_value(json_object_get(h, "comment")) ?: "");
+                _cleanup_free_ char *byt = notrunc ? xstrdup(by) : format_trunc(by, 45);
+                format_table_add(&tab, idb);
+                format_table_add(&tab, when);
+                format_table_add(&tab, byt);
+                format_table_add(&tab, sz);
+                format_table_add(&tab, json_string_value(json_object_get(h, "comment")));
         }
+        if (!quiet)
+                format_table_print(&tab, stdout);
+        format_table_free(&tab);
         json_decref(info);
         return 0;
 }
