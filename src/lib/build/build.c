@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,45 @@ static void step_flush(struct builder *b)
         progress(b, "%s\n", b->pending);
         free(b->pending);
         b->pending = NULL;
+}
+
+/* ---- interruption: ^C stops the RUN going on, and the build ends cleanly ---- */
+
+static struct {
+        pthread_mutex_t lock;
+        const char *root, *runroot;
+        char *ctr;             /* the container of the RUN going on */
+        volatile sig_atomic_t signal;
+        bool done;
+} intr = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *intr_thread(void *p)
+{
+        const sigset_t *mask = p;
+        int sig = 0;
+        sigwait(mask, &sig);
+        pthread_mutex_lock(&intr.lock);
+        if (!intr.done) {
+                intr.signal = sig;
+                struct err e = { 0 };
+                if (intr.ctr)
+                        ctr_halt(intr.root, intr.runroot, intr.ctr, &e);
+        }
+        pthread_mutex_unlock(&intr.lock);
+        return NULL;
+}
+
+static void intr_set_ctr(const char *id)
+{
+        pthread_mutex_lock(&intr.lock);
+        free(intr.ctr);
+        intr.ctr = id ? xstrdup(id) : NULL;
+        pthread_mutex_unlock(&intr.lock);
+}
+
+static int interrupted(struct err *err)
+{
+        return intr.signal ? err_set(err, -EINTR, "the build was interrupted (%s); nothing was named", strsignal(intr.signal)) : 0;
 }
 
 /* ---- the state ---- */
@@ -1257,6 +1297,7 @@ static int run_make(struct builder *b, struct state *st, const struct df_instr *
         _cleanup_free_ char *id = NULL;
         if ((r = ctr_make(&eo, &id, err)) < 0)
                 return fail(b, in, err);
+        intr_set_ctr(id);
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0) {
                 ctr_remove(b->o->root, b->o->runroot, id, err);
@@ -1277,7 +1318,13 @@ static int run_make(struct builder *b, struct state *st, const struct df_instr *
         close(p[1]);
         pthread_join(th, NULL);
         close(p[0]);
+        intr_set_ctr(NULL);
         struct err e2 = { 0 };
+        if (intr.signal) {
+                ctr_remove(b->o->root, b->o->runroot, id, &e2);
+                err_clear(err);
+                return interrupted(err);
+        }
         if (r < 0) {
                 ctr_remove(b->o->root, b->o->runroot, id, &e2);
                 return fail(b, in, err);
@@ -1891,6 +1938,8 @@ static int stage_build(struct builder *b, size_t idx, struct err *err)
                 double ts = now_s();
                 bool cached = false;
                 b->step_cached = false;
+                if ((r = interrupted(err)) < 0)
+                        break;
                 r = step(b, idx, st, in, &cached, err);
                 if (r >= 0)
                         step_end(b, cached || b->step_cached, ts);
@@ -2052,7 +2101,29 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
                 goto out;
         b.st = xcalloc(b.plan.n_stages, sizeof(*b.st));
         b.stage_total = b.plan.n_stages;
-        if ((r = stage_build(&b, t, err)) < 0)
+        /* signals go to one thread, which stops the RUN going on; the steps end cleanly */
+        static sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigset_t old_mask;
+        pthread_sigmask(SIG_BLOCK, &mask, &old_mask);
+        intr.root = o->root;
+        intr.runroot = o->runroot;
+        intr.done = false;
+        pthread_t ith;
+        bool ith_ok = pthread_create(&ith, NULL, intr_thread, &mask) == 0;
+        r = stage_build(&b, t, err);
+        pthread_mutex_lock(&intr.lock);
+        intr.done = true;
+        pthread_mutex_unlock(&intr.lock);
+        if (ith_ok) {
+                pthread_kill(ith, SIGTERM); /* sigwait takes it: the thread ends */
+                pthread_join(ith, NULL);
+        }
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+        if (r < 0)
                 goto out;
         struct state *st = &b.st[t];
         if (o->labels && *o->labels) {
