@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static const char build_usage[] =
         "          [--secret id=ID[,src=PATH|,env=VAR]]... [--ssh default[=SOCKET]] [--network none|host|private]\n"
         "          [--label K=V]... [--iidfile FILE] [-q] [--progress auto|plain|tty]\n"
         "          [--output type=image|oci|docker|tar|local,dest=PATH] [--platform linux/ARCH] [--source-date-epoch N]\n"
-        "          CONTEXT|-";
+        "          CONTEXT|-|GIT-URL[#REF[:DIR]]";
 
 static int fetch(void *ud, const char *ref, struct err *err)
 {
@@ -171,6 +173,67 @@ static void export_done(struct den_global *g, const char *id)
 {
         struct err e2 = { 0 };
         ctr_remove(g->root, g->runroot, id, &e2);
+}
+
+static bool is_git_context(const char *c)
+{
+        size_t n = strlen(c);
+        const char *hash = strchr(c, '#');
+        size_t un = hash ? (size_t) (hash - c) : n;
+        return strncmp(c, "git://", 6) == 0 || strncmp(c, "git@", 4) == 0 ||
+               ((strncmp(c, "https://", 8) == 0 || strncmp(c, "http://", 7) == 0 || strncmp(c, "file://", 7) == 0) &&
+                (un > 4 && strncmp(c + un - 4, ".git", 4) == 0));
+}
+
+/* CONTEXT a git URL[#REF[:DIR]]: cloned (git, depth 1) into dir; *ret_sub: DIR or NULL */
+static int git_context(const char *url, const char *dir, char **ret_sub, struct err *err)
+{
+        _cleanup_free_ char *u = xstrdup(url);
+        char *frag = strchr(u, '#'), *ref = NULL, *sub = NULL;
+        if (frag) {
+                *frag++ = '\0';
+                ref = frag;
+                char *colon = strchr(frag, ':');
+                if (colon) {
+                        *colon = '\0';
+                        sub = colon + 1;
+                }
+                if (ref && !*ref)
+                        ref = NULL;
+        }
+        if (sub && (sub[0] == '/' || strstr(sub, "..")))
+                return err_set(err, -EINVAL, "CONTEXT '%s': the directory after ':' must stay inside the repository", url);
+        char *argv[10];
+        int k = 0;
+        argv[k++] = "git";
+        argv[k++] = "clone";
+        argv[k++] = "--quiet";
+        argv[k++] = "--depth=1";
+        argv[k++] = "--recurse-submodules";
+        if (ref) {
+                argv[k++] = "--branch";
+                argv[k++] = ref;
+        }
+        argv[k++] = "--";
+        argv[k++] = u;
+        argv[k++] = (char *) dir;
+        argv[k] = NULL;
+        pid_t pid;
+        extern char **environ;
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        int r = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (r != 0)
+                return err_set(err, -r, "CONTEXT '%s': cannot run git (apt-get install git): %s", url, strerror(r));
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return err_set(err, -EIO, "CONTEXT '%s': git clone failed (its message is above)", url);
+        *ret_sub = sub && *sub ? xstrdup(sub) : NULL;
+        return 0;
 }
 
 static int write_output(struct den_global *g, const char *spec, const char *manifest, struct err *err)
@@ -354,8 +417,9 @@ int den_cmd_build(struct den_global *g, int argc, char **argv)
         if (argc - optind != 1)
                 return den_usage("build", "expects one CONTEXT (a directory, or - for a tar or a Dockerfile on stdin)");
         const char *ctx = argv[optind];
-        if (strstr(ctx, "://") || strncmp(ctx, "git@", 4) == 0)
-                return den_usage("build", "CONTEXT '%s': git and URL contexts are not supported; clone it and give the directory", ctx);
+        bool git = is_git_context(ctx);
+        if (!git && strstr(ctx, "://"))
+                return den_usage("build", "CONTEXT '%s': a directory, -, or a git repository URL (ending in .git[#REF[:DIR]])", ctx);
         o.tags = tags;
         o.build_args = bargs;
         o.labels = labels;
@@ -363,7 +427,7 @@ int den_cmd_build(struct den_global *g, int argc, char **argv)
         o.fetch = fetch;
         o.fetch_userdata = g;
         struct err err = { 0 };
-        _cleanup_free_ char *df = NULL, *tmpctx = NULL, *dfname = NULL;
+        _cleanup_free_ char *df = NULL, *tmpctx = NULL, *dfname = NULL, *gitctx = NULL;
         size_t dflen = 0;
         int r = 0;
         if (strcmp(ctx, "-") == 0) {
@@ -376,6 +440,18 @@ int den_cmd_build(struct den_global *g, int argc, char **argv)
                 if ((r = stdin_context(tmpctx, &df, &dflen, &err)) < 0)
                         goto out;
                 ctx = tmpctx;
+        }
+        if (git) {
+                char tmpl[] = "/tmp/den-build-git.XXXXXX";
+                if (!mkdtemp(tmpl))
+                        return den_fail("cannot make a temporary directory for the context");
+                tmpctx = xstrdup(tmpl);
+                _cleanup_free_ char *clone = xasprintf("%s/repo", tmpctx), *sub = NULL;
+                if ((r = git_context(ctx, clone, &sub, &err)) < 0)
+                        goto out;
+                free(gitctx);
+                gitctx = sub ? xasprintf("%s/%s", clone, sub) : TAKE_PTR(clone);
+                ctx = gitctx;
         }
         o.context_fd = open(ctx, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (o.context_fd < 0) {

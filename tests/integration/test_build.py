@@ -756,6 +756,26 @@ def test_network_none_by_default_host_when_asked(den, busybox, tmp):
     assert set(run(den, "host", "cat", "/ifs").split()) == host
 
 
+def test_git_repository_as_context(den, busybox, tmp):
+    """CONTEXT a git URL#REF:DIR: cloned (depth 1) and built; a bad one fails naming the URL"""
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    repo = context(tmp, {"sub/Dockerfile": "FROM busybox\nCOPY hello /hello\nCMD [\"cat\", \"/hello\"]\n",
+                         "sub/hello": "from git\n"}, name="repo")
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t", HOME=tmp)
+    for argv in (["init", "-q", "-b", "rel"], ["add", "."], ["commit", "-qm", "x"]):
+        subprocess.run(["git"] + argv, cwd=repo, env=env, check=True)
+    bare = os.path.join(tmp, "repo.git")
+    subprocess.run(["git", "clone", "-q", "--bare", repo, bare], env=env, check=True)
+    build(den, f"file://{bare}#rel:sub", tag="fromgit")
+    assert run(den, "fromgit") == "from git\n"
+    p = build(den, f"file://{tmp}/missing.git", tag="nogit", check=False)
+    assert p.returncode != 0 and "missing.git" in p.stderr and "git clone failed" in p.stderr
+    p = build(den, f"file://{bare}#rel:../..", tag="escape", check=False)
+    assert p.returncode != 0 and "inside the repository" in p.stderr
+
+
 def test_outputs(den, busybox, tmp):
     ctx = context(tmp, {"Dockerfile": "FROM busybox\nRUN echo out > /out-file\n"})
     oci, dock, plain, local = (os.path.join(tmp, n) for n in ("oci.tar", "docker.tar", "plain.tar", "local"))

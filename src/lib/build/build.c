@@ -1477,43 +1477,12 @@ static char *join_workdir(struct state *st, const char *p)
         return xasprintf("/%s%s", c, dir && *c ? "/" : "");
 }
 
-struct copy_make {
-        int prepared; /* the tar made for the key, when it is the layer too */
-        struct build_copy *c;
-};
-
 static int copy_make(struct builder *b, struct state *st, const struct df_instr *in, void *ud, int out_fd,
                      struct err *err)
 {
         (void) st;
-        struct copy_make *cm = ud;
-        if (cm->prepared >= 0) {
-                off_t off = 0;
-                struct stat sb;
-                if (fstat(cm->prepared, &sb) < 0)
-                        return err_sys(err, -errno, "fstat");
-                while (off < sb.st_size) {
-                        ssize_t n = copy_file_range(cm->prepared, &off, out_fd, NULL, (size_t) (sb.st_size - off), 0);
-                        if (n <= 0)
-                                return err_sys(err, n < 0 ? -errno : -EIO, "cannot copy a layer");
-                }
-                return 0;
-        }
-        int r = build_copy_tar(cm->c, out_fd, err);
+        int r = build_copy_tar(ud, out_fd, err);
         return r < 0 ? fail(b, in, err) : 0;
-}
-
-static int file_digest(int fd, char ret[DIGEST_STR_MAX])
-{
-        struct digest_ctx *c = digest_new();
-        char buf[1 << 16];
-        ssize_t n;
-        lseek(fd, 0, SEEK_SET);
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                digest_update(c, buf, (size_t) n);
-        int e = n < 0 ? -errno : 0;
-        digest_final(c, ret); /* frees c */
-        return e;
 }
 
 static int do_copy(struct builder *b, size_t idx, struct state *st, const struct df_instr *in, bool *ret_cached,
@@ -1553,7 +1522,6 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
                 .epoch = b->o->epoch,
         };
         _cleanup_free_ char *fx = NULL, *ux = NULL, *text = NULL, *cb = NULL, *extra = NULL, *hbody = NULL;
-        _cleanup_close_ int kfd = -1;
         if (n == 2 && strncmp(w[0], "<<", 2) == 0 && in->n_heredocs > 0) {
                 c.heredoc_name = in->heredocs[0].name;
                 c.heredoc_body = in->heredocs[0].body;
@@ -1598,28 +1566,16 @@ static int do_copy(struct builder *b, size_t idx, struct state *st, const struct
                 }
                 c.chmod = (int) m;
         }
-        /* the key: the layer as it would be with every time at 0, so a file
-         * touched but not changed keeps its cache */
-        struct copy_make cm = { .prepared = -1, .c = &c };
-        kfd = tmpfile_in_store(b, err);
-        if (kfd < 0) {
-                r = kfd;
-                goto out;
-        }
-        struct build_copy kc = c;
-        kc.epoch = 0;
+        /* the key: the content and attributes of what would be copied, not their times */
         char kd[DIGEST_STR_MAX];
-        if ((r = build_copy_tar(&kc, kfd, err)) < 0) {
+        if ((r = build_copy_key(&c, kd, err)) < 0) {
                 r = fail(b, in, err);
                 goto out;
         }
-        file_digest(kfd, kd);
-        if (b->o->epoch == 0)
-                cm.prepared = kfd;
         text = instr_text(in);
         cb = xasprintf("%s # buildkit", text);
         extra = xasprintf("%s %s %s", kd, fx ? fx : "", dest);
-        r = layer_step(b, st, in, cb, extra, copy_make, &cm, ret_cached, err);
+        r = layer_step(b, st, in, cb, extra, copy_make, &c, ret_cached, err);
 out:
         view_close(&base);
         if (have_from)

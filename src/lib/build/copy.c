@@ -14,6 +14,7 @@
 #include "internal_copy.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/store/digest.h"
 #include "lib/store/layer.h"
 #include "lib/store/tarw.h"
 
@@ -267,9 +268,15 @@ static int walk(struct copy_job *j, const char *spath, const char *lname, int de
                 return err_set(err, -ELOOP, "%s: '%s' is deeper than 256 levels", op(j->c), spath);
         char **names;
         size_t n;
-        int r = src_list(j, spath, &names, &n, err);
+        /* the context's directory opened once: its names are stat'ed beneath it
+         * (one component each, no symlink followed) */
+        _cleanup_close_ int dfd = j->c->from ? -1 : ctx_open(j->c->context_fd, spath, O_RDONLY | O_DIRECTORY);
+        int r;
+        if (!j->c->from && dfd < 0)
+                return err_sys(err, dfd, "%s: cannot list '%s'", op(j->c), spath);
+        r = dfd >= 0 ? fs_dir_names(dfd, &names, &n) : src_list(j, spath, &names, &n, err);
         if (r < 0)
-                return r;
+                return err->code ? r : err_sys(err, r, "%s: cannot list '%s'", op(j->c), spath);
         for (size_t i = 0; i < n && r == 0; i++) {
                 _cleanup_free_ char *sp = path_join(spath, names[i]), *ln = path_join(lname, names[i]);
                 struct stat st;
@@ -281,7 +288,11 @@ static int walk(struct copy_job *j, const char *spath, const char *lname, int de
                                 continue;
                         walk_only = true;
                 }
-                if ((r = src_stat(j, sp, false, &st, err)) < 0) {
+                if (dfd >= 0)
+                        r = fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+                else
+                        r = src_stat(j, sp, false, &st, err);
+                if (r < 0) {
                         r = r == -ENOENT ? 0 : err_sys(err, r, "%s: '%s'", op(j->c), sp);
                         continue;
                 }
@@ -420,8 +431,19 @@ static int copy_source(struct copy_job *j, const char *path, const char *dest, b
                 /* a directory's contents, not the directory itself */
                 _cleanup_free_ char *real = copy_dest_real(j, dest, true, err);
                 /* the destination directory is made even when nothing is in it */
-                if (*real && !excluded_dir)
+                if (*real && !excluded_dir) {
+                        struct stat bst;
+                        struct err e2 = { 0 };
+                        bool in_base = j->c->base && view_stat(j->c->base, real, false, &bst, &e2) == 0;
                         push_dir(j, real);
+                        /* a new one takes the source directory's mode and time, as docker's copy does
+                         * (so the same context gives the same layer) */
+                        if (!in_base) {
+                                struct centry *ce = &j->e[j->n - 1];
+                                apply_mode(j, ce, &st);
+                                ce->st.st_mtime = st.st_mtime;
+                        }
+                }
                 return walk(j, path, real, 0, err);
         }
         _cleanup_free_ char *target = dest_dir ? path_join(dest, base_name(path)) : xstrdup(dest);
@@ -547,7 +569,49 @@ static int write_entries(struct copy_job *j, int out_fd, struct err *err)
         return r < 0 ? r : q;
 }
 
-int build_copy_tar(const struct build_copy *c, int out_fd, struct err *err)
+/* the key of a copy: every entry's name, type, mode, owner, link and data, not its time */
+static int hash_entries(struct copy_job *j, char ret[DIGEST_STR_MAX], struct err *err)
+{
+        struct digest_ctx *d = digest_new();
+        char buf[1 << 16];
+        int r = 0;
+        for (size_t i = 0; i < j->n && r == 0; i++) {
+                struct centry *e = &j->e[i];
+                char head[128];
+                int hn = snprintf(head, sizeof(head), "\n%o %u %u %lld ", (unsigned) e->st.st_mode, (unsigned) e->st.st_uid,
+                                  (unsigned) e->st.st_gid, (long long) e->st.st_size);
+                digest_update(d, e->name, strlen(e->name) + 1);
+                digest_update(d, head, (size_t) hn);
+                if (e->link)
+                        digest_update(d, e->link, strlen(e->link) + 1);
+                int fd = -1;
+                off_t left = e->st.st_size;
+                if (e->data == DATA_SRC)
+                        r = copy_src_open(j, e->src, &fd, err);
+                else if (e->data == DATA_SPOOL && lseek(j->spool, e->off, SEEK_SET) < 0)
+                        r = err_sys(err, -errno, "%s: the temporary file", op(j->c));
+                int from = e->data == DATA_SPOOL ? j->spool : fd;
+                while (r == 0 && e->data != DATA_NONE && left > 0) {
+                        ssize_t n = read(from, buf, (size_t) (left < (off_t) sizeof(buf) ? left : (off_t) sizeof(buf)));
+                        if (n <= 0) {
+                                r = err_sys(err, n < 0 ? -errno : -EIO, "%s: '%s' changed while it was read", op(j->c), e->name);
+                                break;
+                        }
+                        digest_update(d, buf, (size_t) n);
+                        left -= n;
+                }
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (r < 0) {
+                digest_free(d);
+                return r;
+        }
+        digest_final(d, ret);
+        return 0;
+}
+
+static int copy_run(const struct build_copy *c, int out_fd, char key[DIGEST_STR_MAX], struct err *err)
 {
         struct copy_job j = { .c = c, .spool = -1, .now = time(NULL),
                               .uid = c->uid == (uid_t) -1 ? 0 : c->uid, .gid = c->gid == (gid_t) -1 ? 0 : c->gid };
@@ -557,11 +621,21 @@ int build_copy_tar(const struct build_copy *c, int out_fd, struct err *err)
         if (r == 0)
                 add_parents(&j);
         if (r == 0)
-                r = write_entries(&j, out_fd, err);
+                r = key ? hash_entries(&j, key, err) : write_entries(&j, out_fd, err);
         for (size_t i = 0; i < j.n; i++)
                 centry_free(&j.e[i]);
         free(j.e);
         if (j.spool >= 0)
                 close(j.spool);
         return r;
+}
+
+int build_copy_tar(const struct build_copy *c, int out_fd, struct err *err)
+{
+        return copy_run(c, out_fd, NULL, err);
+}
+
+int build_copy_key(const struct build_copy *c, char ret[DIGEST_STR_MAX], struct err *err)
+{
+        return copy_run(c, -1, ret, err);
 }

@@ -7,6 +7,7 @@
 
 #include "ignore.h"
 #include "lib/base/err.h"
+#include "lib/store/digest.h"
 #include "view.h"
 
 /* COPY and ADD write a layer without a container: the sources become a tar
@@ -37,3 +38,7 @@ struct build_copy {
  * outside the build context", "no source files were specified", "file not
  * found in build context or excluded by .dockerignore: stat x"... */
 int build_copy_tar(const struct build_copy *c, int out_fd, struct err *err);
+/* what the cache keys a copy by, without writing it: the digest of every entry's
+ * name, type, mode, owner, link target and content (times left out, so a file
+ * touched but not changed keeps its cache) */
+int build_copy_key(const struct build_copy *c, char ret[DIGEST_STR_MAX], struct err *err);
