@@ -756,6 +756,24 @@ def test_network_none_by_default_host_when_asked(den, busybox, tmp):
     assert set(run(den, "host", "cat", "/ifs").split()) == host
 
 
+@needs_ids
+def test_secret_mode_lets_another_user_read_it(den, busybox, tmp):
+    """a secret is 0400 root's by default; mode=0444 lets the RUN's user read it, and it still reaches no layer"""
+    secret = os.path.join(tmp, "s.txt")
+    with open(secret, "w") as f:
+        f.write("m0de-s3cret\n")
+    ctx = context(tmp, {"Dockerfile": "FROM busybox\nUSER nobody\n"
+                                      "RUN --mount=type=secret,id=s,mode=0444 test \"$(cat /run/secrets/s)\" = m0de-s3cret "
+                                      "&& touch /tmp/read-it\n"})
+    build(den, ctx, "--secret", f"id=s,src={secret}")
+    assert run(den, "t", "ls", "/tmp/read-it") == "/tmp/read-it\n"
+    assert run(den, "t", "sh", "-c", "test -e /run/secrets && echo present || echo absent") == "absent\n"
+    bad = context(tmp, {"Dockerfile": "FROM busybox\nUSER nobody\nRUN --mount=type=secret,id=s cat /run/secrets/s\n"},
+                  name="bad")
+    p = build(den, bad, "--secret", f"id=s,src={secret}", tag="bad", check=False)
+    assert p.returncode != 0 and "Permission denied" in p.output and "m0de-s3cret" not in p.output
+
+
 def test_git_repository_as_context(den, busybox, tmp):
     """CONTEXT a git URL#REF:DIR: cloned (depth 1) and built; a bad one fails naming the URL"""
     if not shutil.which("git"):

@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "lib/base/fs.h"
 #include "lib/base/json.h"
+#include "lib/base/log.h"
 #include "lib/base/macro.h"
 #include "lib/registry/registry.h"
 #include "lib/runtime/ctr.h"
@@ -540,10 +541,14 @@ static int layer_step(struct builder *b, struct state *st, const struct df_instr
         if (fd < 0)
                 return fd;
         step_flush(b);
+        double t0 = now_s();
         int r = make(b, st, in, ud, fd, err);
+        double t1 = now_s();
         json_t *desc = NULL;
         if (r < 0 || (r = state_add_layer(b, st, fd, &desc, err)) < 0)
                 return r;
+        log_msg(LOG_LVL_DEBUG, "build: %s: layer made in %.3fs, stored and unpacked in %.3fs", created_by, t1 - t0,
+                now_s() - t1);
         history_add(b, st, created_by, false, NULL);
         cache_put(b, st, key, desc);
         json_decref(desc);
@@ -950,8 +955,21 @@ static const char *mopt(json_t *m, const char *k1, const char *k2)
         return v ? v : k2 ? json_string_value(json_object_get(m, k2)) : NULL;
 }
 
-static int secret_file(struct builder *b, const char *id, char **ret, struct err *err)
+static int secret_file(struct builder *b, const char *id, const char *mode, const char *uid, const char *gid,
+                       char **ret, struct err *err)
 {
+        /* mode=, uid=, gid= as BuildKit takes them (default 0400, 0:0) */
+        long m = 0400, u = 0, g = 0;
+        char *end;
+        if (mode && ((m = strtol(mode, &end, 8)) < 0 || m > 0777 || *end))
+                return err_set(err, -EINVAL, "secret '%s': mode=%s is not an octal mode", id, mode);
+        if (uid && ((u = strtol(uid, &end, 10)) < 0 || *end))
+                return err_set(err, -EINVAL, "secret '%s': uid=%s is not a number", id, uid);
+        if (gid && ((g = strtol(gid, &end, 10)) < 0 || *end))
+                return err_set(err, -EINVAL, "secret '%s': gid=%s is not a number", id, gid);
+        if ((u || g) && geteuid() != 0)
+                return err_set(err, -EPERM, "secret '%s': uid= and gid= other than 0 need den as root; rootless, "
+                               "give mode=0444 for another user to read it", id);
         const char *src = json_string_value(json_object_get(b->secrets, id));
         if (!src)
                 return -ENOENT;
@@ -980,7 +998,8 @@ static int secret_file(struct builder *b, const char *id, char **ret, struct err
         char *path = xasprintf("%s/secret-%.16s", b->tmpdir, digest_hex(h));
         unlink(path);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
-        if (fd < 0 || fs_write_all(fd, envv ? envv : data, envv ? strlen(envv) : len) < 0) {
+        if (fd < 0 || fs_write_all(fd, envv ? envv : data, envv ? strlen(envv) : len) < 0 ||
+            fchmod(fd, (mode_t) m) < 0 || ((u || g) && fchown(fd, (uid_t) u, (gid_t) g) < 0)) {
                 int e = -errno;
                 if (fd >= 0)
                         close(fd);
@@ -1043,7 +1062,7 @@ static int run_mounts(struct builder *b, struct state *st, const struct df_instr
                                 strv_push(&run->env, e);
                                 free(e);
                         } else {
-                                r = secret_file(b, id, &path, err);
+                                r = secret_file(b, id, mopt(m, "mode", NULL), mopt(m, "uid", NULL), mopt(m, "gid", NULL), &path, err);
                                 if (r == -ENOENT && !err->code) {
                                         bool req = mopt(m, "required", NULL) && strcmp(mopt(m, "required", NULL), "false");
                                         json_decref(m);

@@ -88,7 +88,8 @@ const char *df_flag_get(const struct df_instr *in, const char *name);
 /* NULL when the variable is not set (distinct from set to "") */
 typedef const char *(*df_lookup_fn)(const char *name, void *userdata);
 /* BuildKit's ProcessWord: $V, ${V}, ${V:-w}, ${V-w}, ${V:+w}, ${V+w}, ${V:?msg},
- * ${V?msg} (the forms without ':' are a superset of the lexer's); $1, $$, $- and
+ * ${V?msg} (the forms without ':' are a superset of the lexer's), ${V#pat}, ${V##pat},
+ * ${V%pat}, ${V%%pat} (glob patterns, shortest or longest match removed); $1, $$, $- and
  * the other special parameters are names, unset in a build (so "$$" gives "");
  * the escape character escapes the next character; single quotes keep
  * their content literally, double quotes expand and keep spaces; the quotes are

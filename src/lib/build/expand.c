@@ -4,6 +4,7 @@
  * escape character, single and double quotes (removed). */
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "lib/base/macro.h"
@@ -62,6 +63,58 @@ static int name_value(struct ex *x, const char *n, size_t nn, char name[256], co
         return 0;
 }
 
+/* ${V#pat} ${V##pat} ${V%pat} ${V%%pat}: the shortest (longest) prefix (suffix)
+ * matching the glob pattern removed, as BuildKit's lexer does */
+static int trim(struct ex *x, struct df_buf *b, const char *name, const char *v)
+{
+        char m = *x->p++;
+        bool longest = *x->p == m;
+        if (longest)
+                x->p++;
+        if (++x->depth > 64)
+                return err_set(x->err, -EINVAL, "substitutions nested too deep");
+        struct df_buf w = { 0 };
+        int r = word(x, &w, '}');
+        x->depth--;
+        if (r >= 0 && *x->p != '}')
+                r = err_set(x->err, -EINVAL, "syntax error: missing '}' in substitution of '%s'", name);
+        if (r < 0) {
+                free(w.s);
+                return r;
+        }
+        x->p++;
+        const char *val = v ? v : "", *pat = w.s ? w.s : "";
+        size_t len = strlen(val), start = 0, end = len, stars = 0;
+        for (const char *p = pat; *p; p++)
+                stars += *p == '*';
+        /* a match is tried at every length: bounded, so a pattern cannot take forever */
+        if (len > 65536 || stars > 16) {
+                free(w.s);
+                return err_set(x->err, -E2BIG, "${%s%c...}: the value or the pattern is too long to match", name, m);
+        }
+        char *t = xmalloc(len + 1);
+        for (size_t i = 0; i <= len; i++) {
+                size_t k = longest ? len - i : i; /* the length of the part tried */
+                bool hit;
+                if (m == '#') {
+                        memcpy(t, val, k);
+                        t[k] = '\0';
+                        hit = fnmatch(pat, t, 0) == 0;
+                        if (hit)
+                                start = k;
+                } else {
+                        hit = fnmatch(pat, val + len - k, 0) == 0;
+                        if (hit)
+                                end = len - k;
+                }
+                if (hit)
+                        break;
+        }
+        free(t);
+        free(w.s);
+        return put(x, b, val + start, end - start);
+}
+
 static int braced(struct ex *x, struct df_buf *b)
 {
         const char *n = x->p;
@@ -79,6 +132,8 @@ static int braced(struct ex *x, struct df_buf *b)
                 x->p++;
                 return v ? put(x, b, v, strlen(v)) : 0;
         }
+        if (*x->p == '#' || *x->p == '%')
+                return trim(x, b, name, v);
         bool colon = *x->p == ':';
         if (colon)
                 x->p++;
