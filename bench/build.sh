@@ -7,7 +7,7 @@
 # tools; one run prints medians, the ratios den/buildah and den's cached rebuild in ms.
 # Targets (issue 13): cold at most 0.7x buildah, cached under 100 ms and at most 0.1x.
 # Without `den build` in BUILD_DIR only buildah's half runs.  Not for CI.
-# Usage: bench/build.sh [BUILD_DIR] [ROUNDS]
+# Usage: [BENCH_TMP=/dev/shm] bench/build.sh [BUILD_DIR] [ROUNDS]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -28,14 +28,15 @@ if [ "$(id -u)" = 0 ]; then
 	[ -x "$build/den-runtime" ] && cp "$build/den-runtime" "$copy/"
 	chmod -R a+rX "$copy"
 	rc=0
-	runuser -u "$user" -- env -u XDG_RUNTIME_DIR HOME="/home/$user" DEN_BENCH_BUILDD="$tarball" \
+	runuser -u "$user" -- env -u XDG_RUNTIME_DIR HOME="/home/$user" DEN_BENCH_BUILDD="$tarball" BENCH_TMP="${BENCH_TMP:-/tmp}" \
 		bash "$copy/build.sh" "$copy" "$rounds" || rc=$?
 	rm -rf "$copy"
 	exit $rc
 fi
 [ -r "$tarball" ] || { echo "build.sh: no Debian buildd root at $tarball (scripts/debian-root.sh buildd, as root)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/den-benchbuild.XXXXXX)
+# BENCH_TMP=/dev/shm puts both stores on tmpfs (the root ext4 here slows down under many creates)
+work=$(mktemp -d "${BENCH_TMP:-/tmp}/den-benchbuild.XXXXXX")
 chmod 755 "$work"
 mkdir -m 700 "$work/xdg"
 export XDG_RUNTIME_DIR=$work/xdg
