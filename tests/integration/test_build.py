@@ -762,16 +762,36 @@ def test_secret_mode_lets_another_user_read_it(den, busybox, tmp):
     secret = os.path.join(tmp, "s.txt")
     with open(secret, "w") as f:
         f.write("m0de-s3cret\n")
-    ctx = context(tmp, {"Dockerfile": "FROM busybox\nUSER nobody\n"
+    ctx = context(tmp, {"Dockerfile": "FROM busybox\nRUN mkdir /out && chown 1000:1000 /out\nUSER 1000:1000\n"
                                       "RUN --mount=type=secret,id=s,mode=0444 test \"$(cat /run/secrets/s)\" = m0de-s3cret "
-                                      "&& touch /tmp/read-it\n"})
+                                      "&& touch /out/read-it\n"})
     build(den, ctx, "--secret", f"id=s,src={secret}")
-    assert run(den, "t", "ls", "/tmp/read-it") == "/tmp/read-it\n"
+    assert run(den, "t", "ls", "/out/read-it") == "/out/read-it\n"
     assert run(den, "t", "sh", "-c", "test -e /run/secrets && echo present || echo absent") == "absent\n"
-    bad = context(tmp, {"Dockerfile": "FROM busybox\nUSER nobody\nRUN --mount=type=secret,id=s cat /run/secrets/s\n"},
+    bad = context(tmp, {"Dockerfile": "FROM busybox\nUSER 1000:1000\nRUN --mount=type=secret,id=s cat /run/secrets/s\n"},
                   name="bad")
     p = build(den, bad, "--secret", f"id=s,src={secret}", tag="bad", check=False)
     assert p.returncode != 0 and "Permission denied" in p.output and "m0de-s3cret" not in p.output
+
+
+def test_ssh_agent_socket_for_one_run(den, busybox, tmp):
+    """--ssh default=SOCKET: RUN --mount=type=ssh sees the socket at $SSH_AUTH_SOCK; without --ssh, a clear error"""
+    sock_path = os.path.join(tmp, "agent.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(sock_path)
+    srv.listen(1)
+    try:
+        ctx = context(tmp, {"Dockerfile": "FROM busybox\n"
+                                          "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"agent at $SSH_AUTH_SOCK\"\n"
+                                          "RUN test -z \"$SSH_AUTH_SOCK\" && touch /no-agent-after\n"})
+        p = build(den, ctx, "--ssh", f"default={sock_path}", "--progress", "plain")
+        assert "agent at /run/buildkit/ssh_agent.0" in p.output
+        assert run(den, "t", "sh", "-c", "ls /no-agent-after; test -e /run/buildkit && echo stub || echo clean") == \
+            "/no-agent-after\nclean\n"
+        p = build(den, ctx, "--no-cache", tag="t2", check=False)
+        assert p.returncode != 0 and "Dockerfile:2" in p.stderr and "--ssh" in p.stderr
+    finally:
+        srv.close()
 
 
 def test_git_repository_as_context(den, busybox, tmp):

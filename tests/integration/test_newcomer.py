@@ -159,8 +159,10 @@ def test_newcomer_walk(tmp):
                        capture_output=True, timeout=120)
         port = free_port()
         net, internet = tun_usable(), online()
+        token = os.path.join(tmp, "token")
+        open(token, "w").write("t0ken-for-the-walk\n")
         mapping = [("some-rootfs", rootfs), ("registry.example.org", reg.host), ("/srv/data", data),
-                   ("-p 8080:", f"-p {port}:")]
+                   ("-p 8080:", f"-p {port}:"), ("$HOME/.token", token)]
         # each command is known by a word or two of its own, so a renamed flag reaches den and fails there
         for c in blocks["den in one minute"]:
             line = c
@@ -169,6 +171,16 @@ def test_newcomer_walk(tmp):
             if "den import" in c:
                 w.sh(line)
                 assert "myimage" in w.den("images").stdout
+            elif "den build" in c:
+                # the newcomer's directory holds a Dockerfile that reads the secret in one RUN
+                open(os.path.join(w.dir, "Dockerfile"), "w").write(
+                    "FROM myimage\nRUN --mount=type=secret,id=token test -s /run/secrets/token && echo built > /built\n"
+                    "CMD [\"cat\", \"/built\"]\n")
+                w.sh(line)
+                assert w.den("run", "--rm", "myapp").stdout == "built\n"
+            elif "image history" in c:
+                out = w.sh(line).stdout
+                assert "RUN /bin/sh -c test -s /run/secrets/token" in out and "den import" in out, out
             elif "den pull" in c:
                 w.sh(line)
                 assert f"{reg.host}/debian" in w.den("images").stdout

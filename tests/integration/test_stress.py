@@ -30,7 +30,7 @@ def helpers_of(pid):
             argv = open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 2 and argv[1] == b"--den-store-helper-v1" and argv[2] == str(pid).encode():
+        if len(argv) > 2 and argv[1].startswith(b"--den-store-helper-v") and argv[2] == str(pid).encode():
             out.append(int(p))
     return out
 
