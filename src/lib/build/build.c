@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build.h"
+#include "build_internal.h"
 #include "copy.h"
 #include "dockerfile.h"
 #include "ignore.h"
@@ -31,42 +31,6 @@
 #include "lib/store/tarw.h"
 #include "view.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define CONFIG_MAX (8u << 20)
-#define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define RUN_TAIL 4096 /* the last bytes of a RUN's output kept for its error */
-
-/* the state of a stage after a step: its image config (architecture, os,
- * config, rootfs.diff_ids, history) and its layers' descriptors */
-struct state {
-        json_t *cfg;
-        json_t *layers;
-        char key[DIGEST_STR_MAX]; /* the cache chain: a digest of every step so far */
-        json_t *args;             /* ARG scope: name -> string, or null when declared without value */
-        bool cmd_set;             /* CMD given in this stage: a later ENTRYPOINT keeps it */
-        bool built, building;
-};
-
-struct builder {
-        const struct build_opts *o;
-        struct store s;
-        struct df_plan plan;
-        struct ignore *ign;
-        struct state *st;        /* one per stage */
-        json_t *bargs;           /* --build-arg: name -> value */
-        json_t *used;            /* the build args some ARG consumed */
-        json_t *global;          /* the ARGs before the first FROM, with the build args applied */
-        json_t *global_declared; /* their names */
-        json_t *secrets;         /* id -> host path (a private copy for env= ones) */
-        char platform[64];
-        char *tmpdir;            /* <runroot>/build-<pid>: secrets copied for RUNs */
-        int cache_fd;            /* <root>/build-cache */
-        size_t stage_total;
-        bool step_cached;        /* the last metadata step was in the cache */
-        char *pending;           /* the step's line, printed when it starts work or ends (CACHED on it) */
-};
 
 static char *time_str(const struct builder *b)
 {
@@ -134,7 +98,7 @@ static void *intr_thread(void *p)
         return NULL;
 }
 
-static void intr_set_ctr(const char *id)
+void build_intr_set_ctr(const char *id)
 {
         pthread_mutex_lock(&intr.lock);
         free(intr.ctr);
@@ -142,14 +106,14 @@ static void intr_set_ctr(const char *id)
         pthread_mutex_unlock(&intr.lock);
 }
 
-static int interrupted(struct err *err)
+int build_interrupted(struct err *err)
 {
-        return intr.signal ? err_set(err, -EINTR, "the build was interrupted (%s); nothing was named", strsignal(intr.signal)) : 0;
+        return intr.signal ? err_set(err, -EINTR, "the build was build_interrupted (%s); nothing was named", strsignal(intr.signal)) : 0;
 }
 
 /* ---- the state ---- */
 
-static json_t *cfg_config(struct state *st)
+json_t *build_cfg_config(struct state *st)
 {
         json_t *c = json_object_get(st->cfg, "config");
         if (!json_is_object(c)) {
@@ -184,7 +148,7 @@ static json_t *cfg_diff_ids(struct state *st)
         return d;
 }
 
-static void state_free(struct state *st)
+void build_state_free(struct state *st)
 {
         json_decref(st->cfg);
         json_decref(st->layers);
@@ -200,7 +164,7 @@ static void state_copy(struct state *dst, const struct state *src)
         memcpy(dst->key, src->key, sizeof(dst->key));
 }
 
-static void chain(struct state *st, const char *what, const char *extra)
+void build_chain(struct state *st, const char *what, const char *extra)
 {
         _cleanup_free_ char *t = xasprintf("%s\n%s\n%s", st->key, what, extra ? extra : "");
         digest_buf(t, strlen(t), st->key);
@@ -218,11 +182,10 @@ static void history_add(struct builder *b, struct state *st, const char *created
         json_object_set_new(st->cfg, "created", json_string(t));
 }
 
-static void meta_step(struct builder *b, struct state *st, const char *created_by);
 
-static const char *env_get(struct state *st, const char *name)
+const char *build_env_get(struct state *st, const char *name)
 {
-        json_t *e = json_object_get(cfg_config(st), "Env");
+        json_t *e = json_object_get(build_cfg_config(st), "Env");
         size_t nl = strlen(name), i;
         json_t *v;
         json_array_foreach(e, i, v)
@@ -234,9 +197,9 @@ static const char *env_get(struct state *st, const char *name)
         return NULL;
 }
 
-static void env_set(struct state *st, const char *name, const char *value)
+void build_env_set(struct state *st, const char *name, const char *value)
 {
-        json_t *c = cfg_config(st), *e = json_object_get(c, "Env");
+        json_t *c = build_cfg_config(st), *e = json_object_get(c, "Env");
         if (!json_is_array(e)) {
                 e = json_array();
                 json_object_set_new(c, "Env", e);
@@ -258,10 +221,10 @@ static void env_set(struct state *st, const char *name, const char *value)
 }
 
 /* the variables a word of a stage sees: ENV first, then the ARGs in scope */
-static const char *stage_lookup(const char *name, void *ud)
+const char *build_stage_lookup(const char *name, void *ud)
 {
         struct state *st = ud;
-        const char *v = env_get(st, name);
+        const char *v = build_env_get(st, name);
         if (v)
                 return v;
         return json_string_value(json_object_get(st->args, name));
@@ -274,51 +237,49 @@ static const char *global_lookup(const char *name, void *ud)
         return json_string_value(json_object_get(b->global, name));
 }
 
-static const char *instr_name(const struct df_instr *in)
+const char *build_instr_name(const struct df_instr *in)
 {
         return df_kind_name(in->kind);
 }
 
-static int fail(struct builder *b, const struct df_instr *in, struct err *err)
+int build_fail(struct builder *b, const struct df_instr *in, struct err *err)
 {
-        return err_wrap(err, "%s:%u: %s", b->o->dockerfile_name, in->line, instr_name(in));
+        return err_wrap(err, "%s:%u: %s", b->o->dockerfile_name, in->line, build_instr_name(in));
 }
 
-static int ferr(struct builder *b, const struct df_instr *in, struct err *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-static int ferr(struct builder *b, const struct df_instr *in, struct err *err, int code, const char *fmt, ...)
+int build_ferr(struct builder *b, const struct df_instr *in, struct err *err, int code, const char *fmt, ...)
 {
         char msg[400];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return err_set(err, code, "%s:%u: %s: %s", b->o->dockerfile_name, in->line, instr_name(in), msg);
+        return err_set(err, code, "%s:%u: %s: %s", b->o->dockerfile_name, in->line, build_instr_name(in), msg);
 }
 
-static int expand(struct builder *b, struct state *st, const struct df_instr *in, const char *w, char **ret,
+int build_expand(struct builder *b, struct state *st, const struct df_instr *in, const char *w, char **ret,
                   struct err *err)
 {
-        int r = dockerfile_expand(w, b->plan.escape, stage_lookup, st, ret, err);
-        return r < 0 ? fail(b, in, err) : r;
+        int r = dockerfile_expand(w, b->plan.escape, build_stage_lookup, st, ret, err);
+        return r < 0 ? build_fail(b, in, err) : r;
 }
 
-static int expand_words(struct builder *b, struct state *st, const struct df_instr *in, char ***ret,
+int build_expand_words(struct builder *b, struct state *st, const struct df_instr *in, char ***ret,
                         struct err *err)
 {
         if (in->json) {
                 /* the JSON form of COPY, ADD, VOLUME: each element expanded, no splitting */
                 char **v = xcalloc(strv_length(in->argv) + 1, sizeof(char *));
                 for (size_t i = 0; in->argv[i]; i++)
-                        if (expand(b, st, in, in->argv[i], &v[i], err) < 0) {
+                        if (build_expand(b, st, in, in->argv[i], &v[i], err) < 0) {
                                 strv_freep(&v);
                                 return -EINVAL;
                         }
                 *ret = v;
                 return 0;
         }
-        int r = dockerfile_expand_words(in->args, b->plan.escape, stage_lookup, st, ret, err);
-        return r < 0 ? fail(b, in, err) : r;
+        int r = dockerfile_expand_words(in->args, b->plan.escape, build_stage_lookup, st, ret, err);
+        return r < 0 ? build_fail(b, in, err) : r;
 }
 
 /* ---- images in the store ---- */
@@ -405,14 +366,14 @@ static char **state_diff_ids(struct state *st)
         return v;
 }
 
-static int state_view(struct builder *b, struct state *st, struct view *v, struct err *err)
+int build_state_view(struct builder *b, struct state *st, struct view *v, struct err *err)
 {
         _cleanup_strv_free_ char **d = state_diff_ids(st);
         return view_open(&b->s, d, strv_length(d), v, err);
 }
 
 /* the state as a config and a manifest in the store; ret: the manifest digest */
-static int state_write(struct builder *b, struct state *st, char ret_config[DIGEST_STR_MAX],
+int build_state_write(struct builder *b, struct state *st, char ret_config[DIGEST_STR_MAX],
                        char ret[DIGEST_STR_MAX], struct err *err)
 {
         _cleanup_free_ char *ct = json_dumps(st->cfg, JSON_COMPACT | JSON_SORT_KEYS);
@@ -495,9 +456,9 @@ static void cache_put(struct builder *b, struct state *st, const char *key, json
 }
 
 /* a metadata-only step: history and the cache chain; CACHED when made before */
-static void meta_step(struct builder *b, struct state *st, const char *created_by)
+void build_meta_step(struct builder *b, struct state *st, const char *created_by)
 {
-        chain(st, created_by, NULL);
+        build_chain(st, created_by, NULL);
         json_t *e = NULL;
         if (!b->o->no_cache && b->cache_fd >= 0) {
                 _cleanup_close_ int fd = openat(b->cache_fd, digest_hex(st->key), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -514,8 +475,6 @@ static void meta_step(struct builder *b, struct state *st, const char *created_b
 }
 
 /* a layer step: cached by key, else made by make() into a tar on a temp file */
-typedef int (*make_fn)(struct builder *b, struct state *st, const struct df_instr *in, void *ud, int out_fd,
-                       struct err *err);
 
 static int tmpfile_in_store(struct builder *b, struct err *err)
 {
@@ -526,7 +485,7 @@ static int tmpfile_in_store(struct builder *b, struct err *err)
         return fd;
 }
 
-static int layer_step(struct builder *b, struct state *st, const struct df_instr *in, const char *created_by,
+int build_layer_step(struct builder *b, struct state *st, const struct df_instr *in, const char *created_by,
                       const char *extra, make_fn make, void *ud, bool *ret_cached, struct err *err)
 {
         char key[DIGEST_STR_MAX];
@@ -556,1113 +515,20 @@ static int layer_step(struct builder *b, struct state *st, const struct df_instr
         return 0;
 }
 
-/* ---- metadata instructions ---- */
-
-/* KEY=VALUE pairs (ENV, LABEL, ARG), or the old "KEY VALUE" form of ENV and LABEL */
-static int pairs(struct builder *b, struct state *st, const struct df_instr *in, bool legacy, json_t **ret,
-                 struct err *err)
-{
-        _cleanup_strv_free_ char **raw = NULL;
-        dockerfile_split_words(in->args ? in->args : "", b->plan.escape, &raw);
-        json_t *out = json_array();
-        int r = 0;
-        if (raw[0] && !strchr(raw[0], '=') && in->kind != DF_ARG) {
-                if (!legacy || !raw[1]) {
-                        json_decref(out);
-                        return ferr(b, in, err, -EINVAL, "'%s' needs a value: KEY=VALUE (or KEY VALUE)", raw[0]);
-                }
-                /* ENV KEY the rest of the line */
-                const char *rest = in->args + strspn(in->args, " \t");
-                rest += strcspn(rest, " \t");
-                rest += strspn(rest, " \t");
-                _cleanup_free_ char *k = NULL, *v = NULL;
-                if ((r = expand(b, st, in, raw[0], &k, err)) < 0 || (r = expand(b, st, in, rest, &v, err)) < 0) {
-                        json_decref(out);
-                        return r;
-                }
-                json_array_append_new(out, json_pack("[s,s]", k, v));
-                *ret = out;
-                return 0;
-        }
-        for (size_t i = 0; raw[i]; i++) {
-                char *eq = strchr(raw[i], '=');
-                if (!eq && in->kind != DF_ARG) {
-                        json_decref(out);
-                        return ferr(b, in, err, -EINVAL, "'%s' is not KEY=VALUE", raw[i]);
-                }
-                _cleanup_free_ char *k = eq ? strndup(raw[i], (size_t) (eq - raw[i])) : xstrdup(raw[i]), *kx = NULL,
-                                    *v = NULL;
-                if ((r = expand(b, st, in, k, &kx, err)) < 0 || (eq && (r = expand(b, st, in, eq + 1, &v, err)) < 0)) {
-                        json_decref(out);
-                        return r;
-                }
-                if (!*kx) {
-                        json_decref(out);
-                        return ferr(b, in, err, -EINVAL, "an empty name in '%s'", raw[i]);
-                }
-                json_array_append_new(out, v ? json_pack("[s,s]", kx, v) : json_pack("[s,n]", kx));
-        }
-        *ret = out;
-        return 0;
-}
-
-static bool is_predefined_arg(const char *n)
-{
-        static const char *const p[] = { "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
-                                         "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", NULL };
-        for (size_t i = 0; p[i]; i++)
-                if (strcmp(p[i], n) == 0)
-                        return true;
-        return false;
-}
-
-static void platform_args(struct builder *b, json_t *into)
-{
-        char os[32] = "linux", arch[32] = "", variant[32] = "";
-        sscanf(b->platform, "%31[^/]/%31[^/]/%31s", os, arch, variant);
-        const char *names[] = { "TARGET", "BUILD" };
-        for (size_t i = 0; i < 2; i++) {
-                char k[32];
-                snprintf(k, sizeof(k), "%sPLATFORM", names[i]);
-                json_object_set_new(into, k, json_string(b->platform));
-                snprintf(k, sizeof(k), "%sOS", names[i]);
-                json_object_set_new(into, k, json_string(os));
-                snprintf(k, sizeof(k), "%sARCH", names[i]);
-                json_object_set_new(into, k, json_string(arch));
-                snprintf(k, sizeof(k), "%sVARIANT", names[i]);
-                json_object_set_new(into, k, json_string(variant));
-        }
-}
-
-static int do_arg(struct builder *b, struct state *st, const struct df_instr *in, struct err *err)
-{
-        json_t *ps = NULL;
-        int r = pairs(b, st, in, false, &ps, err);
-        if (r < 0)
-                return r;
-        size_t i;
-        json_t *p;
-        json_array_foreach(ps, i, p)
-        {
-                const char *k = json_string_value(json_array_get(p, 0));
-                json_t *dflt = json_array_get(p, 1);
-                json_t *given = json_object_get(b->bargs, k);
-                json_t *val = given ? given : json_is_string(dflt) ? dflt : NULL;
-                /* a stage's ARG NAME without a default takes the global one */
-                if (!val)
-                        val = json_object_get(b->global, k);
-                if (given)
-                        json_object_set_new(b->used, k, json_true());
-                json_object_set(st->args, k, val ? val : json_null());
-                _cleanup_free_ char *w = xasprintf("ARG %s=%s", k, json_string_value(val) ?: "");
-                chain(st, w, NULL);
-        }
-        json_decref(ps);
-        return 0;
-}
-
-static int do_env_label(struct builder *b, struct state *st, const struct df_instr *in, struct err *err)
-{
-        json_t *ps = NULL;
-        int r = pairs(b, st, in, true, &ps, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *hist = xstrdup(in->kind == DF_ENV ? "ENV" : "LABEL");
-        json_t *labels = NULL;
-        if (in->kind == DF_LABEL) {
-                labels = json_object_get(cfg_config(st), "Labels");
-                if (!json_is_object(labels)) {
-                        labels = json_object();
-                        json_object_set_new(cfg_config(st), "Labels", labels);
-                }
-        }
-        size_t i;
-        json_t *p;
-        json_array_foreach(ps, i, p)
-        {
-                const char *k = json_string_value(json_array_get(p, 0)), *v = json_string_value(json_array_get(p, 1));
-                if (in->kind == DF_ENV)
-                        env_set(st, k, v);
-                else
-                        json_object_set_new(labels, k, json_string(v));
-                char *h = xasprintf("%s %s=%s", hist, k, v);
-                free(hist);
-                hist = h;
-        }
-        json_decref(ps);
-        meta_step(b, st, hist);
-        return 0;
-}
-
-/* CMD, ENTRYPOINT: JSON as given, a shell form through the stage's SHELL */
-static json_t *command_form(struct state *st, const struct df_instr *in)
-{
-        json_t *a = json_array();
-        if (in->json) {
-                for (size_t i = 0; in->argv[i]; i++)
-                        json_array_append_new(a, json_string(in->argv[i]));
-                return a;
-        }
-        json_t *sh = json_object_get(cfg_config(st), "Shell");
-        if (json_is_array(sh) && json_array_size(sh) > 0)
-                json_array_extend(a, sh);
-        else
-                json_array_extend(a, json_pack("[s,s]", "/bin/sh", "-c"));
-        json_array_append_new(a, json_string(in->args));
-        return a;
-}
-
-static char *json_text(json_t *j)
-{
-        return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-static int parse_duration(const char *s, json_int_t *ret)
-{
-        /* Go's time.ParseDuration for the units HEALTHCHECK uses */
-        double total = 0;
-        const char *p = s;
-        if (!*p)
-                return -EINVAL;
-        while (*p) {
-                char *end;
-                double v = strtod(p, &end);
-                if (end == p)
-                        return -EINVAL;
-                p = end;
-                double mult;
-                if (strncmp(p, "ns", 2) == 0)
-                        mult = 1, p += 2;
-                else if (strncmp(p, "us", 2) == 0 || strncmp(p, "µs", 3) == 0)
-                        mult = 1e3, p += (*p == 'u' ? 2 : 3);
-                else if (strncmp(p, "ms", 2) == 0)
-                        mult = 1e6, p += 2;
-                else if (*p == 's')
-                        mult = 1e9, p++;
-                else if (*p == 'm')
-                        mult = 60e9, p++;
-                else if (*p == 'h')
-                        mult = 3600e9, p++;
-                else
-                        return -EINVAL;
-                total += v * mult;
-        }
-        *ret = (json_int_t) total;
-        return 0;
-}
-
-static int do_healthcheck(struct builder *b, struct state *st, const struct df_instr *in, struct err *err)
-{
-        json_t *hc;
-        if (in->none) {
-                hc = json_pack("{s:[s]}", "Test", "NONE");
-        } else {
-                const struct df_instr *c = in->sub;
-                json_t *test = json_array();
-                json_array_append_new(test, json_string(c->json ? "CMD" : "CMD-SHELL"));
-                if (c->json)
-                        for (size_t i = 0; c->argv[i]; i++)
-                                json_array_append_new(test, json_string(c->argv[i]));
-                else
-                        json_array_append_new(test, json_string(c->args));
-                hc = json_pack("{s:o}", "Test", test);
-                static const struct {
-                        const char *flag, *key;
-                } durs[] = { { "interval", "Interval" },
-                             { "timeout", "Timeout" },
-                             { "start-period", "StartPeriod" },
-                             { "start-interval", "StartInterval" } };
-                for (size_t i = 0; i < in->n_flags; i++) {
-                        const struct df_flag *f = &in->flags[i];
-                        size_t k;
-                        for (k = 0; k < ELEMENTSOF(durs); k++)
-                                if (strcmp(f->name, durs[k].flag) == 0)
-                                        break;
-                        json_int_t v;
-                        if (k < ELEMENTSOF(durs)) {
-                                if (!f->value || parse_duration(f->value, &v) < 0 || v < 0) {
-                                        json_decref(hc);
-                                        return ferr(b, in, err, -EINVAL, "--%s '%s': not a duration (30s, 1m30s)",
-                                                    f->name, f->value ? f->value : "");
-                                }
-                                if (v > 0)
-                                        json_object_set_new(hc, durs[k].key, json_integer(v));
-                        } else if (strcmp(f->name, "retries") == 0) {
-                                char *end;
-                                long n = f->value ? strtol(f->value, &end, 10) : -1;
-                                if (!f->value || *end || n < 0) {
-                                        json_decref(hc);
-                                        return ferr(b, in, err, -EINVAL, "--retries '%s': not a number",
-                                                    f->value ? f->value : "");
-                                }
-                                if (n > 0)
-                                        json_object_set_new(hc, "Retries", json_integer(n));
-                        } else {
-                                json_decref(hc);
-                                return ferr(b, in, err, -EINVAL, "unknown flag --%s", f->name);
-                        }
-                }
-        }
-        _cleanup_free_ char *t = json_text(json_object_get(hc, "Test"));
-        json_object_set_new(cfg_config(st), "Healthcheck", hc);
-        _cleanup_free_ char *h = xasprintf("HEALTHCHECK %s", t);
-        meta_step(b, st, h);
-        return 0;
-}
-
-/* the text of an instruction as a trigger line (ONBUILD) */
-static char *instr_text(const struct df_instr *in)
-{
-        struct df_buf t = { 0 };
-        const char *n = df_kind_name(in->kind);
-        df_buf_add(&t, n, strlen(n));
-        for (size_t i = 0; i < in->n_flags; i++) {
-                _cleanup_free_ char *f = in->flags[i].value ? xasprintf(" --%s=%s", in->flags[i].name, in->flags[i].value)
-                                                           : xasprintf(" --%s", in->flags[i].name);
-                df_buf_add(&t, f, strlen(f));
-        }
-        if (in->sub) {
-                _cleanup_free_ char *s = instr_text(in->sub);
-                df_buf_add(&t, " ", 1);
-                df_buf_add(&t, s, strlen(s));
-        } else if (in->none) {
-                df_buf_add(&t, " NONE", 5);
-        } else if (in->json) {
-                json_t *a = json_array();
-                for (size_t i = 0; in->argv[i]; i++)
-                        json_array_append_new(a, json_string(in->argv[i]));
-                _cleanup_free_ char *s = json_text(a);
-                json_decref(a);
-                df_buf_add(&t, " ", 1);
-                df_buf_add(&t, s, strlen(s));
-        } else if (in->args) {
-                df_buf_add(&t, " ", 1);
-                df_buf_add(&t, in->args, strlen(in->args));
-        }
-        return t.s;
-}
-
-static int do_expose(struct builder *b, struct state *st, const struct df_instr *in, struct err *err)
-{
-        _cleanup_strv_free_ char **w = NULL;
-        int r = expand_words(b, st, in, &w, err);
-        if (r < 0)
-                return r;
-        json_t *ports = json_object_get(cfg_config(st), "ExposedPorts");
-        if (!json_is_object(ports)) {
-                ports = json_object();
-                json_object_set_new(cfg_config(st), "ExposedPorts", ports);
-        }
-        _cleanup_free_ char *hist = xstrdup("EXPOSE");
-        for (size_t i = 0; w[i]; i++) {
-                char proto[8] = "tcp";
-                unsigned lo, hi;
-                char *slash = strchr(w[i], '/');
-                if (slash) {
-                        if (strcasecmp(slash + 1, "tcp") && strcasecmp(slash + 1, "udp") && strcasecmp(slash + 1, "sctp"))
-                                return ferr(b, in, err, -EINVAL, "'%s': the protocol is tcp, udp or sctp", w[i]);
-                        snprintf(proto, sizeof(proto), "%s", slash + 1);
-                        for (char *p = proto; *p; p++)
-                                *p = (char) tolower((unsigned char) *p);
-                        *slash = '\0';
-                }
-                int n = sscanf(w[i], "%u-%u", &lo, &hi);
-                char tail;
-                if (n < 1 || (n == 1 && sscanf(w[i], "%u%c", &lo, &tail) != 1) || lo == 0 || lo > 65535 ||
-                    (n == 2 && (hi < lo || hi > 65535)))
-                        return ferr(b, in, err, -EINVAL, "'%s' is not a port (80, 80/udp, 8000-8010)", w[i]);
-                if (n == 1)
-                        hi = lo;
-                for (unsigned p = lo; p <= hi; p++) {
-                        char k[32];
-                        snprintf(k, sizeof(k), "%u/%s", p, proto);
-                        json_object_set_new(ports, k, json_object());
-                        char *h = xasprintf("%s %s", hist, k);
-                        free(hist);
-                        hist = h;
-                }
-        }
-        meta_step(b, st, hist);
-        return 0;
-}
-
-static int do_volume(struct builder *b, struct state *st, const struct df_instr *in, struct err *err)
-{
-        _cleanup_strv_free_ char **w = NULL;
-        int r = expand_words(b, st, in, &w, err);
-        if (r < 0)
-                return r;
-        json_t *vols = json_object_get(cfg_config(st), "Volumes");
-        if (!json_is_object(vols)) {
-                vols = json_object();
-                json_object_set_new(cfg_config(st), "Volumes", vols);
-        }
-        json_t *a = json_array();
-        for (size_t i = 0; w[i]; i++) {
-                if (!*w[i]) {
-                        json_decref(a);
-                        return ferr(b, in, err, -EINVAL, "a volume cannot be an empty path");
-                }
-                json_object_set_new(vols, w[i], json_object());
-                json_array_append_new(a, json_string(w[i]));
-        }
-        _cleanup_free_ char *t = json_text(a);
-        json_decref(a);
-        _cleanup_free_ char *h = xasprintf("VOLUME %s", t);
-        meta_step(b, st, h);
-        return 0;
-}
-
-/* ---- RUN ---- */
-
-struct run {
-        char **argv, **env;
-        char **volumes, **tmpfs;
-        const char *network;
-        json_t *key; /* what the cache key must see beyond the instruction */
-};
-
-static void run_free(struct run *r)
-{
-        strv_freep(&r->argv);
-        strv_freep(&r->env);
-        strv_freep(&r->volumes);
-        strv_freep(&r->tmpfs);
-        json_decref(r->key);
-}
-
-/* "k=v,k2=v2" of --mount into an object; a bare word is "true" (readonly, rw) */
-static json_t *mount_opts(const char *spec)
-{
-        json_t *o = json_object();
-        _cleanup_free_ char *copy = xstrdup(spec);
-        char *save = NULL;
-        for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-                char *eq = strchr(f, '=');
-                if (eq) {
-                        *eq = '\0';
-                        json_object_set_new(o, f, json_string(eq + 1));
-                } else {
-                        json_object_set_new(o, f, json_string("true"));
-                }
-        }
-        return o;
-}
-
-static const char *mopt(json_t *m, const char *k1, const char *k2)
-{
-        const char *v = json_string_value(json_object_get(m, k1));
-        return v ? v : k2 ? json_string_value(json_object_get(m, k2)) : NULL;
-}
-
-static int secret_file(struct builder *b, const char *id, const char *mode, const char *uid, const char *gid,
-                       char **ret, struct err *err)
-{
-        /* mode=, uid=, gid= as BuildKit takes them (default 0400, 0:0) */
-        long m = 0400, u = 0, g = 0;
-        char *end;
-        if (mode && ((m = strtol(mode, &end, 8)) < 0 || m > 0777 || *end))
-                return err_set(err, -EINVAL, "secret '%s': mode=%s is not an octal mode", id, mode);
-        if (uid && ((u = strtol(uid, &end, 10)) < 0 || *end))
-                return err_set(err, -EINVAL, "secret '%s': uid=%s is not a number", id, uid);
-        if (gid && ((g = strtol(gid, &end, 10)) < 0 || *end))
-                return err_set(err, -EINVAL, "secret '%s': gid=%s is not a number", id, gid);
-        if ((u || g) && geteuid() != 0)
-                return err_set(err, -EPERM, "secret '%s': uid= and gid= other than 0 need den as root; rootless, "
-                               "give mode=0444 for another user to read it", id);
-        const char *src = json_string_value(json_object_get(b->secrets, id));
-        if (!src)
-                return -ENOENT;
-        /* a private copy, mode 0400, in den's run directory (not the store, never a layer) */
-        if (!b->tmpdir) {
-                _cleanup_free_ char *rr = NULL;
-                int r = engine_runroot(b->o->runroot, &rr, err);
-                if (r < 0)
-                        return r;
-                b->tmpdir = xasprintf("%s/build-%d", rr, getpid());
-                if (mkdir(b->tmpdir, 0700) < 0 && errno != EEXIST)
-                        return err_sys(err, -errno, "cannot make %s", b->tmpdir);
-        }
-        _cleanup_free_ char *data = NULL;
-        size_t len;
-        const char *envv = NULL;
-        if (strncmp(src, "env:", 4) == 0) {
-                envv = getenv(src + 4);
-                if (!envv)
-                        return err_set(err, -ENOENT, "secret '%s': the variable %s is not set", id, src + 4);
-        } else if (fs_read_file(src + 5, 1 << 20, &data, &len) < 0) {
-                return err_sys(err, -errno, "secret '%s': cannot read %s", id, src + 5);
-        }
-        char h[DIGEST_STR_MAX];
-        digest_buf(id, strlen(id), h);
-        char *path = xasprintf("%s/secret-%.16s", b->tmpdir, digest_hex(h));
-        unlink(path);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
-        if (fd < 0 || fs_write_all(fd, envv ? envv : data, envv ? strlen(envv) : len) < 0 ||
-            fchmod(fd, (mode_t) m) < 0 || ((u || g) && fchown(fd, (uid_t) u, (gid_t) g) < 0)) {
-                int e = -errno;
-                if (fd >= 0)
-                        close(fd);
-                free(path);
-                return err_sys(err, e, "secret '%s': cannot write its private copy", id);
-        }
-        close(fd);
-        *ret = path;
-        return 0;
-}
-
-static int run_mounts(struct builder *b, struct state *st, const struct df_instr *in, struct run *run,
-                      struct err *err)
-{
-        for (size_t i = 0; i < in->n_flags; i++) {
-                const struct df_flag *f = &in->flags[i];
-                if (strcmp(f->name, "network") == 0) {
-                        if (!f->value || (strcmp(f->value, "none") && strcmp(f->value, "host") && strcmp(f->value, "default")))
-                                return ferr(b, in, err, -EINVAL, "--network=%s: none, host or default", f->value ? f->value : "");
-                        if (strcmp(f->value, "default") != 0)
-                                run->network = f->value;
-                        continue;
-                }
-                if (strcmp(f->name, "security") == 0)
-                        return ferr(b, in, err, -EPERM, "--security=%s is not allowed: RUN stays confined",
-                                    f->value ? f->value : "");
-                if (strcmp(f->name, "mount") != 0)
-                        return ferr(b, in, err, -EINVAL, "unknown flag --%s (RUN takes --mount, --network)", f->name);
-                if (!f->value)
-                        return ferr(b, in, err, -EINVAL, "--mount needs a value (type=cache,target=/root/.cache)");
-                _cleanup_free_ char *ex = NULL;
-                if (expand(b, st, in, f->value, &ex, err) < 0)
-                        return -EINVAL;
-                json_t *m = mount_opts(ex);
-                const char *type = mopt(m, "type", NULL) ?: "bind";
-                const char *target = mopt(m, "target", "dst") ?: mopt(m, "destination", NULL);
-                const char *id = mopt(m, "id", NULL);
-                int r = 0;
-                if (strcmp(type, "secret") == 0 || strcmp(type, "ssh") == 0) {
-                        bool ssh = type[1] == 's';
-                        if (!id)
-                                id = ssh ? "default" : target ? strrchr(target, '/') + 1 : NULL;
-                        if (!id || !*id) {
-                                json_decref(m);
-                                return ferr(b, in, err, -EINVAL, "--mount=type=secret needs id= or target=");
-                        }
-                        _cleanup_free_ char *path = NULL, *tgt = NULL;
-                        if (ssh) {
-                                const char *sock = b->o->ssh;
-                                if (!sock) {
-                                        bool req = !mopt(m, "required", NULL) || strcmp(mopt(m, "required", NULL), "false");
-                                        json_decref(m);
-                                        if (!req)
-                                                continue;
-                                        return ferr(b, in, err, -ENOENT, "--mount=type=ssh: no --ssh given to den build");
-                                }
-                                path = xstrdup(sock);
-                                tgt = xstrdup(target ? target : "/run/buildkit/ssh_agent.0");
-                                char *e = xasprintf("SSH_AUTH_SOCK=%s", tgt);
-                                strv_push(&run->env, e);
-                                free(e);
-                        } else {
-                                r = secret_file(b, id, mopt(m, "mode", NULL), mopt(m, "uid", NULL), mopt(m, "gid", NULL), &path, err);
-                                if (r == -ENOENT && !err->code) {
-                                        bool req = mopt(m, "required", NULL) && strcmp(mopt(m, "required", NULL), "false");
-                                        json_decref(m);
-                                        if (!req)
-                                                continue;
-                                        return ferr(b, in, err, -ENOENT, "secret '%s' was not given (--secret id=%s,src=FILE)", id, id);
-                                }
-                                if (r < 0) {
-                                        json_decref(m);
-                                        return fail(b, in, err);
-                                }
-                                tgt = target ? xstrdup(target) : xasprintf("/run/secrets/%s", id);
-                        }
-                        char *v = xasprintf("%s:%s:ro", path, tgt);
-                        strv_push(&run->volumes, v);
-                        free(v);
-                        json_array_append_new(run->key, json_pack("[s,s,s]", type, id, tgt));
-                } else if (strcmp(type, "cache") == 0) {
-                        if (!target) {
-                                json_decref(m);
-                                return ferr(b, in, err, -EINVAL, "--mount=type=cache needs target=");
-                        }
-                        char h[DIGEST_STR_MAX];
-                        const char *cid = id ? id : target;
-                        digest_buf(cid, strlen(cid), h);
-                        _cleanup_free_ char *dir = xasprintf("%s/build-cache/mounts/%s", b->s.root, digest_hex(h));
-                        if (fs_mkdir_p(dir, 0755) < 0) {
-                                json_decref(m);
-                                return ferr(b, in, err, -errno, "cannot make the cache directory %s", dir);
-                        }
-                        char *v = xasprintf("%s:%s", dir, target);
-                        strv_push(&run->volumes, v);
-                        free(v);
-                        json_array_append_new(run->key, json_pack("[s,s]", "cache", target));
-                } else if (strcmp(type, "tmpfs") == 0) {
-                        if (!target) {
-                                json_decref(m);
-                                return ferr(b, in, err, -EINVAL, "--mount=type=tmpfs needs target=");
-                        }
-                        strv_push(&run->tmpfs, target);
-                        json_array_append_new(run->key, json_pack("[s,s]", "tmpfs", target));
-                } else if (strcmp(type, "bind") == 0) {
-                        const char *src = mopt(m, "source", "src") ?: ".";
-                        if (!target || mopt(m, "from", NULL) || mopt(m, "rw", "readwrite")) {
-                                json_decref(m);
-                                return ferr(b, in, err, -EOPNOTSUPP,
-                                            "--mount=type=bind: target= is needed; from= and rw are not supported yet");
-                        }
-                        _cleanup_free_ char *rel = path_clean_relative(src);
-                        _cleanup_close_ int fd = fs_open_in_root(b->o->context_fd, *rel ? rel : ".", O_PATH | O_CLOEXEC, 0);
-                        char link[64], host[4096];
-                        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-                        ssize_t n = fd < 0 ? -1 : readlink(link, host, sizeof(host) - 1);
-                        if (n < 0) {
-                                json_decref(m);
-                                return ferr(b, in, err, -ENOENT, "--mount=type=bind: '%s' is not in the build context", src);
-                        }
-                        host[n] = '\0';
-                        char *v = xasprintf("%s:%s:ro", host, target);
-                        strv_push(&run->volumes, v);
-                        free(v);
-                        json_array_append_new(run->key, json_pack("[s,s,s]", "bind", rel, target));
-                } else {
-                        json_decref(m);
-                        return ferr(b, in, err, -EINVAL, "--mount type '%s': cache, secret, ssh, bind or tmpfs", type);
-                }
-                json_decref(m);
-        }
-        return 0;
-}
-
-static char **run_env(struct builder *b, struct state *st)
-{
-        char **env = xcalloc(1, sizeof(char *));
-        json_t *e = json_object_get(cfg_config(st), "Env");
-        size_t i;
-        json_t *v;
-        bool path = false;
-        json_array_foreach(e, i, v) if (json_string_value(v))
-        {
-                strv_push(&env, json_string_value(v));
-                path |= strncmp(json_string_value(v), "PATH=", 5) == 0;
-        }
-        const char *k;
-        json_object_foreach(st->args, k, v) if (json_is_string(v) && !env_get(st, k))
-        {
-                char *kv = xasprintf("%s=%s", k, json_string_value(v));
-                strv_push(&env, kv);
-                free(kv);
-        }
-        /* the proxy variables need no ARG */
-        json_object_foreach(b->bargs, k, v) if (is_predefined_arg(k) && !json_object_get(st->args, k))
-        {
-                char *kv = xasprintf("%s=%s", k, json_string_value(v));
-                strv_push(&env, kv);
-                free(kv);
-                json_object_set_new(b->used, k, json_true());
-        }
-        if (!path)
-                strv_push(&env, DEFAULT_PATH);
-        return env;
-}
-
-struct tail {
-        int fd, out;
-        bool live;     /* a terminal: only the last lines, redrawn in place */
-        unsigned drawn; /* lines on screen now */
-        char buf[RUN_TAIL];
-        size_t n;
-};
-
-#define LIVE_LINES 6
-
-static void live_erase(struct tail *t)
-{
-        if (t->drawn)
-                dprintf(t->out, "\033[%uA\033[J", t->drawn);
-        t->drawn = 0;
-}
-
-/* the last LIVE_LINES lines of the output, each cut to the width of a terminal */
-static void live_draw(struct tail *t)
-{
-        live_erase(t);
-        size_t end = t->n, start = end;
-        unsigned lines = 0;
-        if (end > 0 && t->buf[end - 1] == '\n')
-                end--;
-        start = end;
-        while (start > 0 && lines < LIVE_LINES - 1)
-                if (t->buf[--start] == '\n')
-                        lines++;
-        if (start < end && t->buf[start] == '\n')
-                start++;
-        struct df_buf o = { 0 };
-        for (size_t p = start; p < end;) {
-                const char *nl = memchr(t->buf + p, '\n', end - p);
-                size_t len = nl ? (size_t) (nl - (t->buf + p)) : end - p;
-                df_buf_add(&o, "  | ", 4);
-                for (size_t k = 0; k < len && k < 100; k++) {
-                        char c = t->buf[p + k];
-                        df_buf_add(&o, (c >= 32 && c < 127) || (unsigned char) c >= 128 ? &c : "?", 1);
-                }
-                df_buf_add(&o, "\n", 1);
-                t->drawn++;
-                p += len + 1;
-        }
-        if (o.s)
-                fs_write_all(t->out, o.s, o.n);
-        free(o.s);
-}
-
-static void *tail_thread(void *p)
-{
-        struct tail *t = p;
-        char buf[8192];
-        ssize_t n;
-        while ((n = read(t->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-                if (n < 0)
-                        continue;
-                if (t->out >= 0 && !t->live)
-                        fs_write_all(t->out, buf, (size_t) n);
-                size_t k = (size_t) n;
-                if (k >= RUN_TAIL) {
-                        memcpy(t->buf, buf + k - RUN_TAIL, RUN_TAIL);
-                        t->n = RUN_TAIL;
-                } else {
-                        if (t->n + k > RUN_TAIL) {
-                                size_t drop = t->n + k - RUN_TAIL;
-                                memmove(t->buf, t->buf + drop, t->n - drop);
-                                t->n -= drop;
-                        }
-                        memcpy(t->buf + t->n, buf, k);
-                        t->n += k;
-                }
-                if (t->out >= 0 && t->live)
-                        live_draw(t);
-        }
-        if (t->out >= 0 && t->live)
-                live_erase(t);
-        return NULL;
-}
-
-/* the last lines of the output, for the error: at most 5 */
-static char *tail_lines(struct tail *t)
-{
-        size_t n = t->n;
-        while (n > 0 && t->buf[n - 1] == '\n')
-                n--;
-        size_t start = n, lines = 0;
-        while (start > 0 && lines < 5)
-                if (t->buf[--start] == '\n')
-                        lines++;
-        if (t->buf[start] == '\n')
-                start++;
-        return strndup(t->buf + start, n - start);
-}
-
-/* paths the container start may have made as empty mountpoints and that the
- * base did not have: left out of the layer */
-static char **mount_stubs(struct builder *b, struct state *st, const char *id)
-{
-        _cleanup_strv_free_ char **targets = NULL;
-        struct err e2 = { 0 };
-        char **out = xcalloc(1, sizeof(char *));
-        struct view v;
-        if (ctr_mount_targets(b->s.root, id, &targets, &e2) < 0 || state_view(b, st, &v, &e2) < 0)
-                return out;
-        for (size_t i = 0; targets[i]; i++) {
-                _cleanup_free_ char *rel = path_clean_relative(targets[i]);
-                /* the target and every parent of it that the base lacks */
-                for (char *p = rel; *p;) {
-                        char *slash = strchr(p, '/');
-                        _cleanup_free_ char *prefix = slash ? strndup(rel, (size_t) (slash - rel)) : xstrdup(rel);
-                        _cleanup_free_ char *abs = xasprintf("/%s", prefix);
-                        struct stat sb;
-                        struct err e3 = { 0 };
-                        if (view_stat(&v, abs, false, &sb, &e3) < 0) {
-                                bool have = false;
-                                for (char **o = out; *o; o++)
-                                        have |= strcmp(*o, prefix) == 0;
-                                if (!have)
-                                        strv_push(&out, prefix);
-                        }
-                        if (!slash)
-                                break;
-                        p = slash + 1;
-                }
-        }
-        view_close(&v);
-        return out;
-}
-
-struct run_make {
-        struct run *run;
-        const char *created_by;
-};
-
-static int run_make(struct builder *b, struct state *st, const struct df_instr *in, void *ud, int out_fd,
-                    struct err *err)
-{
-        struct run *run = ((struct run_make *) ud)->run;
-        char man[DIGEST_STR_MAX];
-        int r = state_write(b, st, NULL, man, err);
-        if (r < 0)
-                return r;
-        struct engine_run_opts eo = {
-                .root = b->o->root, .runroot = b->o->runroot, .image = man, .network = run->network,
-                .volumes = run->volumes, .tmpfs = run->tmpfs, .session = true, .quiet = true,
-        };
-        _cleanup_free_ char *id = NULL;
-        if ((r = ctr_make(&eo, &id, err)) < 0)
-                return fail(b, in, err);
-        intr_set_ctr(id);
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                ctr_remove(b->o->root, b->o->runroot, id, err);
-                return err_sys(err, -errno, "pipe");
-        }
-        struct tail t = { .fd = p[0], .out = b->o->quiet ? -1 : b->o->progress_fd, .live = b->o->live };
-        pthread_t th;
-        pthread_create(&th, NULL, tail_thread, &t);
-        json_t *cfg = cfg_config(st);
-        const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
-        const char *user = json_string_value(json_object_get(cfg, "User"));
-        struct ctr_cmd c = {
-                .argv = run->argv, .env = run->env, .workdir = wd && *wd ? wd : "/",
-                .user = user && *user ? user : NULL, .fds = { -1, p[1], p[1] },
-        };
-        int status = -1;
-        r = ctr_exec(b->o->root, b->o->runroot, id, &c, &status, err);
-        close(p[1]);
-        pthread_join(th, NULL);
-        close(p[0]);
-        intr_set_ctr(NULL);
-        struct err e2 = { 0 };
-        if (intr.signal) {
-                ctr_remove(b->o->root, b->o->runroot, id, &e2);
-                err_clear(err);
-                return interrupted(err);
-        }
-        if (r < 0) {
-                ctr_remove(b->o->root, b->o->runroot, id, &e2);
-                return fail(b, in, err);
-        }
-        if (status != 0) {
-                ctr_remove(b->o->root, b->o->runroot, id, &e2);
-                _cleanup_free_ char *last = tail_lines(&t);
-                return ferr(b, in, err, -ECANCELED, "the command '%.120s' returned a non-zero code: %d%s%s", in->args ? in->args : run->argv[0],
-                            status, *last ? "; its last output:\n" : "", last);
-        }
-        if ((r = ctr_halt(b->o->root, b->o->runroot, id, err)) < 0) {
-                ctr_remove(b->o->root, b->o->runroot, id, &e2);
-                return fail(b, in, err);
-        }
-        _cleanup_strv_free_ char **stubs = mount_stubs(b, st, id);
-        _cleanup_free_ char *upper = ctr_upper(b->o->root, id);
-        struct layer_diff_opts lo = { .epoch = b->o->epoch, .exclude = stubs };
-        r = layer_diff_opts(upper, out_fd, &lo, err);
-        ctr_remove(b->o->root, b->o->runroot, id, &e2);
-        return r < 0 ? fail(b, in, err) : 0;
-}
-
-static int do_run(struct builder *b, struct state *st, const struct df_instr *in, bool *ret_cached, struct err *err)
-{
-        struct run run = { .network = b->o->network ? b->o->network : "none", .key = json_array() };
-        run.env = xcalloc(1, sizeof(char *));
-        int r = run_mounts(b, st, in, &run, err);
-        if (r < 0) {
-                run_free(&run);
-                return r;
-        }
-        _cleanup_strv_free_ char **base_env = run_env(b, st);
-        for (char **e = base_env; *e; e++)
-                strv_push(&run.env, *e);
-        json_t *sh = json_object_get(cfg_config(st), "Shell");
-        if (in->json) {
-                run.argv = strv_copy(in->argv);
-        } else {
-                _cleanup_free_ char *script = NULL;
-                const char *text = in->args;
-                if (in->n_heredocs > 0) {
-                        /* RUN <<EOF alone runs the heredoc as the script; otherwise the
-                         * heredocs stay in the text for the shell to feed */
-                        const char *a = in->args + strspn(in->args, " \t");
-                        bool alone = in->n_heredocs == 1 && strncmp(a, "<<", 2) == 0 && !strpbrk(a, " \t");
-                        if (alone) {
-                                script = xstrdup(in->heredocs[0].body);
-                        } else {
-                                struct df_buf t = { 0 };
-                                df_buf_add(&t, in->args, strlen(in->args));
-                                df_buf_add(&t, "\n", 1);
-                                for (size_t i = 0; i < in->n_heredocs; i++) {
-                                        df_buf_add(&t, in->heredocs[i].body, strlen(in->heredocs[i].body));
-                                        df_buf_add(&t, in->heredocs[i].name, strlen(in->heredocs[i].name));
-                                        df_buf_add(&t, "\n", 1);
-                                }
-                                script = t.s;
-                        }
-                        text = script;
-                }
-                run.argv = xcalloc(1, sizeof(char *));
-                if (json_is_array(sh) && json_array_size(sh) > 0) {
-                        size_t i;
-                        json_t *v;
-                        json_array_foreach(sh, i, v) strv_push(&run.argv, json_string_value(v) ?: "");
-                } else {
-                        strv_push(&run.argv, "/bin/sh");
-                        strv_push(&run.argv, "-c");
-                }
-                strv_push(&run.argv, text);
-        }
-        struct df_buf cb = { 0 };
-        df_buf_add(&cb, "RUN", 3);
-        for (char **a = run.argv; *a; a++) {
-                df_buf_add(&cb, " ", 1);
-                df_buf_add(&cb, *a, strlen(*a));
-        }
-        df_buf_add(&cb, " # buildkit", 11);
-        json_t *cfg = cfg_config(st);
-        json_t *ex = json_pack("{s:O,s:o,s:s?,s:s?,s:s}", "mounts", run.key, "env", json_array(), "user",
-                               json_string_value(json_object_get(cfg, "User")), "workdir",
-                               json_string_value(json_object_get(cfg, "WorkingDir")), "network", run.network);
-        for (char **e = run.env; *e; e++)
-                json_array_append_new(json_object_get(ex, "env"), json_string(*e));
-        _cleanup_free_ char *extra = json_dumps(ex, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(ex);
-        struct run_make rm = { &run, cb.s };
-        r = layer_step(b, st, in, cb.s, extra, run_make, &rm, ret_cached, err);
-        free(cb.s);
-        run_free(&run);
-        return r;
-}
-
-/* ---- COPY, ADD, WORKDIR: layers without a container ---- */
-
-static int stage_build(struct builder *b, size_t idx, struct err *err);
-
-static ssize_t stage_index(struct builder *b, const char *name, size_t before)
-{
-        for (size_t i = 0; i < before && i < b->plan.n_stages; i++)
-                if (b->plan.stages[i].name && strcasecmp(b->plan.stages[i].name, name) == 0)
-                        return (ssize_t) i;
-        char *end;
-        long n = strtol(name, &end, 10);
-        if (*name && !*end && n >= 0 && (size_t) n < before)
-                return n;
-        return -1;
-}
-
-static int load_image_state(struct builder *b, const char *ref, struct state *st, struct err *err);
-
-/* the root COPY --from reads: a stage (built first when needed) or an image */
-static int from_view(struct builder *b, size_t cur, const char *from, const struct df_instr *in, struct view *v,
-                     struct err *err)
-{
-        ssize_t j = stage_index(b, from, cur);
-        if (j < 0) {
-                for (size_t i = cur; i < b->plan.n_stages; i++)
-                        if (b->plan.stages[i].name && strcasecmp(b->plan.stages[i].name, from) == 0)
-                                return ferr(b, in, err, -EINVAL, "--from=%s names this stage or a later one", from);
-        }
-        if (j >= 0) {
-                int r = stage_build(b, (size_t) j, err);
-                return r < 0 ? r : state_view(b, &b->st[j], v, err);
-        }
-        struct state tmp = { 0 };
-        int r = load_image_state(b, from, &tmp, err);
-        if (r < 0) {
-                state_free(&tmp);
-                return err_wrap(err, "%s:%u: %s: --from=%s is neither a stage nor an image", b->o->dockerfile_name,
-                                in->line, instr_name(in), from);
-        }
-        r = state_view(b, &tmp, v, err);
-        state_free(&tmp);
-        return r;
-}
-
-static char *join_workdir(struct state *st, const char *p)
-{
-        if (p[0] == '/')
-                return xstrdup(p);
-        const char *wd = json_string_value(json_object_get(cfg_config(st), "WorkingDir"));
-        if (!wd || !*wd)
-                wd = "/";
-        size_t n = strlen(p);
-        bool dir = n > 0 && p[n - 1] == '/';
-        if (strcmp(p, ".") == 0 || strcmp(p, "./") == 0)
-                dir = true;
-        _cleanup_free_ char *j = xasprintf("%s/%s", wd, p), *c = path_clean_relative(j);
-        return xasprintf("/%s%s", c, dir && *c ? "/" : "");
-}
-
-static int copy_make(struct builder *b, struct state *st, const struct df_instr *in, void *ud, int out_fd,
-                     struct err *err)
-{
-        (void) st;
-        int r = build_copy_tar(ud, out_fd, err);
-        return r < 0 ? fail(b, in, err) : 0;
-}
-
-static int do_copy(struct builder *b, size_t idx, struct state *st, const struct df_instr *in, bool *ret_cached,
-                   struct err *err)
-{
-        bool add = in->kind == DF_ADD;
-        const char *from = NULL, *chown = NULL, *chmod = NULL;
-        for (size_t i = 0; i < in->n_flags; i++) {
-                const struct df_flag *f = &in->flags[i];
-                if (strcmp(f->name, "from") == 0 && !add)
-                        from = f->value;
-                else if (strcmp(f->name, "chown") == 0)
-                        chown = f->value;
-                else if (strcmp(f->name, "chmod") == 0)
-                        chmod = f->value;
-                else if (strcmp(f->name, "link") == 0 || (add && strcmp(f->name, "keep-git-dir") == 0))
-                        ;
-                else
-                        return ferr(b, in, err, -EINVAL, "unknown flag --%s (%s takes %s--chown, --chmod, --link)",
-                                    f->name, instr_name(in), add ? "" : "--from, ");
-                if (!f->value && strcmp(f->name, "link") != 0)
-                        return ferr(b, in, err, -EINVAL, "--%s needs a value", f->name);
-        }
-        _cleanup_strv_free_ char **w = NULL;
-        int r = expand_words(b, st, in, &w, err);
-        if (r < 0)
-                return r;
-        size_t n = strv_length(w);
-        if (n < 2)
-                return ferr(b, in, err, -EINVAL, "requires at least two arguments (source and destination)");
-        _cleanup_free_ char *dest = join_workdir(st, w[n - 1]);
-        free(w[n - 1]);
-        w[n - 1] = NULL;
-        struct build_copy c = {
-                .context_fd = b->o->context_fd, .ign = b->ign, .srcs = w, .dest = dest, .uid = 0, .gid = 0,
-                .chmod = -1, .add = add, .network = b->o->network && strcmp(b->o->network, "none") != 0,
-                .epoch = b->o->epoch,
-        };
-        _cleanup_free_ char *fx = NULL, *ux = NULL, *text = NULL, *cb = NULL, *extra = NULL, *hbody = NULL;
-        if (n == 2 && strncmp(w[0], "<<", 2) == 0 && in->n_heredocs > 0) {
-                c.heredoc_name = in->heredocs[0].name;
-                c.heredoc_body = in->heredocs[0].body;
-                if (in->heredocs[0].expand) {
-                        if ((r = dockerfile_expand_heredoc(in->heredocs[0].body, b->plan.escape, stage_lookup, st,
-                                                           &hbody, err)) < 0)
-                                return fail(b, in, err);
-                        c.heredoc_body = hbody;
-                }
-                c.srcs = NULL;
-        }
-        struct view base = { 0 }, fromv = { 0 };
-        bool have_from = false;
-        if ((r = state_view(b, st, &base, err)) < 0)
-                return fail(b, in, err);
-        c.base = &base;
-        if (from) {
-                if ((r = expand(b, st, in, from, &fx, err)) < 0)
-                        goto out;
-                if ((r = from_view(b, idx, fx, in, &fromv, err)) < 0)
-                        goto out;
-                have_from = true;
-                c.from = &fromv;
-        }
-        if (chown) {
-                if ((r = expand(b, st, in, chown, &ux, err)) < 0)
-                        goto out;
-                if ((r = view_resolve_user(&base, ux, &c.uid, &c.gid, err)) < 0) {
-                        r = fail(b, in, err);
-                        goto out;
-                }
-                /* a number alone is UID:UID (BuildKit); a name alone gets its primary group */
-                if (ux[strspn(ux, "0123456789")] == '\0')
-                        c.gid = (gid_t) c.uid;
-        }
-        if (chmod) {
-                char *end;
-                long m = strtol(chmod, &end, 8);
-                if (*end || m < 0 || m > 07777) {
-                        r = ferr(b, in, err, -EINVAL, "--chmod=%s: an octal mode (0755) is needed", chmod);
-                        goto out;
-                }
-                c.chmod = (int) m;
-        }
-        /* the key: the content and attributes of what would be copied, not their times */
-        char kd[DIGEST_STR_MAX];
-        if ((r = build_copy_key(&c, kd, err)) < 0) {
-                r = fail(b, in, err);
-                goto out;
-        }
-        text = instr_text(in);
-        cb = xasprintf("%s # buildkit", text);
-        extra = xasprintf("%s %s %s", kd, fx ? fx : "", dest);
-        r = layer_step(b, st, in, cb, extra, copy_make, &c, ret_cached, err);
-out:
-        view_close(&base);
-        if (have_from)
-                view_close(&fromv);
-        return r;
-}
-
-/* WORKDIR: the directory made in a layer when the base lacks it */
-static int workdir_make(struct builder *b, struct state *st, const struct df_instr *in, void *ud, int out_fd,
-                        struct err *err)
-{
-        const char *dir = ud;
-        struct view v;
-        int r = state_view(b, st, &v, err);
-        if (r < 0)
-                return fail(b, in, err);
-        struct build_copy c = {
-                .context_fd = -1, .dest = dir, .base = &v, .chmod = -1, .epoch = b->o->epoch,
-                .mkdir_only = true,
-        };
-        r = build_copy_tar(&c, out_fd, err);
-        view_close(&v);
-        return r < 0 ? fail(b, in, err) : 0;
-}
-
-static int do_workdir(struct builder *b, struct state *st, const struct df_instr *in, bool *ret_cached,
-                      struct err *err)
-{
-        _cleanup_free_ char *x = NULL;
-        int r = expand(b, st, in, in->args, &x, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *wd = join_workdir(st, x);
-        size_t n = strlen(wd);
-        if (n > 1 && wd[n - 1] == '/')
-                wd[n - 1] = '\0';
-        json_object_set_new(cfg_config(st), "WorkingDir", json_string(wd));
-        _cleanup_free_ char *h = xasprintf("WORKDIR %s", wd);
-        struct view v;
-        struct stat sb;
-        struct err e2 = { 0 };
-        bool exists = false;
-        if (state_view(b, st, &v, &e2) == 0) {
-                exists = view_stat(&v, wd, true, &sb, &e2) == 0;
-                view_close(&v);
-        }
-        if (exists) {
-                meta_step(b, st, h);
-                return 0;
-        }
-        _cleanup_free_ char *cb = xasprintf("%s # buildkit", h);
-        return layer_step(b, st, in, cb, NULL, workdir_make, wd, ret_cached, err);
-}
-
 /* ---- one instruction ---- */
 
 static int simple_word(struct builder *b, struct state *st, const struct df_instr *in, const char *key,
                        struct err *err)
 {
         _cleanup_free_ char *x = NULL;
-        int r = expand(b, st, in, in->args, &x, err);
+        int r = build_expand(b, st, in, in->args, &x, err);
         if (r < 0)
                 return r;
         if (!*x)
-                return ferr(b, in, err, -EINVAL, "requires an argument");
-        json_object_set_new(cfg_config(st), key, json_string(x));
-        _cleanup_free_ char *h = xasprintf("%s %s", instr_name(in), x);
-        meta_step(b, st, h);
+                return build_ferr(b, in, err, -EINVAL, "requires an argument");
+        json_object_set_new(build_cfg_config(st), key, json_string(x));
+        _cleanup_free_ char *h = xasprintf("%s %s", build_instr_name(in), x);
+        build_meta_step(b, st, h);
         return 0;
 }
 
@@ -1674,42 +540,42 @@ static int step(struct builder *b, size_t idx, struct state *st, const struct df
         *ret_cached = false;
         if (in->n_flags > 0 && in->kind != DF_RUN && in->kind != DF_COPY && in->kind != DF_ADD &&
             in->kind != DF_HEALTHCHECK && in->kind != DF_FROM)
-                return ferr(b, in, err, -EINVAL, "unknown flag --%s", in->flags[0].name);
-        json_t *cfg = cfg_config(st);
+                return build_ferr(b, in, err, -EINVAL, "unknown flag --%s", in->flags[0].name);
+        json_t *cfg = build_cfg_config(st);
         switch (in->kind) {
         case DF_RUN:
-                return do_run(b, st, in, ret_cached, err);
+                return build_do_run(b, st, in, ret_cached, err);
         case DF_COPY:
         case DF_ADD:
-                return do_copy(b, idx, st, in, ret_cached, err);
+                return build_do_copy(b, idx, st, in, ret_cached, err);
         case DF_WORKDIR:
-                return do_workdir(b, st, in, ret_cached, err);
+                return build_do_workdir(b, st, in, ret_cached, err);
         case DF_ARG:
-                return do_arg(b, st, in, err);
+                return build_do_arg(b, st, in, err);
         case DF_ENV:
         case DF_LABEL:
-                return do_env_label(b, st, in, err);
+                return build_do_env_label(b, st, in, err);
         case DF_USER:
                 return simple_word(b, st, in, "User", err);
         case DF_STOPSIGNAL:
                 return simple_word(b, st, in, "StopSignal", err);
         case DF_EXPOSE:
-                return do_expose(b, st, in, err);
+                return build_do_expose(b, st, in, err);
         case DF_VOLUME:
-                return do_volume(b, st, in, err);
+                return build_do_volume(b, st, in, err);
         case DF_HEALTHCHECK:
-                return do_healthcheck(b, st, in, err);
+                return build_do_healthcheck(b, st, in, err);
         case DF_MAINTAINER: {
                 json_object_set_new(st->cfg, "author", json_string(in->args));
                 _cleanup_free_ char *h = xasprintf("MAINTAINER %s", in->args);
-                meta_step(b, st, h);
+                build_meta_step(b, st, h);
                 return 0;
         }
         case DF_CMD:
         case DF_ENTRYPOINT: {
-                json_t *a = command_form(st, in);
-                _cleanup_free_ char *t = json_text(a);
-                _cleanup_free_ char *h = xasprintf("%s %s", instr_name(in), t);
+                json_t *a = build_command_form(st, in);
+                _cleanup_free_ char *t = build_json_text(a);
+                _cleanup_free_ char *h = xasprintf("%s %s", build_instr_name(in), t);
                 if (in->kind == DF_CMD) {
                         json_object_set_new(cfg, "Cmd", a);
                         st->cmd_set = true;
@@ -1719,17 +585,17 @@ static int step(struct builder *b, size_t idx, struct state *st, const struct df
                         if (!st->cmd_set)
                                 json_object_del(cfg, "Cmd");
                 }
-                meta_step(b, st, h);
+                build_meta_step(b, st, h);
                 return 0;
         }
         case DF_SHELL: {
                 json_t *a = json_array();
                 for (size_t i = 0; in->argv[i]; i++)
                         json_array_append_new(a, json_string(in->argv[i]));
-                _cleanup_free_ char *t = json_text(a);
+                _cleanup_free_ char *t = build_json_text(a);
                 json_object_set_new(cfg, "Shell", a);
                 _cleanup_free_ char *h = xasprintf("SHELL %s", t);
-                meta_step(b, st, h);
+                build_meta_step(b, st, h);
                 return 0;
         }
         case DF_ONBUILD: {
@@ -1738,22 +604,22 @@ static int step(struct builder *b, size_t idx, struct state *st, const struct df
                         ob = json_array();
                         json_object_set_new(cfg, "OnBuild", ob);
                 }
-                _cleanup_free_ char *t = instr_text(in->sub);
+                _cleanup_free_ char *t = build_instr_text(in->sub);
                 json_array_append_new(ob, json_string(t));
                 _cleanup_free_ char *h = xasprintf("ONBUILD %s", t);
-                meta_step(b, st, h);
+                build_meta_step(b, st, h);
                 return 0;
         }
         case DF_FROM:
         default:
-                return ferr(b, in, err, -EINVAL, "not allowed here");
+                return build_ferr(b, in, err, -EINVAL, "not allowed here");
         }
 }
 
 /* "[1/2] STEP 3/9: RUN make", held until the step starts work or ends */
 static void step_line(struct builder *b, size_t idx, size_t i, size_t n, const struct df_instr *in)
 {
-        _cleanup_free_ char *t = instr_text(in);
+        _cleanup_free_ char *t = build_instr_text(in);
         free(b->pending);
         b->pending = xasprintf("[%zu/%zu] STEP %zu/%zu: %.*s%s", idx + 1, b->stage_total, i, n, 200, t,
                                strlen(t) > 200 ? "..." : "");
@@ -1808,7 +674,7 @@ static int run_triggers(struct builder *b, size_t idx, struct state *st, json_t 
         return 0;
 }
 
-static int load_image_state(struct builder *b, const char *ref, struct state *st, struct err *err)
+int build_load_image_state(struct builder *b, const char *ref, struct state *st, struct err *err)
 {
         char man[DIGEST_STR_MAX];
         struct err e2 = { 0 };
@@ -1852,20 +718,20 @@ static int stage_from(struct builder *b, size_t idx, struct state *st, struct er
                 _cleanup_free_ char *p = NULL;
                 int r = dockerfile_expand(sg->platform, b->plan.escape, global_lookup, b, &p, err);
                 if (r < 0)
-                        return fail(b, in, err);
+                        return build_fail(b, in, err);
                 if (strcmp(p, b->platform) != 0)
-                        return ferr(b, in, err, -EINVAL, "--platform=%s: den builds for this machine only (%s), no emulation",
+                        return build_ferr(b, in, err, -EINVAL, "--platform=%s: den builds for this machine only (%s), no emulation",
                                     p, b->platform);
         }
         _cleanup_free_ char *image = NULL;
         int r = dockerfile_expand(sg->image, b->plan.escape, global_lookup, b, &image, err);
         if (r < 0)
-                return fail(b, in, err);
+                return build_fail(b, in, err);
         if (!*image)
-                return ferr(b, in, err, -EINVAL, "the image name '%s' is empty after expansion", sg->image);
-        ssize_t j = stage_index(b, image, idx);
+                return build_ferr(b, in, err, -EINVAL, "the image name '%s' is empty after expansion", sg->image);
+        ssize_t j = build_stage_index(b, image, idx);
         if (j >= 0 && !isdigit((unsigned char) image[0])) {
-                if ((r = stage_build(b, (size_t) j, err)) < 0)
+                if ((r = build_stage_build(b, (size_t) j, err)) < 0)
                         return r;
                 state_copy(st, &b->st[j]);
                 return 0;
@@ -1882,25 +748,25 @@ static int stage_from(struct builder *b, size_t idx, struct state *st, struct er
                 digest_buf("FROM scratch", 12, st->key);
                 return 0;
         }
-        if ((r = load_image_state(b, image, st, err)) < 0)
-                return fail(b, in, err);
+        if ((r = build_load_image_state(b, image, st, err)) < 0)
+                return build_fail(b, in, err);
         /* the base's triggers run now, and are not inherited */
-        json_t *trig = json_incref(json_object_get(cfg_config(st), "OnBuild"));
-        json_object_del(cfg_config(st), "OnBuild");
+        json_t *trig = json_incref(json_object_get(build_cfg_config(st), "OnBuild"));
+        json_object_del(build_cfg_config(st), "OnBuild");
         if (json_array_size(trig) > 0)
                 r = run_triggers(b, idx, st, trig, err);
         json_decref(trig);
         return r;
 }
 
-static int stage_build(struct builder *b, size_t idx, struct err *err)
+int build_stage_build(struct builder *b, size_t idx, struct err *err)
 {
         struct state *st = &b->st[idx];
         if (st->built)
                 return 0;
         const struct df_stage *sg = &b->plan.stages[idx];
         if (st->building)
-                return ferr(b, &sg->instrs[0], err, -ELOOP, "the stage refers to itself");
+                return build_ferr(b, &sg->instrs[0], err, -ELOOP, "the stage refers to itself");
         st->building = true;
         size_t n = sg->n_instrs;
         double t0 = now_s();
@@ -1913,7 +779,7 @@ static int stage_build(struct builder *b, size_t idx, struct err *err)
                 double ts = now_s();
                 bool cached = false;
                 b->step_cached = false;
-                if ((r = interrupted(err)) < 0)
+                if ((r = build_interrupted(err)) < 0)
                         break;
                 r = step(b, idx, st, in, &cached, err);
                 if (r >= 0)
@@ -1938,8 +804,8 @@ static int parse_secrets(struct builder *b, struct err *err)
 {
         b->secrets = json_object();
         for (char **s = b->o->secrets; s && *s; s++) {
-                json_t *m = mount_opts(*s);
-                const char *id = mopt(m, "id", NULL), *src = mopt(m, "src", "source"), *env = mopt(m, "env", NULL);
+                json_t *m = build_mount_opts(*s);
+                const char *id = build_mopt(m, "id", NULL), *src = build_mopt(m, "src", "source"), *env = build_mopt(m, "env", NULL);
                 if (!id || !*id || (src && env)) {
                         json_decref(m);
                         return err_set(err, -EINVAL, "--secret '%s': id=ID and one of src=FILE or env=VARIABLE", *s);
@@ -2004,7 +870,7 @@ static void unused_args(struct builder *b)
         const char *k;
         json_t *v;
         struct df_buf t = { 0 };
-        json_object_foreach(b->bargs, k, v) if (!json_object_get(b->used, k) && !is_predefined_arg(k) &&
+        json_object_foreach(b->bargs, k, v) if (!json_object_get(b->used, k) && !build_is_predefined_arg(k) &&
                                                !json_object_get(b->global_declared, k))
         {
                 if (t.n)
@@ -2063,15 +929,15 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
                              o->dockerfile_name, &b.ign, err)) < 0)
                 goto out;
         /* the ARGs before the first FROM: for FROM lines, and for a stage's ARG NAME */
-        platform_args(&b, b.global);
+        build_platform_args(&b, b.global);
         struct state gst = { .cfg = json_pack("{s:{}}", "config"), .args = json_incref(b.global) };
         for (size_t i = 0; r >= 0 && i < b.plan.n_global_args; i++) {
-                r = do_arg(&b, &gst, &b.plan.global_args[i], err);
+                r = build_do_arg(&b, &gst, &b.plan.global_args[i], err);
                 const char *k;
                 json_t *v;
                 json_object_foreach(gst.args, k, v) json_object_set_new(b.global_declared, k, json_true());
         }
-        state_free(&gst);
+        build_state_free(&gst);
         if (r < 0)
                 goto out;
         b.st = xcalloc(b.plan.n_stages, sizeof(*b.st));
@@ -2089,7 +955,7 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
         intr.done = false;
         pthread_t ith;
         bool ith_ok = pthread_create(&ith, NULL, intr_thread, &mask) == 0;
-        r = stage_build(&b, t, err);
+        r = build_stage_build(&b, t, err);
         pthread_mutex_lock(&intr.lock);
         intr.done = true;
         pthread_mutex_unlock(&intr.lock);
@@ -2102,10 +968,10 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
                 goto out;
         struct state *st = &b.st[t];
         if (o->labels && *o->labels) {
-                json_t *labels = json_object_get(cfg_config(st), "Labels");
+                json_t *labels = json_object_get(build_cfg_config(st), "Labels");
                 if (!json_is_object(labels)) {
                         labels = json_object();
-                        json_object_set_new(cfg_config(st), "Labels", labels);
+                        json_object_set_new(build_cfg_config(st), "Labels", labels);
                 }
                 for (char **l = o->labels; *l; l++) {
                         const char *eq = strchr(*l, '=');
@@ -2114,7 +980,7 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
                 }
         }
         char cd[DIGEST_STR_MAX], md[DIGEST_STR_MAX];
-        if ((r = state_write(&b, st, cd, md, err)) < 0 || (r = tag_result(&b, md, err)) < 0)
+        if ((r = build_state_write(&b, st, cd, md, err)) < 0 || (r = tag_result(&b, md, err)) < 0)
                 goto out;
         memcpy(ret_id, cd, DIGEST_STR_MAX);
         memcpy(ret_manifest, md, DIGEST_STR_MAX);
@@ -2122,7 +988,7 @@ int build_run(const struct build_opts *o, char ret_id[DIGEST_STR_MAX], char ret_
 out:
         if (b.st)
                 for (size_t i = 0; i < b.plan.n_stages; i++)
-                        state_free(&b.st[i]);
+                        build_state_free(&b.st[i]);
         free(b.st);
         if (b.tmpdir) {
                 fs_rm_rf(b.tmpdir);
@@ -2172,3 +1038,4 @@ int build_cache_prune(const char *root, uint64_t *ret_count, struct err *err)
         *ret_count = n;
         return r;
 }
+
