@@ -203,7 +203,7 @@ static int git_context(const char *url, const char *dir, char **ret_sub, struct 
         }
         if (sub && (sub[0] == '/' || strstr(sub, "..")))
                 return err_set(err, -EINVAL, "CONTEXT '%s': the directory after ':' must stay inside the repository", url);
-        char *argv[10];
+        char *argv[16];
         int k = 0;
         argv[k++] = "git";
         argv[k++] = "clone";
