@@ -63,6 +63,23 @@ static int name_value(struct ex *x, const char *n, size_t nn, char name[256], co
         return 0;
 }
 
+/* the word of a substitution, up to its '}' (consumed); w freed on error */
+static int sub_word(struct ex *x, struct df_buf *w, const char *name)
+{
+        if (++x->depth > 64)
+                return err_set(x->err, -EINVAL, "substitutions nested too deep");
+        int r = word(x, w, '}');
+        x->depth--;
+        if (r >= 0 && *x->p != '}')
+                r = err_set(x->err, -EINVAL, "syntax error: missing '}' in substitution of '%s'", name);
+        if (r < 0) {
+                free(w->s);
+                return r;
+        }
+        x->p++;
+        return 0;
+}
+
 /* ${V#pat} ${V##pat} ${V%pat} ${V%%pat}: the shortest (longest) prefix (suffix)
  * matching the glob pattern removed, as BuildKit's lexer does */
 static int trim(struct ex *x, struct df_buf *b, const char *name, const char *v)
@@ -71,18 +88,10 @@ static int trim(struct ex *x, struct df_buf *b, const char *name, const char *v)
         bool longest = *x->p == m;
         if (longest)
                 x->p++;
-        if (++x->depth > 64)
-                return err_set(x->err, -EINVAL, "substitutions nested too deep");
         struct df_buf w = { 0 };
-        int r = word(x, &w, '}');
-        x->depth--;
-        if (r >= 0 && *x->p != '}')
-                r = err_set(x->err, -EINVAL, "syntax error: missing '}' in substitution of '%s'", name);
-        if (r < 0) {
-                free(w.s);
+        int r = sub_word(x, &w, name);
+        if (r < 0)
                 return r;
-        }
-        x->p++;
         const char *val = v ? v : "", *pat = w.s ? w.s : "";
         size_t len = strlen(val), start = 0, end = len, stars = 0;
         for (const char *p = pat; *p; p++)
@@ -141,18 +150,9 @@ static int braced(struct ex *x, struct df_buf *b)
         if (mod != '-' && mod != '+' && mod != '?')
                 return err_set(x->err, -EINVAL, "unsupported modifier '%c' in substitution of '%s'", mod ? mod : ' ', name);
         x->p++;
-        if (++x->depth > 64)
-                return err_set(x->err, -EINVAL, "substitutions nested too deep");
         struct df_buf w = { 0 };
-        r = word(x, &w, '}');
-        x->depth--;
-        if (r >= 0 && *x->p != '}')
-                r = err_set(x->err, -EINVAL, "syntax error: missing '}' in substitution of '%s'", name);
-        if (r < 0) {
-                free(w.s);
+        if ((r = sub_word(x, &w, name)) < 0)
                 return r;
-        }
-        x->p++;
         bool set = v && (!colon || *v);
         const char *out = NULL;
         if (mod == '-')
