@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The container routes of the Docker Engine API: docker's request and
+ * response shapes mapped onto engine.h, nothing run here but through it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "internal.h"
+#include "lib/base/macro.h"
+#include "lib/base/signal.h"
+#include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
+
+static json_int_t epoch_of(json_t *v)
+{
+        if (json_is_integer(v))
+                return json_integer_value(v);
+        time_t t = format_parse_time(json_string_value(v));
+        return t < 0 ? 0 : (json_int_t) t;
+}
+
+static char *join_args(json_t *args)
+{
+        char *out = xstrdup("");
+        size_t i;
+        json_t *a;
+        json_array_foreach(args, i, a)
+        {
+                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a));
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+int api_ctr_list(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *list = NULL, *c, *out = json_array();
+        bool all = api_query_bool(q, "all");
+        if (engine_list(q->root, q->runroot, &list, &err) < 0) {
+                json_decref(out);
+                return api_fail(ret, &err);
+        }
+        size_t i;
+        time_t now = time(NULL);
+        json_array_foreach(list, i, c)
+        {
+                const char *st = json_string_value(json_object_get(c, "Status"));
+                if (!st)
+                        st = "unknown";
+                if (!all && strcmp(st, "running") != 0)
+                        continue;
+                json_int_t started = json_integer_value(json_object_get(c, "StartedAt")),
+                           finished = json_integer_value(json_object_get(c, "FinishedAt"));
+                char status[128];
+                format_status(st, (int) json_integer_value(json_object_get(c, "ExitCode")), started, finished, now,
+                              status, sizeof(status));
+                _cleanup_free_ char *cmd = join_args(json_object_get(json_object_get(c, "Process"), "args"));
+                _cleanup_free_ char *name = xasprintf("/%s", json_string_value(json_object_get(c, "Name")));
+                json_array_append_new(
+                        out, json_pack("{s:O,s:[s],s:O,s:s,s:s,s:I,s:s,s:s,s:[],s:{},s:{s:s},s:{s:{}},s:[]}", "Id",
+                                       json_object_get(c, "Id"), "Names", name, "Image", json_object_get(c, "Image"),
+                                       "ImageID", json_string_value(json_object_get(c, "ImageDigest")) ?: "", "Command", cmd, "Created",
+                                       epoch_of(json_object_get(c, "Created")), "State", st, "Status", status, "Ports",
+                                       "Labels", "HostConfig", "NetworkMode", "default", "NetworkSettings",
+                                       "Networks", "Mounts"));
+        }
+        json_decref(list);
+        return api_json(ret, 200, out);
+}
+
+int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        json_t *proc = json_object_get(rec, "Process"), *opt = json_object_get(rec, "Options");
+        json_t *args = json_object_get(proc, "args");
+        const char *st = json_string_value(json_object_get(rec, "Status"));
+        int code = (int) json_integer_value(json_object_get(rec, "ExitCode"));
+        bool running = st && strcmp(st, "running") == 0;
+        _cleanup_free_ char *name = xasprintf("/%s", json_string_value(json_object_get(rec, "Name")));
+        json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", st ? st : "unknown",
+                                  "Running", running, "Paused", false, "Restarting", false, "OOMKilled", false, "Dead",
+                                  false, "Pid", (int) json_integer_value(json_object_get(rec, "KeeperPid")), "ExitCode",
+                                  code < 0 ? 0 : code, "Error", "", "StartedAt", "0001-01-01T00:00:00Z", "FinishedAt",
+                                  "0001-01-01T00:00:00Z");
+        json_t *cmd = json_array_size(args) ? json_deep_copy(args) : json_array();
+        json_t *config = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:O?,s:o,s:O,s:s,s:n,s:{}}", "Hostname",
+                                   json_string_value(json_object_get(opt, "Hostname")) ?: "", "Domainname", "", "User",
+                                   json_string_value(json_object_get(proc, "user")) ?: "", "AttachStdin", false,
+                                   "AttachStdout", false, "AttachStderr", false, "Tty",
+                                   json_is_true(json_object_get(opt, "Tty")), "OpenStdin", false, "Env",
+                                   json_object_get(proc, "env"), "Cmd", cmd, "Image", json_object_get(rec, "Image"),
+                                   "WorkingDir", json_string_value(json_object_get(proc, "cwd")) ?: "", "Entrypoint",
+                                   "Labels");
+        const char *net = json_string_value(json_object_get(opt, "Network"));
+        json_t *host = json_pack("{s:O,s:s,s:b,s:b,s:{s:s}}", "Binds", json_object_get(opt, "Volumes"),
+                                 "NetworkMode", net ? net : "default", "AutoRemove",
+                                 json_is_true(json_object_get(opt, "AutoRemove")), "ReadonlyRootfs",
+                                 json_is_true(json_object_get(opt, "ReadOnly")), "RestartPolicy", "Name", "no");
+        _cleanup_free_ char *created = xstrdup(json_string_value(json_object_get(rec, "Created")) ?: "");
+        json_t *j = json_pack("{s:O,s:s,s:s,s:s,s:O?,s:o,s:O,s:s,s:i,s:s,s:s,s:o,s:o,s:[],s:{s:{}}}", "Id",
+                              json_object_get(rec, "Id"), "Created", created, "Path",
+                              json_string_value(json_array_get(args, 0)) ?: "", "Name", name, "Args",
+                              json_null(), "State", state, "Image", json_object_get(rec, "ImageDigest"),
+                              "Driver", "overlay", "RestartCount", 0, "Platform", "linux", "MountLabel", "", "Config",
+                              config, "HostConfig", host, "Mounts", "NetworkSettings", "Networks");
+        json_t *rest = json_array();
+        for (size_t i = 1; i < json_array_size(args); i++)
+                json_array_append(rest, json_array_get(args, i));
+        json_object_set_new(j, "Args", rest);
+        json_decref(rec);
+        return api_json(ret, 200, j);
+}
+
+/* a JSON value docker's CLI sends for a field left alone: null, false, 0, "", [], {} (or all of its members so) */
+static bool json_empty(json_t *v)
+{
+        const char *k;
+        json_t *m;
+        size_t i;
+        switch (json_typeof(v)) {
+        case JSON_NULL:
+        case JSON_FALSE:
+                return true;
+        case JSON_INTEGER:
+                return json_integer_value(v) == 0;
+        case JSON_REAL:
+                return json_real_value(v) == 0;
+        case JSON_STRING:
+                return json_string_length(v) == 0;
+        case JSON_ARRAY:
+                json_array_foreach(v, i, m) if (!json_empty(m)) return false;
+                return true;
+        case JSON_OBJECT:
+                json_object_foreach(v, k, m) if (!json_empty(m)) return false;
+                return true;
+        default:
+                return false;
+        }
+}
+
+static bool in_list(const char *k, const char *const *list)
+{
+        for (; *list; list++)
+                if (strcmp(k, *list) == 0)
+                        return true;
+        return false;
+}
+
+/* the fields of obj that are neither handled nor left empty, "a, b": to refuse */
+static char *unsupported(json_t *obj, const char *where, const char *const *handled)
+{
+        char *out = NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach(obj, k, v)
+        {
+                if (in_list(k, handled) || json_empty(v))
+                        continue;
+                /* what the CLI sends by default, meaning what den does */
+                if ((strcmp(k, "RestartPolicy") == 0 && json_empty(json_object_get(v, "MaximumRetryCount")) &&
+                     (!json_string_value(json_object_get(v, "Name")) ||
+                      strcmp(json_string_value(json_object_get(v, "Name")), "no") == 0)) ||
+                    (strcmp(k, "MemorySwappiness") == 0 && json_integer_value(v) == -1) ||
+                    (strcmp(k, "CgroupnsMode") == 0 && strcmp(json_string_value(v) ?: "", "private") == 0) ||
+                    (strcmp(k, "IpcMode") == 0 && strcmp(json_string_value(v) ?: "", "private") == 0))
+                        continue;
+                char *n = xasprintf("%s%s%s%s", out ? out : "", out ? ", " : "", where, k);
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+static int strv_from_json(json_t *a, const char *what, char ***ret, struct api_reply *rep)
+{
+        size_t i;
+        json_t *v;
+        if (json_is_null(a) || !a)
+                return 0;
+        if (json_is_string(a)) {
+                strv_push(ret, json_string_value(a));
+                return 0;
+        }
+        if (!json_is_array(a))
+                return api_error(rep, 400, "%s: expected an array of strings", what), -1;
+        json_array_foreach(a, i, v)
+        {
+                if (!json_is_string(v))
+                        return api_error(rep, 400, "%s: expected an array of strings", what), -1;
+                strv_push(ret, json_string_value(v));
+        }
+        return 0;
+}
+
+static void opts_free(struct engine_run_opts *o)
+{
+        strv_freep(&o->cmd);
+        strv_freep(&o->env);
+        strv_freep(&o->volumes);
+        strv_freep(&o->tmpfs);
+}
+
+/* docker's create body -> den's run options; 400 naming what den does not do */
+static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, struct api_reply *rep)
+{
+        static const char *const top[] = { "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Tty",
+                                           "OpenStdin", "Hostname", "HostConfig", "AttachStdin", "AttachStdout",
+                                           "AttachStderr", "StdinOnce", "NetworkingConfig", NULL };
+        static const char *const hc[] = { "Binds", "AutoRemove", "NetworkMode", "ReadonlyRootfs", "Tmpfs",
+                                          "ConsoleSize", "LogConfig", "Isolation", NULL };
+        json_t *h = json_object_get(b, "HostConfig");
+        _cleanup_free_ char *u1 = unsupported(b, "", top), *u2 = json_is_object(h) ? unsupported(h, "HostConfig.", hc) : NULL;
+        if (u1 || u2)
+                return api_error(rep, 400, "den does not support %s%s%s yet", u1 ? u1 : "", u1 && u2 ? ", " : "",
+                                 u2 ? u2 : ""), -1;
+        o->image = json_string_value(json_object_get(b, "Image"));
+        if (!o->image || !*o->image)
+                return api_error(rep, 400, "config: Image is missing"), -1;
+        char **ep = NULL;
+        if (strv_from_json(json_object_get(b, "Entrypoint"), "Entrypoint", &ep, rep) < 0)
+                return -1;
+        /* den's entrypoint is one word: the rest of docker's array goes before Cmd */
+        if (ep) {
+                *ret_ep = xstrdup(ep[0]);
+                o->entrypoint = *ret_ep;
+                for (size_t i = 1; ep[i]; i++)
+                        strv_push(&o->cmd, ep[i]);
+                strv_freep(&ep);
+        }
+        if (strv_from_json(json_object_get(b, "Cmd"), "Cmd", &o->cmd, rep) < 0 ||
+            strv_from_json(json_object_get(b, "Env"), "Env", &o->env, rep) < 0 ||
+            strv_from_json(json_object_get(h, "Binds"), "HostConfig.Binds", &o->volumes, rep) < 0)
+                return -1;
+        const char *s = json_string_value(json_object_get(b, "WorkingDir"));
+        o->workdir = s && *s ? s : NULL;
+        s = json_string_value(json_object_get(b, "User"));
+        o->user = s && *s ? s : NULL;
+        s = json_string_value(json_object_get(b, "Hostname"));
+        o->hostname = s && *s ? s : NULL;
+        o->tty = json_is_true(json_object_get(b, "Tty"));
+        o->interactive = json_is_true(json_object_get(b, "OpenStdin"));
+        o->rm = json_is_true(json_object_get(h, "AutoRemove"));
+        o->read_only = json_is_true(json_object_get(h, "ReadonlyRootfs"));
+        s = json_string_value(json_object_get(h, "NetworkMode"));
+        if (s && *s && strcmp(s, "default") != 0 && strcmp(s, "bridge") != 0)
+                o->network = s;
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(h, "Tmpfs"), k, v)
+        {
+                if (!json_empty(v))
+                        return api_error(rep, 400, "HostConfig.Tmpfs %s: options (%s) are not supported yet", k,
+                                         json_string_value(v) ?: "?"), -1;
+                strv_push(&o->tmpfs, k);
+        }
+        o->detach = true;
+        return 0;
+}
+
+int api_ctr_create(struct api_req *q, struct api_reply *ret)
+{
+        json_error_t je;
+        json_t *b = json_loadb(q->body, q->body_len, 0, &je);
+        if (!json_is_object(b)) {
+                json_decref(b);
+                return api_error(ret, 400, "malformed JSON body: %s", b ? "not an object" : je.text);
+        }
+        struct engine_run_opts o = { .root = q->root, .runroot = q->runroot, .name = api_query(q, "name") };
+        _cleanup_free_ char *ep = NULL, *id = NULL;
+        if (o.name && !*o.name)
+                o.name = NULL;
+        if (create_opts(b, &o, &ep, ret) < 0) {
+                opts_free(&o);
+                json_decref(b);
+                return 0;
+        }
+        struct err err = { 0 };
+        int r = engine_create_id(&o, &id, &err);
+        opts_free(&o);
+        json_decref(b);
+        if (r < 0) {
+                /* docker's CLI pulls on a 404 that says "No such image" */
+                if (-err.code == ENOENT && strncmp(err.msg, "image ", 6) == 0)
+                        return api_error(ret, 404, "No such image: %s", err.msg);
+                return api_fail(ret, &err);
+        }
+        return api_json(ret, 201, json_pack("{s:s,s:[]}", "Id", id, "Warnings"));
+}
+
+int api_ctr_start(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        int r = engine_start(q->root, q->runroot, q->params[0], false, &err);
+        if (r == -EBUSY) {
+                ret->status = 304;
+                return 0;
+        }
+        if (r < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+/* the state of a container: "created", "running", "exited"...; NULL when there is none */
+static char *ctr_state(struct api_req *q, int *code)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return NULL;
+        char *st = xstrdup(json_string_value(json_object_get(rec, "Status")) ?: "unknown");
+        *code = (int) json_integer_value(json_object_get(rec, "ExitCode"));
+        json_decref(rec);
+        return st;
+}
+
+int api_ctr_wait(struct api_req *q, struct api_reply *ret)
+{
+        const char *cond = api_query(q, "condition");
+        bool next = cond && (strcmp(cond, "next-exit") == 0 || strcmp(cond, "removed") == 0);
+        int code = 0;
+        bool seen_run = false;
+        for (;;) {
+                _cleanup_free_ char *st = ctr_state(q, &code);
+                if (!st) {
+                        /* gone: removed (AutoRemove) after the exit we saw, or never there */
+                        if (seen_run)
+                                break;
+                        return api_error(ret, 404, "No such container: %s", q->params[0]);
+                }
+                if (strcmp(st, "running") == 0) {
+                        struct err err = { 0 };
+                        seen_run = true;
+                        int r = engine_wait(q->root, q->runroot, q->params[0], &err);
+                        if (r >= 0)
+                                code = r;
+                        if (!cond || strcmp(cond, "removed") != 0 || r < 0)
+                                break;
+                        continue;
+                }
+                if (strcmp(st, "created") != 0 && (!next || seen_run)) {
+                        if (!cond || strcmp(cond, "removed") != 0)
+                                break;
+                }
+                /* created, or waiting for the next exit or the removal */
+                usleep(50 * 1000);
+        }
+        return api_json(ret, 200, json_pack("{s:i,s:n}", "StatusCode", code < 0 ? 0 : code, "Error"));
+}
+
+int api_ctr_stop(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *t = api_query(q, "t");
+        int timeout = t && *t ? atoi(t) : 10;
+        int code;
+        _cleanup_free_ char *st = ctr_state(q, &code);
+        if (!st)
+                return api_error(ret, 404, "No such container: %s", q->params[0]);
+        if (strcmp(st, "running") != 0) {
+                ret->status = 304;
+                return 0;
+        }
+        if (engine_stop(q->root, q->runroot, q->params[0], timeout < 0 ? 0 : timeout, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+int api_ctr_kill(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *s = api_query(q, "signal");
+        int sig = s && *s ? signal_parse(s) : SIGKILL, code;
+        if (sig < 0)
+                return api_error(ret, 400, "invalid signal: %s", s);
+        _cleanup_free_ char *st = ctr_state(q, &code);
+        if (!st)
+                return api_error(ret, 404, "No such container: %s", q->params[0]);
+        if (strcmp(st, "running") != 0)
+                return api_error(ret, 409, "Container %s is not running", q->params[0]);
+        if (engine_kill(q->root, q->runroot, q->params[0], sig, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+int api_ctr_delete(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        int code;
+        bool force = api_query_bool(q, "force");
+        _cleanup_free_ char *st = ctr_state(q, &code);
+        if (!st)
+                return api_error(ret, 404, "No such container: %s", q->params[0]);
+        if (!force && strcmp(st, "running") == 0)
+                return api_error(ret, 409,
+                                 "cannot remove container \"%s\": container is running: stop the container before removing or force remove",
+                                 q->params[0]);
+        if (engine_rm(q->root, q->runroot, q->params[0], force, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+#define LOG_MAX (64u << 20) /* the last 64 MiB of a log at most in one answer */
+
+/* docker's multiplexed frames: [stream, 0, 0, 0, size (big-endian u32)] then the bytes */
+static void frame(char **buf, size_t *len, int stream, const char *data, size_t n)
+{
+        *buf = xrealloc(*buf, *len + 8 + n);
+        unsigned char *h = (unsigned char *) *buf + *len;
+        h[0] = (unsigned char) stream;
+        h[1] = h[2] = h[3] = 0;
+        h[4] = (unsigned char) (n >> 24), h[5] = (unsigned char) (n >> 16), h[6] = (unsigned char) (n >> 8),
+        h[7] = (unsigned char) n;
+        memcpy(*buf + *len + 8, data, n);
+        *len += 8 + n;
+}
+
+int api_ctr_logs(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        bool tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
+        json_decref(rec);
+        if (!api_query_bool(q, "stdout") && !api_query_bool(q, "stderr"))
+                return api_error(ret, 400, "Bad parameters: you must choose at least one stream");
+        _cleanup_free_ char *path = NULL;
+        if (engine_log_path(q->root, q->runroot, q->params[0], &path, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 200;
+        ret->content_type = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0)
+                return 0;
+        off_t from = sb.st_size > (off_t) LOG_MAX ? sb.st_size - (off_t) LOG_MAX : 0;
+        size_t n = (size_t) (sb.st_size - from), got = 0;
+        _cleanup_free_ char *data = xmalloc(n + 1);
+        while (got < n) {
+                ssize_t k = pread(fd, data + got, n - got, from + (off_t) got);
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+        }
+        /* den's log is docker's json-file: one {"log","stream","time"} a line */
+        bool want_out = api_query_bool(q, "stdout"), want_err = api_query_bool(q, "stderr");
+        const char *tail = api_query(q, "tail");
+        long keep = tail && *tail && strcmp(tail, "all") != 0 ? atol(tail) : -1;
+        data[got] = '\0';
+        size_t n_lines = 0, skip = 0;
+        for (size_t i = 0; i < got; i++)
+                n_lines += data[i] == '\n';
+        if (keep >= 0 && (size_t) keep < n_lines)
+                skip = n_lines - (size_t) keep;
+        for (char *line = data, *nl; line < data + got && (nl = strchr(line, '\n')); line = nl + 1) {
+                if (skip) {
+                        skip--;
+                        continue;
+                }
+                json_t *e = json_loadb(line, (size_t) (nl - line), 0, NULL);
+                const char *text = json_string_value(json_object_get(e, "log"));
+                const char *stream = json_string_value(json_object_get(e, "stream"));
+                bool is_err = stream && strcmp(stream, "stderr") == 0;
+                if (text && (is_err ? want_err : want_out)) {
+                        size_t tl = json_string_length(json_object_get(e, "log"));
+                        if (tty) {
+                                ret->body = xrealloc(ret->body, ret->body_len + tl);
+                                memcpy(ret->body + ret->body_len, text, tl);
+                                ret->body_len += tl;
+                        } else
+                                frame(&ret->body, &ret->body_len, is_err ? 2 : 1, text, tl);
+                }
+                json_decref(e);
+        }
+        return 0;
+}
