@@ -64,7 +64,7 @@ int den_cmd_serve(struct den_global *g, int argc, char **argv)
         _cleanup_free_ char *rr = NULL, *def = NULL;
         if (engine_runroot(g->runroot, &rr, &err) < 0)
                 return den_fail(err.msg);
-        o.runroot = g->runroot ? g->runroot : rr;
+        o.runroot = rr;
         if (o.n_sockets == 0)
                 o.sockets[o.n_sockets++] = def = xasprintf("%s/den.sock", rr);
         if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)

@@ -141,6 +141,29 @@ def test_create_start_wait_logs_inspect_rm(api):
     assert p.returncode != 0 and "no such container" in p.stderr.lower()
 
 
+def test_docker_run_attaches_waits_and_removes(api):
+    t = time.time()
+    p = api("run", "--rm", "busybox", "echo", "hi")
+    assert p.stdout == "hi\n" and time.time() - t < 10
+    assert api("ps", "-aq").stdout.strip() == ""
+    p = api("run", "--name", "r", "busybox", "sh", "-c", "echo a; echo b >&2; exit 4", check=False)
+    assert p.returncode == 4 and p.stdout == "a\n" and p.stderr == "b\n"
+    # attached again: the second run's output only
+    p = api("start", "-a", "r", check=False)
+    assert p.stdout == "a\n" and p.stderr == "b\n"
+    assert json.loads(api("inspect", "r").stdout)[0]["State"]["ExitCode"] == 4
+    api("rm", "r")
+    # detached with --rm: gone once it ends
+    api("run", "-d", "--rm", "--name", "d", "busybox", "sleep", "0.3")
+    end = time.time() + 10
+    while api("ps", "-aq").stdout.strip() and time.time() < end:
+        time.sleep(0.1)
+    assert api("ps", "-aq").stdout.strip() == ""
+    # what the slice refuses, with a reason
+    p = api("run", "--rm", "-t", "busybox", "true", check=False)
+    assert p.returncode != 0 and "Tty" in p.stderr
+
+
 def test_stop_kill_and_rm_of_a_running_container(api):
     api("create", "--name", "s", "busybox", "sleep", "300")
     api("start", "s")
@@ -224,6 +247,8 @@ def test_python_docker_sdk(api):
     assert client.containers.list(all=True) == []
     with pytest.raises(docker.errors.NotFound):
         client.containers.get("py")
+    assert client.containers.run("busybox", ["echo", "run"], remove=True) == b"run\n"
+    assert client.containers.list(all=True) == []
 
 
 def test_serve_timeout_ends_an_idle_service(tmp):

@@ -24,7 +24,16 @@ struct api_reply {
         char *body;
         size_t body_len;
         const char *content_type; /* NULL: application/json */
-        int stream_fd;            /* >= 0: the body follows from this fd (closed after), body unused */
+        /* set: the connection is taken over (101 UPGRADED) and given to hijack, on a thread of
+         * its own, which owns cls (frees it) and must not close fd */
+        void (*hijack)(void *cls, int fd);
+        /* set: the headers go at once and the body is what gen writes, called until it returns 0
+         * (then gen_free(gen_cls)); for answers that take long, as /wait (docker's CLI waits for
+         * the headers of its /wait before it starts the container) */
+        size_t (*gen)(void *cls, char *buf, size_t max);
+        void *gen_cls;
+        void (*gen_free)(void *cls);
+        void *hijack_cls;
 };
 
 typedef int (*api_handler)(struct api_req *q, struct api_reply *ret);
@@ -37,6 +46,8 @@ struct api_route {
 extern const struct api_route api_routes[];
 extern const size_t api_n_routes;
 
+/* the lock serial routes run under, for work a route leaves running (the --rm reaper) */
+void api_serial(bool lock);
 /* a query argument, NULL when absent */
 const char *api_query(struct api_req *q, const char *name);
 /* true for 1, true, yes */
@@ -66,3 +77,4 @@ int api_ctr_stop(struct api_req *q, struct api_reply *ret);
 int api_ctr_kill(struct api_req *q, struct api_reply *ret);
 int api_ctr_delete(struct api_req *q, struct api_reply *ret);
 int api_ctr_logs(struct api_req *q, struct api_reply *ret);
+int api_ctr_attach(struct api_req *q, struct api_reply *ret);

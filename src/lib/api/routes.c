@@ -34,6 +34,7 @@ const struct api_route api_routes[] = {
         { "POST", "/containers/{id}/stop", api_ctr_stop, false },
         { "POST", "/containers/{id}/kill", api_ctr_kill, true },
         { "GET", "/containers/{id}/logs", api_ctr_logs, false },
+        { "POST", "/containers/{id}/attach", api_ctr_attach, true },
         { "DELETE", "/containers/{id}", api_ctr_delete, true },
 };
 const size_t api_n_routes = ELEMENTSOF(api_routes);

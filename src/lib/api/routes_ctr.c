@@ -3,6 +3,9 @@
  * response shapes mapped onto engine.h, nothing run here but through it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,7 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
                                  "NetworkMode", net ? net : "default", "AutoRemove",
                                  json_is_true(json_object_get(opt, "AutoRemove")), "ReadonlyRootfs",
                                  json_is_true(json_object_get(opt, "ReadOnly")), "RestartPolicy", "Name", "no");
+        json_object_set_new(host, "LogConfig", json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
         _cleanup_free_ char *created = xstrdup(json_string_value(json_object_get(rec, "Created")) ?: "");
         json_t *j = json_pack("{s:O,s:s,s:s,s:s,s:O?,s:o,s:O,s:s,s:i,s:s,s:s,s:o,s:o,s:[],s:{s:{}}}", "Id",
                               json_object_get(rec, "Id"), "Created", created, "Path",
@@ -249,7 +253,9 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
         o->user = s && *s ? s : NULL;
         s = json_string_value(json_object_get(b, "Hostname"));
         o->hostname = s && *s ? s : NULL;
-        o->tty = json_is_true(json_object_get(b, "Tty"));
+        /* den start keeps no log of a tty's output yet, and attach has no stdin: refused, not dropped */
+        if (json_is_true(json_object_get(b, "Tty")))
+                return api_error(rep, 400, "den serve does not support Tty (docker run -t) yet"), -1;
         o->interactive = json_is_true(json_object_get(b, "OpenStdin"));
         o->rm = json_is_true(json_object_get(h, "AutoRemove"));
         o->read_only = json_is_true(json_object_get(h, "ReadonlyRootfs"));
@@ -299,10 +305,53 @@ int api_ctr_create(struct api_req *q, struct api_reply *ret)
         return api_json(ret, 201, json_pack("{s:s,s:[]}", "Id", id, "Warnings"));
 }
 
+struct reaper {
+        char *root, *runroot, *id;
+};
+
+/* HostConfig.AutoRemove: the container goes once its command has ended, as dockerd does it
+ * (den start leaves the removal to whoever ran den run --rm: here, the service) */
+static void *reap(void *arg)
+{
+        struct reaper *p = arg;
+        struct err err = { 0 };
+        engine_wait(p->root, p->runroot, p->id, &err);
+        api_serial(true);
+        err_clear(&err);
+        engine_rm(p->root, p->runroot, p->id, true, &err);
+        api_serial(false);
+        free(p->root), free(p->runroot), free(p->id);
+        free(p);
+        return NULL;
+}
+
+static void reap_later(struct api_req *q, const char *id)
+{
+        struct reaper *p = xcalloc(1, sizeof(*p));
+        p->root = xstrdup(q->root), p->runroot = q->runroot ? xstrdup(q->runroot) : NULL, p->id = xstrdup(id);
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &a, reap, p) != 0) {
+                free(p->root), free(p->runroot), free(p->id);
+                free(p);
+        }
+        pthread_attr_destroy(&a);
+}
+
 int api_ctr_start(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        bool autorm = json_is_true(json_object_get(json_object_get(rec, "Options"), "AutoRemove"));
+        _cleanup_free_ char *id = xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
+        json_decref(rec);
         int r = engine_start(q->root, q->runroot, q->params[0], false, &err);
+        if (r >= 0 && autorm)
+                reap_later(q, id);
         if (r == -EBUSY) {
                 ret->status = 304;
                 return 0;
@@ -326,38 +375,104 @@ static char *ctr_state(struct api_req *q, int *code)
         return st;
 }
 
-int api_ctr_wait(struct api_req *q, struct api_reply *ret)
+/* like ctr_state, with when its command last ended (seconds, -1: never), from the list */
+static char *ctr_status(const char *root, const char *runroot, const char *ref, int *code, long long *finished)
 {
-        const char *cond = api_query(q, "condition");
+        struct err err = { 0 };
+        json_t *list = NULL, *c;
+        size_t i;
+        char *st = NULL;
+        if (engine_list(root, runroot, &list, &err) < 0)
+                return NULL;
+        json_array_foreach(list, i, c)
+        {
+                const char *id = json_string_value(json_object_get(c, "Id")) ?: "";
+                const char *name = json_string_value(json_object_get(c, "Name")) ?: "";
+                if (strcmp(id, ref) != 0 && strcmp(name, ref) != 0)
+                        continue;
+                st = xstrdup(json_string_value(json_object_get(c, "Status")) ?: "unknown");
+                *code = (int) json_integer_value(json_object_get(c, "ExitCode"));
+                /* FinishedAt is in seconds: two runs in one second look alike; the exit file's
+                 * time to the nanosecond (engine.h: <runroot>/containers/<id>/exit) tells them apart */
+                _cleanup_free_ char *ep = xasprintf("%s/containers/%s/exit", runroot, id);
+                struct stat sb;
+                *finished = stat(ep, &sb) < 0 ? -1 : (long long) sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+                break;
+        }
+        json_decref(list);
+        return st;
+}
+
+struct waiter {
+        char *root, *runroot, *id, *cond;
+        long long finished; /* when it last ended as the wait began: a later end is the next exit */
+        bool done;
+};
+
+static void waiter_free(void *cls)
+{
+        struct waiter *w = cls;
+        free(w->root), free(w->runroot), free(w->id), free(w->cond);
+        free(w);
+}
+
+/* the body of a /wait, once the container has ended (or been removed, condition=removed) */
+static size_t wait_body(void *cls, char *buf, size_t max)
+{
+        struct waiter *w = cls;
+        if (w->done)
+                return 0;
+        w->done = true;
+        const char *cond = w->cond;
         bool next = cond && (strcmp(cond, "next-exit") == 0 || strcmp(cond, "removed") == 0);
-        int code = 0;
+        bool removed = cond && strcmp(cond, "removed") == 0;
+        int code = -1, now;
+        long long fin = -1;
         bool seen_run = false;
         for (;;) {
-                _cleanup_free_ char *st = ctr_state(q, &code);
-                if (!st) {
-                        /* gone: removed (AutoRemove) after the exit we saw, or never there */
-                        if (seen_run)
-                                break;
-                        return api_error(ret, 404, "No such container: %s", q->params[0]);
-                }
-                if (strcmp(st, "running") == 0) {
+                _cleanup_free_ char *st = ctr_status(w->root, w->runroot, w->id, &now, &fin);
+                if (!st)
+                        break; /* removed (AutoRemove) */
+                bool running = strcmp(st, "running") == 0;
+                /* the first end seen is the one reported: a removal may start a keeper of its own */
+                if (running && code < 0) {
                         struct err err = { 0 };
                         seen_run = true;
-                        int r = engine_wait(q->root, q->runroot, q->params[0], &err);
-                        if (r >= 0)
-                                code = r;
-                        if (!cond || strcmp(cond, "removed") != 0 || r < 0)
+                        int r = engine_wait(w->root, w->runroot, w->id, &err);
+                        code = r >= 0 ? r : 0;
+                        if (!removed)
                                 break;
                         continue;
                 }
-                if (strcmp(st, "created") != 0 && (!next || seen_run)) {
-                        if (!cond || strcmp(cond, "removed") != 0)
-                                break;
-                }
+                bool ended = !running && strcmp(st, "created") != 0 && (!next || seen_run || fin != w->finished);
+                if (ended && code < 0)
+                        code = now;
+                if (ended && !removed)
+                        break;
                 /* created, or waiting for the next exit or the removal */
                 usleep(50 * 1000);
         }
-        return api_json(ret, 200, json_pack("{s:i,s:n}", "StatusCode", code < 0 ? 0 : code, "Error"));
+        int n = snprintf(buf, max, "{\"StatusCode\":%d,\"Error\":null}\n", code < 0 ? 0 : code);
+        return n > 0 && (size_t) n < max ? (size_t) n : 0;
+}
+
+int api_ctr_wait(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        struct waiter *w = xcalloc(1, sizeof(*w));
+        const char *cond = api_query(q, "condition");
+        int code;
+        w->root = xstrdup(q->root), w->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        w->id = xstrdup(json_string_value(json_object_get(rec, "Id")));
+        w->cond = cond && *cond ? xstrdup(cond) : NULL;
+        json_decref(rec);
+        free(ctr_status(w->root, w->runroot, w->id, &code, &w->finished));
+        ret->status = 200;
+        ret->gen = wait_body, ret->gen_cls = w, ret->gen_free = waiter_free;
+        return 0;
 }
 
 int api_ctr_stop(struct api_req *q, struct api_reply *ret)
@@ -430,6 +545,30 @@ static void frame(char **buf, size_t *len, int stream, const char *data, size_t 
         *len += 8 + n;
 }
 
+/* den's log is docker's json-file, one {"log","stream","time"} a line, or the raw
+ * bytes with a tty: the complete lines of data as docker's frames (raw with a tty)
+ * appended to *buf; returns how much of data it used */
+static size_t log_frames(const char *data, size_t n, bool tty, bool want_out, bool want_err, char **buf, size_t *len)
+{
+        if (tty) {
+                *buf = xrealloc(*buf, *len + n + 1);
+                memcpy(*buf + *len, data, n);
+                *len += n;
+                return n;
+        }
+        const char *line = data, *nl;
+        for (; line < data + n && (nl = memchr(line, '\n', (size_t) (data + n - line))); line = nl + 1) {
+                json_t *e = json_loadb(line, (size_t) (nl - line), 0, NULL);
+                const char *text = json_string_value(json_object_get(e, "log"));
+                const char *stream = json_string_value(json_object_get(e, "stream"));
+                bool is_err = stream && strcmp(stream, "stderr") == 0;
+                if (text && (is_err ? want_err : want_out))
+                        frame(buf, len, is_err ? 2 : 1, text, json_string_length(json_object_get(e, "log")));
+                json_decref(e);
+        }
+        return (size_t) (line - data);
+}
+
 int api_ctr_logs(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
@@ -458,35 +597,132 @@ int api_ctr_logs(struct api_req *q, struct api_reply *ret)
                         break;
                 got += (size_t) k;
         }
-        /* den's log is docker's json-file: one {"log","stream","time"} a line */
-        bool want_out = api_query_bool(q, "stdout"), want_err = api_query_bool(q, "stderr");
+        /* the last N lines: skip the others */
         const char *tail = api_query(q, "tail");
         long keep = tail && *tail && strcmp(tail, "all") != 0 ? atol(tail) : -1;
-        data[got] = '\0';
-        size_t n_lines = 0, skip = 0;
+        size_t n_lines = 0, start = 0;
         for (size_t i = 0; i < got; i++)
                 n_lines += data[i] == '\n';
-        if (keep >= 0 && (size_t) keep < n_lines)
-                skip = n_lines - (size_t) keep;
-        for (char *line = data, *nl; line < data + got && (nl = strchr(line, '\n')); line = nl + 1) {
-                if (skip) {
-                        skip--;
+        for (size_t skip = keep >= 0 && (size_t) keep < n_lines ? n_lines - (size_t) keep : 0; skip && start < got; start++)
+                skip -= data[start] == '\n';
+        log_frames(data + start, got - start, tty, api_query_bool(q, "stdout"), api_query_bool(q, "stderr"), &ret->body,
+                   &ret->body_len);
+        return 0;
+}
+
+/* an attach: the container's log followed from where it stood, to the client's socket */
+struct attach {
+        char *root, *runroot, *id;
+        int logfd;             /* the log, opened (made) before start: read on after a --rm removed it */
+        off_t off;             /* read up to here */
+        off_t off0;            /* the log's size as the attach began: grown, the container ran */
+        bool tty, out, err;
+        bool was_created;      /* not started when attached: its first end is the one to wait for */
+        long long finished;    /* when it last ended as the attach began */
+};
+
+static void attach_free(struct attach *a)
+{
+        free(a->root), free(a->runroot), free(a->id);
+        if (a->logfd >= 0)
+                close(a->logfd);
+        free(a);
+}
+
+/* what the log gained since a->off, sent; false when the client is gone */
+static bool attach_pump(struct attach *a, int fd, char **pend, size_t *n_pend)
+{
+        char chunk[65536];
+        ssize_t k;
+        while ((k = pread(a->logfd, chunk, sizeof(chunk), a->off)) > 0) {
+                a->off += k;
+                *pend = xrealloc(*pend, *n_pend + (size_t) k);
+                memcpy(*pend + *n_pend, chunk, (size_t) k);
+                *n_pend += (size_t) k;
+        }
+        char *out = NULL;
+        size_t n_out = 0, used = log_frames(*pend, *n_pend, a->tty, a->out, a->err, &out, &n_out);
+        memmove(*pend, *pend + used, *n_pend - used);
+        *n_pend -= used;
+        bool ok = true;
+        for (size_t sent = 0; sent < n_out && ok;) {
+                ssize_t w = send(fd, out + sent, n_out - sent, MSG_NOSIGNAL);
+                ok = w > 0;
+                sent += w > 0 ? (size_t) w : 0;
+        }
+        free(out);
+        return ok;
+}
+
+static void attach_stream(void *cls, int fd)
+{
+        struct attach *a = cls;
+        char *pend = NULL, buf[4096];
+        size_t n_pend = 0;
+        bool seen_run = false, in_open = true;
+        for (;;) {
+                /* the client's input (no stdin yet) is drained; a hang-up ends the attach */
+                struct pollfd p = { .fd = fd, .events = in_open ? POLLIN : 0 };
+                if (poll(&p, 1, 50) > 0) {
+                        if (p.revents & (POLLHUP | POLLERR))
+                                break;
+                        if ((p.revents & POLLIN) && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 0)
+                                in_open = false;
+                }
+                if (!attach_pump(a, fd, &pend, &n_pend))
+                        break;
+                int code;
+                long long fin = -1;
+                _cleanup_free_ char *st = ctr_status(a->root, a->runroot, a->id, &code, &fin);
+                if (st && strcmp(st, "running") == 0) {
+                        seen_run = true;
                         continue;
                 }
-                json_t *e = json_loadb(line, (size_t) (nl - line), 0, NULL);
-                const char *text = json_string_value(json_object_get(e, "log"));
-                const char *stream = json_string_value(json_object_get(e, "stream"));
-                bool is_err = stream && strcmp(stream, "stderr") == 0;
-                if (text && (is_err ? want_err : want_out)) {
-                        size_t tl = json_string_length(json_object_get(e, "log"));
-                        if (tty) {
-                                ret->body = xrealloc(ret->body, ret->body_len + tl);
-                                memcpy(ret->body + ret->body_len, text, tl);
-                                ret->body_len += tl;
-                        } else
-                                frame(&ret->body, &ret->body_len, is_err ? 2 : 1, text, tl);
+                /* ended (or removed, --rm): what the log still holds, then the end */
+                if (!st || (strcmp(st, "created") != 0 && (seen_run || a->was_created || fin != a->finished || a->off > a->off0))) {
+                        attach_pump(a, fd, &pend, &n_pend);
+                        break;
                 }
-                json_decref(e);
         }
+        free(pend);
+        shutdown(fd, SHUT_WR);
+        attach_free(a);
+}
+
+int api_ctr_attach(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (api_query_bool(q, "stdin"))
+                return api_error(ret, 400, "den serve does not attach stdin yet (docker run -i, docker attach): run without -i");
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        struct attach *a = xcalloc(1, sizeof(*a));
+        a->root = xstrdup(q->root), a->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        a->id = xstrdup(json_string_value(json_object_get(rec, "Id")));
+        a->tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
+        a->was_created = strcmp(json_string_value(json_object_get(rec, "Status")) ?: "", "created") == 0;
+        a->out = api_query_bool(q, "stdout"), a->err = api_query_bool(q, "stderr");
+        json_decref(rec);
+        int code;
+        free(ctr_status(a->root, a->runroot, a->id, &code, &a->finished));
+        _cleanup_free_ char *path = NULL;
+        a->logfd = -1;
+        if (engine_log_path(q->root, q->runroot, a->id, &path, &err) < 0) {
+                attach_free(a);
+                return api_fail(ret, &err);
+        }
+        /* made here when the container has not run: the keeper writes into this file (never truncated) */
+        a->logfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        struct stat sb;
+        if (a->logfd < 0 || fstat(a->logfd, &sb) < 0) {
+                attach_free(a);
+                return api_error(ret, 500, "cannot open the log of '%s': %s", q->params[0], strerror(errno));
+        }
+        a->off = a->off0 = sb.st_size;
+        ret->status = 101;
+        ret->content_type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+        ret->hijack = attach_stream;
+        ret->hijack_cls = a;
         return 0;
 }

@@ -36,6 +36,14 @@ struct conn_state {
         bool too_big;   /* went past API_BODY_MAX: the rest is dropped, the answer is 413 */
 };
 
+void api_serial(bool lock)
+{
+        if (lock)
+                pthread_mutex_lock(&serial_lock);
+        else
+                pthread_mutex_unlock(&serial_lock);
+}
+
 const char *api_query(struct api_req *q, const char *name)
 {
         return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -169,25 +177,84 @@ static void dispatch(const struct api_opts *o, struct MHD_Connection *c, const c
                 api_error(rep, 404, "page not found");
 }
 
-static ssize_t stream_fd_read(void *cls, uint64_t pos, char *buf, size_t max)
+struct hijacked {
+        void (*fn)(void *cls, int fd);
+        void *cls;
+        int fd;
+        struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void *hijack_thread(void *arg)
 {
-        int fd = (int) (intptr_t) cls;
-        ssize_t n = read(fd, buf, max);
-        return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+        struct hijacked *h = arg;
+        h->fn(h->cls, h->fd);
+        MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+        free(h);
+        return NULL;
 }
 
-static void stream_fd_free(void *cls)
+/* MHD hands over the raw socket: the stream runs on a thread of its own */
+static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in, size_t extra_in_size,
+                       MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
-        close((int) (intptr_t) cls);
+        struct hijacked *h = cls;
+        h->fd = sock;
+        h->urh = urh;
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &a, hijack_thread, h) != 0)
+                hijack_thread(h);
+        pthread_attr_destroy(&a);
+}
+
+struct gen {
+        size_t (*fn)(void *cls, char *buf, size_t max);
+        void *cls;
+        void (*free)(void *cls);
+};
+
+static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+        struct gen *g = cls;
+        size_t n = g->fn(g->cls, buf, max);
+        return n ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void gen_free(void *cls)
+{
+        struct gen *g = cls;
+        if (g->free)
+                g->free(g->cls);
+        free(g);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *rep)
 {
         struct MHD_Response *resp;
-        if (rep->stream_fd >= 0)
-                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_fd_read,
-                                                         (void *) (intptr_t) rep->stream_fd, stream_fd_free);
-        else
+        if (rep->gen) {
+                struct gen *g = xcalloc(1, sizeof(*g));
+                g->fn = rep->gen, g->cls = rep->gen_cls, g->free = rep->gen_free;
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, gen_read, g, gen_free);
+                if (!resp) {
+                        gen_free(g);
+                        return MHD_NO;
+                }
+        } else if (rep->hijack) {
+                struct hijacked *h = xcalloc(1, sizeof(*h));
+                h->fn = rep->hijack, h->cls = rep->hijack_cls;
+                resp = MHD_create_response_for_upgrade(on_upgrade, h);
+                if (!resp) {
+                        free(h);
+                        return MHD_NO;
+                }
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
+                MHD_add_response_header(resp, "Content-Type", rep->content_type);
+                enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+                MHD_destroy_response(resp);
+                return r;
+        } else
                 resp = MHD_create_response_from_buffer(rep->body_len, rep->body ? rep->body : (char *) "",
                                                        rep->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
         if (!resp)
@@ -220,7 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 /* a declared length over the limit: answered before the body is read */
                 const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
                 if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
-                        struct api_reply rep = { .stream_fd = -1 };
+                        struct api_reply rep = { 0 };
                         api_error(&rep, 413, "request body is larger than %u bytes", API_BODY_MAX);
                         return send_reply(c, &rep);
                 }
@@ -237,7 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *data_size = 0;
                 return MHD_YES;
         }
-        struct api_reply rep = { .stream_fd = -1 };
+        struct api_reply rep = { 0 };
         dispatch(cls, c, url, method, st, &rep);
         log_debug("%s %s (%zu bytes%s%.*s): %d", method, url, st->len, st->len ? ": " : "", (int) (st->len > 2048 ? 2048 : st->len),
                   st->body ? st->body : "", rep.status ? rep.status : 200);
@@ -313,7 +380,7 @@ int api_serve(const struct api_opts *o, struct err *err)
                         r = fd;
                         break;
                 }
-                d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+                d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
                                         on_request, (void *) o, MHD_OPTION_LISTEN_SOCKET, fd,
                                         MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
                                         (unsigned) 0, MHD_OPTION_END);
