@@ -164,6 +164,28 @@ def test_docker_run_attaches_waits_and_removes(api):
     assert p.returncode != 0 and "Tty" in p.stderr
 
 
+def test_logs_follow_until_the_command_ends(api):
+    api("run", "-d", "--name", "f", "busybox", "sh", "-c", "echo one; sleep 1; echo two >&2; sleep 0.5; echo three")
+    t = time.time()
+    p = api("logs", "-f", "f")
+    # it waited for the end (1.5 s) and got what came after it began
+    assert p.stdout == "one\nthree\n" and p.stderr == "two\n" and time.time() - t >= 1.0
+    p = api("logs", "-f", "--tail", "1", "f")
+    assert p.stdout == "three\n" and p.stderr == ""
+
+
+def test_every_docker_cli_here(api):
+    # docker.io's (20.10, API 1.41) and a newer one on the PATH that negotiates down from 1.50
+    for cli in sorted({os.path.realpath(DOCKER), "/usr/bin/docker"}):
+        if not os.path.exists(cli):
+            continue
+        p = subprocess.run([cli, "-H", "unix://" + api.sock, "run", "--rm", "busybox", "echo", cli],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, DOCKER_CONFIG=tempfile.mkdtemp(prefix="dockercfg")))
+        assert p.returncode == 0 and p.stdout == cli + "\n", p.stderr
+    assert api("ps", "-aq").stdout.strip() == ""
+
+
 def test_stop_kill_and_rm_of_a_running_container(api):
     api("create", "--name", "s", "busybox", "sleep", "300")
     api("start", "s")

@@ -569,46 +569,6 @@ static size_t log_frames(const char *data, size_t n, bool tty, bool want_out, bo
         return (size_t) (line - data);
 }
 
-int api_ctr_logs(struct api_req *q, struct api_reply *ret)
-{
-        struct err err = { 0 };
-        json_t *rec = NULL;
-        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
-                return api_fail(ret, &err);
-        bool tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
-        json_decref(rec);
-        if (!api_query_bool(q, "stdout") && !api_query_bool(q, "stderr"))
-                return api_error(ret, 400, "Bad parameters: you must choose at least one stream");
-        _cleanup_free_ char *path = NULL;
-        if (engine_log_path(q->root, q->runroot, q->params[0], &path, &err) < 0)
-                return api_fail(ret, &err);
-        ret->status = 200;
-        ret->content_type = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat sb;
-        if (fd < 0 || fstat(fd, &sb) < 0)
-                return 0;
-        off_t from = sb.st_size > (off_t) LOG_MAX ? sb.st_size - (off_t) LOG_MAX : 0;
-        size_t n = (size_t) (sb.st_size - from), got = 0;
-        _cleanup_free_ char *data = xmalloc(n + 1);
-        while (got < n) {
-                ssize_t k = pread(fd, data + got, n - got, from + (off_t) got);
-                if (k <= 0)
-                        break;
-                got += (size_t) k;
-        }
-        /* the last N lines: skip the others */
-        const char *tail = api_query(q, "tail");
-        long keep = tail && *tail && strcmp(tail, "all") != 0 ? atol(tail) : -1;
-        size_t n_lines = 0, start = 0;
-        for (size_t i = 0; i < got; i++)
-                n_lines += data[i] == '\n';
-        for (size_t skip = keep >= 0 && (size_t) keep < n_lines ? n_lines - (size_t) keep : 0; skip && start < got; start++)
-                skip -= data[start] == '\n';
-        log_frames(data + start, got - start, tty, api_query_bool(q, "stdout"), api_query_bool(q, "stderr"), &ret->body,
-                   &ret->body_len);
-        return 0;
-}
 
 /* an attach: the container's log followed from where it stood, to the client's socket */
 struct attach {
@@ -629,8 +589,8 @@ static void attach_free(struct attach *a)
         free(a);
 }
 
-/* what the log gained since a->off, sent; false when the client is gone */
-static bool attach_pump(struct attach *a, int fd, char **pend, size_t *n_pend)
+/* what the log gained since a->off, as frames appended to *out */
+static void attach_read(struct attach *a, char **pend, size_t *n_pend, char **out, size_t *n_out)
 {
         char chunk[65536];
         ssize_t k;
@@ -640,10 +600,17 @@ static bool attach_pump(struct attach *a, int fd, char **pend, size_t *n_pend)
                 memcpy(*pend + *n_pend, chunk, (size_t) k);
                 *n_pend += (size_t) k;
         }
-        char *out = NULL;
-        size_t n_out = 0, used = log_frames(*pend, *n_pend, a->tty, a->out, a->err, &out, &n_out);
+        size_t used = log_frames(*pend, *n_pend, a->tty, a->out, a->err, out, n_out);
         memmove(*pend, *pend + used, *n_pend - used);
         *n_pend -= used;
+}
+
+/* the same, sent; false when the client is gone */
+static bool attach_pump(struct attach *a, int fd, char **pend, size_t *n_pend)
+{
+        char *out = NULL;
+        size_t n_out = 0;
+        attach_read(a, pend, n_pend, &out, &n_out);
         bool ok = true;
         for (size_t sent = 0; sent < n_out && ok;) {
                 ssize_t w = send(fd, out + sent, n_out - sent, MSG_NOSIGNAL);
@@ -652,6 +619,50 @@ static bool attach_pump(struct attach *a, int fd, char **pend, size_t *n_pend)
         }
         free(out);
         return ok;
+}
+
+/* docker logs -f: the log followed until the container's command ends */
+struct follow {
+        struct attach *a;
+        char *pend, *out;  /* a partial line read; frames not yet given to MHD */
+        size_t n_pend, n_out, given;
+        bool ended;
+};
+
+static void follow_free(void *cls)
+{
+        struct follow *f = cls;
+        attach_free(f->a);
+        free(f->pend), free(f->out);
+        free(f);
+}
+
+static size_t follow_body(void *cls, char *buf, size_t max)
+{
+        struct follow *f = cls;
+        for (;;) {
+                if (f->given < f->n_out) {
+                        size_t n = f->n_out - f->given < max ? f->n_out - f->given : max;
+                        memcpy(buf, f->out + f->given, n);
+                        f->given += n;
+                        return n;
+                }
+                f->given = f->n_out = 0;
+                if (f->ended)
+                        return 0;
+                attach_read(f->a, &f->pend, &f->n_pend, &f->out, &f->n_out);
+                if (f->n_out)
+                        continue;
+                int code;
+                long long fin;
+                _cleanup_free_ char *st = ctr_status(f->a->root, f->a->runroot, f->a->id, &code, &fin);
+                if (!st || strcmp(st, "running") != 0) {
+                        attach_read(f->a, &f->pend, &f->n_pend, &f->out, &f->n_out);
+                        f->ended = true;
+                        continue;
+                }
+                usleep(100 * 1000);
+        }
 }
 
 static void attach_stream(void *cls, int fd)
@@ -724,5 +735,59 @@ int api_ctr_attach(struct api_req *q, struct api_reply *ret)
         ret->content_type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
         ret->hijack = attach_stream;
         ret->hijack_cls = a;
+        return 0;
+}
+
+int api_ctr_logs(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        bool tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
+        json_decref(rec);
+        if (!api_query_bool(q, "stdout") && !api_query_bool(q, "stderr"))
+                return api_error(ret, 400, "Bad parameters: you must choose at least one stream");
+        _cleanup_free_ char *path = NULL;
+        if (engine_log_path(q->root, q->runroot, q->params[0], &path, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 200;
+        ret->content_type = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0)
+                return 0;
+        off_t from = sb.st_size > (off_t) LOG_MAX ? sb.st_size - (off_t) LOG_MAX : 0;
+        size_t n = (size_t) (sb.st_size - from), got = 0;
+        _cleanup_free_ char *data = xmalloc(n + 1);
+        while (got < n) {
+                ssize_t k = pread(fd, data + got, n - got, from + (off_t) got);
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+        }
+        /* the last N lines: skip the others */
+        const char *tail = api_query(q, "tail");
+        long keep = tail && *tail && strcmp(tail, "all") != 0 ? atol(tail) : -1;
+        size_t n_lines = 0, start = 0;
+        for (size_t i = 0; i < got; i++)
+                n_lines += data[i] == '\n';
+        for (size_t skip = keep >= 0 && (size_t) keep < n_lines ? n_lines - (size_t) keep : 0; skip && start < got; start++)
+                skip -= data[start] == '\n';
+        log_frames(data + start, got - start, tty, api_query_bool(q, "stdout"), api_query_bool(q, "stderr"), &ret->body,
+                   &ret->body_len);
+        if (!api_query_bool(q, "follow"))
+                return 0;
+        /* then what comes, until the command ends: its headers at once, as docker's */
+        struct follow *f = xcalloc(1, sizeof(*f));
+        f->a = xcalloc(1, sizeof(*f->a));
+        f->a->root = xstrdup(q->root), f->a->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        f->a->id = xstrdup(q->params[0]);
+        f->a->tty = tty, f->a->out = api_query_bool(q, "stdout"), f->a->err = api_query_bool(q, "stderr");
+        f->a->logfd = TAKE_FD(fd);
+        f->a->off = from + (off_t) got;
+        f->out = TAKE_PTR(ret->body);
+        f->n_out = ret->body_len;
+        ret->gen = follow_body, ret->gen_cls = f, ret->gen_free = follow_free;
         return 0;
 }
