@@ -58,7 +58,10 @@ static int keeper_setup(struct keeper_child *c, struct err *err)
         int r;
         if ((r = sync_expect(c->sync_fd, SYNC_IDMAP_DONE, NULL, err)) < 0)
                 return r;
-        if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        /* raw syscalls: glibc's setresgid() signals every thread it knows of, and a child forked
+         * by a threaded den (den serve) while another thread was being created waits forever
+         * for that thread (nptl_setxid); this child has one thread, the syscall is enough */
+        if (c->new_userns && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
                 return err_sys(err, -errno, "cannot become root in the container's user namespace");
         if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return err_sys(err, -errno, "cannot make / non-shared");
