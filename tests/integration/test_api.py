@@ -252,6 +252,21 @@ def test_bad_requests_get_docker_errors_and_the_service_keeps_serving(api):
     assert api.http("DELETE", "/_ping")[0] == 405
 
 
+def test_no_fd_or_thread_leaks_over_many_requests(api):
+    def counts():
+        pid = api.proc.pid
+        return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+    api.http("GET", "/_ping")
+    before = counts()
+    for i in range(300):
+        path = ["/_ping", "/v1.41/containers/json?all=1", "/images/json", "/nope", "/containers/x/json"][i % 5]
+        assert api.http("GET", path)[0] in (200, 404)
+        api.http("POST", "/containers/create", b"{bad")
+    time.sleep(0.5)
+    after = counts()
+    assert after[0] <= before[0] + 1 and after[1] <= before[1] + 1, (before, after)
+
+
 def test_python_docker_sdk(api):
     docker = pytest.importorskip("docker")
     client = docker.DockerClient(base_url="unix://" + api.sock)

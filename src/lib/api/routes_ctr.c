@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "internal.h"
+#include "lib/base/log.h"
 #include "lib/base/macro.h"
 #include "lib/base/signal.h"
 #include "lib/runtime/engine.h"
@@ -307,28 +309,39 @@ int api_ctr_create(struct api_req *q, struct api_reply *ret)
 
 struct reaper {
         char *root, *runroot, *id;
+        pid_t keeper;   /* the keeper den start forked: our child, reaped here (else a zombie
+                         * that would stay "running") */
+        bool autorm;    /* HostConfig.AutoRemove: removed once it ends, as dockerd does (den start
+                         * leaves the removal to whoever ran den run --rm: here, the service) */
 };
 
-/* HostConfig.AutoRemove: the container goes once its command has ended, as dockerd does it
- * (den start leaves the removal to whoever ran den run --rm: here, the service) */
 static void *reap(void *arg)
 {
         struct reaper *p = arg;
         struct err err = { 0 };
-        engine_wait(p->root, p->runroot, p->id, &err);
-        api_serial(true);
-        err_clear(&err);
-        engine_rm(p->root, p->runroot, p->id, true, &err);
-        api_serial(false);
+        if (p->keeper <= 0 || waitpid(p->keeper, NULL, 0) < 0)
+                engine_wait(p->root, p->runroot, p->id, &err);
+        for (int i = 0; p->autorm && i < 50; i++) {
+                err_clear(&err);
+                api_serial(true);
+                int r = engine_rm(p->root, p->runroot, p->id, true, &err);
+                api_serial(false);
+                if (r >= 0 || r == -ENOENT)
+                        break;
+                if (i == 49)
+                        log_warn("cannot remove container %s (AutoRemove): %s", p->id, err.msg);
+                usleep(100 * 1000);
+        }
         free(p->root), free(p->runroot), free(p->id);
         free(p);
         return NULL;
 }
 
-static void reap_later(struct api_req *q, const char *id)
+static void reap_later(struct api_req *q, const char *id, pid_t keeper, bool autorm)
 {
         struct reaper *p = xcalloc(1, sizeof(*p));
         p->root = xstrdup(q->root), p->runroot = q->runroot ? xstrdup(q->runroot) : NULL, p->id = xstrdup(id);
+        p->keeper = keeper, p->autorm = autorm;
         pthread_t t;
         pthread_attr_t a;
         pthread_attr_init(&a);
@@ -350,8 +363,14 @@ int api_ctr_start(struct api_req *q, struct api_reply *ret)
         _cleanup_free_ char *id = xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
         json_decref(rec);
         int r = engine_start(q->root, q->runroot, q->params[0], false, &err);
-        if (r >= 0 && autorm)
-                reap_later(q, id);
+        if (r >= 0) {
+                pid_t keeper = 0;
+                rec = NULL;
+                if (engine_inspect(q->root, q->runroot, id, &rec, &err) >= 0)
+                        keeper = (pid_t) json_integer_value(json_object_get(rec, "KeeperPid"));
+                json_decref(rec);
+                reap_later(q, id, keeper, autorm);
+        }
         if (r == -EBUSY) {
                 ret->status = 304;
                 return 0;
@@ -657,6 +676,8 @@ static size_t follow_body(void *cls, char *buf, size_t max)
                 long long fin;
                 _cleanup_free_ char *st = ctr_status(f->a->root, f->a->runroot, f->a->id, &code, &fin);
                 if (!st || strcmp(st, "running") != 0) {
+                        struct err err = { 0 };
+                        engine_wait(f->a->root, f->a->runroot, f->a->id, &err);
                         attach_read(f->a, &f->pend, &f->n_pend, &f->out, &f->n_out);
                         f->ended = true;
                         continue;
@@ -691,6 +712,9 @@ static void attach_stream(void *cls, int fd)
                 }
                 /* ended (or removed, --rm): what the log still holds, then the end */
                 if (!st || (strcmp(st, "created") != 0 && (seen_run || a->was_created || fin != a->finished || a->off > a->off0))) {
+                        /* the keeper may still be moving the last output into the log: until it is gone */
+                        struct err err = { 0 };
+                        engine_wait(a->root, a->runroot, a->id, &err);
                         attach_pump(a, fd, &pend, &n_pend);
                         break;
                 }
