@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cmd/den.h"
@@ -60,12 +62,25 @@ int den_cmd_serve(struct den_global *g, int argc, char **argv)
         }
         if (optind != argc)
                 return den_usage("serve", "takes no operands");
+        /* socket activation (systemd's LISTEN_FDS, from fd 3): those sockets instead of a default one */
+        const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
+        if (lpid && lfds && atol(lpid) == (long) getpid()) {
+                long n = atol(lfds);
+                for (long i = 0; i < n && o.n_listen_fds < API_MAX_SOCKETS; i++) {
+                        /* moved off 3.. before the run directory is opened (it may take fd 3) */
+                        int fd = fcntl(3 + (int) i, F_DUPFD_CLOEXEC, 3 + (int) n);
+                        if (fd >= 0)
+                                o.listen_fds[o.n_listen_fds++] = fd;
+                        close(3 + (int) i);
+                }
+                unsetenv("LISTEN_PID"), unsetenv("LISTEN_FDS"), unsetenv("LISTEN_FDNAMES");
+        }
         struct err err = { 0 };
         _cleanup_free_ char *rr = NULL, *def = NULL;
         if (engine_runroot(g->runroot, &rr, &err) < 0)
                 return den_fail(err.msg);
         o.runroot = rr;
-        if (o.n_sockets == 0)
+        if (o.n_sockets == 0 && o.n_listen_fds == 0)
                 o.sockets[o.n_sockets++] = def = xasprintf("%s/den.sock", rr);
         if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
                 return den_fail("cannot make a pipe");
@@ -75,6 +90,12 @@ int den_cmd_serve(struct den_global *g, int argc, char **argv)
         o.stop_fd = &stop_pipe[0];
         for (size_t i = 0; i < o.n_sockets; i++)
                 printf("export DOCKER_HOST=unix://%s\n", o.sockets[i]);
+        for (size_t i = 0; i < o.n_listen_fds; i++) {
+                struct sockaddr_un un = { 0 };
+                socklen_t len = sizeof(un);
+                if (getsockname(o.listen_fds[i], (struct sockaddr *) &un, &len) == 0 && un.sun_family == AF_UNIX && un.sun_path[0])
+                        printf("export DOCKER_HOST=unix://%.*s\n", (int) sizeof(un.sun_path), un.sun_path);
+        }
         fflush(stdout);
         if (api_serve(&o, &err) < 0)
                 return den_fail(err.msg);

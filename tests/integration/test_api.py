@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """den serve: the Docker Engine API on a unix socket, driven by the real docker CLI
 (its client only, no dockerd), python3-docker and raw HTTP for the error cases."""
+import fcntl
 import http.client
 import json
 import os
@@ -298,3 +299,32 @@ def test_serve_timeout_ends_an_idle_service(tmp):
     assert not os.path.exists(sock)
     p = subprocess.run([DEN, "serve", "-H", "tcp://1.2.3.4:5"], capture_output=True, text=True)
     assert p.returncode == 2 and "unix://" in p.stderr
+
+
+def test_socket_activation(tmp):
+    # systemd's protocol: a listening socket as fd 3, LISTEN_PID and LISTEN_FDS
+    sock = os.path.join(tempfile.mkdtemp(prefix="denapi"), "act.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(sock)
+    ls.listen(8)
+    high = fcntl.fcntl(ls.fileno(), fcntl.F_DUPFD, 20)
+    assert os.path.exists("/proc/self/fd/3")  # kept open by pass_fds, then made the socket
+    p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh",
+                          DEN, "--root", os.path.join(tmp, "s"), "--runroot", os.path.join(tmp, "r"), "serve",
+                          "--timeout", "2"], stdout=subprocess.PIPE, text=True, pass_fds=(3, high),
+                         preexec_fn=lambda: os.dup2(high, 3))
+    os.close(high)
+    try:
+        assert p.stdout.readline().strip() == "export DOCKER_HOST=unix://" + sock
+        c = UnixHTTP(sock)
+        c.request("GET", "/_ping")
+        r = c.getresponse()
+        assert r.status == 200 and r.read() == b"OK"
+        c.close()
+        assert p.wait(timeout=15) == 0
+        # the socket was given, not made: it stays for whoever gave it
+        assert os.path.exists(sock)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        ls.close()

@@ -16,6 +16,8 @@ struct api_opts {
         const char *root, *runroot;
         const char *sockets[API_MAX_SOCKETS]; /* paths of unix sockets to make and listen on */
         size_t n_sockets;
+        int listen_fds[API_MAX_SOCKETS];      /* sockets listening already (LISTEN_FDS): served, never removed */
+        size_t n_listen_fds;
         int timeout;                          /* seconds idle before returning, 0: none */
         const int *stop_fd;                   /* readable: return (a signal arrived) */
 };

@@ -371,7 +371,7 @@ static bool idle_for(int secs)
 
 int api_serve(const struct api_opts *o, struct err *err)
 {
-        struct MHD_Daemon *d[API_MAX_SOCKETS] = { 0 };
+        struct MHD_Daemon *d[API_MAX_SOCKETS] = { 0 }, *ld[API_MAX_SOCKETS] = { 0 };
         int r = 0;
         last_done = time(NULL);
         for (size_t i = 0; i < o->n_sockets && r >= 0; i++) {
@@ -389,6 +389,14 @@ int api_serve(const struct api_opts *o, struct err *err)
                         r = err_set(err, -EIO, "cannot serve on '%s' (libmicrohttpd)", o->sockets[i]);
                 }
         }
+        for (size_t i = 0; i < o->n_listen_fds && r >= 0; i++) {
+                ld[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE,
+                                         0, NULL, NULL, on_request, (void *) o, MHD_OPTION_LISTEN_SOCKET,
+                                         o->listen_fds[i], MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
+                if (!ld[i])
+                        r = err_set(err, -EIO, "cannot serve on fd %d (libmicrohttpd)", o->listen_fds[i]);
+        }
         while (r >= 0) {
                 struct pollfd p = { .fd = o->stop_fd ? *o->stop_fd : -1, .events = POLLIN };
                 int n = poll(&p, 1, 1000);
@@ -405,5 +413,8 @@ int api_serve(const struct api_opts *o, struct err *err)
         for (size_t i = 0; i < o->n_sockets; i++)
                 if (d[i] && idle_for(0))
                         MHD_stop_daemon(d[i]);
+        for (size_t i = 0; i < o->n_listen_fds; i++)
+                if (ld[i] && idle_for(0))
+                        MHD_stop_daemon(ld[i]);
         return r;
 }
