@@ -5,7 +5,7 @@
 # When another apt or dpkg holds the lock (unattended-upgrades), waits for it.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev libcurl4-openssl-dev zstd
+PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmocka-dev libarchive-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev zstd
       python3 python3-pytest busybox-static uidmap iproute2 procps util-linux acl
       clang libclang-rt-14-dev"
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only a Recommends
@@ -13,7 +13,7 @@ PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmo
 # real callers and peers of den-runtime, for tests and benchmarks
 PEERS="crun runc podman containerd fuse-overlayfs slirp4netns passt containernetworking-plugins
       docker-registry apache2-utils openssl skopeo umoci
-      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini docker.io buildah git"
+      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini docker.io python3-docker buildah git"
 missing=""
 for p in $PKGS $PEERS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

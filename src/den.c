@@ -47,6 +47,7 @@ static const struct {
         { "rmi", den_cmd_rmi, "remove image names" },
         { "run", den_cmd_run, "run a command in a new container" },
         { "save", den_cmd_save, "write an image as docker-archive, oci-archive or an OCI layout" },
+        { "serve", den_cmd_serve, "serve the Docker Engine API on a unix socket (for docker, compose, SDKs)" },
         { "session", den_cmd_session, "containers that stay: begin, exec (network per command), list, end" },
         { "start", den_cmd_start, "start created or stopped containers (-a: attached)" },
         { "stop", den_cmd_stop, "stop containers (SIGTERM, then SIGKILL after -t seconds)" },

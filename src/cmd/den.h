@@ -38,6 +38,7 @@ int den_cmd_build(struct den_global *g, int argc, char **argv);
 int den_cmd_builder(struct den_global *g, int argc, char **argv);
 int den_image_history(struct den_global *g, int argc, char **argv);
 int den_cmd_system(struct den_global *g, int argc, char **argv);
+int den_cmd_serve(struct den_global *g, int argc, char **argv);
 int den_cmd_pull(struct den_global *g, int argc, char **argv);
 int den_cmd_push(struct den_global *g, int argc, char **argv);
 int den_cmd_login(struct den_global *g, int argc, char **argv);

@@ -106,6 +106,9 @@ static int info(struct den_global *g)
 
 int den_cmd_system(struct den_global *g, int argc, char **argv)
 {
+        /* podman's name for it */
+        if (argc >= 2 && strcmp(argv[1], "service") == 0)
+                return den_cmd_serve(g, argc - 1, argv + 1);
         if (argc == 2 && strcmp(argv[1], "df") == 0)
                 return df(g);
         if (argc == 2 && strcmp(argv[1], "info") == 0)
@@ -116,7 +119,7 @@ int den_cmd_system(struct den_global *g, int argc, char **argv)
         bool repair = check && argc == 3 && strcmp(argv[2], "--repair") == 0;
         if (!check || argc > 3 || (argc == 3 && !repair)) {
                 if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                        printf("usage: den system check [--repair] | den system prune | den system df | den system info\n");
+                        printf("usage: den system check [--repair] | den system prune | den system df | den system info | den system service\n");
                         return 0;
                 }
                 return den_usage("system", "expects check [--repair], prune, df or info");

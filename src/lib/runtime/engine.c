@@ -55,10 +55,19 @@ int engine_run(const struct engine_run_opts *o, struct err *err)
         return r;
 }
 
-int engine_create(const struct engine_run_opts *o, struct err *err)
+int engine_create_id(const struct engine_run_opts *o, char **ret_id, struct err *err)
 {
         _cleanup_free_ char *id = NULL;
         int r = ctr_new(o, false, true, &id, err);
+        if (r >= 0)
+                *ret_id = TAKE_PTR(id);
+        return r;
+}
+
+int engine_create(const struct engine_run_opts *o, struct err *err)
+{
+        _cleanup_free_ char *id = NULL;
+        int r = engine_create_id(o, &id, err);
         if (r >= 0) {
                 printf("%s\n", id);
                 fflush(stdout);

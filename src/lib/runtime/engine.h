@@ -44,6 +44,8 @@ char *engine_default_root(void);
 int engine_run(const struct engine_run_opts *o, struct err *err);
 /* den create: the record only (its id printed); den start runs it, attached or not */
 int engine_create(const struct engine_run_opts *o, struct err *err);
+/* the same, the id given back (den serve) instead of printed */
+int engine_create_id(const struct engine_run_opts *o, char **ret_id, struct err *err);
 /* den session begin: a container whose keeper waits for commands until den session end;
  * its name is printed */
 int engine_session_begin(const struct engine_run_opts *o, struct err *err);

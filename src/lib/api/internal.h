@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+
+#include "lib/base/json.h"
+
+/* One request as a route sees it: the path without its /vN.NN prefix, the
+ * {name} segments of its pattern, the whole body (at most API_BODY_MAX). */
+#define API_MAX_PARAMS 4
+struct api_req {
+        const char *root, *runroot;
+        const char *method, *path;
+        const char *params[API_MAX_PARAMS]; /* the {name} segments, in pattern order */
+        size_t n_params;
+        const char *body;                   /* NUL-terminated; "" when none */
+        size_t body_len;
+        void *conn;                         /* the MHD connection, for api_query() */
+};
+
+/* What a route answers: a status, a body it owns (free()d after sending), its type. */
+struct api_reply {
+        int status;
+        char *body;
+        size_t body_len;
+        const char *content_type; /* NULL: application/json */
+        /* set: the connection is taken over (101 UPGRADED) and given to hijack, on a thread of
+         * its own, which owns cls (frees it) and must not close fd */
+        void (*hijack)(void *cls, int fd);
+        /* set: the headers go at once and the body is what gen writes, called until it returns 0
+         * (then gen_free(gen_cls)); for answers that take long, as /wait (docker's CLI waits for
+         * the headers of its /wait before it starts the container) */
+        size_t (*gen)(void *cls, char *buf, size_t max);
+        void *gen_cls;
+        void (*gen_free)(void *cls);
+        void *hijack_cls;
+};
+
+typedef int (*api_handler)(struct api_req *q, struct api_reply *ret);
+struct api_route {
+        const char *method;  /* "GET" also answers HEAD */
+        const char *pattern; /* "/containers/{id}/json" */
+        api_handler fn;
+        bool serial;         /* runs under the service's lock (store and records are not thread-safe) */
+};
+extern const struct api_route api_routes[];
+extern const size_t api_n_routes;
+
+/* the lock serial routes run under, for work a route leaves running (the --rm reaper) */
+void api_serial(bool lock);
+/* a query argument, NULL when absent */
+const char *api_query(struct api_req *q, const char *name);
+/* true for 1, true, yes */
+bool api_query_bool(struct api_req *q, const char *name);
+/* a JSON body (steals j) */
+int api_json(struct api_reply *ret, int status, json_t *j);
+/* docker's error shape {"message": ...} */
+int api_error(struct api_reply *ret, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* an error from the library, its status from its code: ENOENT 404, EEXIST/EBUSY 409, EINVAL 400, else 500 */
+int api_fail(struct api_reply *ret, const struct err *err);
+
+/* the route groups */
+int api_ping(struct api_req *q, struct api_reply *ret);
+int api_version(struct api_req *q, struct api_reply *ret);
+int api_info(struct api_req *q, struct api_reply *ret);
+int api_images_list(struct api_req *q, struct api_reply *ret);
+int api_image_inspect(struct api_req *q, struct api_reply *ret);
+int api_image_history(struct api_req *q, struct api_reply *ret);
+int api_image_tag(struct api_req *q, struct api_reply *ret);
+int api_image_delete(struct api_req *q, struct api_reply *ret);
+int api_ctr_list(struct api_req *q, struct api_reply *ret);
+int api_ctr_inspect(struct api_req *q, struct api_reply *ret);
+int api_ctr_create(struct api_req *q, struct api_reply *ret);
+int api_ctr_start(struct api_req *q, struct api_reply *ret);
+int api_ctr_wait(struct api_req *q, struct api_reply *ret);
+int api_ctr_stop(struct api_req *q, struct api_reply *ret);
+int api_ctr_kill(struct api_req *q, struct api_reply *ret);
+int api_ctr_delete(struct api_req *q, struct api_reply *ret);
+int api_ctr_logs(struct api_req *q, struct api_reply *ret);
+int api_ctr_attach(struct api_req *q, struct api_reply *ret);

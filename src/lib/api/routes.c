@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The Docker Engine API's routes, each a thin call into den's library: the
+ * table, then /_ping, /version, /info and the image routes.  The container
+ * routes are in routes_ctr.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "internal.h"
+#include "lib/base/macro.h"
+#include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
+#include "lib/store/image.h"
+
+const struct api_route api_routes[] = {
+        { "GET", "/_ping", api_ping, false },
+        { "GET", "/version", api_version, false },
+        { "GET", "/info", api_info, true },
+        { "GET", "/images/json", api_images_list, true },
+        { "GET", "/images/{name}/json", api_image_inspect, true },
+        { "GET", "/images/{name}/history", api_image_history, true },
+        { "POST", "/images/{name}/tag", api_image_tag, true },
+        { "DELETE", "/images/{name}", api_image_delete, true },
+        { "GET", "/containers/json", api_ctr_list, true },
+        { "POST", "/containers/create", api_ctr_create, true },
+        { "GET", "/containers/{id}/json", api_ctr_inspect, true },
+        { "POST", "/containers/{id}/start", api_ctr_start, true },
+        { "POST", "/containers/{id}/wait", api_ctr_wait, false },
+        { "POST", "/containers/{id}/stop", api_ctr_stop, false },
+        { "POST", "/containers/{id}/kill", api_ctr_kill, true },
+        { "GET", "/containers/{id}/logs", api_ctr_logs, false },
+        { "POST", "/containers/{id}/attach", api_ctr_attach, true },
+        { "DELETE", "/containers/{id}", api_ctr_delete, true },
+};
+const size_t api_n_routes = ELEMENTSOF(api_routes);
+
+int api_ping(struct api_req *q, struct api_reply *ret)
+{
+        ret->status = 200;
+        ret->body = xstrdup("OK");
+        ret->body_len = 2;
+        ret->content_type = "text/plain; charset=utf-8";
+        return 0;
+}
+
+static const char *go_arch(void)
+{
+        static struct utsname u;
+        uname(&u);
+        if (strcmp(u.machine, "x86_64") == 0)
+                return "amd64";
+        if (strcmp(u.machine, "aarch64") == 0)
+                return "arm64";
+        return u.machine;
+}
+
+static const char *kernel(void)
+{
+        static struct utsname u;
+        uname(&u);
+        return u.release;
+}
+
+int api_version(struct api_req *q, struct api_reply *ret)
+{
+        json_t *details = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ApiVersion", API_VERSION, "MinAPIVersion",
+                                    API_VERSION_MIN, "Os", "linux", "Arch", go_arch(), "KernelVersion", kernel(),
+                                    "Experimental", "false");
+        return api_json(ret, 200,
+                        json_pack("{s:{s:s},s:[{s:s,s:s,s:o}],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Platform",
+                                  "Name", "den " DEN_VERSION, "Components", "Name", "Engine", "Version", DEN_VERSION,
+                                  "Details", details, "Version", DEN_VERSION, "ApiVersion", API_VERSION,
+                                  "MinAPIVersion", API_VERSION_MIN, "GitCommit", "", "GoVersion", "none (C)", "Os",
+                                  "linux", "Arch", go_arch(), "KernelVersion", kernel(), "BuildTime", ""));
+}
+
+/* the distinct images of the store (names -> manifests) */
+static int count_images(const char *root, size_t *ret)
+{
+        struct store s;
+        struct err err = { 0 };
+        json_t *names = NULL, *seen = json_object();
+        if (store_open(root, &s, &err) >= 0) {
+                if (image_names_load(&s, &names, &err) >= 0) {
+                        const char *k;
+                        json_t *v;
+                        json_object_foreach(names, k, v) json_object_set(seen, json_string_value(v), json_true());
+                        json_decref(names);
+                }
+                store_close(&s);
+        }
+        *ret = json_object_size(seen);
+        json_decref(seen);
+        return 0;
+}
+
+int api_info(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *list = NULL, *c;
+        size_t i, running = 0, stopped = 0, n_images = 0;
+        if (engine_list(q->root, q->runroot, &list, &err) < 0)
+                return api_fail(ret, &err);
+        json_array_foreach(list, i, c)
+        {
+                const char *st = json_string_value(json_object_get(c, "Status"));
+                if (st && strcmp(st, "running") == 0)
+                        running++;
+                else
+                        stopped++;
+        }
+        size_t total = json_array_size(list);
+        json_decref(list);
+        count_images(q->root, &n_images);
+        struct sysinfo si;
+        sysinfo(&si);
+        char host[256] = "";
+        gethostname(host, sizeof(host) - 1);
+        json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:b,s:s}", "ID",
+                              "den", "Containers", (json_int_t) total, "ContainersRunning", (json_int_t) running,
+                              "ContainersPaused", (json_int_t) 0, "ContainersStopped", (json_int_t) stopped, "Images",
+                              (json_int_t) n_images, "Driver", "overlay", "OperatingSystem", "den", "OSType", "linux",
+                              "Architecture", go_arch(), "KernelVersion", kernel(), "NCPU",
+                              (json_int_t) sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
+                              (json_int_t) si.totalram * si.mem_unit, "Name", host, "ServerVersion", DEN_VERSION,
+                              "DockerRootDir", q->root, "CgroupDriver", "none", "Debug", false, "LoggingDriver",
+                              "json-file");
+        json_object_set_new(j, "SecurityOptions",
+                            json_pack("[s,s]", "name=seccomp,profile=default", geteuid() ? "name=rootless" : "name=root"));
+        json_object_set_new(j, "Plugins", json_pack("{s:[],s:[s],s:[]}", "Volume", "Network", "host", "Log"));
+        json_object_set_new(j, "RegistryConfig", json_pack("{s:{},s:[]}", "IndexConfigs", "Mirrors"));
+        json_object_set_new(j, "Swarm", json_pack("{s:s}", "LocalNodeState", "inactive"));
+        return api_json(ret, 200, j);
+}
+
+/* a name, a full or short image id ("sha256:ab12..." or "ab12...") -> manifest digest */
+static int image_find(struct store *s, const char *ref, char man[DIGEST_STR_MAX], struct err *err)
+{
+        struct err e1 = { 0 };
+        /* "sha256:..." is docker's image id (the config's digest), not den's manifest digest */
+        if (strncmp(ref, "sha256:", 7) != 0 && image_resolve(s, ref, man, &e1) >= 0)
+                return 0;
+        const char *hex = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
+        size_t hl = strlen(hex);
+        bool is_hex = hl >= 4 && hl <= 64 && strspn(hex, "0123456789abcdef") == hl;
+        json_t *names = NULL;
+        if (is_hex && image_names_load(s, &names, err) >= 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(names, k, v)
+                {
+                        json_t *info = NULL;
+                        struct err e2 = { 0 };
+                        if (image_inspect(s, json_string_value(v), &info, &e2) < 0)
+                                continue;
+                        const char *id = json_string_value(json_object_get(info, "Id"));
+                        bool hit = id && strncmp(id + 7, hex, hl) == 0;
+                        json_decref(info);
+                        if (hit) {
+                                snprintf(man, DIGEST_STR_MAX, "%s", json_string_value(v));
+                                json_decref(names);
+                                return 0;
+                        }
+                }
+                json_decref(names);
+        }
+        return err_set(err, -ENOENT, "No such image: %s", ref);
+}
+
+static json_int_t created_of(json_t *info)
+{
+        time_t t = format_parse_time(json_string_value(json_object_get(json_object_get(info, "Config"), "created")));
+        return t < 0 ? 0 : (json_int_t) t;
+}
+
+/* docker's image summary (/images/json) */
+static json_t *image_summary(json_t *info)
+{
+        json_t *labels = json_object_get(json_object_get(json_object_get(info, "Config"), "config"), "Labels");
+        return json_pack("{s:O,s:s,s:O,s:[],s:I,s:O,s:O,s:i,s:O,s:i}", "Id", json_object_get(info, "Id"), "ParentId", "",
+                         "RepoTags", json_object_get(info, "RepoTags"), "RepoDigests", "Created", created_of(info),
+                         "Size", json_object_get(info, "Size"), "VirtualSize", json_object_get(info, "Size"),
+                         "SharedSize", -1, "Labels", json_is_object(labels) ? labels : json_null(), "Containers", -1);
+}
+
+int api_images_list(struct api_req *q, struct api_reply *ret)
+{
+        struct store s;
+        struct err err = { 0 };
+        if (store_open(q->root, &s, &err) < 0)
+                return api_fail(ret, &err);
+        json_t *names = NULL, *out = json_array(), *seen = json_object();
+        if (image_names_load(&s, &names, &err) < 0) {
+                store_close(&s);
+                json_decref(out);
+                json_decref(seen);
+                return api_fail(ret, &err);
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(names, k, v)
+        {
+                const char *man = json_string_value(v);
+                json_t *info = NULL;
+                struct err e2 = { 0 };
+                if (json_object_get(seen, man) || image_inspect(&s, man, &info, &e2) < 0)
+                        continue;
+                json_object_set(seen, man, json_true());
+                json_array_append_new(out, image_summary(info));
+                json_decref(info);
+        }
+        json_decref(names);
+        json_decref(seen);
+        store_close(&s);
+        return api_json(ret, 200, out);
+}
+
+/* the image q->params[0] names, inspected into *info or given the name tag_as;
+ * -1 after a 404 (or another error) in ret */
+static int image_load(struct api_req *q, struct api_reply *ret, json_t **info, const char *tag_as)
+{
+        struct store s;
+        struct err err = { 0 };
+        char man[DIGEST_STR_MAX];
+        int r = store_open(q->root, &s, &err);
+        if (r >= 0) {
+                if ((r = image_find(&s, q->params[0], man, &err)) >= 0)
+                        r = tag_as ? image_tag(&s, man, tag_as, &err) : image_inspect(&s, man, info, &err);
+                store_close(&s);
+        }
+        return r < 0 ? api_fail(ret, &err), -1 : 0;
+}
+
+int api_image_inspect(struct api_req *q, struct api_reply *ret)
+{
+        json_t *info = NULL;
+        if (image_load(q, ret, &info, NULL) < 0)
+                return 0;
+        json_t *cfg = json_object_get(info, "Config"), *ccfg = json_object_get(cfg, "config");
+        json_t *j = json_pack("{s:O,s:O,s:[s],s:s,s:s,s:O?,s:s,s:O?,s:O?,s:s,s:O,s:O,s:{s:s},s:{s:s,s:O?}}", "Id",
+                              json_object_get(info, "Id"), "RepoTags", json_object_get(info, "RepoTags"),
+                              "RepoDigests", "", "Parent", "", "Comment", "", "Created",
+                              json_object_get(cfg, "created"), "DockerVersion", "", "Author",
+                              json_object_get(cfg, "author"), "Config", json_is_object(ccfg) ? ccfg : json_null(),
+                              "Os", "linux", "Size", json_object_get(info, "Size"), "VirtualSize",
+                              json_object_get(info, "Size"), "GraphDriver", "Name", "overlay", "RootFS", "Type",
+                              "layers", "Layers", json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"));
+        json_array_clear(json_object_get(j, "RepoDigests"));
+        json_object_set(j, "Architecture", json_object_get(cfg, "architecture") ?: json_string(go_arch()));
+        json_decref(info);
+        return api_json(ret, 200, j);
+}
+
+int api_image_history(struct api_req *q, struct api_reply *ret)
+{
+        json_t *info = NULL;
+        if (image_load(q, ret, &info, NULL) < 0)
+                return 0;
+        json_t *hist = json_object_get(json_object_get(info, "Config"), "history"), *out = json_array(), *h;
+        json_t *layers = json_object_get(json_object_get(info, "Manifest"), "layers");
+        size_t n = json_array_size(hist), li = 0;
+        /* docker lists the newest first; a step that made no layer has size 0 */
+        json_t *sizes = json_array();
+        for (size_t i = 0; i < n; i++) {
+                h = json_array_get(hist, i);
+                json_int_t sz = 0;
+                if (!json_is_true(json_object_get(h, "empty_layer")))
+                        sz = json_integer_value(json_object_get(json_array_get(layers, li++), "size"));
+                json_array_append_new(sizes, json_integer(sz));
+        }
+        for (size_t i = n; i-- > 0;) {
+                h = json_array_get(hist, i);
+                time_t t = format_parse_time(json_string_value(json_object_get(h, "created")));
+                json_t *tags = i == n - 1 ? json_deep_copy(json_object_get(info, "RepoTags")) : json_array();
+                const char *by = json_string_value(json_object_get(h, "created_by"));
+                const char *comment = json_string_value(json_object_get(h, "comment"));
+                const char *id = i == n - 1 ? json_string_value(json_object_get(info, "Id")) : "<missing>";
+                json_array_append_new(out, json_pack("{s:s,s:I,s:s,s:o,s:O,s:s}", "Id", id, "Created",
+                                                     (json_int_t) (t < 0 ? 0 : t), "CreatedBy", by ? by : "",
+                                                     "Tags", tags, "Size", json_array_get(sizes, i), "Comment",
+                                                     comment ? comment : ""));
+        }
+        json_decref(sizes);
+        json_decref(info);
+        return api_json(ret, 200, out);
+}
+
+int api_image_tag(struct api_req *q, struct api_reply *ret)
+{
+        const char *repo = api_query(q, "repo"), *tag = api_query(q, "tag");
+        if (!repo || !*repo)
+                return api_error(ret, 400, "repository name must have at least one component");
+        _cleanup_free_ char *dst = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+        if (image_load(q, ret, NULL, dst) < 0)
+                return 0;
+        ret->status = 201;
+        return 0;
+}
+
+/* the exact name in the store that ref (resolved to man) stands for: ref itself
+ * normalized, else the pulled name it is short for (docker.io/library/x:t for x:t);
+ * image_untag given a short name would drop every name of the image */
+static char *image_name_key(struct store *s, const char *ref, const char *man)
+{
+        _cleanup_free_ char *norm = NULL;
+        struct err e = { 0 };
+        json_t *names = NULL;
+        char *key = NULL;
+        if (image_ref_normalize(ref, &norm, &e) < 0 || image_names_load(s, &names, &e) < 0)
+                return NULL;
+        const char *k, *tail = strncmp(norm, "localhost/", 10) == 0 ? norm + 9 : NULL;
+        json_t *v;
+        json_object_foreach(names, k, v)
+        {
+                size_t kl = strlen(k), tl = tail ? strlen(tail) : 0;
+                if (strcmp(k, norm) == 0 ||
+                    (!key && tail && kl > tl && strcmp(k + kl - tl, tail) == 0 && strcmp(json_string_value(v), man) == 0)) {
+                        free(key);
+                        key = xstrdup(k);
+                        if (strcmp(k, norm) == 0)
+                                break;
+                }
+        }
+        json_decref(names);
+        return key;
+}
+
+int api_image_delete(struct api_req *q, struct api_reply *ret)
+{
+        struct store s;
+        struct err err = { 0 };
+        char man[DIGEST_STR_MAX];
+        json_t *names = NULL, *out = json_array();
+        int r = store_open(q->root, &s, &err);
+        if (r < 0) {
+                json_decref(out);
+                return api_fail(ret, &err);
+        }
+        /* a name drops that name (den's rule of names, as den rmi); an id every name of the image */
+        struct err e1 = { 0 };
+        _cleanup_free_ char *key = NULL;
+        if (image_resolve(&s, q->params[0], man, &e1) >= 0 && (key = image_name_key(&s, q->params[0], man))) {
+                if ((r = image_untag(&s, key, &err)) >= 0)
+                        json_array_append_new(out, json_pack("{s:s}", "Untagged", q->params[0]));
+        } else if ((r = image_find(&s, q->params[0], man, &err)) >= 0 && (r = image_names_load(&s, &names, &err)) >= 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(names, k, v)
+                {
+                        if (strcmp(json_string_value(v), man) != 0)
+                                continue;
+                        if ((r = image_untag(&s, k, &err)) < 0)
+                                break;
+                        json_array_append_new(out, json_pack("{s:s}", "Untagged", k));
+                }
+                json_decref(names);
+        }
+        store_close(&s);
+        if (r < 0) {
+                json_decref(out);
+                return api_fail(ret, &err);
+        }
+        return api_json(ret, 200, out);
+}

@@ -1,0 +1,817 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The container routes of the Docker Engine API: docker's request and
+ * response shapes mapped onto engine.h, nothing run here but through it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "internal.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+#include "lib/base/signal.h"
+#include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
+
+static json_int_t epoch_of(json_t *v)
+{
+        if (json_is_integer(v))
+                return json_integer_value(v);
+        time_t t = format_parse_time(json_string_value(v));
+        return t < 0 ? 0 : (json_int_t) t;
+}
+
+static char *join_args(json_t *args)
+{
+        char *out = xstrdup("");
+        size_t i;
+        json_t *a;
+        json_array_foreach(args, i, a)
+        {
+                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a));
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+int api_ctr_list(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *list = NULL, *c, *out = json_array();
+        bool all = api_query_bool(q, "all");
+        if (engine_list(q->root, q->runroot, &list, &err) < 0) {
+                json_decref(out);
+                return api_fail(ret, &err);
+        }
+        size_t i;
+        time_t now = time(NULL);
+        json_array_foreach(list, i, c)
+        {
+                const char *st = json_string_value(json_object_get(c, "Status"));
+                if (!st)
+                        st = "unknown";
+                if (!all && strcmp(st, "running") != 0)
+                        continue;
+                json_int_t started = json_integer_value(json_object_get(c, "StartedAt")),
+                           finished = json_integer_value(json_object_get(c, "FinishedAt"));
+                char status[128];
+                format_status(st, (int) json_integer_value(json_object_get(c, "ExitCode")), started, finished, now,
+                              status, sizeof(status));
+                _cleanup_free_ char *cmd = join_args(json_object_get(json_object_get(c, "Process"), "args"));
+                _cleanup_free_ char *name = xasprintf("/%s", json_string_value(json_object_get(c, "Name")));
+                json_array_append_new(
+                        out, json_pack("{s:O,s:[s],s:O,s:s,s:s,s:I,s:s,s:s,s:[],s:{},s:{s:s},s:{s:{}},s:[]}", "Id",
+                                       json_object_get(c, "Id"), "Names", name, "Image", json_object_get(c, "Image"),
+                                       "ImageID", json_string_value(json_object_get(c, "ImageDigest")) ?: "", "Command", cmd, "Created",
+                                       epoch_of(json_object_get(c, "Created")), "State", st, "Status", status, "Ports",
+                                       "Labels", "HostConfig", "NetworkMode", "default", "NetworkSettings",
+                                       "Networks", "Mounts"));
+        }
+        json_decref(list);
+        return api_json(ret, 200, out);
+}
+
+int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        json_t *proc = json_object_get(rec, "Process"), *opt = json_object_get(rec, "Options");
+        json_t *args = json_object_get(proc, "args");
+        const char *st = json_string_value(json_object_get(rec, "Status"));
+        int code = (int) json_integer_value(json_object_get(rec, "ExitCode"));
+        bool running = st && strcmp(st, "running") == 0;
+        _cleanup_free_ char *name = xasprintf("/%s", json_string_value(json_object_get(rec, "Name")));
+        json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", st ? st : "unknown",
+                                  "Running", running, "Paused", false, "Restarting", false, "OOMKilled", false, "Dead",
+                                  false, "Pid", (int) json_integer_value(json_object_get(rec, "KeeperPid")), "ExitCode",
+                                  code < 0 ? 0 : code, "Error", "", "StartedAt", "0001-01-01T00:00:00Z", "FinishedAt",
+                                  "0001-01-01T00:00:00Z");
+        json_t *cmd = json_array_size(args) ? json_deep_copy(args) : json_array();
+        json_t *config = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:O?,s:o,s:O,s:s,s:n,s:{}}", "Hostname",
+                                   json_string_value(json_object_get(opt, "Hostname")) ?: "", "Domainname", "", "User",
+                                   json_string_value(json_object_get(proc, "user")) ?: "", "AttachStdin", false,
+                                   "AttachStdout", false, "AttachStderr", false, "Tty",
+                                   json_is_true(json_object_get(opt, "Tty")), "OpenStdin", false, "Env",
+                                   json_object_get(proc, "env"), "Cmd", cmd, "Image", json_object_get(rec, "Image"),
+                                   "WorkingDir", json_string_value(json_object_get(proc, "cwd")) ?: "", "Entrypoint",
+                                   "Labels");
+        const char *net = json_string_value(json_object_get(opt, "Network"));
+        json_t *host = json_pack("{s:O,s:s,s:b,s:b,s:{s:s}}", "Binds", json_object_get(opt, "Volumes"),
+                                 "NetworkMode", net ? net : "default", "AutoRemove",
+                                 json_is_true(json_object_get(opt, "AutoRemove")), "ReadonlyRootfs",
+                                 json_is_true(json_object_get(opt, "ReadOnly")), "RestartPolicy", "Name", "no");
+        json_object_set_new(host, "LogConfig", json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
+        _cleanup_free_ char *created = xstrdup(json_string_value(json_object_get(rec, "Created")) ?: "");
+        json_t *j = json_pack("{s:O,s:s,s:s,s:s,s:O?,s:o,s:O,s:s,s:i,s:s,s:s,s:o,s:o,s:[],s:{s:{}}}", "Id",
+                              json_object_get(rec, "Id"), "Created", created, "Path",
+                              json_string_value(json_array_get(args, 0)) ?: "", "Name", name, "Args",
+                              json_null(), "State", state, "Image", json_object_get(rec, "ImageDigest"),
+                              "Driver", "overlay", "RestartCount", 0, "Platform", "linux", "MountLabel", "", "Config",
+                              config, "HostConfig", host, "Mounts", "NetworkSettings", "Networks");
+        json_t *rest = json_array();
+        for (size_t i = 1; i < json_array_size(args); i++)
+                json_array_append(rest, json_array_get(args, i));
+        json_object_set_new(j, "Args", rest);
+        json_decref(rec);
+        return api_json(ret, 200, j);
+}
+
+/* a JSON value docker's CLI sends for a field left alone: null, false, 0, "", [], {} (or all of its members so) */
+static bool json_empty(json_t *v)
+{
+        const char *k;
+        json_t *m;
+        size_t i;
+        switch (json_typeof(v)) {
+        case JSON_NULL:
+        case JSON_FALSE:
+                return true;
+        case JSON_INTEGER:
+                return json_integer_value(v) == 0;
+        case JSON_REAL:
+                return json_real_value(v) == 0;
+        case JSON_STRING:
+                return json_string_length(v) == 0;
+        case JSON_ARRAY:
+                json_array_foreach(v, i, m) if (!json_empty(m)) return false;
+                return true;
+        case JSON_OBJECT:
+                json_object_foreach(v, k, m) if (!json_empty(m)) return false;
+                return true;
+        default:
+                return false;
+        }
+}
+
+static bool in_list(const char *k, const char *const *list)
+{
+        for (; *list; list++)
+                if (strcmp(k, *list) == 0)
+                        return true;
+        return false;
+}
+
+/* the fields of obj that are neither handled nor left empty, "a, b": to refuse */
+static char *unsupported(json_t *obj, const char *where, const char *const *handled)
+{
+        char *out = NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach(obj, k, v)
+        {
+                if (in_list(k, handled) || json_empty(v))
+                        continue;
+                /* what the CLI sends by default, meaning what den does */
+                if ((strcmp(k, "RestartPolicy") == 0 && json_empty(json_object_get(v, "MaximumRetryCount")) &&
+                     (!json_string_value(json_object_get(v, "Name")) ||
+                      strcmp(json_string_value(json_object_get(v, "Name")), "no") == 0)) ||
+                    (strcmp(k, "MemorySwappiness") == 0 && json_integer_value(v) == -1) ||
+                    (strcmp(k, "CgroupnsMode") == 0 && strcmp(json_string_value(v) ?: "", "private") == 0) ||
+                    (strcmp(k, "IpcMode") == 0 && strcmp(json_string_value(v) ?: "", "private") == 0))
+                        continue;
+                char *n = xasprintf("%s%s%s%s", out ? out : "", out ? ", " : "", where, k);
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+static int strv_from_json(json_t *a, const char *what, char ***ret, struct api_reply *rep)
+{
+        size_t i;
+        json_t *v;
+        if (json_is_null(a) || !a)
+                return 0;
+        if (json_is_string(a)) {
+                strv_push(ret, json_string_value(a));
+                return 0;
+        }
+        if (!json_is_array(a))
+                return api_error(rep, 400, "%s: expected an array of strings", what), -1;
+        json_array_foreach(a, i, v)
+        {
+                if (!json_is_string(v))
+                        return api_error(rep, 400, "%s: expected an array of strings", what), -1;
+                strv_push(ret, json_string_value(v));
+        }
+        return 0;
+}
+
+static void opts_free(struct engine_run_opts *o)
+{
+        strv_freep(&o->cmd);
+        strv_freep(&o->env);
+        strv_freep(&o->volumes);
+        strv_freep(&o->tmpfs);
+}
+
+/* docker's create body -> den's run options; 400 naming what den does not do */
+static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, struct api_reply *rep)
+{
+        static const char *const top[] = { "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Tty",
+                                           "OpenStdin", "Hostname", "HostConfig", "AttachStdin", "AttachStdout",
+                                           "AttachStderr", "StdinOnce", "NetworkingConfig", NULL };
+        static const char *const hc[] = { "Binds", "AutoRemove", "NetworkMode", "ReadonlyRootfs", "Tmpfs",
+                                          "ConsoleSize", "LogConfig", "Isolation", NULL };
+        json_t *h = json_object_get(b, "HostConfig");
+        _cleanup_free_ char *u1 = unsupported(b, "", top), *u2 = json_is_object(h) ? unsupported(h, "HostConfig.", hc) : NULL;
+        if (u1 || u2)
+                return api_error(rep, 400, "den does not support %s%s%s yet", u1 ? u1 : "", u1 && u2 ? ", " : "",
+                                 u2 ? u2 : ""), -1;
+        o->image = json_string_value(json_object_get(b, "Image"));
+        if (!o->image || !*o->image)
+                return api_error(rep, 400, "config: Image is missing"), -1;
+        char **ep = NULL;
+        if (strv_from_json(json_object_get(b, "Entrypoint"), "Entrypoint", &ep, rep) < 0)
+                return -1;
+        /* den's entrypoint is one word: the rest of docker's array goes before Cmd */
+        if (ep) {
+                *ret_ep = xstrdup(ep[0]);
+                o->entrypoint = *ret_ep;
+                for (size_t i = 1; ep[i]; i++)
+                        strv_push(&o->cmd, ep[i]);
+                strv_freep(&ep);
+        }
+        if (strv_from_json(json_object_get(b, "Cmd"), "Cmd", &o->cmd, rep) < 0 ||
+            strv_from_json(json_object_get(b, "Env"), "Env", &o->env, rep) < 0 ||
+            strv_from_json(json_object_get(h, "Binds"), "HostConfig.Binds", &o->volumes, rep) < 0)
+                return -1;
+        const char *s = json_string_value(json_object_get(b, "WorkingDir"));
+        o->workdir = s && *s ? s : NULL;
+        s = json_string_value(json_object_get(b, "User"));
+        o->user = s && *s ? s : NULL;
+        s = json_string_value(json_object_get(b, "Hostname"));
+        o->hostname = s && *s ? s : NULL;
+        /* den start keeps no log of a tty's output yet, and attach has no stdin: refused, not dropped */
+        if (json_is_true(json_object_get(b, "Tty")))
+                return api_error(rep, 400, "den serve does not support Tty (docker run -t) yet"), -1;
+        o->interactive = json_is_true(json_object_get(b, "OpenStdin"));
+        o->rm = json_is_true(json_object_get(h, "AutoRemove"));
+        o->read_only = json_is_true(json_object_get(h, "ReadonlyRootfs"));
+        s = json_string_value(json_object_get(h, "NetworkMode"));
+        if (s && *s && strcmp(s, "default") != 0 && strcmp(s, "bridge") != 0)
+                o->network = s;
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(h, "Tmpfs"), k, v)
+        {
+                if (!json_empty(v))
+                        return api_error(rep, 400, "HostConfig.Tmpfs %s: options (%s) are not supported yet", k,
+                                         json_string_value(v) ?: "?"), -1;
+                strv_push(&o->tmpfs, k);
+        }
+        o->detach = true;
+        return 0;
+}
+
+int api_ctr_create(struct api_req *q, struct api_reply *ret)
+{
+        json_error_t je;
+        json_t *b = json_loadb(q->body, q->body_len, 0, &je);
+        if (!json_is_object(b)) {
+                json_decref(b);
+                return api_error(ret, 400, "malformed JSON body: %s", b ? "not an object" : je.text);
+        }
+        struct engine_run_opts o = { .root = q->root, .runroot = q->runroot, .name = api_query(q, "name") };
+        _cleanup_free_ char *ep = NULL, *id = NULL;
+        if (o.name && !*o.name)
+                o.name = NULL;
+        if (create_opts(b, &o, &ep, ret) < 0) {
+                opts_free(&o);
+                json_decref(b);
+                return 0;
+        }
+        struct err err = { 0 };
+        int r = engine_create_id(&o, &id, &err);
+        opts_free(&o);
+        json_decref(b);
+        if (r < 0) {
+                /* docker's CLI pulls on a 404 that says "No such image" */
+                if (-err.code == ENOENT && strncmp(err.msg, "image ", 6) == 0)
+                        return api_error(ret, 404, "No such image: %s", err.msg);
+                return api_fail(ret, &err);
+        }
+        return api_json(ret, 201, json_pack("{s:s,s:[]}", "Id", id, "Warnings"));
+}
+
+struct reaper {
+        char *root, *runroot, *id;
+        pid_t keeper;   /* the keeper den start forked: our child, reaped here (else a zombie
+                         * that would stay "running") */
+        bool autorm;    /* HostConfig.AutoRemove: removed once it ends, as dockerd does (den start
+                         * leaves the removal to whoever ran den run --rm: here, the service) */
+};
+
+static void *reap(void *arg)
+{
+        struct reaper *p = arg;
+        struct err err = { 0 };
+        if (p->keeper <= 0 || waitpid(p->keeper, NULL, 0) < 0)
+                engine_wait(p->root, p->runroot, p->id, &err);
+        for (int i = 0; p->autorm && i < 50; i++) {
+                err_clear(&err);
+                api_serial(true);
+                int r = engine_rm(p->root, p->runroot, p->id, true, &err);
+                api_serial(false);
+                if (r >= 0 || r == -ENOENT)
+                        break;
+                if (i == 49)
+                        log_warn("cannot remove container %s (AutoRemove): %s", p->id, err.msg);
+                usleep(100 * 1000);
+        }
+        free(p->root), free(p->runroot), free(p->id);
+        free(p);
+        return NULL;
+}
+
+static void reap_later(struct api_req *q, const char *id, pid_t keeper, bool autorm)
+{
+        struct reaper *p = xcalloc(1, sizeof(*p));
+        p->root = xstrdup(q->root), p->runroot = q->runroot ? xstrdup(q->runroot) : NULL, p->id = xstrdup(id);
+        p->keeper = keeper, p->autorm = autorm;
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &a, reap, p) != 0) {
+                free(p->root), free(p->runroot), free(p->id);
+                free(p);
+        }
+        pthread_attr_destroy(&a);
+}
+
+int api_ctr_start(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        bool autorm = json_is_true(json_object_get(json_object_get(rec, "Options"), "AutoRemove"));
+        _cleanup_free_ char *id = xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
+        json_decref(rec);
+        int r = engine_start(q->root, q->runroot, q->params[0], false, &err);
+        if (r >= 0) {
+                pid_t keeper = 0;
+                rec = NULL;
+                if (engine_inspect(q->root, q->runroot, id, &rec, &err) >= 0)
+                        keeper = (pid_t) json_integer_value(json_object_get(rec, "KeeperPid"));
+                json_decref(rec);
+                reap_later(q, id, keeper, autorm);
+        }
+        if (r == -EBUSY) {
+                ret->status = 304;
+                return 0;
+        }
+        if (r < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+/* the state of a container: "created", "running", "exited"...; NULL when there is none */
+static char *ctr_state(struct api_req *q, int *code)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return NULL;
+        char *st = xstrdup(json_string_value(json_object_get(rec, "Status")) ?: "unknown");
+        *code = (int) json_integer_value(json_object_get(rec, "ExitCode"));
+        json_decref(rec);
+        return st;
+}
+
+/* like ctr_state, with when its command last ended (seconds, -1: never), from the list */
+static char *ctr_status(const char *root, const char *runroot, const char *ref, int *code, long long *finished)
+{
+        struct err err = { 0 };
+        json_t *list = NULL, *c;
+        size_t i;
+        char *st = NULL;
+        if (engine_list(root, runroot, &list, &err) < 0)
+                return NULL;
+        json_array_foreach(list, i, c)
+        {
+                const char *id = json_string_value(json_object_get(c, "Id")) ?: "";
+                const char *name = json_string_value(json_object_get(c, "Name")) ?: "";
+                if (strcmp(id, ref) != 0 && strcmp(name, ref) != 0)
+                        continue;
+                st = xstrdup(json_string_value(json_object_get(c, "Status")) ?: "unknown");
+                *code = (int) json_integer_value(json_object_get(c, "ExitCode"));
+                /* FinishedAt is in seconds: two runs in one second look alike; the exit file's
+                 * time to the nanosecond (engine.h: <runroot>/containers/<id>/exit) tells them apart */
+                _cleanup_free_ char *ep = xasprintf("%s/containers/%s/exit", runroot, id);
+                struct stat sb;
+                *finished = stat(ep, &sb) < 0 ? -1 : (long long) sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+                break;
+        }
+        json_decref(list);
+        return st;
+}
+
+struct waiter {
+        char *root, *runroot, *id, *cond;
+        long long finished; /* when it last ended as the wait began: a later end is the next exit */
+        bool done;
+};
+
+static void waiter_free(void *cls)
+{
+        struct waiter *w = cls;
+        free(w->root), free(w->runroot), free(w->id), free(w->cond);
+        free(w);
+}
+
+/* the body of a /wait, once the container has ended (or been removed, condition=removed) */
+static size_t wait_body(void *cls, char *buf, size_t max)
+{
+        struct waiter *w = cls;
+        if (w->done)
+                return 0;
+        w->done = true;
+        const char *cond = w->cond;
+        bool next = cond && (strcmp(cond, "next-exit") == 0 || strcmp(cond, "removed") == 0);
+        bool removed = cond && strcmp(cond, "removed") == 0;
+        int code = -1, now;
+        long long fin = -1;
+        bool seen_run = false;
+        for (;;) {
+                _cleanup_free_ char *st = ctr_status(w->root, w->runroot, w->id, &now, &fin);
+                if (!st)
+                        break; /* removed (AutoRemove) */
+                bool running = strcmp(st, "running") == 0;
+                /* the first end seen is the one reported: a removal may start a keeper of its own */
+                if (running && code < 0) {
+                        struct err err = { 0 };
+                        seen_run = true;
+                        int r = engine_wait(w->root, w->runroot, w->id, &err);
+                        code = r >= 0 ? r : 0;
+                        if (!removed)
+                                break;
+                        continue;
+                }
+                bool ended = !running && strcmp(st, "created") != 0 && (!next || seen_run || fin != w->finished);
+                if (ended && code < 0)
+                        code = now;
+                if (ended && !removed)
+                        break;
+                /* created, or waiting for the next exit or the removal */
+                usleep(50 * 1000);
+        }
+        int n = snprintf(buf, max, "{\"StatusCode\":%d,\"Error\":null}\n", code < 0 ? 0 : code);
+        return n > 0 && (size_t) n < max ? (size_t) n : 0;
+}
+
+int api_ctr_wait(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        struct waiter *w = xcalloc(1, sizeof(*w));
+        const char *cond = api_query(q, "condition");
+        int code;
+        w->root = xstrdup(q->root), w->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        w->id = xstrdup(json_string_value(json_object_get(rec, "Id")));
+        w->cond = cond && *cond ? xstrdup(cond) : NULL;
+        json_decref(rec);
+        free(ctr_status(w->root, w->runroot, w->id, &code, &w->finished));
+        ret->status = 200;
+        ret->gen = wait_body, ret->gen_cls = w, ret->gen_free = waiter_free;
+        return 0;
+}
+
+int api_ctr_stop(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *t = api_query(q, "t");
+        int timeout = t && *t ? atoi(t) : 10;
+        int code;
+        _cleanup_free_ char *st = ctr_state(q, &code);
+        if (!st)
+                return api_error(ret, 404, "No such container: %s", q->params[0]);
+        if (strcmp(st, "running") != 0) {
+                ret->status = 304;
+                return 0;
+        }
+        if (engine_stop(q->root, q->runroot, q->params[0], timeout < 0 ? 0 : timeout, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+int api_ctr_kill(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *s = api_query(q, "signal");
+        int sig = s && *s ? signal_parse(s) : SIGKILL, code;
+        if (sig < 0)
+                return api_error(ret, 400, "invalid signal: %s", s);
+        _cleanup_free_ char *st = ctr_state(q, &code);
+        if (!st)
+                return api_error(ret, 404, "No such container: %s", q->params[0]);
+        if (strcmp(st, "running") != 0)
+                return api_error(ret, 409, "Container %s is not running", q->params[0]);
+        if (engine_kill(q->root, q->runroot, q->params[0], sig, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+int api_ctr_delete(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        int code;
+        bool force = api_query_bool(q, "force");
+        _cleanup_free_ char *st = ctr_state(q, &code);
+        if (!st)
+                return api_error(ret, 404, "No such container: %s", q->params[0]);
+        if (!force && strcmp(st, "running") == 0)
+                return api_error(ret, 409,
+                                 "cannot remove container \"%s\": container is running: stop the container before removing or force remove",
+                                 q->params[0]);
+        if (engine_rm(q->root, q->runroot, q->params[0], force, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+#define LOG_MAX (64u << 20) /* the last 64 MiB of a log at most in one answer */
+
+/* docker's multiplexed frames: [stream, 0, 0, 0, size (big-endian u32)] then the bytes */
+static void frame(char **buf, size_t *len, int stream, const char *data, size_t n)
+{
+        *buf = xrealloc(*buf, *len + 8 + n);
+        unsigned char *h = (unsigned char *) *buf + *len;
+        h[0] = (unsigned char) stream;
+        h[1] = h[2] = h[3] = 0;
+        h[4] = (unsigned char) (n >> 24), h[5] = (unsigned char) (n >> 16), h[6] = (unsigned char) (n >> 8),
+        h[7] = (unsigned char) n;
+        memcpy(*buf + *len + 8, data, n);
+        *len += 8 + n;
+}
+
+/* den's log is docker's json-file, one {"log","stream","time"} a line, or the raw
+ * bytes with a tty: the complete lines of data as docker's frames (raw with a tty)
+ * appended to *buf; returns how much of data it used */
+static size_t log_frames(const char *data, size_t n, bool tty, bool want_out, bool want_err, char **buf, size_t *len)
+{
+        if (tty) {
+                *buf = xrealloc(*buf, *len + n + 1);
+                memcpy(*buf + *len, data, n);
+                *len += n;
+                return n;
+        }
+        const char *line = data, *nl;
+        for (; line < data + n && (nl = memchr(line, '\n', (size_t) (data + n - line))); line = nl + 1) {
+                json_t *e = json_loadb(line, (size_t) (nl - line), 0, NULL);
+                const char *text = json_string_value(json_object_get(e, "log"));
+                const char *stream = json_string_value(json_object_get(e, "stream"));
+                bool is_err = stream && strcmp(stream, "stderr") == 0;
+                if (text && (is_err ? want_err : want_out))
+                        frame(buf, len, is_err ? 2 : 1, text, json_string_length(json_object_get(e, "log")));
+                json_decref(e);
+        }
+        return (size_t) (line - data);
+}
+
+
+/* an attach: the container's log followed from where it stood, to the client's socket */
+struct attach {
+        char *root, *runroot, *id;
+        int logfd;             /* the log, opened (made) before start: read on after a --rm removed it */
+        off_t off;             /* read up to here */
+        off_t off0;            /* the log's size as the attach began: grown, the container ran */
+        bool tty, out, err;
+        bool was_created;      /* not started when attached: its first end is the one to wait for */
+        long long finished;    /* when it last ended as the attach began */
+};
+
+static void attach_free(struct attach *a)
+{
+        free(a->root), free(a->runroot), free(a->id);
+        if (a->logfd >= 0)
+                close(a->logfd);
+        free(a);
+}
+
+/* what the log gained since a->off, as frames appended to *out */
+static void attach_read(struct attach *a, char **pend, size_t *n_pend, char **out, size_t *n_out)
+{
+        char chunk[65536];
+        ssize_t k;
+        while ((k = pread(a->logfd, chunk, sizeof(chunk), a->off)) > 0) {
+                a->off += k;
+                *pend = xrealloc(*pend, *n_pend + (size_t) k);
+                memcpy(*pend + *n_pend, chunk, (size_t) k);
+                *n_pend += (size_t) k;
+        }
+        size_t used = log_frames(*pend, *n_pend, a->tty, a->out, a->err, out, n_out);
+        memmove(*pend, *pend + used, *n_pend - used);
+        *n_pend -= used;
+}
+
+/* the same, sent; false when the client is gone */
+static bool attach_pump(struct attach *a, int fd, char **pend, size_t *n_pend)
+{
+        char *out = NULL;
+        size_t n_out = 0;
+        attach_read(a, pend, n_pend, &out, &n_out);
+        bool ok = true;
+        for (size_t sent = 0; sent < n_out && ok;) {
+                ssize_t w = send(fd, out + sent, n_out - sent, MSG_NOSIGNAL);
+                ok = w > 0;
+                sent += w > 0 ? (size_t) w : 0;
+        }
+        free(out);
+        return ok;
+}
+
+/* docker logs -f: the log followed until the container's command ends */
+struct follow {
+        struct attach *a;
+        char *pend, *out;  /* a partial line read; frames not yet given to MHD */
+        size_t n_pend, n_out, given;
+        bool ended;
+};
+
+static void follow_free(void *cls)
+{
+        struct follow *f = cls;
+        attach_free(f->a);
+        free(f->pend), free(f->out);
+        free(f);
+}
+
+static size_t follow_body(void *cls, char *buf, size_t max)
+{
+        struct follow *f = cls;
+        for (;;) {
+                if (f->given < f->n_out) {
+                        size_t n = f->n_out - f->given < max ? f->n_out - f->given : max;
+                        memcpy(buf, f->out + f->given, n);
+                        f->given += n;
+                        return n;
+                }
+                f->given = f->n_out = 0;
+                if (f->ended)
+                        return 0;
+                attach_read(f->a, &f->pend, &f->n_pend, &f->out, &f->n_out);
+                if (f->n_out)
+                        continue;
+                int code;
+                long long fin;
+                _cleanup_free_ char *st = ctr_status(f->a->root, f->a->runroot, f->a->id, &code, &fin);
+                if (!st || strcmp(st, "running") != 0) {
+                        struct err err = { 0 };
+                        engine_wait(f->a->root, f->a->runroot, f->a->id, &err);
+                        attach_read(f->a, &f->pend, &f->n_pend, &f->out, &f->n_out);
+                        f->ended = true;
+                        continue;
+                }
+                usleep(100 * 1000);
+        }
+}
+
+static void attach_stream(void *cls, int fd)
+{
+        struct attach *a = cls;
+        char *pend = NULL, buf[4096];
+        size_t n_pend = 0;
+        bool seen_run = false, in_open = true;
+        for (;;) {
+                /* the client's input (no stdin yet) is drained; a hang-up ends the attach */
+                struct pollfd p = { .fd = fd, .events = in_open ? POLLIN : 0 };
+                if (poll(&p, 1, 50) > 0) {
+                        if (p.revents & (POLLHUP | POLLERR))
+                                break;
+                        if ((p.revents & POLLIN) && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 0)
+                                in_open = false;
+                }
+                if (!attach_pump(a, fd, &pend, &n_pend))
+                        break;
+                int code;
+                long long fin = -1;
+                _cleanup_free_ char *st = ctr_status(a->root, a->runroot, a->id, &code, &fin);
+                if (st && strcmp(st, "running") == 0) {
+                        seen_run = true;
+                        continue;
+                }
+                /* ended (or removed, --rm): what the log still holds, then the end */
+                if (!st || (strcmp(st, "created") != 0 && (seen_run || a->was_created || fin != a->finished || a->off > a->off0))) {
+                        /* the keeper may still be moving the last output into the log: until it is gone */
+                        struct err err = { 0 };
+                        engine_wait(a->root, a->runroot, a->id, &err);
+                        attach_pump(a, fd, &pend, &n_pend);
+                        break;
+                }
+        }
+        free(pend);
+        shutdown(fd, SHUT_WR);
+        attach_free(a);
+}
+
+int api_ctr_attach(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (api_query_bool(q, "stdin"))
+                return api_error(ret, 400, "den serve does not attach stdin yet (docker run -i, docker attach): run without -i");
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        struct attach *a = xcalloc(1, sizeof(*a));
+        a->root = xstrdup(q->root), a->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        a->id = xstrdup(json_string_value(json_object_get(rec, "Id")));
+        a->tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
+        a->was_created = strcmp(json_string_value(json_object_get(rec, "Status")) ?: "", "created") == 0;
+        a->out = api_query_bool(q, "stdout"), a->err = api_query_bool(q, "stderr");
+        json_decref(rec);
+        int code;
+        free(ctr_status(a->root, a->runroot, a->id, &code, &a->finished));
+        _cleanup_free_ char *path = NULL;
+        a->logfd = -1;
+        if (engine_log_path(q->root, q->runroot, a->id, &path, &err) < 0) {
+                attach_free(a);
+                return api_fail(ret, &err);
+        }
+        /* made here when the container has not run: the keeper writes into this file (never truncated) */
+        a->logfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        struct stat sb;
+        if (a->logfd < 0 || fstat(a->logfd, &sb) < 0) {
+                attach_free(a);
+                return api_error(ret, 500, "cannot open the log of '%s': %s", q->params[0], strerror(errno));
+        }
+        a->off = a->off0 = sb.st_size;
+        ret->status = 101;
+        ret->content_type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+        ret->hijack = attach_stream;
+        ret->hijack_cls = a;
+        return 0;
+}
+
+int api_ctr_logs(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
+                return api_fail(ret, &err);
+        bool tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
+        json_decref(rec);
+        if (!api_query_bool(q, "stdout") && !api_query_bool(q, "stderr"))
+                return api_error(ret, 400, "Bad parameters: you must choose at least one stream");
+        _cleanup_free_ char *path = NULL;
+        if (engine_log_path(q->root, q->runroot, q->params[0], &path, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 200;
+        ret->content_type = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0)
+                return 0;
+        off_t from = sb.st_size > (off_t) LOG_MAX ? sb.st_size - (off_t) LOG_MAX : 0;
+        size_t n = (size_t) (sb.st_size - from), got = 0;
+        _cleanup_free_ char *data = xmalloc(n + 1);
+        while (got < n) {
+                ssize_t k = pread(fd, data + got, n - got, from + (off_t) got);
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+        }
+        /* the last N lines: skip the others */
+        const char *tail = api_query(q, "tail");
+        long keep = tail && *tail && strcmp(tail, "all") != 0 ? atol(tail) : -1;
+        size_t n_lines = 0, start = 0;
+        for (size_t i = 0; i < got; i++)
+                n_lines += data[i] == '\n';
+        for (size_t skip = keep >= 0 && (size_t) keep < n_lines ? n_lines - (size_t) keep : 0; skip && start < got; start++)
+                skip -= data[start] == '\n';
+        log_frames(data + start, got - start, tty, api_query_bool(q, "stdout"), api_query_bool(q, "stderr"), &ret->body,
+                   &ret->body_len);
+        if (!api_query_bool(q, "follow"))
+                return 0;
+        /* then what comes, until the command ends: its headers at once, as docker's */
+        struct follow *f = xcalloc(1, sizeof(*f));
+        f->a = xcalloc(1, sizeof(*f->a));
+        f->a->root = xstrdup(q->root), f->a->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        f->a->id = xstrdup(q->params[0]);
+        f->a->tty = tty, f->a->out = api_query_bool(q, "stdout"), f->a->err = api_query_bool(q, "stderr");
+        f->a->logfd = TAKE_FD(fd);
+        f->a->off = from + (off_t) got;
+        f->out = TAKE_PTR(ret->body);
+        f->n_out = ret->body_len;
+        ret->gen = follow_body, ret->gen_cls = f, ret->gen_free = follow_free;
+        return 0;
+}

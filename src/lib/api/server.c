@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The HTTP side of den serve: libmicrohttpd on unix sockets we make ourselves,
+ * one thread per connection (a /wait or a followed log blocks its own thread
+ * only), bodies collected up to API_BODY_MAX, /vN.NN/ prefixes checked and
+ * stripped, then the route table (routes.c). */
+#include <errno.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "internal.h"
+#include "lib/base/log.h"
+#include "lib/base/macro.h"
+
+/* the store and the container records expect one writer per process: routes
+ * marked serial run one at a time */
+static pthread_mutex_t serial_lock = PTHREAD_MUTEX_INITIALIZER;
+/* for --timeout: requests in flight and when the last one ended */
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static int n_busy;
+static time_t last_done;
+
+struct conn_state {
+        char *body;     /* collected so far, NUL-terminated */
+        size_t len;
+        bool too_big;   /* went past API_BODY_MAX: the rest is dropped, the answer is 413 */
+};
+
+void api_serial(bool lock)
+{
+        if (lock)
+                pthread_mutex_lock(&serial_lock);
+        else
+                pthread_mutex_unlock(&serial_lock);
+}
+
+const char *api_query(struct api_req *q, const char *name)
+{
+        return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool api_query_bool(struct api_req *q, const char *name)
+{
+        const char *v = api_query(q, name);
+        return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
+}
+
+int api_json(struct api_reply *ret, int status, json_t *j)
+{
+        ret->status = status;
+        ret->body = json_dumps(j, JSON_COMPACT);
+        ret->body_len = ret->body ? strlen(ret->body) : 0;
+        json_decref(j);
+        return 0;
+}
+
+int api_error(struct api_reply *ret, int status, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return api_json(ret, status, json_pack("{s:s}", "message", msg));
+}
+
+int api_fail(struct api_reply *ret, const struct err *err)
+{
+        int c = -err->code, status = 500;
+        if (c == ENOENT || c == ESRCH)
+                status = 404;
+        else if (c == EEXIST || c == EBUSY || c == ENOTEMPTY)
+                status = 409;
+        else if (c == EINVAL || c == ENAMETOOLONG || c == EOPNOTSUPP)
+                status = 400;
+        return api_error(ret, status, "%s", *err->msg ? err->msg : strerror(c ? c : EIO));
+}
+
+/* pattern "/containers/{id}/json" against path; the {} segments into q->params */
+static bool route_match(const char *pattern, const char *path, struct api_req *q, char *buf, size_t bufsz)
+{
+        size_t n = 0, used = 0;
+        while (*pattern && *path) {
+                if (*pattern != '/' || *path != '/')
+                        return false;
+                pattern++, path++;
+                size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+                if (*pattern == '{') {
+                        /* an image name has slashes (localhost/x:y): a last {name} takes the rest
+                         * up to the pattern's fixed tail */
+                        const char *tail = pattern + pl;
+                        if (sl == 0 || n == API_MAX_PARAMS)
+                                return false;
+                        if (*tail && strchr(tail + 1, '{') == NULL) {
+                                size_t tl = strlen(tail), rl = strlen(path);
+                                if (rl <= tl || strcmp(path + rl - tl, tail) != 0)
+                                        return false;
+                                sl = rl - tl;
+                        } else if (!*tail)
+                                sl = strlen(path);
+                        if (used + sl + 1 > bufsz)
+                                return false;
+                        memcpy(buf + used, path, sl);
+                        buf[used + sl] = '\0';
+                        q->params[n++] = buf + used;
+                        used += sl + 1;
+                } else if (pl != sl || strncmp(pattern, path, pl) != 0)
+                        return false;
+                pattern += pl, path += sl;
+        }
+        q->n_params = n;
+        return !*pattern && !*path;
+}
+
+/* "/v1.41/x" -> "/x"; 400 for a version outside [MIN, MAX] */
+static int strip_version(const char *url, const char **ret_path, struct api_reply *rep)
+{
+        unsigned maj, min;
+        int end = 0;
+        *ret_path = url;
+        if (url[0] != '/' || url[1] != 'v' || sscanf(url + 2, "%u.%u%n", &maj, &min, &end) != 2 ||
+            (url[2 + end] != '/' && url[2 + end] != '\0'))
+                return 0;
+        *ret_path = url[2 + end] ? url + 2 + end : "/";
+        unsigned v = maj * 1000 + min;
+        if (v > 1050)
+                return api_error(rep, 400, "client version %u.%u is too new. Maximum supported API version is %s", maj,
+                                 min, API_VERSION_MAX);
+        if (v < 1012)
+                return api_error(rep, 400,
+                                 "client version %u.%u is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
+                                 maj, min, API_VERSION_MIN);
+        return 0;
+}
+
+static void dispatch(const struct api_opts *o, struct MHD_Connection *c, const char *url, const char *method,
+                     struct conn_state *st, struct api_reply *rep)
+{
+        struct api_req q = { .root = o->root, .runroot = o->runroot, .method = method, .conn = c,
+                             .body = st->body ? st->body : "", .body_len = st->len };
+        char buf[4096];
+        if (st->too_big) {
+                api_error(rep, 413, "request body is larger than %u bytes", API_BODY_MAX);
+                return;
+        }
+        strip_version(url, &q.path, rep);
+        if (rep->status)
+                return;
+        bool path_known = false;
+        for (size_t i = 0; i < api_n_routes; i++) {
+                const struct api_route *rt = &api_routes[i];
+                if (!route_match(rt->pattern, q.path, &q, buf, sizeof(buf)))
+                        continue;
+                path_known = true;
+                if (strcmp(rt->method, method) != 0 && !(strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0))
+                        continue;
+                if (rt->serial)
+                        pthread_mutex_lock(&serial_lock);
+                rt->fn(&q, rep);
+                if (rt->serial)
+                        pthread_mutex_unlock(&serial_lock);
+                return;
+        }
+        if (path_known)
+                api_error(rep, 405, "method %s not allowed on %s", method, q.path);
+        else
+                api_error(rep, 404, "page not found");
+}
+
+struct hijacked {
+        void (*fn)(void *cls, int fd);
+        void *cls;
+        int fd;
+        struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void *hijack_thread(void *arg)
+{
+        struct hijacked *h = arg;
+        h->fn(h->cls, h->fd);
+        MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+        free(h);
+        return NULL;
+}
+
+/* MHD hands over the raw socket: the stream runs on a thread of its own */
+static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in, size_t extra_in_size,
+                       MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+        struct hijacked *h = cls;
+        h->fd = sock;
+        h->urh = urh;
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &a, hijack_thread, h) != 0)
+                hijack_thread(h);
+        pthread_attr_destroy(&a);
+}
+
+struct gen {
+        size_t (*fn)(void *cls, char *buf, size_t max);
+        void *cls;
+        void (*free)(void *cls);
+};
+
+static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+        struct gen *g = cls;
+        size_t n = g->fn(g->cls, buf, max);
+        return n ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void gen_free(void *cls)
+{
+        struct gen *g = cls;
+        if (g->free)
+                g->free(g->cls);
+        free(g);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *rep)
+{
+        struct MHD_Response *resp;
+        if (rep->gen) {
+                struct gen *g = xcalloc(1, sizeof(*g));
+                g->fn = rep->gen, g->cls = rep->gen_cls, g->free = rep->gen_free;
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, gen_read, g, gen_free);
+                if (!resp) {
+                        gen_free(g);
+                        return MHD_NO;
+                }
+        } else if (rep->hijack) {
+                struct hijacked *h = xcalloc(1, sizeof(*h));
+                h->fn = rep->hijack, h->cls = rep->hijack_cls;
+                resp = MHD_create_response_for_upgrade(on_upgrade, h);
+                if (!resp) {
+                        free(h);
+                        return MHD_NO;
+                }
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
+                MHD_add_response_header(resp, "Content-Type", rep->content_type);
+                enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+                MHD_destroy_response(resp);
+                return r;
+        } else
+                resp = MHD_create_response_from_buffer(rep->body_len, rep->body ? rep->body : (char *) "",
+                                                       rep->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+                return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", rep->content_type ? rep->content_type : "application/json");
+        MHD_add_response_header(resp, "Api-Version", API_VERSION);
+        MHD_add_response_header(resp, "Docker-Experimental", "false");
+        MHD_add_response_header(resp, "Ostype", "linux");
+        MHD_add_response_header(resp, "Server", "den/" DEN_VERSION);
+        enum MHD_Result r = MHD_queue_response(c, (unsigned) (rep->status ? rep->status : 200), resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
+static void busy(int d)
+{
+        pthread_mutex_lock(&idle_lock);
+        n_busy += d;
+        last_done = time(NULL);
+        pthread_mutex_unlock(&idle_lock);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+        struct conn_state *st = *con_cls;
+        if (!st) {
+                st = *con_cls = xcalloc(1, sizeof(*st));
+                busy(+1);
+                /* a declared length over the limit: answered before the body is read */
+                const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+                        struct api_reply rep = { 0 };
+                        api_error(&rep, 413, "request body is larger than %u bytes", API_BODY_MAX);
+                        return send_reply(c, &rep);
+                }
+                return MHD_YES;
+        }
+        if (*data_size) {
+                if (!st->too_big && st->len + *data_size <= API_BODY_MAX) {
+                        st->body = xrealloc(st->body, st->len + *data_size + 1);
+                        memcpy(st->body + st->len, data, *data_size);
+                        st->len += *data_size;
+                        st->body[st->len] = '\0';
+                } else
+                        st->too_big = true;
+                *data_size = 0;
+                return MHD_YES;
+        }
+        struct api_reply rep = { 0 };
+        dispatch(cls, c, url, method, st, &rep);
+        log_debug("%s %s (%zu bytes%s%.*s): %d", method, url, st->len, st->len ? ": " : "", (int) (st->len > 2048 ? 2048 : st->len),
+                  st->body ? st->body : "", rep.status ? rep.status : 200);
+        return send_reply(c, &rep);
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+        struct conn_state *st = *con_cls;
+        if (!st)
+                return;
+        free(st->body);
+        free(st);
+        *con_cls = NULL;
+        busy(-1);
+}
+
+/* a unix socket at path, 0600; a stale socket left by a dead service is replaced */
+static int listen_unix(const char *path, struct err *err)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return err_set(err, -ENAMETOOLONG, "socket path '%s' is too long", path);
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return err_sys(err, -errno, "socket");
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return err_set(err, -EEXIST, "'%s' exists and is not a socket", path);
+                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                        return err_set(err, -EADDRINUSE, "'%s': another service is listening there", path);
+                unlink(path);
+        }
+        /* bound and listening under a temporary name, then renamed: a client that
+         * sees the path can connect */
+        _cleanup_free_ char *tmp = xasprintf("%s.%d.tmp", path, (int) getpid());
+        if (strlen(tmp) >= sizeof(sa.sun_path))
+                return err_set(err, -ENAMETOOLONG, "socket path '%s' is too long", path);
+        strcpy(sa.sun_path, tmp);
+        unlink(tmp);
+        mode_t old = umask(0177);
+        int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (r < 0)
+                return err_sys(err, -errno, "cannot bind '%s'", tmp);
+        if (listen(fd, 128) < 0 || rename(tmp, path) < 0) {
+                r = err_sys(err, -errno, "cannot listen on '%s'", path);
+                unlink(tmp);
+                return r;
+        }
+        return TAKE_FD(fd);
+}
+
+static bool idle_for(int secs)
+{
+        pthread_mutex_lock(&idle_lock);
+        bool idle = n_busy == 0 && time(NULL) - last_done >= secs;
+        pthread_mutex_unlock(&idle_lock);
+        return idle;
+}
+
+int api_serve(const struct api_opts *o, struct err *err)
+{
+        struct MHD_Daemon *d[API_MAX_SOCKETS] = { 0 }, *ld[API_MAX_SOCKETS] = { 0 };
+        int r = 0;
+        last_done = time(NULL);
+        for (size_t i = 0; i < o->n_sockets && r >= 0; i++) {
+                int fd = listen_unix(o->sockets[i], err);
+                if (fd < 0) {
+                        r = fd;
+                        break;
+                }
+                d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
+                                        on_request, (void *) o, MHD_OPTION_LISTEN_SOCKET, fd,
+                                        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (unsigned) 0, MHD_OPTION_END);
+                if (!d[i]) {
+                        close(fd);
+                        r = err_set(err, -EIO, "cannot serve on '%s' (libmicrohttpd)", o->sockets[i]);
+                }
+        }
+        for (size_t i = 0; i < o->n_listen_fds && r >= 0; i++) {
+                ld[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE,
+                                         0, NULL, NULL, on_request, (void *) o, MHD_OPTION_LISTEN_SOCKET,
+                                         o->listen_fds[i], MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
+                if (!ld[i])
+                        r = err_set(err, -EIO, "cannot serve on fd %d (libmicrohttpd)", o->listen_fds[i]);
+        }
+        while (r >= 0) {
+                struct pollfd p = { .fd = o->stop_fd ? *o->stop_fd : -1, .events = POLLIN };
+                int n = poll(&p, 1, 1000);
+                if (n > 0)
+                        break;
+                if (o->timeout > 0 && idle_for(o->timeout))
+                        break;
+        }
+        /* the sockets go first: a client sees the service gone at once */
+        for (size_t i = 0; i < o->n_sockets; i++)
+                if (d[i])
+                        unlink(o->sockets[i]);
+        /* a thread blocked in a /wait would hold MHD_stop_daemon: the process exit ends it */
+        for (size_t i = 0; i < o->n_sockets; i++)
+                if (d[i] && idle_for(0))
+                        MHD_stop_daemon(d[i]);
+        for (size_t i = 0; i < o->n_listen_fds; i++)
+                if (ld[i] && idle_for(0))
+                        MHD_stop_daemon(ld[i]);
+        return r;
+}
