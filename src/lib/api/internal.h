@@ -15,6 +15,8 @@ struct api_req {
         size_t n_params;
         const char *body;                   /* NUL-terminated; "" when none */
         size_t body_len;
+        int body_fd;                        /* routes with body_file: the whole body in an unlinked
+                                             * file at offset 0 (any size); else -1 */
         void *conn;                         /* the MHD connection, for api_query() */
 };
 
@@ -25,8 +27,9 @@ struct api_reply {
         size_t body_len;
         const char *content_type; /* NULL: application/json */
         /* set: the connection is taken over (101 UPGRADED) and given to hijack, on a thread of
-         * its own, which owns cls (frees it) and must not close fd */
-        void (*hijack)(void *cls, int fd);
+         * its own, which owns cls (frees it) and must not close fd; extra: what the client sent
+         * after the request, already read from fd (stdin typed ahead), n_extra bytes */
+        void (*hijack)(void *cls, int fd, const char *extra, size_t n_extra);
         /* set: the headers go at once and the body is what gen writes, called until it returns 0
          * (then gen_free(gen_cls)); for answers that take long, as /wait (docker's CLI waits for
          * the headers of its /wait before it starts the container) */
@@ -42,9 +45,14 @@ struct api_route {
         const char *pattern; /* "/containers/{id}/json" */
         api_handler fn;
         bool serial;         /* runs under the service's lock (store and records are not thread-safe) */
+        bool body_file;      /* the body goes to a file (q->body_fd), no size limit: tars */
 };
-extern const struct api_route api_routes[];
-extern const size_t api_n_routes;
+/* the route tables, one per file, each ended by { NULL }: routes.c (system, images),
+ * routes_ctr.c (containers), routes_img.c (pull, push, load, save), routes_ops.c (more
+ * container operations), routes_sys.c (build, events, df, volumes, networks),
+ * routes_exec.c (exec, interactive attach) */
+extern const struct api_route api_routes[], api_routes_ctr[], api_routes_img[], api_routes_ops[], api_routes_sys[],
+        api_routes_exec[];
 
 /* the lock serial routes run under, for work a route leaves running (the --rm reaper) */
 void api_serial(bool lock);
@@ -52,6 +60,13 @@ void api_serial(bool lock);
 const char *api_query(struct api_req *q, const char *name);
 /* true for 1, true, yes */
 bool api_query_bool(struct api_req *q, const char *name);
+/* an answer that is streamed: fn(arg, fd) runs on a thread of its own and writes the
+ * body to fd (a pipe; closed after fn returns; a client gone makes writes fail with
+ * EPIPE, which fn should take as the end); fn owns arg.  content_type NULL: JSON */
+int api_stream(struct api_reply *ret, int status, const char *content_type, void (*fn)(void *arg, int fd), void *arg);
+/* one JSON value and a newline written to fd (a streamed progress line); -errno when the
+ * client is gone */
+int api_stream_json(int fd, json_t *j);
 /* a JSON body (steals j) */
 int api_json(struct api_reply *ret, int status, json_t *j);
 /* docker's error shape {"message": ...} */

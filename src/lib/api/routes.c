@@ -26,18 +26,8 @@ const struct api_route api_routes[] = {
         { "GET", "/images/{name}/history", api_image_history, true },
         { "POST", "/images/{name}/tag", api_image_tag, true },
         { "DELETE", "/images/{name}", api_image_delete, true },
-        { "GET", "/containers/json", api_ctr_list, true },
-        { "POST", "/containers/create", api_ctr_create, true },
-        { "GET", "/containers/{id}/json", api_ctr_inspect, true },
-        { "POST", "/containers/{id}/start", api_ctr_start, true },
-        { "POST", "/containers/{id}/wait", api_ctr_wait, false },
-        { "POST", "/containers/{id}/stop", api_ctr_stop, false },
-        { "POST", "/containers/{id}/kill", api_ctr_kill, true },
-        { "GET", "/containers/{id}/logs", api_ctr_logs, false },
-        { "POST", "/containers/{id}/attach", api_ctr_attach, true },
-        { "DELETE", "/containers/{id}", api_ctr_delete, true },
+        { NULL },
 };
-const size_t api_n_routes = ELEMENTSOF(api_routes);
 
 int api_ping(struct api_req *q, struct api_reply *ret)
 {

@@ -686,7 +686,7 @@ static size_t follow_body(void *cls, char *buf, size_t max)
         }
 }
 
-static void attach_stream(void *cls, int fd)
+static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
 {
         struct attach *a = cls;
         char *pend = NULL, buf[4096];
@@ -815,3 +815,17 @@ int api_ctr_logs(struct api_req *q, struct api_reply *ret)
         ret->gen = follow_body, ret->gen_cls = f, ret->gen_free = follow_free;
         return 0;
 }
+
+const struct api_route api_routes_ctr[] = {
+        { "GET", "/containers/json", api_ctr_list, true },
+        { "POST", "/containers/create", api_ctr_create, true },
+        { "GET", "/containers/{id}/json", api_ctr_inspect, true },
+        { "POST", "/containers/{id}/start", api_ctr_start, true },
+        { "POST", "/containers/{id}/wait", api_ctr_wait, false },
+        { "POST", "/containers/{id}/stop", api_ctr_stop, false },
+        { "POST", "/containers/{id}/kill", api_ctr_kill, true },
+        { "GET", "/containers/{id}/logs", api_ctr_logs, false },
+        { "POST", "/containers/{id}/attach", api_ctr_attach, true },
+        { "DELETE", "/containers/{id}", api_ctr_delete, true },
+        { NULL },
+};

@@ -4,6 +4,8 @@
  * only), bodies collected up to API_BODY_MAX, /vN.NN/ prefixes checked and
  * stripped, then the route table (routes.c). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -19,6 +21,7 @@
 
 #include "api.h"
 #include "internal.h"
+#include "lib/base/fs.h"
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
 
@@ -32,8 +35,10 @@ static time_t last_done;
 
 struct conn_state {
         char *body;     /* collected so far, NUL-terminated */
-        size_t len;
+        size_t len, cap;
         bool too_big;   /* went past API_BODY_MAX: the rest is dropped, the answer is 413 */
+        int body_fd;    /* a body_file route's body, else -1 */
+        int write_failed; /* errno of a failed write to body_fd */
 };
 
 void api_serial(bool lock)
@@ -143,52 +148,177 @@ static int strip_version(const char *url, const char **ret_path, struct api_repl
         return 0;
 }
 
+static const struct api_route *const *tables(void)
+{
+        static const struct api_route *const t[] = { api_routes,     api_routes_ctr, api_routes_img, api_routes_ops,
+                                                     api_routes_sys, api_routes_exec, NULL };
+        return t;
+}
+
+/* the route for method on q->path (its params into q); NULL with *known when only the
+ * method is wrong */
+static const struct api_route *find_route(const char *method, struct api_req *q, char *buf, size_t bufsz, bool *known)
+{
+        *known = false;
+        for (const struct api_route *const *t = tables(); *t; t++)
+                for (const struct api_route *rt = *t; rt->method; rt++) {
+                        if (!route_match(rt->pattern, q->path, q, buf, bufsz))
+                                continue;
+                        *known = true;
+                        if (strcmp(rt->method, method) == 0 ||
+                            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0))
+                                return rt;
+                }
+        return NULL;
+}
+
 static void dispatch(const struct api_opts *o, struct MHD_Connection *c, const char *url, const char *method,
                      struct conn_state *st, struct api_reply *rep)
 {
         struct api_req q = { .root = o->root, .runroot = o->runroot, .method = method, .conn = c,
-                             .body = st->body ? st->body : "", .body_len = st->len };
+                             .body = st->body ? st->body : "", .body_len = st->len, .body_fd = st->body_fd };
         char buf[4096];
         if (st->too_big) {
                 api_error(rep, 413, "request body is larger than %u bytes", API_BODY_MAX);
                 return;
         }
+        if (st->body_fd >= 0 && st->write_failed) {
+                api_error(rep, 500, "cannot keep the request body: %s", strerror(st->write_failed));
+                return;
+        }
+        if (st->body_fd >= 0 && lseek(st->body_fd, 0, SEEK_SET) < 0) {
+                api_error(rep, 500, "cannot read the request body back: %m");
+                return;
+        }
         strip_version(url, &q.path, rep);
         if (rep->status)
                 return;
-        bool path_known = false;
-        for (size_t i = 0; i < api_n_routes; i++) {
-                const struct api_route *rt = &api_routes[i];
-                if (!route_match(rt->pattern, q.path, &q, buf, sizeof(buf)))
-                        continue;
-                path_known = true;
-                if (strcmp(rt->method, method) != 0 && !(strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0))
-                        continue;
+        bool path_known;
+        const struct api_route *rt = find_route(method, &q, buf, sizeof(buf), &path_known);
+        if (rt) {
                 if (rt->serial)
                         pthread_mutex_lock(&serial_lock);
                 rt->fn(&q, rep);
                 if (rt->serial)
                         pthread_mutex_unlock(&serial_lock);
-                return;
-        }
-        if (path_known)
+        } else if (path_known)
                 api_error(rep, 405, "method %s not allowed on %s", method, q.path);
         else
                 api_error(rep, 404, "page not found");
 }
 
+/* whether the route for this request keeps its body in a file */
+static bool wants_body_file(const char *url, const char *method)
+{
+        struct api_req q = { .method = method };
+        struct api_reply rep = { 0 };
+        char buf[4096];
+        bool known;
+        strip_version(url, &q.path, &rep);
+        free(rep.body);
+        const struct api_route *rt = rep.status ? NULL : find_route(method, &q, buf, sizeof(buf), &known);
+        return rt && rt->body_file;
+}
+
+/* an unlinked file for a request body: in the store (a tar of images can be large,
+ * the run directory is often in memory) */
+static int body_file_open(const struct api_opts *o)
+{
+        int fd = open(o->root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                return fd;
+        _cleanup_free_ char *t = xasprintf("%s/.body-XXXXXX", o->root);
+        fd = mkostemp(t, O_CLOEXEC);
+        if (fd >= 0)
+                unlink(t);
+        return fd;
+}
+
+struct stream {
+        void (*fn)(void *arg, int fd);
+        void *arg;
+        int fd;
+};
+
+static void *stream_thread(void *p)
+{
+        struct stream *s = p;
+        s->fn(s->arg, s->fd);
+        close(s->fd);
+        free(s);
+        return NULL;
+}
+
+static size_t stream_read(void *cls, char *buf, size_t max)
+{
+        int fd = (int) (intptr_t) cls;
+        for (;;) {
+                ssize_t n = read(fd, buf, max);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                return n > 0 ? (size_t) n : 0;
+        }
+}
+
+static void stream_free(void *cls)
+{
+        /* the writer sees EPIPE when the client left early */
+        close((int) (intptr_t) cls);
+}
+
+int api_stream(struct api_reply *ret, int status, const char *content_type, void (*fn)(void *arg, int fd), void *arg)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return api_error(ret, 500, "pipe: %m");
+        struct stream *s = xcalloc(1, sizeof(*s));
+        s->fn = fn, s->arg = arg, s->fd = p[1];
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        int r = pthread_create(&t, &a, stream_thread, s);
+        pthread_attr_destroy(&a);
+        if (r != 0) {
+                free(s);
+                close(p[0]), close(p[1]);
+                return api_error(ret, 500, "cannot start a thread: %s", strerror(r));
+        }
+        ret->status = status;
+        ret->content_type = content_type;
+        ret->gen = stream_read;
+        ret->gen_cls = (void *) (intptr_t) p[0];
+        ret->gen_free = stream_free;
+        return 0;
+}
+
+int api_stream_json(int fd, json_t *j)
+{
+        char *s = json_dumps(j, JSON_COMPACT);
+        if (!s)
+                return -ENOMEM;
+        size_t n = strlen(s);
+        s[n] = '\n';
+        int r = fs_write_all(fd, s, n + 1) < 0 ? -errno : 0;
+        free(s);
+        return r;
+}
+
 struct hijacked {
-        void (*fn)(void *cls, int fd);
+        void (*fn)(void *cls, int fd, const char *extra, size_t n_extra);
         void *cls;
         int fd;
+        char *extra;
+        size_t n_extra;
         struct MHD_UpgradeResponseHandle *urh;
 };
 
 static void *hijack_thread(void *arg)
 {
         struct hijacked *h = arg;
-        h->fn(h->cls, h->fd);
+        h->fn(h->cls, h->fd, h->extra, h->n_extra);
         MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+        free(h->extra);
         free(h);
         return NULL;
 }
@@ -200,6 +330,11 @@ static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const
         struct hijacked *h = cls;
         h->fd = sock;
         h->urh = urh;
+        if (extra_in_size) {
+                h->extra = xmalloc(extra_in_size);
+                memcpy(h->extra, extra_in, extra_in_size);
+                h->n_extra = extra_in_size;
+        }
         pthread_t t;
         pthread_attr_t a;
         pthread_attr_init(&a);
@@ -283,19 +418,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct conn_state *st = *con_cls;
         if (!st) {
                 st = *con_cls = xcalloc(1, sizeof(*st));
+                st->body_fd = -1;
                 busy(+1);
+                if (wants_body_file(url, method) && (st->body_fd = body_file_open(cls)) < 0) {
+                        struct api_reply rep = { 0 };
+                        api_error(&rep, 500, "cannot make a file for the request body in %s: %m",
+                                  ((const struct api_opts *) cls)->root);
+                        return send_reply(c, &rep);
+                }
                 /* a declared length over the limit: answered before the body is read */
                 const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+                if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX && st->body_fd < 0) {
                         struct api_reply rep = { 0 };
                         api_error(&rep, 413, "request body is larger than %u bytes", API_BODY_MAX);
                         return send_reply(c, &rep);
                 }
                 return MHD_YES;
         }
+        if (*data_size && st->body_fd >= 0) {
+                if (!st->write_failed && fs_write_all(st->body_fd, data, *data_size) < 0)
+                        st->write_failed = errno ? errno : EIO;
+                *data_size = 0;
+                return MHD_YES;
+        }
         if (*data_size) {
                 if (!st->too_big && st->len + *data_size <= API_BODY_MAX) {
-                        st->body = xrealloc(st->body, st->len + *data_size + 1);
+                        if (st->len + *data_size + 1 > st->cap) {
+                                /* doubled: a body fed in small pieces is copied O(n) times, not O(n^2) */
+                                st->cap = st->cap ? st->cap : 4096;
+                                while (st->cap < st->len + *data_size + 1)
+                                        st->cap *= 2;
+                                st->body = xrealloc(st->body, st->cap);
+                        }
                         memcpy(st->body + st->len, data, *data_size);
                         st->len += *data_size;
                         st->body[st->len] = '\0';
@@ -317,6 +471,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
         if (!st)
                 return;
         free(st->body);
+        if (st->body_fd >= 0)
+                close(st->body_fd);
         free(st);
         *con_cls = NULL;
         busy(-1);
