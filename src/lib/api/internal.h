@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
+#include "lib/base/err.h"
 #include "lib/base/json.h"
 
 /* One request as a route sees it: the path without its /vN.NN prefix, the
@@ -73,6 +76,15 @@ int api_json(struct api_reply *ret, int status, json_t *j);
 int api_error(struct api_reply *ret, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* an error from the library, its status from its code: ENOENT 404, EEXIST/EBUSY 409, EINVAL 400, else 500 */
 int api_fail(struct api_reply *ret, const struct err *err);
+
+/* interactive containers (OpenStdin, Tty; routes_exec.c): started with their input from
+ * the service, kept as a "console" until api_console_drop() (its keeper ended) */
+int api_console_start(const char *root, const char *runroot, const char *id, bool tty, bool interactive,
+                      bool stdin_once, pid_t *ret_keeper, struct err *err);
+void api_console_drop(const char *id);
+/* what an attached client typed, to the container's stdin; end: the client's input
+ * ended (closes a StdinOnce container's stdin).  -ENOENT: it has no console (yet) */
+int api_console_input(const char *id, const char *data, size_t n, bool end);
 
 /* the route groups */
 int api_ping(struct api_req *q, struct api_reply *ret);

@@ -104,10 +104,11 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
                                    json_string_value(json_object_get(opt, "Hostname")) ?: "", "Domainname", "", "User",
                                    json_string_value(json_object_get(proc, "user")) ?: "", "AttachStdin", false,
                                    "AttachStdout", false, "AttachStderr", false, "Tty",
-                                   json_is_true(json_object_get(opt, "Tty")), "OpenStdin", false, "Env",
+                                   json_is_true(json_object_get(opt, "Tty")), "OpenStdin", json_is_true(json_object_get(opt, "Interactive")), "Env",
                                    json_object_get(proc, "env"), "Cmd", cmd, "Image", json_object_get(rec, "Image"),
                                    "WorkingDir", json_string_value(json_object_get(proc, "cwd")) ?: "", "Entrypoint",
                                    "Labels");
+        json_object_set_new(config, "StdinOnce", json_boolean(json_is_true(json_object_get(opt, "StdinOnce"))));
         const char *net = json_string_value(json_object_get(opt, "Network"));
         json_t *host = json_pack("{s:O,s:s,s:b,s:b,s:{s:s}}", "Binds", json_object_get(opt, "Volumes"),
                                  "NetworkMode", net ? net : "default", "AutoRemove",
@@ -255,10 +256,9 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
         o->user = s && *s ? s : NULL;
         s = json_string_value(json_object_get(b, "Hostname"));
         o->hostname = s && *s ? s : NULL;
-        /* den start keeps no log of a tty's output yet, and attach has no stdin: refused, not dropped */
-        if (json_is_true(json_object_get(b, "Tty")))
-                return api_error(rep, 400, "den serve does not support Tty (docker run -t) yet"), -1;
+        o->tty = json_is_true(json_object_get(b, "Tty"));
         o->interactive = json_is_true(json_object_get(b, "OpenStdin"));
+        o->stdin_once = json_is_true(json_object_get(b, "StdinOnce"));
         o->rm = json_is_true(json_object_get(h, "AutoRemove"));
         o->read_only = json_is_true(json_object_get(h, "ReadonlyRootfs"));
         s = json_string_value(json_object_get(h, "NetworkMode"));
@@ -321,6 +321,7 @@ static void *reap(void *arg)
         struct err err = { 0 };
         if (p->keeper <= 0 || waitpid(p->keeper, NULL, 0) < 0)
                 engine_wait(p->root, p->runroot, p->id, &err);
+        api_console_drop(p->id);
         for (int i = 0; p->autorm && i < 50; i++) {
                 err_clear(&err);
                 api_serial(true);
@@ -353,18 +354,61 @@ static void reap_later(struct api_req *q, const char *id, pid_t keeper, bool aut
         pthread_attr_destroy(&a);
 }
 
+/* containers whose start failed lately: an attach waiting for one to run ends (docker
+ * run -i attaches first; a newer CLI waits for the attach after a failed start) */
+static pthread_mutex_t failed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+        char id[65];
+        unsigned long gen;
+} failed[32];
+static unsigned long failed_gen;
+
+static void start_failed(const char *id)
+{
+        pthread_mutex_lock(&failed_lock);
+        failed_gen++;
+        snprintf(failed[failed_gen % ELEMENTSOF(failed)].id, sizeof(failed[0].id), "%s", id);
+        failed[failed_gen % ELEMENTSOF(failed)].gen = failed_gen;
+        pthread_mutex_unlock(&failed_lock);
+}
+
+/* the failure count now, or whether id failed to start after count since */
+static unsigned long start_failures(void)
+{
+        pthread_mutex_lock(&failed_lock);
+        unsigned long g = failed_gen;
+        pthread_mutex_unlock(&failed_lock);
+        return g;
+}
+
+static bool start_failed_since(const char *id, unsigned long since)
+{
+        bool hit = false;
+        pthread_mutex_lock(&failed_lock);
+        for (size_t i = 0; i < ELEMENTSOF(failed) && !hit; i++)
+                hit = failed[i].gen > since && strcmp(failed[i].id, id) == 0;
+        pthread_mutex_unlock(&failed_lock);
+        return hit;
+}
+
 int api_ctr_start(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
         json_t *rec = NULL;
         if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
                 return api_fail(ret, &err);
-        bool autorm = json_is_true(json_object_get(json_object_get(rec, "Options"), "AutoRemove"));
+        json_t *opts = json_object_get(rec, "Options");
+        bool autorm = json_is_true(json_object_get(opts, "AutoRemove")), tty = json_is_true(json_object_get(opts, "Tty")),
+             in = json_is_true(json_object_get(opts, "Interactive")), once = json_is_true(json_object_get(opts, "StdinOnce"));
         _cleanup_free_ char *id = xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
         json_decref(rec);
-        int r = engine_start(q->root, q->runroot, q->params[0], false, &err);
-        if (r >= 0) {
-                pid_t keeper = 0;
+        pid_t keeper = 0;
+        /* with a terminal or input: started with its input from here (routes_exec.c) */
+        int r = tty || in ? api_console_start(q->root, q->runroot, id, tty, in, once, &keeper, &err)
+                          : engine_start(q->root, q->runroot, q->params[0], false, &err);
+        if (r >= 0 && keeper > 0)
+                reap_later(q, id, keeper, autorm);
+        else if (r >= 0) {
                 rec = NULL;
                 if (engine_inspect(q->root, q->runroot, id, &rec, &err) >= 0)
                         keeper = (pid_t) json_integer_value(json_object_get(rec, "KeeperPid"));
@@ -375,8 +419,10 @@ int api_ctr_start(struct api_req *q, struct api_reply *ret)
                 ret->status = 304;
                 return 0;
         }
-        if (r < 0)
+        if (r < 0) {
+                start_failed(id);
                 return api_fail(ret, &err);
+        }
         ret->status = 204;
         return 0;
 }
@@ -564,25 +610,24 @@ static void frame(char **buf, size_t *len, int stream, const char *data, size_t 
         *len += 8 + n;
 }
 
-/* den's log is docker's json-file, one {"log","stream","time"} a line, or the raw
- * bytes with a tty: the complete lines of data as docker's frames (raw with a tty)
+/* den's log is docker's json-file, one {"log","stream","time"} a line (a terminal's
+ * output too, in pieces as read): the complete lines of data as docker's frames (raw with a tty)
  * appended to *buf; returns how much of data it used */
 static size_t log_frames(const char *data, size_t n, bool tty, bool want_out, bool want_err, char **buf, size_t *len)
 {
-        if (tty) {
-                *buf = xrealloc(*buf, *len + n + 1);
-                memcpy(*buf + *len, data, n);
-                *len += n;
-                return n;
-        }
         const char *line = data, *nl;
         for (; line < data + n && (nl = memchr(line, '\n', (size_t) (data + n - line))); line = nl + 1) {
                 json_t *e = json_loadb(line, (size_t) (nl - line), 0, NULL);
                 const char *text = json_string_value(json_object_get(e, "log"));
                 const char *stream = json_string_value(json_object_get(e, "stream"));
                 bool is_err = stream && strcmp(stream, "stderr") == 0;
-                if (text && (is_err ? want_err : want_out))
-                        frame(buf, len, is_err ? 2 : 1, text, json_string_length(json_object_get(e, "log")));
+                size_t tl = json_string_length(json_object_get(e, "log"));
+                if (text && tty && want_out) {
+                        *buf = xrealloc(*buf, *len + tl + 1);
+                        memcpy(*buf + *len, text, tl);
+                        *len += tl;
+                } else if (text && !tty && (is_err ? want_err : want_out))
+                        frame(buf, len, is_err ? 2 : 1, text, tl);
                 json_decref(e);
         }
         return (size_t) (line - data);
@@ -596,13 +641,18 @@ struct attach {
         off_t off;             /* read up to here */
         off_t off0;            /* the log's size as the attach began: grown, the container ran */
         bool tty, out, err;
+        bool in;               /* stdin=1: what the client sends goes to the container's console */
+        char *typed;           /* input not yet taken (the container has not started) */
+        size_t n_typed;
+        bool in_end, in_end_sent;
+        unsigned long failures; /* start_failures() as it began */
         bool was_created;      /* not started when attached: its first end is the one to wait for */
         long long finished;    /* when it last ended as the attach began */
 };
 
 static void attach_free(struct attach *a)
 {
-        free(a->root), free(a->runroot), free(a->id);
+        free(a->root), free(a->runroot), free(a->id), free(a->typed);
         if (a->logfd >= 0)
                 close(a->logfd);
         free(a);
@@ -686,20 +736,40 @@ static size_t follow_body(void *cls, char *buf, size_t max)
         }
 }
 
+static void attach_typed(struct attach *a, const char *data, size_t n)
+{
+        if (!a->in || !n)
+                return;
+        a->typed = xrealloc(a->typed, a->n_typed + n);
+        memcpy(a->typed + a->n_typed, data, n);
+        a->n_typed += n;
+}
+
 static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
 {
         struct attach *a = cls;
         char *pend = NULL, buf[4096];
         size_t n_pend = 0;
         bool seen_run = false, in_open = true;
+        attach_typed(a, extra, n_extra);
         for (;;) {
-                /* the client's input (no stdin yet) is drained; a hang-up ends the attach */
+                /* the client's input goes to the console (once the container has one: docker
+                 * run attaches before it starts); a hang-up ends the attach */
                 struct pollfd p = { .fd = fd, .events = in_open ? POLLIN : 0 };
                 if (poll(&p, 1, 50) > 0) {
-                        if (p.revents & (POLLHUP | POLLERR))
-                                break;
-                        if ((p.revents & POLLIN) && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 0)
+                        ssize_t k = (p.revents & POLLIN) ? recv(fd, buf, sizeof(buf), MSG_DONTWAIT) : -1;
+                        if (k > 0)
+                                attach_typed(a, buf, (size_t) k);
+                        else if (k == 0) {
                                 in_open = false;
+                                a->in_end = true;
+                        } else if (p.revents & (POLLHUP | POLLERR))
+                                break;
+                }
+                if (a->in && (a->n_typed || (a->in_end && !a->in_end_sent)) &&
+                    api_console_input(a->id, a->typed, a->n_typed, a->in_end) == 0) {
+                        a->n_typed = 0;
+                        a->in_end_sent = a->in_end;
                 }
                 if (!attach_pump(a, fd, &pend, &n_pend))
                         break;
@@ -710,6 +780,8 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                         seen_run = true;
                         continue;
                 }
+                if (!seen_run && start_failed_since(a->id, a->failures))
+                        break;
                 /* ended (or removed, --rm): what the log still holds, then the end */
                 if (!st || (strcmp(st, "created") != 0 && (seen_run || a->was_created || fin != a->finished || a->off > a->off0))) {
                         /* the keeper may still be moving the last output into the log: until it is gone */
@@ -728,8 +800,6 @@ int api_ctr_attach(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
         json_t *rec = NULL;
-        if (api_query_bool(q, "stdin"))
-                return api_error(ret, 400, "den serve does not attach stdin yet (docker run -i, docker attach): run without -i");
         if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0)
                 return api_fail(ret, &err);
         struct attach *a = xcalloc(1, sizeof(*a));
@@ -738,6 +808,8 @@ int api_ctr_attach(struct api_req *q, struct api_reply *ret)
         a->tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
         a->was_created = strcmp(json_string_value(json_object_get(rec, "Status")) ?: "", "created") == 0;
         a->out = api_query_bool(q, "stdout"), a->err = api_query_bool(q, "stderr");
+        a->failures = start_failures();
+        a->in = api_query_bool(q, "stdin") && json_is_true(json_object_get(json_object_get(rec, "Options"), "Interactive"));
         json_decref(rec);
         int code;
         free(ctr_status(a->root, a->runroot, a->id, &code, &a->finished));

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -316,6 +318,11 @@ struct hijacked {
 static void *hijack_thread(void *arg)
 {
         struct hijacked *h = arg;
+        /* what follows the 101 goes once the client has read the 101: a client reading the
+         * headers through a buffer (python's http.client: docker-py) would lose the first
+         * output in that buffer.  A unix socket's SIOCOUTQ counts what the peer has not read. */
+        for (int i = 0, q; i < 200 && ioctl(h->fd, SIOCOUTQ, &q) == 0 && q > 0; i++)
+                usleep(2500);
         h->fn(h->cls, h->fd, h->extra, h->n_extra);
         MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
         free(h->extra);

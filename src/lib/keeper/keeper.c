@@ -41,6 +41,8 @@ struct logpipe {
         int fd;         /* read end, -1: free */
         int log_fd;     /* shared with the other stream of the command */
         bool err;
+        bool raw;       /* a terminal's output: what a read brings is an entry, line or not
+                         * (a shell's prompt must reach an attached client) */
         size_t len;
         char buf[32768];
 };
@@ -188,7 +190,7 @@ static void log_drain(struct keeper *k, struct logpipe *lp, int final)
         size_t left = lp->len - (size_t) (start - lp->buf);
         memmove(lp->buf, start, left);
         lp->len = left;
-        if ((n <= 0 || lp->len == sizeof(lp->buf)) && lp->len) {
+        if ((n <= 0 || lp->len == sizeof(lp->buf) || lp->raw) && lp->len) {
                 log_line(&o, lp->buf, lp->len, stream, ts);
                 lp->len = 0;
         }
@@ -239,6 +241,32 @@ static int log_pipes(struct keeper *k, int log_fd, int ret_w[2])
                 struct epoll_event ev = { .events = EPOLLIN, .data.fd = p[0] };
                 epoll_ctl(k->ep, EPOLL_CTL_ADD, p[0], &ev);
         }
+        return 0;
+}
+
+/* a terminal's master (a dup of it, kept open: the command keeps its terminal when
+ * the client closes its master) read into the log as stdout */
+static int log_pty(struct keeper *k, int log_fd, int master)
+{
+        int slot = -1;
+        for (int i = 0; i < MAX_LOGPIPES && slot < 0; i++)
+                if (k->logs[i].fd < 0)
+                        slot = i;
+        if (slot < 0)
+                return -EMFILE;
+        int dup_log = fcntl(log_fd, F_DUPFD_CLOEXEC, 3), m = fcntl(master, F_DUPFD_CLOEXEC, 3);
+        if (dup_log < 0 || m < 0 || fcntl(m, F_SETFL, O_NONBLOCK) < 0) {
+                int e = -errno;
+                if (dup_log >= 0)
+                        close(dup_log);
+                if (m >= 0)
+                        close(m);
+                return e;
+        }
+        struct logpipe *lp = &k->logs[slot];
+        *lp = (struct logpipe){ .fd = m, .log_fd = dup_log, .raw = true };
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = m };
+        epoll_ctl(k->ep, EPOLL_CTL_ADD, m, &ev);
         return 0;
 }
 
@@ -339,6 +367,9 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
         /* with a terminal: a pty of the container's own devpts; the command gets
          * the peer as stdio and the client the master */
         int master = -1, slave = -1, tfds[3];
+        /* a terminal with a log: the client's one fd is the log file */
+        bool log = json_is_true(json_object_get(req, "log"));
+        int pty_log = p.terminal && log && n_fds == 1 ? fds[0] : -1;
         if (p.terminal) {
                 master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (master < 0 || console_open(master, &slave, &err) < 0) {
@@ -354,9 +385,15 @@ static void handle_run(struct keeper *k, struct client *cl, json_t *req, int *fd
                 tfds[0] = tfds[1] = tfds[2] = slave;
                 fds = tfds;
                 n_fds = 3;
+                if (pty_log >= 0 && log_pty(k, pty_log, master) < 0) {
+                        close(master), close(slave);
+                        reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "cannot set up the log"));
+                        spec_process_free(&p);
+                        return;
+                }
         }
         int lw[2] = { -1, -1 };
-        if (json_is_true(json_object_get(req, "log")) && n_fds == 2 && !p.terminal) {
+        if (log && n_fds == 2 && !p.terminal) {
                 /* fds: stdin, the log file */
                 if (log_pipes(k, fds[1], lw) < 0) {
                         reply(cl->fd, KEEPER_ERROR, json_pack("{s:s}", "error", "cannot set up the log"));

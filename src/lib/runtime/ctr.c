@@ -127,7 +127,7 @@ int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret
                 goto out;
         }
         if (start)
-                r = keeper_ctl_start_main(o, &s, &ii, rr, &st, req, !o->detach, err);
+                r = keeper_ctl_start_main(o, &s, &ii, rr, &st, req, !o->detach, NULL, err);
 out:
         if (st.id && (r < 0 || (start && !o->detach && o->rm))) {
                 struct err e2 = { 0 };
@@ -154,8 +154,8 @@ void ctr_session_opts(const struct engine_run_opts *o, struct engine_run_opts *r
                 ret->network = "host";
 }
 
-int ctr_start_record(const char *root, const char *rr, const char *id, bool main, bool attach, pid_t *ret_keeper,
-                     struct err *err)
+int ctr_start_record(const char *root, const char *rr, const char *id, bool main, bool attach, struct ctr_io *io,
+                     pid_t *ret_keeper, struct err *err)
 {
         struct store s;
         struct image_info ii = { 0 };
@@ -196,7 +196,9 @@ int ctr_start_record(const char *root, const char *rr, const char *id, bool main
                                 storage_driver_parse(dn, &st.driver);
                         if (main) {
                                 json_t *req = json_deep_copy(json_object_get(rec, "Process"));
-                                r = keeper_ctl_start_main(&o, &s, &ii, rr, &st, req, attach, err);
+                                r = keeper_ctl_start_main(&o, &s, &ii, rr, &st, req, attach, io, err);
+                                if (r >= 0 && ret_keeper)
+                                        *ret_keeper = st.keeper;
                                 json_decref(req);
                                 if (r >= 0 && attach && o.rm) {
                                         struct err e2 = { 0 };
@@ -271,6 +273,28 @@ int ctr_make(const struct engine_run_opts *o, char **ret_id, struct err *err)
         return ctr_new(&so, true, false, ret_id, err);
 }
 
+static json_t *cmd_request(const struct ctr_cmd *c, bool tty, unsigned rows, unsigned cols)
+{
+        json_t *req = json_pack("{s:o,s:o,s:s,s:s,s:b,s:b,s:b}", "args", record_strv_json(c->argv), "env",
+                                record_strv_json(c->env), "cwd", c->workdir ? c->workdir : "/", "user",
+                                c->user ? c->user : "0", "main", false, "terminal", tty, "home", true);
+        if (tty && rows && cols)
+                json_object_set_new(req, "consoleSize", json_pack("{s:I,s:I}", "height", (json_int_t) rows, "width",
+                                                                  (json_int_t) cols));
+        return req;
+}
+
+/* c's fds with /dev/null for the ones not given; *nul: that open file, to close */
+static int cmd_fds(const struct ctr_cmd *c, int fds[3], int *nul, struct err *err)
+{
+        for (int i = 0; i < 3; i++) {
+                if (c->fds[i] < 0 && *nul < 0 && (*nul = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+                        return err_sys(err, -errno, "cannot open /dev/null");
+                fds[i] = c->fds[i] >= 0 ? c->fds[i] : *nul;
+        }
+        return 0;
+}
+
 int ctr_exec(const char *root, const char *runroot, const char *id, const struct ctr_cmd *c, int *ret_status,
              struct err *err)
 {
@@ -281,18 +305,10 @@ int ctr_exec(const char *root, const char *runroot, const char *id, const struct
         int r = ctr_exec_open(root, runroot, id, &t, &rec, err);
         if (r < 0)
                 return r;
-        json_t *req = json_pack("{s:o,s:o,s:s,s:s,s:b,s:b,s:b}", "args", record_strv_json(c->argv), "env",
-                                record_strv_json(c->env), "cwd", c->workdir ? c->workdir : "/", "user",
-                                c->user ? c->user : "0", "main", false, "terminal", false, "home", true);
+        json_t *req = cmd_request(c, false, 0, 0);
         _cleanup_close_ int nul = -1;
         int fds[3];
-        for (int i = 0; i < 3; i++) {
-                if (c->fds[i] < 0 && nul < 0 && (nul = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
-                        r = err_sys(err, -errno, "cannot open /dev/null");
-                        break;
-                }
-                fds[i] = c->fds[i] >= 0 ? c->fds[i] : nul;
-        }
+        r = cmd_fds(c, fds, &nul, err);
         if (r >= 0)
                 r = ctr_exec_request(&t, rec, id, c->network, req, fds, false, false, err);
         if (r >= 0) {
@@ -301,6 +317,59 @@ int ctr_exec(const char *root, const char *runroot, const char *id, const struct
         }
         json_decref(req);
         json_decref(rec);
+        record_target_free(&t);
+        return r;
+}
+
+int ctr_spawn(const char *root, const char *runroot, const char *id, const struct ctr_cmd *c, bool tty,
+              unsigned rows, unsigned cols, struct ctr_proc *ret, struct err *err)
+{
+        *ret = (struct ctr_proc){ .sock = -1, .master = -1 };
+        if (!c->argv || !c->argv[0])
+                return err_set(err, -EINVAL, "container '%.12s': no command to run", id);
+        struct record_target t = { 0 };
+        json_t *rec = NULL;
+        int r = ctr_exec_open(root, runroot, id, &t, &rec, err);
+        if (r < 0)
+                return r;
+        json_t *req = cmd_request(c, tty, rows, cols);
+        _cleanup_close_ int nul = -1;
+        int fds[3];
+        if ((r = cmd_fds(c, fds, &nul, err)) >= 0 && (r = exec_network(rec, id, c->network, req, err)) >= 0 &&
+            (r = keeper_ctl_run(t.rundir, req, fds, tty ? 0 : 3, &ret->master, err)) >= 0) {
+                ret->sock = r;
+                ret->rundir = xstrdup(t.rundir);
+                r = 0;
+        }
+        json_decref(req);
+        json_decref(rec);
+        record_target_free(&t);
+        return r;
+}
+
+int ctr_proc_wait(struct ctr_proc *p, int *ret_status, struct err *err)
+{
+        int r = keeper_ctl_wait(p->sock, p->rundir, -1, false, err);
+        close(p->sock);
+        p->sock = -1;
+        free(p->rundir);
+        p->rundir = NULL;
+        if (r < 0)
+                return r;
+        *ret_status = r;
+        return 0;
+}
+
+int ctr_start_io(const char *root, const char *runroot, const char *id, struct ctr_io *io, pid_t *ret_keeper,
+                 struct err *err)
+{
+        struct record_target t = { 0 };
+        _cleanup_free_ char *rr = NULL;
+        int r = record_target_open(root, runroot, id, &t, &rr, err);
+        if (r >= 0 && t.running)
+                r = err_set(err, -EBUSY, "container '%s' is running already", id);
+        if (r >= 0)
+                r = ctr_start_record(root, rr, t.id, true, false, io, ret_keeper, err);
         record_target_free(&t);
         return r;
 }

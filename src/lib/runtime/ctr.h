@@ -21,6 +21,20 @@ struct ctr_cmd {
         int fds[3];           /* the command's stdin, stdout and stderr (-1: /dev/null) */
 };
 
+/* a main command's input from its starter (den serve's attach); its output goes to the
+ * container's log as always */
+struct ctr_io {
+        int stdin_fd;    /* without a terminal: its stdin (-1: /dev/null) */
+        int master;      /* out: with a terminal, the master of the pty the keeper made (the
+                          * keeper holds one too and logs what the terminal shows) */
+};
+/* a command started and not waited for */
+struct ctr_proc {
+        int sock;        /* the keeper's connection: EXITED arrives there */
+        int master;      /* with a terminal: the pty master, else -1 */
+        char *rundir;
+};
+
 /* A container from o with a keeper waiting for commands, as den session begin
  * makes it (o->session and o->detach implied; o->network NULL: "host"), but
  * nothing is printed.  o->image is a name, or a manifest digest "sha256:<hex>" of
@@ -46,3 +60,14 @@ char *ctr_upper(const char *root, const char *id);
 int ctr_mount_targets(const char *root, const char *id, char ***ret, struct err *err);
 /* halt it when running, remove record, changes and run directory */
 int ctr_remove(const char *root, const char *runroot, const char *id, struct err *err);
+/* start a created or stopped container's main command with io's input (its record's
+ * Tty: a terminal, master in io->master) and return at once; *ret_keeper: the keeper,
+ * a child of this process until it ends.  -EBUSY when it runs already */
+int ctr_start_io(const char *root, const char *runroot, const char *id, struct ctr_io *io, pid_t *ret_keeper,
+                 struct err *err);
+/* start c in a running container without waiting; tty: on a terminal of the container
+ * (c->fds unused) of rows x cols (0: the keeper's default), its master in ret->master */
+int ctr_spawn(const char *root, const char *runroot, const char *id, const struct ctr_cmd *c, bool tty,
+              unsigned rows, unsigned cols, struct ctr_proc *ret, struct err *err);
+/* wait for a spawned command: *ret_status as ctr_exec's; frees p's parts (master not closed) */
+int ctr_proc_wait(struct ctr_proc *p, int *ret_status, struct err *err);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctr.h"
 #include "engine.h"
 #include "lib/base/err.h"
 #include "lib/base/json.h"
@@ -103,9 +104,10 @@ void keeper_ctl_free(struct started *st);
 /* the keeper of a container up (overlay mounted, network attached), no command yet */
 int keeper_ctl_start(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
                      struct started *out, struct err *err);
-/* keeper up, main command sent; attached: wait and return its status */
+/* keeper up, main command sent; attached: wait and return its status; io: with
+ * the caller's stdio (or a terminal whose master goes to io->master), not waited for */
 int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
-                          struct started *st, json_t *req, bool attach, struct err *err);
+                          struct started *st, json_t *req, bool attach, struct ctr_io *io, struct err *err);
 /* send a RUN, wait for STARTED; returns the connected socket (and, with a
  * terminal, the pty master in *ret_master) */
 int keeper_ctl_run(const char *rundir, json_t *req, const int *fds, size_t n_fds, int *ret_master, struct err *err);
@@ -131,8 +133,8 @@ void ctr_session_opts(const struct engine_run_opts *o, struct engine_run_opts *r
 /* Bring up the keeper of a stopped container from its record; with main, run
  * its command (attached or not), without, leave the keeper alone for den cp
  * and den export (*ret_keeper is its pid). */
-int ctr_start_record(const char *root, const char *rr, const char *id, bool main, bool attach, pid_t *ret_keeper,
-                     struct err *err);
+int ctr_start_record(const char *root, const char *rr, const char *id, bool main, bool attach, struct ctr_io *io,
+                     pid_t *ret_keeper, struct err *err);
 /* a running container for a command: *t and its record *ret_rec (NULL when damaged) */
 int ctr_exec_open(const char *root, const char *runroot, const char *what, struct record_target *t, json_t **ret_rec,
                   struct err *err);

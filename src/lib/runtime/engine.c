@@ -254,7 +254,7 @@ int engine_start(const char *root, const char *runroot, const char *container, b
         if (r >= 0 && t.running)
                 r = err_set(err, -EBUSY, "container '%s' is running already", container);
         if (r >= 0)
-                r = ctr_start_record(root, rr, t.id, true, attach, NULL, err);
+                r = ctr_start_record(root, rr, t.id, true, attach, NULL, NULL, err);
         record_target_free(&t);
         return r;
 }
@@ -355,7 +355,7 @@ int engine_target_rundir(const char *root, const char *runroot, const char *cont
         *ret_temp = -1;
         /* a stopped container gets a keeper of its own for the time of the copy */
         if (r >= 0 && !t.running)
-                r = ctr_start_record(root, rr, t.id, false, false, ret_temp, err);
+                r = ctr_start_record(root, rr, t.id, false, false, NULL, ret_temp, err);
         if (r >= 0)
                 *ret = TAKE_PTR(t.rundir);
         record_target_free(&t);

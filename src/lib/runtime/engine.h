@@ -28,6 +28,7 @@ struct engine_run_opts {
         bool allow_host_loopback;
         bool rm, detach, read_only, tty;
         bool interactive;       /* -i: the command gets our stdin (else /dev/null) */
+        bool stdin_once;        /* den serve: the first attach's end of input closes the command's stdin */
         bool session;           /* den session begin: a keeper without a main command */
         bool quiet;             /* a session's name not printed */
 };

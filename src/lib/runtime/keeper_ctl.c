@@ -418,7 +418,7 @@ int keeper_ctl_wait(int s, const char *rundir, int master, bool forward, struct 
 }
 
 int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, struct image_info *ii, const char *rr,
-                          struct started *st, json_t *req, bool attach, struct err *err)
+                          struct started *st, json_t *req, bool attach, struct ctr_io *io, struct err *err)
 {
         int r, sock = -1, logfd = -1, master = -1;
         if (fs_mkdir_p(st->rundir, 0700) < 0)
@@ -432,18 +432,26 @@ int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, stru
         _cleanup_close_ int in_nul = o->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (in_nul >= 0)
                 fds[0] = in_nul;
-        if (!attach) {
-                /* the keeper writes the output as JSON lines, capped */
+        if (!attach || io) {
+                /* the keeper writes the output as JSON lines, capped: a terminal's too (the
+                 * keeper keeps its master open; the command keeps its terminal) */
                 _cleanup_free_ char *lp = xasprintf("%s/ctr.log", st->cdir);
                 logfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
                 int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                fds[0] = nul;
-                fds[1] = logfd;
-                if (!o->tty)
-                        json_object_set_new(req, "log", json_true());
-                sock = keeper_ctl_run(st->rundir, req, fds, o->tty ? 0 : 2, NULL, err);
+                if (o->tty)
+                        fds[0] = logfd;
+                else {
+                        fds[0] = io && io->stdin_fd >= 0 ? io->stdin_fd : nul;
+                        fds[1] = logfd;
+                }
+                json_object_set_new(req, "log", json_true());
+                sock = keeper_ctl_run(st->rundir, req, fds, o->tty ? 1 : 2, o->tty ? &master : NULL, err);
                 close(nul);
                 close(logfd);
+                if (io) {
+                        io->master = master;
+                        master = -1;
+                }
         } else
                 sock = keeper_ctl_run(st->rundir, req, fds, o->tty ? 0 : 3, &master, err);
         if (sock < 0) {
@@ -451,7 +459,9 @@ int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, stru
                 waitpid(st->keeper, NULL, 0);
                 return sock;
         }
-        if (!attach) {
+        if (!attach || io) {
+                if (master >= 0)
+                        close(master);
                 close(sock);
                 return 0;
         }

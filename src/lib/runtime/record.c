@@ -188,10 +188,11 @@ int record_create(const struct engine_run_opts *o, struct image_info *ii, struct
                 json_decref(req);
                 return err_set(err, -EINVAL, "image '%s' has no command: give one after the image", o->image);
         }
-        json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b}", "Volumes", record_strv_json(o->volumes), "Tmpfs",
-                                 record_strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname, "ReadOnly",
-                                 o->read_only, "Tty", o->tty, "AutoRemove", o->rm, "Publish", record_strv_json(o->publish),
-                                 "AllowHostLoopback", o->allow_host_loopback);
+        json_t *opts = json_pack("{s:o,s:o,s:s?,s:s?,s:b,s:b,s:b,s:o,s:b,s:b,s:b}", "Volumes", record_strv_json(o->volumes),
+                                 "Tmpfs", record_strv_json(o->tmpfs), "Network", o->network, "Hostname", o->hostname,
+                                 "ReadOnly", o->read_only, "Tty", o->tty, "AutoRemove", o->rm, "Publish",
+                                 record_strv_json(o->publish), "AllowHostLoopback", o->allow_host_loopback,
+                                 "Interactive", o->interactive, "StdinOnce", o->stdin_once);
         int r = secopt_record(o->security_opt, ctr_default_caps(), rr, opts, err);
         if (r < 0 || fs_mkdir_p(st->cdir, 0700) < 0) {
                 json_decref(req);
