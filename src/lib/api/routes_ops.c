@@ -1,7 +1,613 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Docker Engine API's routes: more container operations: top, stats, changes, export, pause, rename, restart, update, prune, archive. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "internal.h"
+#include "lib/base/fs.h"
+#include "lib/base/macro.h"
+#include "lib/runtime/ctr.h"
+#include "lib/runtime/engine.h"
+
+/* the full id and state of a container; false (404 answered) when there is none */
+static bool ctr_lookup(struct api_req *q, struct api_reply *ret, char **ret_id, char **ret_state)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0) {
+                if (-err.code == ENOENT)
+                        api_error(ret, 404, "No such container: %s", q->params[0]);
+                else
+                        api_fail(ret, &err);
+                return false;
+        }
+        *ret_id = xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
+        if (ret_state)
+                *ret_state = xstrdup(json_string_value(json_object_get(rec, "Status")) ?: "unknown");
+        json_decref(rec);
+        return true;
+}
+
+/* ---- archive (docker cp), export ---- */
+
+static char *base64(const unsigned char *in, size_t n)
+{
+        static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+        for (size_t i = 0; i < n; i += 3) {
+                unsigned v = (unsigned) in[i] << 16 | (i + 1 < n ? (unsigned) in[i + 1] << 8 : 0) |
+                             (i + 2 < n ? in[i + 2] : 0);
+                *o++ = tab[v >> 18 & 63], *o++ = tab[v >> 12 & 63];
+                *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+                *o++ = i + 2 < n ? tab[v & 63] : '=';
+        }
+        *o = '\0';
+        return out;
+}
+
+/* st_mode as Go's os.FileMode, what docker's CLI decodes */
+static unsigned long long go_mode(mode_t m)
+{
+        unsigned long long g = m & 0777;
+        if (S_ISDIR(m))
+                g |= 1ULL << 31;
+        else if (S_ISLNK(m))
+                g |= 1ULL << 27;
+        else if (S_ISFIFO(m))
+                g |= 1ULL << 25;
+        else if (S_ISSOCK(m))
+                g |= 1ULL << 24;
+        else if (S_ISBLK(m))
+                g |= 1ULL << 26;
+        else if (S_ISCHR(m))
+                g |= 1ULL << 26 | 1ULL << 21;
+        if (m & S_ISUID)
+                g |= 1ULL << 23;
+        if (m & S_ISGID)
+                g |= 1ULL << 22;
+        if (m & S_ISVTX)
+                g |= 1ULL << 20;
+        return g;
+}
+
+static char *rfc3339_nano(const struct timespec *ts)
+{
+        struct tm tm;
+        char b[64];
+        gmtime_r(&ts->tv_sec, &tm);
+        strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+        return xasprintf("%s.%09ldZ", b, ts->tv_nsec);
+}
+
+/* X-Docker-Container-Path-Stat: base64 of {name, size, mode, mtime, linkTarget} */
+static char *path_stat_header(const char *path, const struct stat *st)
+{
+        _cleanup_free_ char *p = xstrdup(path), *mtime = rfc3339_nano(&st->st_mtim);
+        size_t l = strlen(p);
+        while (l > 1 && p[l - 1] == '/')
+                p[--l] = '\0';
+        const char *name = strrchr(p, '/') && l > 1 ? strrchr(p, '/') + 1 : p;
+        json_t *j = json_pack("{s:s,s:I,s:I,s:s,s:s}", "name", name, "size", (json_int_t) st->st_size, "mode",
+                              (json_int_t) go_mode(st->st_mode), "mtime", mtime, "linkTarget", "");
+        _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        _cleanup_free_ char *b = base64((const unsigned char *) s, strlen(s));
+        return xasprintf("X-Docker-Container-Path-Stat: %s", b);
+}
+
+/* an unlinked file of the store for a tar made before it is sent (the lock is not held while it goes) */
+static int tmp_file(const char *root)
+{
+        int fd = open(root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                return fd;
+        _cleanup_free_ char *t = xasprintf("%s/.tar-XXXXXX", root);
+        fd = mkostemp(t, O_CLOEXEC);
+        if (fd >= 0)
+                unlink(t);
+        return fd;
+}
+
+static size_t file_body(void *cls, char *buf, size_t max)
+{
+        ssize_t n = read((int) (intptr_t) cls, buf, max);
+        return n > 0 ? (size_t) n : 0;
+}
+
+static void file_free(void *cls)
+{
+        close((int) (intptr_t) cls);
+}
+
+/* answer the file fd (rewound) as a tar */
+static int reply_file(struct api_reply *ret, int fd)
+{
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+                close(fd);
+                return api_error(ret, 500, "cannot read the archive back: %m");
+        }
+        ret->status = 200;
+        ret->content_type = "application/x-tar";
+        ret->gen = file_body, ret->gen_cls = (void *) (intptr_t) fd, ret->gen_free = file_free;
+        return 0;
+}
+
+static int archive_fail(struct api_req *q, struct api_reply *ret, const char *path, struct err *err)
+{
+        if (-err->code == ENOENT)
+                return api_error(ret, 404, "Could not find the file %s in container %s", path, q->params[0]);
+        if (-err->code == ENOTDIR || -err->code == EEXIST)
+                return api_error(ret, 400, "%s", err->msg);
+        return api_fail(ret, err);
+}
+
+static int api_archive_get(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *path = api_query(q, "path");
+        _cleanup_free_ char *id = NULL;
+        struct stat st;
+        if (!path || !*path)
+                return api_error(ret, 400, "path is required");
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        if (engine_archive_stat(q->root, q->runroot, id, path, &st, &err) < 0)
+                return archive_fail(q, ret, path, &err);
+        ret->header = path_stat_header(path, &st);
+        if (strcmp(q->method, "HEAD") == 0) {
+                ret->status = 200;
+                return 0;
+        }
+        int fd = tmp_file(q->root);
+        if (fd < 0)
+                return api_error(ret, 500, "cannot make a file for the archive in %s: %m", q->root);
+        if (engine_archive_get(q->root, q->runroot, id, path, fd, &err) < 0) {
+                close(fd);
+                return archive_fail(q, ret, path, &err);
+        }
+        return reply_file(ret, fd);
+}
+
+static int api_archive_put(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *path = api_query(q, "path");
+        _cleanup_free_ char *id = NULL;
+        if (!path || !*path)
+                return api_error(ret, 400, "path is required");
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        if (q->body_fd < 0)
+                return api_error(ret, 400, "a tar archive is required as the body");
+        if (engine_archive_put(q->root, q->runroot, id, path, q->body_fd, &err) < 0)
+                return archive_fail(q, ret, path, &err);
+        ret->status = 200;
+        return 0;
+}
+
+static int api_ctr_export(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        _cleanup_free_ char *id = NULL;
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        int fd = tmp_file(q->root);
+        if (fd < 0)
+                return api_error(ret, 500, "cannot make a file for the archive in %s: %m", q->root);
+        if (engine_export(q->root, q->runroot, id, fd, &err) < 0) {
+                close(fd);
+                return api_fail(ret, &err);
+        }
+        return reply_file(ret, fd);
+}
+
+static int api_ctr_changes(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *ch = NULL;
+        _cleanup_free_ char *id = NULL;
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        if (engine_changes(q->root, q->runroot, id, &ch, &err) < 0)
+                return api_fail(ret, &err);
+        return api_json(ret, 200, ch);
+}
+
+/* ---- processes: top, stats ---- */
+
+/* /proc/PID/stat's fields after the name: state is field 3; utime 14, stime 15, starttime 22 */
+static bool proc_stat(pid_t pid, pid_t *ppid, unsigned long long *utime, unsigned long long *stime,
+                      unsigned long long *start)
+{
+        char p[64], buf[2048];
+        snprintf(p, sizeof(p), "/proc/%d/stat", (int) pid);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        char *e = strrchr(buf, ')');
+        int pp;
+        return e && sscanf(e + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+                            &pp, utime, stime, start) == 4 &&
+               (*ppid = pp, true);
+}
+
+/* a number from a "Key:   N" line of /proc/PID/status or /proc/meminfo */
+static unsigned long long proc_field(const char *path, const char *key)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char line[256];
+        size_t kl = strlen(key);
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, key, kl) == 0 && line[kl] == ':')
+                        return strtoull(line + kl + 1, NULL, 10);
+        return 0;
+}
+
+static char *proc_cmdline(pid_t pid)
+{
+        char p[64], buf[4096];
+        snprintf(p, sizeof(p), "/proc/%d/cmdline", (int) pid);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0) {
+                snprintf(p, sizeof(p), "/proc/%d/comm", (int) pid);
+                _cleanup_close_ int c = open(p, O_RDONLY | O_CLOEXEC);
+                n = c < 0 ? -1 : read(c, buf, sizeof(buf) - 1);
+                if (n <= 0)
+                        return xstrdup("?");
+                buf[n - (buf[n - 1] == '\n')] = '\0';
+                return xasprintf("[%s]", buf);
+        }
+        while (n > 0 && buf[n - 1] == '\0')
+                n--;
+        for (ssize_t i = 0; i < n; i++)
+                if (buf[i] == '\0')
+                        buf[i] = ' ';
+        buf[n] = '\0';
+        return xstrdup(buf);
+}
+
+static int engine_error(struct api_reply *ret, const char *id, struct err *err)
+{
+        if (-err->code == ESRCH)
+                return api_error(ret, 409, "Container %s is not running", id);
+        return api_fail(ret, err);
+}
+
+static int api_ctr_top(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        _cleanup_free_ char *id = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n;
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        if (engine_pids(q->root, q->runroot, id, &pids, &n, &err) < 0)
+                return engine_error(ret, q->params[0], &err);
+        /* ps -ef's columns, whatever ps_args says (den reads /proc itself) */
+        long tck = sysconf(_SC_CLK_TCK);
+        double uptime = 0;
+        _cleanup_fclose_ FILE *u = fopen("/proc/uptime", "re");
+        if (!u || fscanf(u, "%lf", &uptime) != 1)
+                uptime = 0;
+        time_t boot = time(NULL) - (time_t) uptime;
+        json_t *procs = json_array();
+        for (size_t i = 0; i < n; i++) {
+                pid_t ppid;
+                unsigned long long ut, st, start;
+                if (!proc_stat(pids[i], &ppid, &ut, &st, &start))
+                        continue;
+                char p[64], uid[32], stime[16], cpu[32];
+                snprintf(p, sizeof(p), "/proc/%d/status", (int) pids[i]);
+                unsigned long long uid_n = proc_field(p, "Uid");
+                struct passwd pw, *pwp = NULL;
+                char pwbuf[1024];
+                if (getpwuid_r((uid_t) uid_n, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
+                        snprintf(uid, sizeof(uid), "%s", pw.pw_name);
+                else
+                        snprintf(uid, sizeof(uid), "%llu", uid_n);
+                time_t started = boot + (time_t) (start / (unsigned long long) tck);
+                struct tm tm;
+                localtime_r(&started, &tm);
+                strftime(stime, sizeof(stime), "%H:%M", &tm);
+                unsigned long long secs = (ut + st) / (unsigned long long) tck;
+                snprintf(cpu, sizeof(cpu), "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+                _cleanup_free_ char *cmd = proc_cmdline(pids[i]);
+                char spid[16], sppid[16];
+                snprintf(spid, sizeof(spid), "%d", (int) pids[i]);
+                snprintf(sppid, sizeof(sppid), "%d", (int) ppid);
+                json_array_append_new(procs, json_pack("[s,s,s,s,s,s,s,s]", uid, spid, sppid, "0", stime, "?", cpu, cmd));
+        }
+        return api_json(ret, 200,
+                        json_pack("{s:[s,s,s,s,s,s,s,s],s:o}", "Titles", "UID", "PID", "PPID", "C", "STIME", "TTY",
+                                  "TIME", "CMD", "Processes", procs));
+}
+
+struct sample {
+        unsigned long long cpu_ns, system_ns, rss, procs;
+        struct timespec at;
+};
+
+/* the processes' CPU time and memory from /proc (den's containers have no cgroup of their own) */
+static void sample_take(const pid_t *pids, size_t n, struct sample *s)
+{
+        long tck = sysconf(_SC_CLK_TCK);
+        unsigned long long ns_per_tick = 1000000000ULL / (unsigned long long) (tck > 0 ? tck : 100);
+        memset(s, 0, sizeof(*s));
+        clock_gettime(CLOCK_REALTIME, &s->at);
+        for (size_t i = 0; i < n; i++) {
+                pid_t ppid;
+                unsigned long long ut, st, start;
+                char p[64];
+                if (!proc_stat(pids[i], &ppid, &ut, &st, &start))
+                        continue;
+                snprintf(p, sizeof(p), "/proc/%d/status", (int) pids[i]);
+                s->cpu_ns += (ut + st) * ns_per_tick;
+                s->rss += proc_field(p, "VmRSS") * 1024;
+                s->procs++;
+        }
+        _cleanup_fclose_ FILE *f = fopen("/proc/stat", "re");
+        unsigned long long v[8] = { 0 };
+        if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                        &v[6], &v[7]) == 8)
+                for (int i = 0; i < 8; i++)
+                        s->system_ns += v[i] * ns_per_tick;
+}
+
+static json_t *cpu_json(const struct sample *s)
+{
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        return json_pack("{s:{s:I,s:I,s:I},s:I,s:I,s:{s:i,s:i,s:i}}", "cpu_usage", "total_usage",
+                         (json_int_t) s->cpu_ns, "usage_in_kernelmode", (json_int_t) 0, "usage_in_usermode",
+                         (json_int_t) 0, "system_cpu_usage", (json_int_t) s->system_ns, "online_cpus",
+                         (json_int_t) (cpus > 0 ? cpus : 1), "throttling_data", "periods", 0, "throttled_periods", 0,
+                         "throttled_time", 0);
+}
+
+/* docker's StatsJSON, as much as its CLI shows */
+static json_t *stats_json(const char *id, const char *name, const struct sample *now, const struct sample *pre)
+{
+        _cleanup_free_ char *read = rfc3339_nano(&now->at);
+        _cleanup_free_ char *preread = pre ? rfc3339_nano(&pre->at) : xstrdup("0001-01-01T00:00:00Z");
+        struct sample zero = { 0 };
+        unsigned long long limit = proc_field("/proc/meminfo", "MemTotal") * 1024;
+        return json_pack("{s:s,s:s,s:{s:I},s:{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n},s:i,s:{},s:o,s:o,s:{s:I,s:I,s:I,s:{}},"
+                         "s:s,s:s}",
+                         "read", read, "preread", preread, "pids_stats", "current", (json_int_t) now->procs,
+                         "blkio_stats", "io_service_bytes_recursive", "io_serviced_recursive",
+                         "io_queue_recursive", "io_service_time_recursive", "io_wait_time_recursive",
+                         "io_merged_recursive", "io_time_recursive", "sectors_recursive", "num_procs", 0,
+                         "storage_stats", "cpu_stats", cpu_json(now), "precpu_stats", cpu_json(pre ? pre : &zero),
+                         "memory_stats", "usage", (json_int_t) now->rss, "max_usage", (json_int_t) now->rss, "limit",
+                         (json_int_t) limit, "stats", "name", name, "id", id);
+}
+
+struct stats_stream {
+        char *root, *runroot, *id, *name;
+};
+
+static void stats_stream_free(struct stats_stream *s)
+{
+        free(s->root), free(s->runroot), free(s->id), free(s->name);
+        free(s);
+}
+
+/* the pids of the container, under the service's lock (they come from its record); none once it ended */
+static size_t stats_pids(struct stats_stream *s, pid_t **pids)
+{
+        struct err err = { 0 };
+        size_t n = 0;
+        api_serial(true);
+        if (engine_pids(s->root, s->runroot, s->id, pids, &n, &err) < 0)
+                *pids = NULL, n = 0;
+        api_serial(false);
+        return n;
+}
+
+static void stats_loop(void *arg, int fd)
+{
+        struct stats_stream *s = arg;
+        struct sample pre, now;
+        bool have_pre = false;
+        for (;;) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = stats_pids(s, &pids);
+                sample_take(pids, n, &now);
+                json_t *j = stats_json(s->id, s->name, &now, have_pre ? &pre : NULL);
+                int r = api_stream_json(fd, j);
+                json_decref(j);
+                if (r < 0)
+                        break;
+                pre = now, have_pre = true;
+                sleep(1);
+        }
+        stats_stream_free(s);
+}
+
+static int api_ctr_stats(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        api_serial(true);
+        int r = engine_inspect(q->root, q->runroot, q->params[0], &rec, &err);
+        api_serial(false);
+        if (r < 0)
+                return -err.code == ENOENT ? api_error(ret, 404, "No such container: %s", q->params[0])
+                                           : api_fail(ret, &err);
+        struct stats_stream *s = xcalloc(1, sizeof(*s));
+        s->root = xstrdup(q->root), s->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
+        s->id = xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
+        s->name = xasprintf("/%s", json_string_value(json_object_get(rec, "Name")) ?: "");
+        json_decref(rec);
+        const char *stream = api_query(q, "stream");
+        if (!stream || api_query_bool(q, "stream"))
+                return api_stream(ret, 200, NULL, stats_loop, s);
+        /* one answer; unless one-shot, with a first sample a moment before it for the CPU's share */
+        struct sample pre, now;
+        _cleanup_free_ pid_t *p1 = NULL, *p2 = NULL;
+        size_t n1 = 0, n2;
+        bool one_shot = api_query_bool(q, "one-shot");
+        if (!one_shot) {
+                n1 = stats_pids(s, &p1);
+                sample_take(p1, n1, &pre);
+                usleep(500 * 1000);
+        }
+        n2 = stats_pids(s, &p2);
+        sample_take(p2, n2, &now);
+        json_t *j = stats_json(s->id, s->name, &now, one_shot ? NULL : &pre);
+        stats_stream_free(s);
+        return api_json(ret, 200, j);
+}
+
+/* ---- pause, rename, restart, update, prune ---- */
+
+static int api_ctr_pause(struct api_req *q, struct api_reply *ret)
+{
+        _cleanup_free_ char *id = NULL, *st = NULL;
+        bool pause = strstr(q->path, "/unpause") == NULL;
+        if (!ctr_lookup(q, ret, &id, &st))
+                return 0;
+        if (strcmp(st, "running") != 0)
+                return api_error(ret, 409, "Container %s is not running", q->params[0]);
+        if (!pause)
+                return api_error(ret, 409, "Container %s is not paused", q->params[0]);
+        /* a freezer needs a cgroup: den's keeper makes none (rootless, it could not) */
+        return api_error(ret, 501,
+                         "cannot pause container %s: den runs its containers without a cgroup of their own, "
+                         "so there is no freezer to stop them with",
+                         q->params[0]);
+}
+
+static int api_ctr_rename(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *name = api_query(q, "name");
+        _cleanup_free_ char *id = NULL;
+        if (!name || !*name)
+                return api_error(ret, 400, "a name is required (?name=)");
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        if (engine_rename(q->root, id, name[0] == '/' ? name + 1 : name, &err) < 0) {
+                if (-err.code == EEXIST)
+                        return api_error(ret, 409,
+                                         "Conflict. The container name \"/%s\" is already in use. You have to remove (or rename) that container to be able to reuse that name.",
+                                         name[0] == '/' ? name + 1 : name);
+                return api_fail(ret, &err);
+        }
+        ret->status = 204;
+        return 0;
+}
+
+static int api_ctr_restart(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        const char *t = api_query(q, "t");
+        int timeout = t && *t ? atoi(t) : 10;
+        _cleanup_free_ char *id = NULL, *st = NULL;
+        api_serial(true);
+        bool found = ctr_lookup(q, ret, &id, &st);
+        api_serial(false);
+        if (!found)
+                return 0;
+        /* stopped without the lock (it takes up to t seconds), as the stop route does */
+        if (strcmp(st, "running") == 0 &&
+            engine_stop(q->root, q->runroot, id, timeout < 0 ? 0 : timeout, &err) < 0)
+                return api_fail(ret, &err);
+        /* the start route: its keeper reaped (and removed when AutoRemove) by the service */
+        api_serial(true);
+        api_ctr_start(q, ret);
+        api_serial(false);
+        if (ret->status == 304)
+                ret->status = 204;
+        return 0;
+}
+
+static int api_ctr_update(struct api_req *q, struct api_reply *ret)
+{
+        _cleanup_free_ char *id = NULL, *bad = NULL;
+        json_error_t je;
+        if (!ctr_lookup(q, ret, &id, NULL))
+                return 0;
+        json_t *b = q->body_len ? json_loads(q->body, 0, &je) : json_object(), *v;
+        const char *k;
+        if (!json_is_object(b)) {
+                json_decref(b);
+                return api_error(ret, 400, "the body must be a JSON object");
+        }
+        /* nothing is updatable without a cgroup: only what leaves it as it is passes */
+        json_object_foreach(b, k, v)
+        {
+                const char *pol = json_string_value(json_object_get(v, "Name"));
+                bool same = json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
+                            (json_is_string(v) && !*json_string_value(v)) ||
+                            (json_is_array(v) && json_array_size(v) == 0) ||
+                            (strcmp(k, "RestartPolicy") == 0 && (!pol || !*pol || strcmp(pol, "no") == 0) &&
+                             json_integer_value(json_object_get(v, "MaximumRetryCount")) == 0) ||
+                            (strcmp(k, "MemorySwappiness") == 0 && json_integer_value(v) == -1);
+                if (same)
+                        continue;
+                char *n = xasprintf("%s%s%s", bad ? bad : "", bad ? ", " : "", k);
+                free(bad);
+                bad = n;
+        }
+        json_decref(b);
+        if (bad)
+                return api_error(ret, 400,
+                                 "den cannot update %s: its containers have no cgroup of their own to set limits on",
+                                 bad);
+        return api_json(ret, 200, json_pack("{s:[]}", "Warnings"));
+}
+
+static int api_ctr_prune(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        json_t *list = NULL, *c, *gone = json_array();
+        unsigned long long space = 0;
+        size_t i;
+        if (engine_list(q->root, q->runroot, &list, &err) < 0) {
+                json_decref(gone);
+                return api_fail(ret, &err);
+        }
+        json_array_foreach(list, i, c)
+        {
+                const char *id = json_string_value(json_object_get(c, "Id"));
+                const char *st = json_string_value(json_object_get(c, "Status")) ?: "";
+                if (!id || strcmp(st, "running") == 0)
+                        continue;
+                _cleanup_free_ char *upper = ctr_upper(q->root, id);
+                unsigned long long size = upper ? fs_disk_usage(AT_FDCWD, upper) : 0;
+                err_clear(&err);
+                if (engine_rm(q->root, q->runroot, id, false, &err) < 0)
+                        continue;
+                space += size;
+                json_array_append_new(gone, json_string(id));
+        }
+        json_decref(list);
+        return api_json(ret, 200,
+                        json_pack("{s:o,s:I}", "ContainersDeleted", gone, "SpaceReclaimed", (json_int_t) space));
+}
 
 const struct api_route api_routes_ops[] = {
+        { "GET", "/containers/{id}/archive", api_archive_get, true },
+        { "PUT", "/containers/{id}/archive", api_archive_put, true, true },
+        { "GET", "/containers/{id}/export", api_ctr_export, true },
+        { "GET", "/containers/{id}/changes", api_ctr_changes, true },
+        { "GET", "/containers/{id}/top", api_ctr_top, true },
+        { "GET", "/containers/{id}/stats", api_ctr_stats, false },
+        { "POST", "/containers/{id}/pause", api_ctr_pause, true },
+        { "POST", "/containers/{id}/unpause", api_ctr_pause, true },
+        { "POST", "/containers/{id}/rename", api_ctr_rename, true },
+        { "POST", "/containers/{id}/restart", api_ctr_restart, false },
+        { "POST", "/containers/{id}/update", api_ctr_update, true },
+        { "POST", "/containers/prune", api_ctr_prune, true },
         { NULL },
 };

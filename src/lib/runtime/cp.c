@@ -18,6 +18,7 @@
 #include "lib/keeper/keeper.h"
 #include "lib/keeper/proto.h"
 #include "lib/store/tarw.h"
+#include "lib/store/unpack.h"
 
 static int keeper_open(const char *rundir, const char *path, const char *how, struct err *err)
 {
@@ -234,6 +235,96 @@ int engine_export(const char *root, const char *runroot, const char *container, 
                 close(top);
         else
                 r = top;
+        engine_target_release(temp);
+        return r;
+}
+
+/* the archive routes of den serve (docker cp through the API) */
+static int archive_target(const char *root, const char *runroot, const char *container, const char *path,
+                          char **rundir, pid_t *temp, struct err *err)
+{
+        if (path[0] != '/')
+                return err_set(err, -EINVAL, "'%s': the path in the container must be absolute", path);
+        return engine_target_rundir(root, runroot, container, rundir, temp, err);
+}
+
+int engine_archive_stat(const char *root, const char *runroot, const char *container, const char *path,
+                        struct stat *ret, struct err *err)
+{
+        _cleanup_free_ char *rundir = NULL;
+        pid_t temp = -1;
+        int r = archive_target(root, runroot, container, path, &rundir, &temp, err);
+        if (r < 0)
+                return r;
+        int fd = keeper_open(rundir, path, "stat", err);
+        if (fd >= 0) {
+                r = fstat(fd, ret) < 0 ? err_sys(err, -errno, "'%s'", path) : 0;
+                close(fd);
+        } else
+                r = fd;
+        engine_target_release(temp);
+        return r;
+}
+
+int engine_archive_get(const char *root, const char *runroot, const char *container, const char *path, int out_fd,
+                       struct err *err)
+{
+        _cleanup_free_ char *rundir = NULL;
+        pid_t temp = -1;
+        int r = archive_target(root, runroot, container, path, &rundir, &temp, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *b = base_of(path);
+        const char *name = strcmp(b, "/") == 0 ? "." : b;
+        int in = keeper_open(rundir, path, "read", err);
+        struct tarw *t = NULL;
+        struct stat st;
+        if (in < 0)
+                r = in;
+        else if (fstat(in, &st) < 0)
+                r = err_sys(err, -errno, "'%s'", path);
+        else if ((r = tarw_open(out_fd, &t, err)) >= 0) {
+                if (S_ISDIR(st.st_mode)) {
+                        r = tarw_add_entry(t, name, &st, -1, NULL, err);
+                        if (r >= 0)
+                                r = tarw_add_tree(t, in, name, err);
+                } else
+                        r = tarw_add_entry(t, name, &st, in, NULL, err);
+                int q = tarw_close(t, err);
+                if (r >= 0)
+                        r = q;
+        }
+        if (in >= 0)
+                close(in);
+        engine_target_release(temp);
+        return r;
+}
+
+int engine_archive_put(const char *root, const char *runroot, const char *container, const char *path, int tar_fd,
+                       struct err *err)
+{
+        _cleanup_free_ char *rundir = NULL;
+        pid_t temp = -1;
+        int r = archive_target(root, runroot, container, path, &rundir, &temp, err);
+        if (r < 0)
+                return r;
+        int dir = keeper_open(rundir, path, "read", err);
+        struct stat st;
+        if (dir < 0)
+                r = dir;
+        else if (fstat(dir, &st) < 0)
+                r = err_sys(err, -errno, "'%s'", path);
+        else if (!S_ISDIR(st.st_mode))
+                r = err_set(err, -ENOTDIR, "extraction point is not a directory");
+        else {
+                /* entries resolved beneath dir, no symlink followed: nothing lands outside */
+                struct unpack_opts o = { .layer = path,
+                                         .opaque_xattr = geteuid() == 0 ? "trusted.overlay.opaque"
+                                                                        : "user.overlay.opaque" };
+                r = layer_unpack(tar_fd, dir, &o, NULL, err);
+        }
+        if (dir >= 0)
+                close(dir);
         engine_target_release(temp);
         return r;
 }

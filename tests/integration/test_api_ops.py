@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""den serve's more container operations through docker's CLI: cp (archive GET, HEAD,
+PUT), export, diff (changes), top, stats, pause, rename, restart, update, prune, ps's
+filters, rm's conflicts."""
+import base64
+import io
+import json
+import os
+import tarfile
+import time
+
+from apiserve import api  # noqa: F401
+
+
+def tar_of(entries):
+    """a tar in memory: (name, data or None for a directory, or ('sym', target))"""
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w") as t:
+        for name, data in entries:
+            ti = tarfile.TarInfo(name)
+            if data is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(ti)
+            elif isinstance(data, tuple):
+                ti.type, ti.linkname = tarfile.SYMTYPE, data[1]
+                t.addfile(ti)
+            else:
+                ti.size, ti.mode = len(data), 0o644
+                t.addfile(ti, io.BytesIO(data))
+    return b.getvalue()
+
+
+def test_cp_both_ways_running_and_stopped(api, tmp):
+    api("run", "-d", "--name", "c", "busybox", "sh", "-c", "mkdir -p /data/sub; echo deep > /data/sub/f; sleep 300")
+    end = time.time() + 10
+    while api("exec", "c", "cat", "/data/sub/f", check=False).returncode and time.time() < end:
+        time.sleep(0.1)
+    src = os.path.join(tmp, "in.txt")
+    with open(src, "w") as f:
+        f.write("from the host\n")
+    for state in ("running", "stopped"):
+        if state == "stopped":
+            api("stop", "-t", "0", "c")
+        # host -> container: into an existing directory, and to a new name
+        api("cp", src, "c:/tmp")
+        api("cp", src, f"c:/tmp/renamed-{state}")
+        # container -> host: a file, a directory, and to stdout as a tar
+        out = os.path.join(tmp, state)
+        os.mkdir(out)
+        api("cp", "c:/tmp/in.txt", out)
+        api("cp", f"c:/tmp/renamed-{state}", os.path.join(out, "r"))
+        api("cp", "c:/data", out)
+        assert open(os.path.join(out, "in.txt")).read() == "from the host\n"
+        assert open(os.path.join(out, "r")).read() == "from the host\n"
+        assert open(os.path.join(out, "data", "sub", "f")).read() == "deep\n"
+        p = api("cp", "c:/nonexistent", out, check=False)
+        assert p.returncode != 0 and ("no such" in p.stderr.lower() or "could not find" in p.stderr.lower())
+    # the stat header of HEAD and GET
+    st, h, body = api.http("HEAD", "/v1.41/containers/c/archive?path=/data/sub/f")
+    assert st == 200 and body == b""
+    stat = json.loads(base64.b64decode(h["X-Docker-Container-Path-Stat"]))
+    assert stat["name"] == "f" and stat["size"] == 5 and stat["mode"] & 0o777 == 0o644
+    st, h, _ = api.http("HEAD", "/v1.41/containers/c/archive?path=/data")
+    assert st == 200 and json.loads(base64.b64decode(h["X-Docker-Container-Path-Stat"]))["mode"] & (1 << 31)
+    assert api.http("HEAD", "/v1.41/containers/c/archive?path=/none")[0] == 404
+    st, h, body = api.http("GET", "/v1.41/containers/c/archive?path=/data")
+    assert st == 200
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        assert t.extractfile("data/sub/f").read() == b"deep\n"
+    # PUT: a tar unpacked into a directory; into a file or a missing directory: refused
+    assert api.http("PUT", "/v1.41/containers/c/archive?path=/tmp", tar_of([("put/x", b"px")]))[0] == 200
+    api("cp", "c:/tmp/put/x", os.path.join(tmp, "px"))
+    assert open(os.path.join(tmp, "px")).read() == "px"
+    assert api.http("PUT", "/v1.41/containers/c/archive?path=/tmp/put/x", tar_of([("y", b"y")]))[0] == 400
+    assert api.http("PUT", "/v1.41/containers/c/archive?path=/none", tar_of([("y", b"y")]))[0] == 404
+    assert api.http("PUT", "/v1.41/containers/nothere/archive?path=/tmp", tar_of([("y", b"y")]))[0] == 404
+
+
+def test_cp_cannot_leave_the_container(api, tmp):
+    api("create", "--name", "e", "busybox", "true")
+    victim = os.path.join(tmp, "victim")
+    os.mkdir(victim)
+    os.chmod(tmp, 0o755)
+    os.chmod(victim, 0o777)
+    # a path of .. and a symlink to the host's directory: both resolved inside the container
+    st, _, _ = api.http("PUT", "/v1.41/containers/e/archive?path=/../../../../.." + victim,
+                        tar_of([("dotdot", b"x")]))
+    assert st == 404
+    assert api.http("PUT", "/v1.41/containers/e/archive?path=/tmp",
+                    tar_of([("link", ("sym", victim)), ("link/through", b"x")]))[0] != 200
+    assert api.http("PUT", "/v1.41/containers/e/archive?path=/tmp",
+                    tar_of([("../../../../../../.." + victim + "/up", b"x")]))[0] != 200
+    api("cp", "e:/tmp/link", os.path.join(tmp, "gotlink"), check=False)
+    assert os.listdir(victim) == []
+    # a symlink in the container to the host's path is the container's path, not the host's
+    st, _, _ = api.http("PUT", "/v1.41/containers/e/archive?path=/", tar_of([("esc", ("sym", victim))]))
+    st, _, _ = api.http("PUT", "/v1.41/containers/e/archive?path=/esc", tar_of([("through", b"x")]))
+    assert st == 404 and os.listdir(victim) == []
+
+
+def test_export_and_diff(api, tmp):
+    api("run", "--name", "x", "busybox", "sh", "-c", "echo new > /tmp/added; rm /bin/yes; echo >> /etc/passwd")
+    out = os.path.join(tmp, "x.tar")
+    api("export", "-o", out, "x")
+    with tarfile.open(out) as t:
+        names = set(n.lstrip("./") for n in t.getnames())
+        assert "tmp/added" in names and "bin/busybox" in names and "bin/yes" not in names
+        assert t.extractfile([m for m in t.getmembers() if m.name.lstrip("./") == "tmp/added"][0]).read() == b"new\n"
+    lines = set(api("diff", "x").stdout.splitlines())
+    assert {"A /tmp/added", "D /bin/yes", "C /etc/passwd", "C /tmp"} <= lines, lines
+    st, _, body = api.http("GET", "/v1.41/containers/x/changes")
+    assert st == 200 and {"Path": "/bin/yes", "Kind": 2} in json.loads(body)
+    assert api.http("GET", "/v1.41/containers/nothere/export")[0] == 404
