@@ -111,3 +111,65 @@ def test_export_and_diff(api, tmp):
     st, _, body = api.http("GET", "/v1.41/containers/x/changes")
     assert st == 200 and {"Path": "/bin/yes", "Kind": 2} in json.loads(body)
     assert api.http("GET", "/v1.41/containers/nothere/export")[0] == 404
+
+
+def test_top_stats_pause(api):
+    api("run", "-d", "--name", "t", "busybox", "sh", "-c", "sleep 301 & sleep 302")
+    end = time.time() + 10
+    while "sleep 302" not in api("top", "t").stdout and time.time() < end:
+        time.sleep(0.1)
+    p = api("top", "t")
+    head, *rows = p.stdout.splitlines()
+    assert head.split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    assert any(r.endswith("sleep 301") for r in rows) and any(r.endswith("sleep 302") for r in rows), rows
+    assert api("top", "t", "aux").returncode == 0
+    # one sample: CPU %, memory and the count of processes as docker prints them
+    p = api("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "t")
+    name, cpu, mem, _, limit, pids = p.stdout.split()
+    assert name == "t" and cpu.endswith("%") and mem[0].isdigit() and limit[0].isdigit() and int(pids) >= 3
+    st, _, body = api.http("GET", "/v1.41/containers/t/stats?stream=false")
+    s = json.loads(body)
+    assert st == 200 and s["memory_stats"]["usage"] > 0 and s["cpu_stats"]["online_cpus"] >= 1
+    assert s["precpu_stats"]["system_cpu_usage"] > 0 and s["pids_stats"]["current"] >= 3
+    # streamed: one JSON a second
+    c = __import__("apiserve").UnixHTTP(api.sock)
+    c.request("GET", "/v1.41/containers/t/stats")
+    r = c.getresponse()
+    first, second = json.loads(r.readline()), json.loads(r.readline())
+    c.close()
+    assert second["precpu_stats"]["cpu_usage"]["total_usage"] == first["cpu_stats"]["cpu_usage"]["total_usage"]
+    # no cgroup, no freezer: refused with the reason
+    p = api("pause", "t", check=False)
+    assert p.returncode != 0 and "cgroup" in p.stderr
+    api("kill", "t")
+    api("wait", "t")
+    p = api("top", "t", check=False)
+    assert p.returncode != 0 and "not running" in p.stderr
+    assert api.http("GET", "/v1.41/containers/nothere/stats?stream=false")[0] == 404
+
+
+def test_rename_restart_update_prune(api):
+    api("run", "-d", "--name", "a", "busybox", "sleep", "300")
+    api("create", "--name", "b", "busybox", "true")
+    api("rename", "a", "a2")
+    assert api("ps", "--format", "{{.Names}}").stdout.split() == ["a2"]
+    p = api("rename", "a2", "b", check=False)
+    assert p.returncode != 0 and "already in use" in p.stderr
+    pid1 = json.loads(api("inspect", "a2").stdout)[0]["State"]["Pid"]
+    t = time.time()
+    api("restart", "-t", "1", "a2")
+    assert time.time() - t < 15
+    st = json.loads(api("inspect", "a2").stdout)[0]["State"]
+    assert st["Running"] and st["Pid"] != pid1
+    # a stopped one is started
+    api("restart", "b")
+    assert api("wait", "b").stdout.strip() == "0"
+    api("update", "--restart", "no", "a2")
+    p = api("update", "--memory", "64m", "a2", check=False)
+    assert p.returncode != 0 and "Memory" in p.stderr
+    api("run", "--name", "c", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /tmp/z")
+    st, _, body = api.http("POST", "/v1.41/containers/prune")
+    out = json.loads(body)
+    assert st == 200 and len(out["ContainersDeleted"]) == 2 and out["SpaceReclaimed"] >= 100000
+    assert api("ps", "-a", "--format", "{{.Names}}").stdout.split() == ["a2"]
+    assert "Total reclaimed space: 0B" in api("container", "prune", "-f").stdout
