@@ -173,3 +173,40 @@ def test_rename_restart_update_prune(api):
     assert st == 200 and len(out["ContainersDeleted"]) == 2 and out["SpaceReclaimed"] >= 100000
     assert api("ps", "-a", "--format", "{{.Names}}").stdout.split() == ["a2"]
     assert "Total reclaimed space: 0B" in api("container", "prune", "-f").stdout
+
+
+def test_ps_filters_limit_size_and_rm(api):
+    api("create", "--name", "old", "busybox", "true")
+    api("run", "--name", "ex3", "busybox", "sh", "-c", "head -c 50000 /dev/zero > /tmp/z; exit 3", check=False)
+    api("run", "-d", "--name", "run1", "busybox", "sleep", "300")
+    ps = lambda *a: api("ps", "--format", "{{.Names}}", *a).stdout.split()
+    assert ps() == ["run1"]
+    assert ps("-a") == ["run1", "ex3", "old"]
+    assert ps("-f", "status=exited") == ["ex3"]
+    assert ps("-a", "-f", "status=created") == ["old"]
+    assert ps("-a", "-f", "exited=3") == ["ex3"] and ps("-a", "-f", "exited=0") == []
+    assert ps("-a", "-f", "name=^/ex") == ["ex3"] and ps("-a", "-f", "name=n1") == ["run1"]
+    rid = api("inspect", "-f", "{{.Id}}", "run1").stdout.strip()
+    assert ps("-a", "-f", "id=" + rid[:10]) == ["run1"]
+    assert ps("-a", "-f", "ancestor=busybox") == ["run1", "ex3", "old"] and ps("-a", "-f", "ancestor=other") == []
+    assert ps("-a", "-f", "label=x=y") == []
+    assert ps("-a", "-f", "since=old") == ["run1", "ex3"] and ps("-a", "-f", "before=ex3") == ["old"]
+    assert ps("-a", "-f", "status=exited", "-f", "status=running") == ["run1", "ex3"]
+    assert ps("-n", "2") == ["run1", "ex3"] and ps("-l") == ["run1"]
+    p = api("ps", "-a", "-f", "status=bogus", check=False)
+    assert p.returncode != 0 and "status=bogus" in p.stderr
+    p = api("ps", "-a", "-f", "nosuchfilter=1", check=False)
+    assert p.returncode != 0 and "nosuchfilter" in p.stderr
+    st, _, body = api.http("GET", "/v1.41/containers/json?all=1&size=1&filters=" +
+                           __import__("urllib.parse").parse.quote(json.dumps({"name": ["ex3"]})))
+    assert st == 200 and [c["Names"] for c in json.loads(body)] == [["/ex3"]]
+    assert json.loads(body)[0]["SizeRw"] >= 50000
+    assert "SizeRw" not in json.loads(api.http("GET", "/v1.41/containers/json?all=1")[2])[0]
+    # rm: a running one only with force, with docker's words
+    p = api("rm", "run1", check=False)
+    assert p.returncode != 0 and "You cannot remove a running container " + rid in p.stderr
+    st, _, body = api.http("DELETE", "/v1.41/containers/run1")
+    assert st == 409 and json.loads(body)["message"].startswith("You cannot remove a running container")
+    api("rm", "-f", "-v", "run1")
+    assert api.http("DELETE", "/v1.41/containers/run1?force=1&v=1")[0] == 404
+    assert ps("-a") == ["ex3", "old"]

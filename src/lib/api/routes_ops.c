@@ -583,8 +583,7 @@ static int api_ctr_prune(struct api_req *q, struct api_reply *ret)
                 const char *st = json_string_value(json_object_get(c, "Status")) ?: "";
                 if (!id || strcmp(st, "running") == 0)
                         continue;
-                _cleanup_free_ char *upper = ctr_upper(q->root, id);
-                unsigned long long size = upper ? fs_disk_usage(AT_FDCWD, upper) : 0;
+                unsigned long long size = engine_size_rw(q->root, id);
                 err_clear(&err);
                 if (engine_rm(q->root, q->runroot, id, false, &err) < 0)
                         continue;

@@ -164,3 +164,9 @@ int engine_pids(const char *root, const char *runroot, const char *container, pi
         *ret = out, *ret_n = n;
         return 0;
 }
+
+uint64_t engine_size_rw(const char *root, const char *id)
+{
+        _cleanup_free_ char *upper = ctr_upper(root, id);
+        return upper ? fs_disk_usage(AT_FDCWD, upper) : 0;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/base/err.h"
@@ -106,3 +107,5 @@ int engine_changes(const char *root, const char *runroot, const char *container,
 /* the host pids of a running container: its keeper first, then its descendants; -ESRCH when not running */
 int engine_pids(const char *root, const char *runroot, const char *container, pid_t **ret, size_t *ret_n,
                 struct err *err);
+/* the bytes on disk of a container's changes (its overlay upper directory; 0 for a plain copy) */
+uint64_t engine_size_rw(const char *root, const char *id);
