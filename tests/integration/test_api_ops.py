@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import os
+import subprocess
 import tarfile
 import time
 
@@ -210,3 +211,27 @@ def test_ps_filters_limit_size_and_rm(api):
     api("rm", "-f", "-v", "run1")
     assert api.http("DELETE", "/v1.41/containers/run1?force=1&v=1")[0] == 404
     assert ps("-a") == ["ex3", "old"]
+
+
+def test_docker_20_10(api, tmp):
+    """docker.io's CLI (20.10, API 1.41) too, where the fixture's is a newer one"""
+    if not os.path.exists("/usr/bin/docker"):
+        return
+    d = lambda *a: subprocess.run(["/usr/bin/docker", *a], capture_output=True, text=True, timeout=60,
+                                  env=api.env, check=True).stdout
+    d("run", "-d", "--name", "o", "busybox", "sh", "-c", "echo v > /tmp/v; sleep 300")
+    src = os.path.join(tmp, "h")
+    with open(src, "w") as f:
+        f.write("h\n")
+    d("cp", src, "o:/tmp")
+    d("cp", "o:/tmp/h", os.path.join(tmp, "back"))
+    assert open(os.path.join(tmp, "back")).read() == "h\n"
+    assert "A /tmp/h" in d("diff", "o").splitlines()
+    assert "sleep 300" in d("top", "o")
+    name, pids = d("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "o").split()
+    assert name == "o" and int(pids) >= 2
+    d("restart", "-t", "0", "o")
+    assert d("ps", "-f", "status=running", "--format", "{{.Names}}").split() == ["o"]
+    d("export", "-o", os.path.join(tmp, "o.tar"), "o")
+    with tarfile.open(os.path.join(tmp, "o.tar")) as t:
+        assert any(n.lstrip("./") == "tmp/h" for n in t.getnames())
