@@ -97,6 +97,18 @@ def test_cp_cannot_leave_the_container(api, tmp):
     st, _, _ = api.http("PUT", "/v1.41/containers/e/archive?path=/", tar_of([("esc", ("sym", victim))]))
     st, _, _ = api.http("PUT", "/v1.41/containers/e/archive?path=/esc", tar_of([("through", b"x")]))
     assert st == 404 and os.listdir(victim) == []
+    # docker's noOverwriteDirNonDir, and no overlay whiteout smuggled in
+    st, _, body = api.http("PUT", "/v1.41/containers/e/archive?path=/", tar_of([("tmp", b"not a dir")]))
+    assert st == 400 and "cannot overwrite directory" in json.loads(body)["message"]
+    st, _, body = api.http("PUT", "/v1.41/containers/e/archive?path=/etc", tar_of([("passwd", None)]))
+    assert st == 400 and "cannot overwrite non-directory" in json.loads(body)["message"]
+    assert api.http("PUT", "/v1.41/containers/e/archive?path=/bin", tar_of([(".wh.sh", b"")]))[0] == 400
+    assert api.http("PUT", "/v1.41/containers/e/archive?path=/tmp", b"not a tar at all")[0] == 400
+    api("start", "-a", "e")
+    mode = lambda p: json.loads(base64.b64decode(
+        api.http("HEAD", "/v1.41/containers/e/archive?path=" + p)[1]["X-Docker-Container-Path-Stat"]))["mode"]
+    assert mode("/tmp") & (1 << 31) and not mode("/etc/passwd") & (1 << 31)
+    assert api.http("HEAD", "/v1.41/containers/e/archive?path=/bin/sh")[0] == 200
 
 
 def test_export_and_diff(api, tmp):

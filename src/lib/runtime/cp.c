@@ -3,6 +3,8 @@
  * root: no path is resolved by the host) and hands the fd over; den copies
  * through it.  Trees are walked one name at a time with O_NOFOLLOW, never
  * leaving the subtree or crossing onto another mount. */
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "lib/base/dl.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "lib/keeper/keeper.h"
@@ -300,6 +303,59 @@ int engine_archive_get(const char *root, const char *runroot, const char *contai
         return r;
 }
 
+static void ar_free(struct archive **a)
+{
+        if (*a)
+                DL(LIBARCHIVE, archive_read_free)(*a);
+}
+
+/* docker's noOverwriteDirNonDir, before anything is written: no entry of the tar on fd
+ * may replace a directory of dir by something else or the reverse; no entry may be
+ * named as an overlay whiteout (.wh.*), which would hide a file of the image.  fd is
+ * rewound after. */
+static int archive_put_check(int fd, int dir, const char *path, struct err *err)
+{
+        if (!dl_available(LIBARCHIVE))
+                return err_set(err, -ENOSYS, "%s is not installed (package libarchive13)", LIBARCHIVE);
+        __attribute__((cleanup(ar_free))) struct archive *a = DL(LIBARCHIVE, archive_read_new)();
+        struct archive_entry *e;
+        int r = 0, ar;
+        DL(LIBARCHIVE, archive_read_support_filter_all)(a);
+        DL(LIBARCHIVE, archive_read_support_format_tar)(a);
+        DL(LIBARCHIVE, archive_read_support_format_gnutar)(a);
+        if (DL(LIBARCHIVE, archive_read_open_fd)(a, fd, 1 << 16) != ARCHIVE_OK)
+                return err_set(err, -EINVAL, "not a tar archive: %s", DL(LIBARCHIVE, archive_error_string)(a) ?: "");
+        while (r == 0 && ((ar = DL(LIBARCHIVE, archive_read_next_header)(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)) {
+                _cleanup_free_ char *rel = path_clean_relative(DL(LIBARCHIVE, archive_entry_pathname)(e) ?: "");
+                char *slash = strrchr(rel, '/');
+                const char *base = slash ? slash + 1 : rel;
+                bool is_dir = DL(LIBARCHIVE, archive_entry_filetype)(e) == AE_IFDIR;
+                if (!*rel)
+                        continue;
+                if (strncmp(base, ".wh.", 4) == 0) {
+                        r = err_set(err, -EINVAL, "'%s': a name of an overlay whiteout, refused", rel);
+                        break;
+                }
+                if (slash)
+                        *slash = '\0';
+                _cleanup_close_ int parent = fs_open_in_root(dir, slash ? rel : ".", O_PATH | O_DIRECTORY, 0);
+                struct stat st;
+                if (parent < 0 || fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* not there yet (or its directory not either): nothing replaced */
+                if (slash)
+                        *slash = '/';
+                if (S_ISDIR(st.st_mode) && !is_dir)
+                        r = err_set(err, -EEXIST, "cannot overwrite directory \"%s/%s\" with non-directory",
+                                    strcmp(path, "/") == 0 ? "" : path, rel);
+                else if (!S_ISDIR(st.st_mode) && is_dir)
+                        r = err_set(err, -EEXIST, "cannot overwrite non-directory \"%s/%s\" with directory",
+                                    strcmp(path, "/") == 0 ? "" : path, rel);
+        }
+        if (lseek(fd, 0, SEEK_SET) < 0 && r == 0)
+                r = err_sys(err, -errno, "cannot read the archive again");
+        return r;
+}
+
 int engine_archive_put(const char *root, const char *runroot, const char *container, const char *path, int tar_fd,
                        struct err *err)
 {
@@ -321,7 +377,9 @@ int engine_archive_put(const char *root, const char *runroot, const char *contai
                 struct unpack_opts o = { .layer = path,
                                          .opaque_xattr = geteuid() == 0 ? "trusted.overlay.opaque"
                                                                         : "user.overlay.opaque" };
-                r = layer_unpack(tar_fd, dir, &o, NULL, err);
+                r = archive_put_check(tar_fd, dir, path, err);
+                if (r >= 0)
+                        r = layer_unpack(tar_fd, dir, &o, NULL, err);
         }
         if (dir >= 0)
                 close(dir);
