@@ -32,9 +32,10 @@ def tar_of(entries):
 
 
 def test_cp_both_ways_running_and_stopped(api, tmp):
-    api("run", "-d", "--name", "c", "busybox", "sh", "-c", "mkdir -p /data/sub; echo deep > /data/sub/f; sleep 300")
+    api("run", "-d", "--name", "c", "busybox", "sh", "-c", "mkdir -p /data/sub; echo deep > /data/sub/f; busybox ln -s /data/sub/f /tmp/lnk; "
+        "busybox ln -s sub/f /data/rel; sleep 300")
     end = time.time() + 10
-    while api("exec", "c", "cat", "/data/sub/f", check=False).returncode and time.time() < end:
+    while api("exec", "c", "cat", "/data/rel", check=False).returncode and time.time() < end:
         time.sleep(0.1)
     src = os.path.join(tmp, "in.txt")
     with open(src, "w") as f:
@@ -56,6 +57,14 @@ def test_cp_both_ways_running_and_stopped(api, tmp):
         assert open(os.path.join(out, "data", "sub", "f")).read() == "deep\n"
         p = api("cp", "c:/nonexistent", out, check=False)
         assert p.returncode != 0 and ("no such" in p.stderr.lower() or "could not find" in p.stderr.lower())
+    # a symlink is copied as itself; with -L, what it points at
+    api("cp", "c:/tmp/lnk", os.path.join(tmp, "lnk"))
+    assert os.readlink(os.path.join(tmp, "lnk")) == "/data/sub/f"
+    api("cp", "-L", "c:/data/rel", os.path.join(tmp, "followed"))
+    assert open(os.path.join(tmp, "followed")).read() == "deep\n"
+    st, h, _ = api.http("HEAD", "/v1.41/containers/c/archive?path=/data/rel")
+    stat = json.loads(base64.b64decode(h["X-Docker-Container-Path-Stat"]))
+    assert stat["linkTarget"] == "/data/sub/f" and stat["mode"] & (1 << 27)
     # the stat header of HEAD and GET
     st, h, body = api.http("HEAD", "/v1.41/containers/c/archive?path=/data/sub/f")
     assert st == 200 and body == b""

@@ -87,15 +87,23 @@ static char *rfc3339_nano(const struct timespec *ts)
 }
 
 /* X-Docker-Container-Path-Stat: base64 of {name, size, mode, mtime, linkTarget} */
-static char *path_stat_header(const char *path, const struct stat *st)
+static char *path_stat_header(const char *path, const struct stat *st, const char *link)
 {
+        /* a symlink's target as a path of the container (docker cp -L asks for it next) */
+        _cleanup_free_ char *dir = xstrdup(path), *joined = NULL, *clean = NULL, *target = NULL;
+        if (link) {
+                *strrchr(dir, '/') = '\0';
+                joined = link[0] == '/' ? xstrdup(link) : xasprintf("%s/%s", dir, link);
+                clean = path_clean_relative(joined);
+                target = xasprintf("/%s", clean);
+        }
         _cleanup_free_ char *p = xstrdup(path), *mtime = rfc3339_nano(&st->st_mtim);
         size_t l = strlen(p);
         while (l > 1 && p[l - 1] == '/')
                 p[--l] = '\0';
         const char *name = strrchr(p, '/') && l > 1 ? strrchr(p, '/') + 1 : p;
         json_t *j = json_pack("{s:s,s:I,s:I,s:s,s:s}", "name", name, "size", (json_int_t) st->st_size, "mode",
-                              (json_int_t) go_mode(st->st_mode), "mtime", mtime, "linkTarget", "");
+                              (json_int_t) go_mode(st->st_mode), "mtime", mtime, "linkTarget", target ? target : "");
         _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         _cleanup_free_ char *b = base64((const unsigned char *) s, strlen(s));
@@ -152,15 +160,15 @@ static int api_archive_get(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
         const char *path = api_query(q, "path");
-        _cleanup_free_ char *id = NULL;
+        _cleanup_free_ char *id = NULL, *link = NULL;
         struct stat st;
         if (!path || !*path)
                 return api_error(ret, 400, "path is required");
         if (!ctr_lookup(q, ret, &id, NULL))
                 return 0;
-        if (engine_archive_stat(q->root, q->runroot, id, path, &st, &err) < 0)
+        if (engine_archive_stat(q->root, q->runroot, id, path, &st, &link, &err) < 0)
                 return archive_fail(q, ret, path, &err);
-        ret->header = path_stat_header(path, &st);
+        ret->header = path_stat_header(path, &st, link);
         if (strcmp(q->method, "HEAD") == 0) {
                 ret->status = 200;
                 return 0;

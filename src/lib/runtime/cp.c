@@ -251,20 +251,48 @@ static int archive_target(const char *root, const char *runroot, const char *con
         return engine_target_rundir(root, runroot, container, rundir, temp, err);
 }
 
+/* the path as docker stats it: its last component not followed (a symlink is itself, its
+ * target in *ret_link), unless it ends in "/", "/." or "..": then resolved, all inside the root */
+static int archive_lstat(const char *rundir, const char *path, struct stat *st, char **ret_link, struct err *err)
+{
+        _cleanup_free_ char *parent = xstrdup(path);
+        char *slash = strrchr(parent, '/');
+        const char *base = slash + 1;
+        *ret_link = NULL;
+        if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+                _cleanup_close_ int fd = keeper_open(rundir, path, "stat", err);
+                if (fd < 0)
+                        return fd;
+                return fstat(fd, st) < 0 ? err_sys(err, -errno, "'%s'", path) : 0;
+        }
+        *slash = '\0';
+        _cleanup_close_ int dir = keeper_open(rundir, *parent ? parent : "/", "stat", err);
+        if (dir < 0)
+                return dir;
+        /* the parent resolved inside the root; its entry looked at without following it */
+        base = path + (slash - parent) + 1;
+        if (fstatat(dir, base, st, AT_SYMLINK_NOFOLLOW) < 0)
+                return err_sys(err, -errno, "'%s'", path);
+        if (S_ISLNK(st->st_mode)) {
+                char target[4096];
+                ssize_t l = readlinkat(dir, base, target, sizeof(target) - 1);
+                if (l < 0)
+                        return err_sys(err, -errno, "'%s'", path);
+                target[l] = '\0';
+                *ret_link = xstrdup(target);
+        }
+        return 0;
+}
+
 int engine_archive_stat(const char *root, const char *runroot, const char *container, const char *path,
-                        struct stat *ret, struct err *err)
+                        struct stat *ret, char **ret_link, struct err *err)
 {
         _cleanup_free_ char *rundir = NULL;
         pid_t temp = -1;
         int r = archive_target(root, runroot, container, path, &rundir, &temp, err);
         if (r < 0)
                 return r;
-        int fd = keeper_open(rundir, path, "stat", err);
-        if (fd >= 0) {
-                r = fstat(fd, ret) < 0 ? err_sys(err, -errno, "'%s'", path) : 0;
-                close(fd);
-        } else
-                r = fd;
+        r = archive_lstat(rundir, path, ret, ret_link, err);
         engine_target_release(temp);
         return r;
 }
@@ -277,11 +305,21 @@ int engine_archive_get(const char *root, const char *runroot, const char *contai
         int r = archive_target(root, runroot, container, path, &rundir, &temp, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *b = base_of(path);
+        _cleanup_free_ char *b = base_of(path), *link = NULL;
         const char *name = strcmp(b, "/") == 0 ? "." : b;
-        int in = keeper_open(rundir, path, "read", err);
         struct tarw *t = NULL;
         struct stat st;
+        if ((r = archive_lstat(rundir, path, &st, &link, err)) >= 0 && link) {
+                /* a symlink: itself, as docker cp copies it */
+                if ((r = tarw_open(out_fd, &t, err)) >= 0) {
+                        r = tarw_add_entry(t, name, &st, -1, link, err);
+                        int q = tarw_close(t, err);
+                        r = r < 0 ? r : q;
+                }
+                engine_target_release(temp);
+                return r;
+        }
+        int in = r < 0 ? r : keeper_open(rundir, path, "read", err);
         if (in < 0)
                 r = in;
         else if (fstat(in, &st) < 0)

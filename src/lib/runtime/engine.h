@@ -90,13 +90,14 @@ bool engine_running(const char *root, const char *runroot, const char *container
 /* the log file of a detached container */
 int engine_log_path(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
 
-/* den serve's archive routes (docker cp): the stat of a path in the container (symlinks
- * followed inside its root), a tar of it on out_fd (one entry named as its last component,
+/* den serve's archive routes (docker cp): the stat of a path in the container (its parent
+ * resolved inside its root, its last component not followed: *ret_link, a symlink's target,
+ * else NULL), a tar of it on out_fd (one entry named as its last component,
  * a directory's tree below), a tar from tar_fd unpacked into the directory path (every
  * entry resolved beneath it, no symlink followed).  A stopped container gets a keeper for it. */
 struct stat;
 int engine_archive_stat(const char *root, const char *runroot, const char *container, const char *path,
-                        struct stat *ret, struct err *err);
+                        struct stat *ret, char **ret_link, struct err *err);
 int engine_archive_get(const char *root, const char *runroot, const char *container, const char *path, int out_fd,
                        struct err *err);
 int engine_archive_put(const char *root, const char *runroot, const char *container, const char *path, int tar_fd,
