@@ -144,7 +144,13 @@ def test_top_stats_pause(api):
     head, *rows = p.stdout.splitlines()
     assert head.split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
     assert any(r.endswith("sleep 301") for r in rows) and any(r.endswith("sleep 302") for r in rows), rows
-    assert api("top", "t", "aux").returncode == 0
+    # ps_args: dockerd's way, the host's ps and the lines of the container's pids
+    p = api("top", "t", "-o", "pid,args")
+    head, *rows = p.stdout.splitlines()
+    assert head.split() == ["PID", "COMMAND"] and any(r.split(None, 1)[1] == "sleep 302" for r in rows), p.stdout
+    assert not any("pytest" in r for r in rows)
+    p = api("top", "t", "-o", "args", check=False)
+    assert p.returncode != 0 and "PID" in p.stderr
     # one sample: CPU %, memory and the count of processes as docker prints them
     p = api("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "t")
     name, cpu, mem, _, limit, pids = p.stdout.split()

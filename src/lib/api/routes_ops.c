@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,6 +293,81 @@ static int engine_error(struct api_reply *ret, const char *id, struct err *err)
         return api_fail(ret, err);
 }
 
+/* ps's output on the host, stdout only; NULL when it cannot run or fails */
+static char *run_ps(const char *args)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *copy = xstrdup(args);
+        strv_push(&argv, "ps");
+        for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                strv_push(&argv, w);
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return NULL;
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        pid_t pid;
+        int r = posix_spawnp(&pid, "ps", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[1]);
+        char *out = NULL;
+        size_t len = 0;
+        if (r == 0 && fs_read_fd(p[0], 16 << 20, &out, &len) < 0)
+                out = NULL;
+        close(p[0]);
+        int status = 0;
+        if (r == 0 && (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+                free(out);
+                out = NULL;
+        }
+        return out;
+}
+
+/* dockerd's top: ps ps_args on the host, its lines of the container's pids; the last column
+ * takes the rest of the line */
+static int top_ps(struct api_reply *ret, const char *args, const pid_t *pids, size_t n)
+{
+        _cleanup_free_ char *out = run_ps(args);
+        if (!out)
+                return api_error(ret, 500, "ps %s failed (or there is no ps on the host)", args);
+        json_t *titles = json_array(), *procs = json_array();
+        long pid_col = -1;
+        char *save = NULL;
+        char *line = strtok_r(out, "\n", &save);
+        for (char *s2 = NULL, *w = line ? strtok_r(line, " \t", &s2) : NULL; w; w = strtok_r(NULL, " \t", &s2)) {
+                if (strcmp(w, "PID") == 0)
+                        pid_col = (long) json_array_size(titles);
+                json_array_append_new(titles, json_string(w));
+        }
+        size_t nt = json_array_size(titles);
+        if (pid_col < 0) {
+                json_decref(titles), json_decref(procs);
+                return api_error(ret, 400, "Couldn't find PID field in ps output");
+        }
+        while ((line = strtok_r(NULL, "\n", &save))) {
+                json_t *row = json_array();
+                char *p = line;
+                for (size_t i = 0; i < nt; i++) {
+                        p += strspn(p, " \t");
+                        size_t l = i + 1 == nt ? strlen(p) : strcspn(p, " \t");
+                        json_array_append_new(row, json_stringn(p, l));
+                        p += l;
+                }
+                long pid = strtol(json_string_value(json_array_get(row, (size_t) pid_col)) ?: "", NULL, 10);
+                bool ours = false;
+                for (size_t i = 0; i < n && !ours; i++)
+                        ours = pids[i] == pid;
+                if (ours)
+                        json_array_append_new(procs, row);
+                else
+                        json_decref(row);
+        }
+        return api_json(ret, 200, json_pack("{s:o,s:o}", "Titles", titles, "Processes", procs));
+}
+
 static int api_ctr_top(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
@@ -301,7 +378,10 @@ static int api_ctr_top(struct api_req *q, struct api_reply *ret)
                 return 0;
         if (engine_pids(q->root, q->runroot, id, &pids, &n, &err) < 0)
                 return engine_error(ret, q->params[0], &err);
-        /* ps -ef's columns, whatever ps_args says (den reads /proc itself) */
+        const char *args = api_query(q, "ps_args");
+        if (args && *args && strcmp(args, "-ef") != 0)
+                return top_ps(ret, args, pids, n);
+        /* ps -ef's columns, read from /proc (no ps needed) */
         long tck = sysconf(_SC_CLK_TCK);
         double uptime = 0;
         _cleanup_fclose_ FILE *u = fopen("/proc/uptime", "re");
