@@ -196,6 +196,13 @@ def test_rename_restart_update_prune(api):
     p = api("update", "--memory", "64m", "a2", check=False)
     assert p.returncode != 0 and "Memory" in p.stderr
     api("run", "--name", "c", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /tmp/z")
+    # filters: until (only what is older), label (den's containers have none), others refused
+    q = lambda f: "/v1.41/containers/prune?filters=" + __import__("urllib.parse").parse.quote(json.dumps(f))
+    assert json.loads(api.http("POST", q({"until": ["1h"]}))[2])["ContainersDeleted"] == []
+    assert json.loads(api.http("POST", q({"label": ["a=b"]}))[2])["ContainersDeleted"] == []
+    assert api.http("POST", q({"bogus": ["1"]}))[0] == 400
+    assert api.http("POST", q({"until": ["whenever"]}))[0] == 400
+    assert api("ps", "-aq").stdout.count("\n") == 3
     st, _, body = api.http("POST", "/v1.41/containers/prune")
     out = json.loads(body)
     assert st == 200 and len(out["ContainersDeleted"]) == 2 and out["SpaceReclaimed"] >= 100000

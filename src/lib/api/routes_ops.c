@@ -17,6 +17,7 @@
 #include "lib/base/macro.h"
 #include "lib/runtime/ctr.h"
 #include "lib/runtime/engine.h"
+#include "lib/runtime/format.h"
 
 /* the full id and state of a container; false (404 answered) when there is none */
 static bool ctr_lookup(struct api_req *q, struct api_reply *ret, char **ret_id, char **ret_state)
@@ -655,21 +656,87 @@ static int api_ctr_update(struct api_req *q, struct api_reply *ret)
         return api_json(ret, 200, json_pack("{s:[]}", "Warnings"));
 }
 
+/* prune's until: a time (seconds since the epoch or RFC 3339) or a Go duration ago ("24h", "1h30m"); -1: invalid */
+static time_t until_of(const char *v)
+{
+        char *end;
+        double secs = strtod(v, &end);
+        if (end != v && !*end)
+                return (time_t) secs;
+        time_t t = format_parse_time(v);
+        if (t >= 0)
+                return t;
+        double ago = 0;
+        for (const char *p = v; *p;) {
+                double n = strtod(p, &end);
+                if (end == p)
+                        return -1;
+                if (strncmp(end, "ms", 2) == 0)
+                        ago += n / 1000, end += 2;
+                else if (*end == 'h' || *end == 'm' || *end == 's')
+                        ago += n * (*end == 'h' ? 3600 : *end == 'm' ? 60 : 1), end++;
+                else
+                        return -1;
+                p = end;
+        }
+        return time(NULL) - (time_t) ago;
+}
+
+/* prune's filters: until (created before), label and label! (den's containers have no labels:
+ * a label matches none, label! all); NULL (400 answered) for others */
+static bool prune_filters(struct api_req *q, struct api_reply *ret, time_t *until, bool *none)
+{
+        const char *s = api_query(q, "filters"), *k;
+        json_error_t je;
+        json_t *f = s && *s ? json_loads(s, 0, &je) : json_object(), *v;
+        bool ok = json_is_object(f);
+        *until = -1, *none = false;
+        json_object_foreach(f, k, v)
+        {
+                const char *first = json_is_array(v) ? json_string_value(json_array_get(v, 0))
+                                                     : json_object_iter_key(json_object_iter(v));
+                if (!first)
+                        continue;
+                if (strcmp(k, "until") == 0 && (*until = until_of(first)) < 0) {
+                        api_error(ret, 400, "invalid until filter: %s", first);
+                        json_decref(f);
+                        return false;
+                }
+                if (strcmp(k, "label") == 0)
+                        *none = true;
+                else if (strcmp(k, "until") != 0 && strcmp(k, "label!") != 0) {
+                        api_error(ret, 400, "invalid filter '%s'", k);
+                        json_decref(f);
+                        return false;
+                }
+        }
+        json_decref(f);
+        if (!ok)
+                api_error(ret, 400, "invalid filters: %s", s);
+        return ok;
+}
+
 static int api_ctr_prune(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
-        json_t *list = NULL, *c, *gone = json_array();
+        json_t *list = NULL, *c, *gone;
         unsigned long long space = 0;
         size_t i;
-        if (engine_list(q->root, q->runroot, &list, &err) < 0) {
-                json_decref(gone);
+        time_t until;
+        bool none;
+        if (!prune_filters(q, ret, &until, &none))
+                return 0;
+        if (engine_list(q->root, q->runroot, &list, &err) < 0)
                 return api_fail(ret, &err);
-        }
+        gone = json_array();
         json_array_foreach(list, i, c)
         {
                 const char *id = json_string_value(json_object_get(c, "Id"));
                 const char *st = json_string_value(json_object_get(c, "Status")) ?: "";
-                if (!id || strcmp(st, "running") == 0)
+                json_t *cr = json_object_get(c, "Created");
+                time_t created = json_is_integer(cr) ? (time_t) json_integer_value(cr)
+                                                     : format_parse_time(json_string_value(cr));
+                if (!id || strcmp(st, "running") == 0 || none || (until >= 0 && created >= until))
                         continue;
                 unsigned long long size = engine_size_rw(q->root, id);
                 err_clear(&err);
