@@ -40,6 +40,7 @@ struct api_reply {
         void *gen_cls;
         void (*gen_free)(void *cls);
         void *hijack_cls;
+        char *header; /* one more header, "Name: value" (owned, free()d): the archive routes' path stat */
 };
 
 typedef int (*api_handler)(struct api_req *q, struct api_reply *ret);

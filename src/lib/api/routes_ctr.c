@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <regex.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,23 +46,182 @@ static char *join_args(json_t *args)
         return out;
 }
 
+/* docker's filters: {"key": ["v", ...]} (or the older {"key": {"v": true}}): the values of key */
+static json_t *filter_values(json_t *f, const char *key)
+{
+        json_t *v = json_object_get(f, key), *out = json_array(), *m;
+        const char *k;
+        size_t i;
+        if (json_is_array(v))
+                json_array_foreach(v, i, m) if (json_is_string(m)) json_array_append(out, m);
+        if (json_is_object(v))
+                json_object_foreach(v, k, m) json_array_append_new(out, json_string(k));
+        return out;
+}
+
+static bool name_matches(const char *pattern, const char *name)
+{
+        regex_t re;
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+                return false;
+        _cleanup_free_ char *slashed = xasprintf("/%s", name);
+        bool m = regexec(&re, slashed, 0, NULL, 0) == 0;
+        regfree(&re);
+        return m;
+}
+
+static bool label_matches(json_t *c, const char *want)
+{
+        json_t *labels = json_object_get(c, "Labels") ?: json_object_get(json_object_get(c, "Options"), "Labels");
+        const char *eq = strchr(want, '=');
+        _cleanup_free_ char *key = eq ? strndup(want, (size_t) (eq - want)) : xstrdup(want);
+        const char *v = json_string_value(json_object_get(labels, key));
+        return v && (!eq || strcmp(v, eq + 1) == 0);
+}
+
+static bool image_matches(json_t *c, const char *want)
+{
+        const char *img = json_string_value(json_object_get(c, "Image")) ?: "";
+        const char *dig = json_string_value(json_object_get(c, "ImageDigest")) ?: "";
+        size_t l = strlen(want);
+        _cleanup_free_ char *tagged = xasprintf("%s:latest", want);
+        return strcmp(img, want) == 0 || strcmp(img, tagged) == 0 ||
+               (l >= 4 && (strncmp(dig, want, l) == 0 || (strlen(dig) > 7 && strncmp(dig + 7, want, l) == 0)));
+}
+
+static const char *created_of(json_t *c)
+{
+        return json_string_value(json_object_get(c, "Created")) ?: "";
+}
+
+/* whether c passes one filter key's value */
+static bool filter_one(json_t *list, json_t *c, const char *key, const char *v)
+{
+        const char *st = json_string_value(json_object_get(c, "Status")) ?: "";
+        if (strcmp(key, "id") == 0)
+                return strncmp(json_string_value(json_object_get(c, "Id")) ?: "", v, strlen(v)) == 0;
+        if (strcmp(key, "name") == 0)
+                return name_matches(v, json_string_value(json_object_get(c, "Name")) ?: "");
+        if (strcmp(key, "status") == 0)
+                return strcmp(st, v) == 0;
+        if (strcmp(key, "exited") == 0)
+                return strcmp(st, "exited") == 0 && json_integer_value(json_object_get(c, "ExitCode")) == atoi(v);
+        if (strcmp(key, "ancestor") == 0)
+                return image_matches(c, v);
+        if (strcmp(key, "label") == 0)
+                return label_matches(c, v);
+        /* before, since: created before or after the container named */
+        json_t *o;
+        size_t i;
+        json_array_foreach(list, i, o)
+        {
+                const char *id = json_string_value(json_object_get(o, "Id")) ?: "";
+                if (strcmp(json_string_value(json_object_get(o, "Name")) ?: "", v) != 0 &&
+                    strncmp(id, v, strlen(v)) != 0)
+                        continue;
+                int d = strcmp(created_of(c), created_of(o));
+                return strcmp(key, "before") == 0 ? d < 0 : d > 0;
+        }
+        return false;
+}
+
+static bool in_list(const char *k, const char *const *list);
+
+/* the filters of a list, checked: NULL (answered 400) when one is unknown or malformed */
+static json_t *list_filters(struct api_req *q, struct api_reply *ret, bool *all)
+{
+        static const char *const known[] = { "id", "name", "status", "exited", "ancestor", "label", "before", "since", NULL };
+        static const char *const states[] = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };
+        const char *s = api_query(q, "filters");
+        json_error_t je;
+        json_t *f = s && *s ? json_loads(s, 0, &je) : json_object(), *v;
+        const char *k;
+        if (!json_is_object(f)) {
+                json_decref(f);
+                api_error(ret, 400, "invalid filters: %s", s);
+                return NULL;
+        }
+        json_object_foreach(f, k, v)
+        {
+                if (!in_list(k, known)) {
+                        api_error(ret, 400, "invalid filter '%s'", k);
+                        json_decref(f);
+                        return NULL;
+                }
+                json_t *vals = filter_values(f, k), *m;
+                size_t i;
+                bool bad = false;
+                json_array_foreach(vals, i, m) if (strcmp(k, "status") == 0 && !in_list(json_string_value(m), states))
+                {
+                        api_error(ret, 400, "invalid filter 'status=%s'", json_string_value(m));
+                        bad = true;
+                        break;
+                }
+                json_decref(vals);
+                if (bad) {
+                        json_decref(f);
+                        return NULL;
+                }
+                /* as dockerd: these look at stopped containers too */
+                if (strcmp(k, "status") == 0 || strcmp(k, "before") == 0 || strcmp(k, "since") == 0)
+                        *all = true;
+        }
+        return f;
+}
+
+/* every key of f has a value c passes */
+static bool filters_pass(json_t *f, json_t *list, json_t *c)
+{
+        const char *k;
+        json_t *v;
+        json_object_foreach(f, k, v)
+        {
+                json_t *vals = filter_values(f, k), *m;
+                size_t i;
+                bool any = json_array_size(vals) == 0;
+                json_array_foreach(vals, i, m) if (!any && filter_one(list, c, k, json_string_value(m))) any = true;
+                json_decref(vals);
+                if (!any)
+                        return false;
+        }
+        return true;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+        return strcmp(created_of(*(json_t *const *) b), created_of(*(json_t *const *) a));
+}
+
 int api_ctr_list(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
         json_t *list = NULL, *c, *out = json_array();
-        bool all = api_query_bool(q, "all");
-        if (engine_list(q->root, q->runroot, &list, &err) < 0) {
+        bool all = api_query_bool(q, "all"), size = api_query_bool(q, "size");
+        const char *ls = api_query(q, "limit");
+        long limit = ls && *ls ? strtol(ls, NULL, 10) : -1;
+        json_t *filters = list_filters(q, ret, &all);
+        if (!filters) {
                 json_decref(out);
+                return 0;
+        }
+        if (engine_list(q->root, q->runroot, &list, &err) < 0) {
+                json_decref(out), json_decref(filters);
                 return api_fail(ret, &err);
         }
-        size_t i;
+        /* docker's order: the newest first (what limit keeps) */
+        size_t i, n = json_array_size(list);
+        json_t **sorted = xcalloc(n + 1, sizeof(json_t *));
+        json_array_foreach(list, i, c) sorted[i] = c;
+        qsort(sorted, n, sizeof(json_t *), newest_first);
         time_t now = time(NULL);
-        json_array_foreach(list, i, c)
-        {
+        for (i = 0; i < n && (limit <= 0 || json_array_size(out) < (size_t) limit); i++) {
+                c = sorted[i];
                 const char *st = json_string_value(json_object_get(c, "Status"));
                 if (!st)
                         st = "unknown";
-                if (!all && strcmp(st, "running") != 0)
+                if (!all && limit <= 0 && strcmp(st, "running") != 0)
+                        continue;
+                if (!filters_pass(filters, list, c))
                         continue;
                 json_int_t started = json_integer_value(json_object_get(c, "StartedAt")),
                            finished = json_integer_value(json_object_get(c, "FinishedAt"));
@@ -70,15 +230,21 @@ int api_ctr_list(struct api_req *q, struct api_reply *ret)
                               status, sizeof(status));
                 _cleanup_free_ char *cmd = join_args(json_object_get(json_object_get(c, "Process"), "args"));
                 _cleanup_free_ char *name = xasprintf("/%s", json_string_value(json_object_get(c, "Name")));
-                json_array_append_new(
-                        out, json_pack("{s:O,s:[s],s:O,s:s,s:s,s:I,s:s,s:s,s:[],s:{},s:{s:s},s:{s:{}},s:[]}", "Id",
-                                       json_object_get(c, "Id"), "Names", name, "Image", json_object_get(c, "Image"),
-                                       "ImageID", json_string_value(json_object_get(c, "ImageDigest")) ?: "", "Command", cmd, "Created",
-                                       epoch_of(json_object_get(c, "Created")), "State", st, "Status", status, "Ports",
-                                       "Labels", "HostConfig", "NetworkMode", "default", "NetworkSettings",
-                                       "Networks", "Mounts"));
+                json_t *e = json_pack("{s:O,s:[s],s:O,s:s,s:s,s:I,s:s,s:s,s:[],s:{},s:{s:s},s:{s:{}},s:[]}", "Id",
+                                      json_object_get(c, "Id"), "Names", name, "Image", json_object_get(c, "Image"),
+                                      "ImageID", json_string_value(json_object_get(c, "ImageDigest")) ?: "", "Command",
+                                      cmd, "Created", epoch_of(json_object_get(c, "Created")), "State", st, "Status",
+                                      status, "Ports", "Labels", "HostConfig", "NetworkMode", "default",
+                                      "NetworkSettings", "Networks", "Mounts");
+                if (size) {
+                        json_int_t rw = (json_int_t) engine_size_rw(q->root, json_string_value(json_object_get(c, "Id")) ?: "");
+                        json_object_set_new(e, "SizeRw", json_integer(rw));
+                        json_object_set_new(e, "SizeRootFs", json_integer(rw));
+                }
+                json_array_append_new(out, e);
         }
-        json_decref(list);
+        free(sorted);
+        json_decref(list), json_decref(filters);
         return api_json(ret, 200, out);
 }
 
@@ -126,6 +292,11 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
         for (size_t i = 1; i < json_array_size(args); i++)
                 json_array_append(rest, json_array_get(args, i));
         json_object_set_new(j, "Args", rest);
+        if (api_query_bool(q, "size")) {
+                json_int_t rw = (json_int_t) engine_size_rw(q->root, json_string_value(json_object_get(rec, "Id")) ?: "");
+                json_object_set_new(j, "SizeRw", json_integer(rw));
+                json_object_set_new(j, "SizeRootFs", json_integer(rw));
+        }
         json_decref(rec);
         return api_json(ret, 200, j);
 }
@@ -585,10 +756,17 @@ int api_ctr_delete(struct api_req *q, struct api_reply *ret)
         _cleanup_free_ char *st = ctr_state(q, &code);
         if (!st)
                 return api_error(ret, 404, "No such container: %s", q->params[0]);
-        if (!force && strcmp(st, "running") == 0)
+        /* v (anonymous volumes): den makes none, its volumes are the host's directories, left alone */
+        if (!force && strcmp(st, "running") == 0) {
+                json_t *rec = NULL;
+                _cleanup_free_ char *id = engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0
+                                                  ? xstrdup(q->params[0])
+                                                  : xstrdup(json_string_value(json_object_get(rec, "Id")) ?: q->params[0]);
+                json_decref(rec);
                 return api_error(ret, 409,
-                                 "cannot remove container \"%s\": container is running: stop the container before removing or force remove",
-                                 q->params[0]);
+                                 "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
+                                 id);
+        }
         if (engine_rm(q->root, q->runroot, q->params[0], force, &err) < 0)
                 return api_fail(ret, &err);
         ret->status = 204;

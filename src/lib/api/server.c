@@ -406,6 +406,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *re
         MHD_add_response_header(resp, "Docker-Experimental", "false");
         MHD_add_response_header(resp, "Ostype", "linux");
         MHD_add_response_header(resp, "Server", "den/" DEN_VERSION);
+        char *colon = rep->header ? strchr(rep->header, ':') : NULL;
+        if (colon) {
+                *colon = '\0';
+                MHD_add_response_header(resp, rep->header, colon + 1 + strspn(colon + 1, " "));
+        }
+        free(rep->header);
         enum MHD_Result r = MHD_queue_response(c, (unsigned) (rep->status ? rep->status : 200), resp);
         MHD_destroy_response(resp);
         return r;

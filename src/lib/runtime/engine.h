@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/base/err.h"
@@ -89,3 +90,24 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
 bool engine_running(const char *root, const char *runroot, const char *container, struct err *err);
 /* the log file of a detached container */
 int engine_log_path(const char *root, const char *runroot, const char *container, char **ret, struct err *err);
+
+/* den serve's archive routes (docker cp): the stat of a path in the container (its parent
+ * resolved inside its root, its last component not followed: *ret_link, a symlink's target,
+ * else NULL), a tar of it on out_fd (one entry named as its last component,
+ * a directory's tree below), a tar from tar_fd unpacked into the directory path (every
+ * entry resolved beneath it, no symlink followed).  A stopped container gets a keeper for it. */
+struct stat;
+int engine_archive_stat(const char *root, const char *runroot, const char *container, const char *path,
+                        struct stat *ret, char **ret_link, struct err *err);
+int engine_archive_get(const char *root, const char *runroot, const char *container, const char *path, int out_fd,
+                       struct err *err);
+int engine_archive_put(const char *root, const char *runroot, const char *container, const char *path, int tar_fd,
+                       struct err *err);
+/* docker diff: the paths its overlay upper directory changed, [{Path, Kind}] (0 modified,
+ * 1 added, 2 deleted); -EOPNOTSUPP for a plain copy of its image */
+int engine_changes(const char *root, const char *runroot, const char *container, json_t **ret, struct err *err);
+/* the host pids of a running container: its keeper first, then its descendants; -ESRCH when not running */
+int engine_pids(const char *root, const char *runroot, const char *container, pid_t **ret, size_t *ret_n,
+                struct err *err);
+/* the bytes on disk of a container's changes (its overlay upper directory; 0 for a plain copy) */
+uint64_t engine_size_rw(const char *root, const char *id);
