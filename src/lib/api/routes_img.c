@@ -1,7 +1,546 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The Docker Engine API's routes: pull, push, load, save, import, prune, search. */
+/* The Docker Engine API's routes: pull, push, load, save, import, prune, search.
+ * A pull or a push runs on the thread of its streamed answer, under the service's
+ * lock for all its length (den's pull writes blobs and unpacks layers as they
+ * arrive: there is no part of it that leaves the store alone), and turns den's
+ * per-layer progress into docker's JSON lines.  A client that leaves early does
+ * not stop it: the pull completes, or fails leaving nothing named. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "internal.h"
+#include "lib/base/macro.h"
+#include "lib/registry/registry.h"
+#include "lib/store/gc.h"
+#include "lib/store/image.h"
+#include "lib/store/transfer.h"
+
+/* ---- streamed progress ---- */
+
+struct xfer {
+        char *root, *ref, *tag; /* ref as the client gave it; tag: push's */
+        int fd;
+        bool gone;              /* the client left: nothing more is written */
+        bool push;
+        double last;            /* of the last byte count sent */
+        size_t n_layers;        /* push: index n_layers is the config, not shown */
+        char *mount_from;
+};
+
+static void xfer_free(struct xfer *x)
+{
+        free(x->root);
+        free(x->ref);
+        free(x->tag);
+        free(x->mount_from);
+        free(x);
+}
+
+/* one line to the client (steals j); once it is gone, nothing */
+static void emit(struct xfer *x, json_t *j)
+{
+        if (!x->gone && api_stream_json(x->fd, j) < 0)
+                x->gone = true;
+        json_decref(j);
+}
+
+static void emit_status(struct xfer *x, const char *id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emit_status(struct xfer *x, const char *id, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *s = NULL;
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        json_t *j = json_pack("{s:s}", "status", s ? s : "");
+        if (id)
+                json_object_set_new(j, "id", json_string(id));
+        emit(x, j);
+}
+
+/* docker's error line: the CLI prints message and exits 1 */
+static void emit_error(struct xfer *x, const char *msg)
+{
+        emit(x, json_pack("{s:{s:s},s:s}", "errorDetail", "message", msg, "error", msg));
+}
+
+static double mono(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* den's layer states as docker's words */
+static void on_progress(void *data, size_t i, const char *hex, uint64_t now, uint64_t total, const char *state)
+{
+        struct xfer *x = data;
+        char id[13];
+        snprintf(id, sizeof(id), "%.12s", hex);
+        const char *st = NULL;
+        bool detail = false;
+        static const char *const pull[][2] = { { "waiting", "Pulling fs layer" },   { "exists", "Already exists" },
+                                               { "downloading", "Downloading" },    { "downloaded", "Download complete" },
+                                               { "unpacking", "Extracting" },       { "done", "Pull complete" } };
+        static const char *const push[][2] = { { "checking", "Preparing" }, { "exists", "Layer already exists" },
+                                               { "uploading", "Pushing" },  { "pushed", "Pushed" } };
+        if (x->push && i >= x->n_layers)
+                return;
+        if (x->push && strcmp(state, "mounted") == 0) {
+                emit_status(x, id, "Mounted from %s", x->mount_from ? x->mount_from : "another repository");
+                return;
+        }
+        for (size_t k = 0; !x->push && k < ELEMENTSOF(pull); k++)
+                if (strcmp(state, pull[k][0]) == 0)
+                        st = pull[k][1];
+        for (size_t k = 0; x->push && k < ELEMENTSOF(push); k++)
+                if (strcmp(state, push[k][0]) == 0)
+                        st = push[k][1];
+        if (!st)
+                return;
+        detail = strcmp(state, "downloading") == 0 || strcmp(state, "unpacking") == 0;
+        if (strcmp(state, "downloading") == 0 && now && now < total) {
+                /* byte counts at most ten times a second */
+                double t = mono();
+                if (t - x->last < 0.1)
+                        return;
+                x->last = t;
+        }
+        json_t *j = json_pack("{s:s,s:{},s:s}", "status", st, "progressDetail", "id", id);
+        if (detail)
+                json_object_set_new(j, "progressDetail", json_pack("{s:I,s:I}", "current",
+                                                                   (json_int_t) (strcmp(state, "unpacking") == 0 ? total : now),
+                                                                   "total", (json_int_t) total));
+        emit(x, j);
+}
+
+/* docker takes a registry on a loopback address for plain http (its insecure default) */
+static int tls_verify_for(const char *host)
+{
+        return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0 ? 0
+                                                                                                                     : -1;
+}
+
+static void xfer_opts(struct xfer *x, const char *host, struct reg_opts *o)
+{
+        reg_opts_init(o);
+        o->quiet = true;
+        o->tls_verify = tls_verify_for(host);
+        o->progress_fn = on_progress;
+        o->progress_data = x;
+}
+
+/* ---- pull ---- */
+
+static void pull_run(void *arg, int fd)
+{
+        struct xfer *x = arg;
+        x->fd = fd;
+        struct reg_ref ref;
+        struct err err = { 0 };
+        if (reg_ref_parse(x->ref, &ref, &err) < 0) {
+                emit_error(x, err.msg);
+                xfer_free(x);
+                return;
+        }
+        _cleanup_free_ char *name = reg_ref_name(&ref);
+        emit_status(x, ref.tag ? ref.tag : ref.digest, "Pulling from %s", ref.repo);
+        struct reg_opts o;
+        xfer_opts(x, ref.host, &o);
+        api_serial(true);
+        struct store s;
+        char before[DIGEST_STR_MAX] = "", man[DIGEST_STR_MAX];
+        int r = store_open(x->root, &s, &err);
+        if (r >= 0) {
+                struct err e2 = { 0 };
+                if (image_resolve(&s, name, before, &e2) < 0)
+                        before[0] = '\0';
+                r = registry_pull(&s, x->ref, &o, man, &err);
+                store_close(&s);
+        }
+        api_serial(false);
+        if (r < 0)
+                emit_error(x, err.msg);
+        else {
+                emit_status(x, NULL, "Digest: %s", man);
+                emit_status(x, NULL, "Status: %s for %s", strcmp(before, man) == 0 ? "Image is up to date" : "Downloaded newer image",
+                            x->ref);
+        }
+        reg_ref_free(&ref);
+        xfer_free(x);
+}
+
+/* under the service's lock: the image ref names, or the one io imports, inspected */
+static int image_get(const char *root, const char *ref, const struct image_import_opts *io, json_t **info,
+                     struct err *err)
+{
+        struct store s;
+        char man[DIGEST_STR_MAX];
+        api_serial(true);
+        int r = store_open(root, &s, err);
+        if (r >= 0) {
+                r = io ? image_import(&s, io, man, err) : image_resolve(&s, ref, man, err);
+                if (r >= 0)
+                        r = image_inspect(&s, man, info, err);
+                store_close(&s);
+        }
+        api_serial(false);
+        return r;
+}
+
+/* docker import: the body is a root filesystem tar; answers the image id */
+static int import_body(struct api_req *q, struct api_reply *ret)
+{
+        const char *repo = api_query(q, "repo"), *tag = api_query(q, "tag");
+        if (!repo || !*repo)
+                return api_error(ret, 400, "den import needs a name: give the repository (docker import FILE NAME)");
+        _cleanup_free_ char *name = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo),
+                            *src = xasprintf("/proc/self/fd/%d", q->body_fd);
+        struct image_import_opts io = { .name = name, .source = src };
+        struct err err = { 0 };
+        json_t *info = NULL;
+        int r = image_get(q->root, NULL, &io, &info, &err);
+        if (r < 0)
+                return api_fail(ret, &err);
+        json_t *j = json_pack("{s:O}", "status", json_object_get(info, "Id"));
+        json_decref(info);
+        return api_json(ret, 200, j);
+}
+
+static int api_image_create(struct api_req *q, struct api_reply *ret)
+{
+        const char *from = api_query(q, "fromImage"), *src = api_query(q, "fromSrc"), *tag = api_query(q, "tag");
+        if (src) {
+                if (strcmp(src, "-") != 0)
+                        return api_error(ret, 400, "fromSrc: den imports from the request body only (-), not '%s'", src);
+                return import_body(q, ret);
+        }
+        if (!from || !*from)
+                return api_error(ret, 400, "fromImage or fromSrc is needed");
+        struct xfer *x = xcalloc(1, sizeof(*x));
+        x->root = xstrdup(q->root);
+        x->ref = !tag || !*tag                   ? xstrdup(from)
+                 : strncmp(tag, "sha256:", 7) == 0 ? xasprintf("%s@%s", from, tag)
+                                                   : xasprintf("%s:%s", from, tag);
+        struct reg_ref ref;
+        struct err err = { 0 };
+        if (reg_ref_parse(x->ref, &ref, &err) < 0) {
+                xfer_free(x);
+                return api_error(ret, 400, "%s", err.msg);
+        }
+        reg_ref_free(&ref);
+        return api_stream(ret, 200, NULL, pull_run, x);
+}
+
+/* ---- push ---- */
+
+/* the names of the store to push: name:tag, or without a tag every tag of name (docker push -a) */
+static int push_names(struct store *s, const char *name, const char *tag, json_t **ret, struct err *err)
+{
+        json_t *names = NULL, *v;
+        const char *k;
+        _cleanup_free_ char *norm = NULL, *want = tag && *tag ? xasprintf("%s:%s", name, tag) : NULL;
+        char man[DIGEST_STR_MAX];
+        *ret = json_array();
+        if (want) {
+                struct err e = { 0 };
+                if (image_resolve(s, want, man, &e) < 0)
+                        return err_set(err, -ENOENT, "An image does not exist locally with the tag: %s", name);
+                json_array_append_new(*ret, json_string(want));
+                return 0;
+        }
+        if (image_ref_normalize(name, &norm, err) < 0 || image_names_load(s, &names, err) < 0)
+                return -EINVAL;
+        /* the repository: the name without the tag normalize gave it */
+        char *slash = strrchr(norm, '/');
+        (slash ? slash : norm)[strcspn(slash ? slash : norm, ":")] = '\0';
+        size_t nl = strlen(norm);
+        json_object_foreach(names, k, v) if (strncmp(k, norm, nl) == 0 && k[nl] == ':') json_array_append_new(*ret, json_string(k));
+        json_decref(names);
+        if (json_array_size(*ret) == 0)
+                return err_set(err, -ENOENT, "An image does not exist locally with the tag: %s", name);
+        return 0;
+}
+
+static void push_run(void *arg, int fd)
+{
+        struct xfer *x = arg;
+        x->fd = fd;
+        struct store s;
+        struct err err = { 0 };
+        json_t *todo = NULL, *t;
+        size_t i;
+        emit_status(x, NULL, "The push refers to repository [%s]", x->ref);
+        api_serial(true);
+        int r = store_open(x->root, &s, &err);
+        bool opened = r >= 0;
+        if (r >= 0 && (r = push_names(&s, x->ref, x->tag, &todo, &err)) >= 0) {
+                json_array_foreach(todo, i, t)
+                {
+                        const char *name = json_string_value(t);
+                        struct reg_ref ref;
+                        char man[DIGEST_STR_MAX], mreal[DIGEST_STR_MAX];
+                        if ((r = reg_ref_parse(name, &ref, &err)) < 0)
+                                break;
+                        struct reg_opts o;
+                        xfer_opts(x, ref.host, &o);
+                        json_t *info = NULL;
+                        if ((r = image_resolve(&s, name, mreal, &err)) >= 0 && (r = image_inspect(&s, mreal, &info, &err)) >= 0)
+                                x->n_layers = json_array_size(json_object_get(json_object_get(info, "Manifest"), "layers"));
+                        json_decref(info);
+                        if (r >= 0)
+                                r = registry_push(&s, name, NULL, &o, man, &err);
+                        struct stat st;
+                        int mfd = r >= 0 ? store_open_blob(&s, man, &err) : -1;
+                        json_int_t size = mfd >= 0 && fstat(mfd, &st) == 0 ? (json_int_t) st.st_size : 0;
+                        if (mfd >= 0)
+                                close(mfd);
+                        if (r >= 0) {
+                                const char *tg = ref.tag ? ref.tag : "latest";
+                                emit_status(x, NULL, "%s: digest: %s size: %lld", tg, man, (long long) size);
+                                emit(x, json_pack("{s:{},s:{s:s,s:s,s:I}}", "progressDetail", "aux", "Tag", tg, "Digest",
+                                                  man, "Size", size));
+                        }
+                        reg_ref_free(&ref);
+                        if (r < 0)
+                                break;
+                }
+        }
+        if (opened)
+                store_close(&s);
+        api_serial(false);
+        json_decref(todo);
+        if (r < 0)
+                emit_error(x, err.msg);
+        xfer_free(x);
+}
+
+static int api_image_push(struct api_req *q, struct api_reply *ret)
+{
+        /* X-Registry-Auth: den takes credentials from auth.json (den login); an anonymous
+         * registry needs none */
+        struct xfer *x = xcalloc(1, sizeof(*x));
+        x->root = xstrdup(q->root);
+        x->ref = xstrdup(q->params[0]);
+        const char *tag = api_query(q, "tag");
+        x->tag = tag && *tag ? xstrdup(tag) : NULL;
+        x->push = true;
+        return api_stream(ret, 200, NULL, push_run, x);
+}
+
+/* ---- load, save ---- */
+
+/* docker load: the body is a docker save tar or an OCI layout tar */
+static int api_image_load(struct api_req *q, struct api_reply *ret)
+{
+        _cleanup_free_ char *src = xasprintf("/proc/self/fd/%d", q->body_fd);
+        struct store s;
+        struct err err = { 0 };
+        json_t *names = json_array(), *n;
+        int r = store_open(q->root, &s, &err);
+        if (r >= 0) {
+                r = image_load_names(&s, src, names, &err);
+                store_close(&s);
+        }
+        if (r < 0) {
+                json_decref(names);
+                return api_fail(ret, &err);
+        }
+        size_t i;
+        char *body = xstrdup("");
+        json_array_foreach(names, i, n)
+        {
+                _cleanup_free_ char *line = xasprintf("Loaded image: %s\n", json_string_value(n));
+                json_t *j = json_pack("{s:s}", "stream", line);
+                _cleanup_free_ char *txt = json_dumps(j, JSON_COMPACT);
+                json_decref(j);
+                char *b = xasprintf("%s%s\n", body, txt);
+                free(body);
+                body = b;
+        }
+        json_decref(names);
+        ret->status = 200;
+        ret->body = body;
+        ret->body_len = strlen(body);
+        return 0;
+}
+
+struct save {
+        char *root, *name;
+        enum image_format f;
+};
+
+static void save_run(void *arg, int fd)
+{
+        struct save *v = arg;
+        struct store s;
+        struct err err = { 0 };
+        api_serial(true);
+        if (store_open(v->root, &s, &err) >= 0) {
+                /* an error mid-way cuts the tar short: the client's reader sees it truncated */
+                image_save(&s, v->name, v->f, fd, NULL, &err);
+                store_close(&s);
+        }
+        api_serial(false);
+        free(v->root);
+        free(v->name);
+        free(v);
+}
+
+static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+        if (strcmp(key, "names") == 0 && value)
+                json_array_append_new(cls, json_string(value));
+        return MHD_YES;
+}
+
+/* docker save: docker's layout when every layer is an uncompressed tar (docker's own
+ * images), an OCI layout (which docker load, podman load and den load read) for
+ * pulled images, whose layers are compressed */
+static int save_one(struct api_req *q, struct api_reply *ret, const char *ref)
+{
+        struct err err = { 0 };
+        json_t *info = NULL;
+        int r = image_get(q->root, ref, NULL, &info, &err);
+        if (r < 0)
+                return api_fail(ret, &err);
+        enum image_format f = FORMAT_DOCKER_ARCHIVE;
+        json_t *diffs = json_object_get(json_object_get(json_object_get(info, "Config"), "rootfs"), "diff_ids"), *l;
+        size_t i;
+        json_array_foreach(json_object_get(json_object_get(info, "Manifest"), "layers"), i, l)
+        {
+                const char *d = json_string_value(json_object_get(l, "digest"));
+                const char *diff = json_string_value(json_array_get(diffs, i));
+                if (!d || !diff || strcmp(d, diff) != 0)
+                        f = FORMAT_OCI_ARCHIVE;
+        }
+        json_decref(info);
+        struct save *v = xcalloc(1, sizeof(*v));
+        v->root = xstrdup(q->root);
+        v->name = xstrdup(ref);
+        v->f = f;
+        return api_stream(ret, 200, "application/x-tar", save_run, v);
+}
+
+static int api_image_save(struct api_req *q, struct api_reply *ret)
+{
+        return save_one(q, ret, q->params[0]);
+}
+
+static int api_images_save(struct api_req *q, struct api_reply *ret)
+{
+        json_t *names = json_array();
+        MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, query_collect, names);
+        size_t n = json_array_size(names);
+        int r = n == 1 ? save_one(q, ret, json_string_value(json_array_get(names, 0)))
+                : n == 0 ? api_error(ret, 400, "no image names given (names=)")
+                         : api_error(ret, 501, "den saves one image per archive; save each image on its own");
+        json_decref(names);
+        return r;
+}
+
+/* ---- prune, search ---- */
+
+/* the blobs of the store: their total size, and the image ids (config digests) of the
+ * manifests among them that no name reaches (docker's dangling images) */
+static uint64_t blobs_scan(struct store *s, json_t *named, json_t *dangling)
+{
+        int dfd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        struct dirent *e;
+        uint64_t total = 0;
+        if (!d) {
+                if (dfd >= 0)
+                        close(dfd);
+                return 0;
+        }
+        while ((e = readdir(d))) {
+                struct stat st;
+                if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                total += (uint64_t) st.st_size;
+                if (!dangling || st.st_size > (1 << 20))
+                        continue;
+                _cleanup_free_ char *dg = xasprintf("sha256:%s", e->d_name), *txt = NULL;
+                size_t len;
+                struct err err = { 0 };
+                if (json_object_get(named, dg) || store_read_blob(s, dg, 1u << 20, &txt, &len, &err) < 0)
+                        continue;
+                json_t *m = json_loadb(txt, len, 0, NULL);
+                const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+                if (cfg && json_is_array(json_object_get(m, "layers")))
+                        json_object_set_new(dangling, dg, json_string(cfg));
+                json_decref(m);
+        }
+        closedir(d);
+        return total;
+}
+
+static int api_images_prune(struct api_req *q, struct api_reply *ret)
+{
+        const char *filters = api_query(q, "filters");
+        json_t *fj = filters ? json_loads(filters, 0, NULL) : NULL, *dv = json_object_get(fj, "dangling");
+        bool all = json_is_true(json_object_get(dv, "false")) || json_is_true(json_object_get(dv, "0")) ||
+                   (json_is_array(dv) && json_string_value(json_array_get(dv, 0)) &&
+                    strcmp(json_string_value(json_array_get(dv, 0)), "false") == 0);
+        json_decref(fj);
+        if (all)
+                return api_error(ret, 501, "den prunes dangling images only (no prune -a): remove images by name");
+        struct store s;
+        struct err err = { 0 };
+        json_t *names = NULL, *named = json_object(), *dangling = json_object(), *v, *out = json_array();
+        const char *k;
+        unsigned n = 0;
+        int r = store_open(q->root, &s, &err);
+        if (r < 0)
+                goto out;
+        if ((r = image_names_load(&s, &names, &err)) >= 0) {
+                json_object_foreach(names, k, v) json_object_set(named, json_string_value(v), json_true());
+                json_decref(names);
+        }
+        uint64_t before = r >= 0 ? blobs_scan(&s, named, dangling) : 0;
+        if (r >= 0 && (r = store_prune(&s, &n, &err)) >= 0) {
+                uint64_t after = blobs_scan(&s, named, NULL);
+                json_object_foreach(dangling, k, v) if (!store_has_blob(&s, k))
+                        json_array_append_new(out, json_pack("{s:O}", "Deleted", v));
+                store_close(&s);
+                json_decref(named);
+                json_decref(dangling);
+                return api_json(ret, 200,
+                                json_pack("{s:o,s:I}", "ImagesDeleted", json_array_size(out) ? out : (json_decref(out), json_null()),
+                                          "SpaceReclaimed", (json_int_t) (before > after ? before - after : 0)));
+        }
+        store_close(&s);
+out:
+        json_decref(out);
+        json_decref(named);
+        json_decref(dangling);
+        return api_fail(ret, &err);
+}
+
+/* docker search: den has no registry index to search */
+static int api_images_search(struct api_req *q, struct api_reply *ret)
+{
+        return api_json(ret, 200, json_array());
+}
 
 const struct api_route api_routes_img[] = {
+        { "POST", "/images/create", api_image_create, false, true },
+        { "POST", "/images/load", api_image_load, true, true },
+        { "GET", "/images/get", api_images_save, false },
+        { "POST", "/images/prune", api_images_prune, true },
+        { "GET", "/images/search", api_images_search, false },
+        { "GET", "/images/{name}/get", api_image_save, false },
+        { "POST", "/images/{name}/push", api_image_push, false },
         { NULL },
 };

@@ -231,7 +231,16 @@ static json_t *archive_doc(int dir, const char *name, struct err *err)
         return json_loadb(txt, len, 0, NULL);
 }
 
-static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, struct err *err)
+/* a name loaded: into out (den serve), else printed (den load) */
+static void loaded(json_t *out, const char *name)
+{
+        if (out)
+                json_array_append_new(out, json_string(name));
+        else
+                printf("Loaded image: %s\n", name);
+}
+
+static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, json_t *out, struct err *err)
 {
         char got[DIGEST_STR_MAX];
         if (!digest_valid(mdigest))
@@ -296,11 +305,11 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
         r = image_names_save(s, names, err);
         json_decref(names);
         if (r == 0)
-                printf("Loaded image: %s\n", norm);
+                loaded(out, norm);
         return r;
 }
 
-static int load_oci(struct store *s, int dir, struct err *err)
+static int load_oci(struct store *s, int dir, json_t *out, struct err *err)
 {
         json_t *idx = archive_doc(dir, "index.json", err), *d;
         size_t i;
@@ -315,7 +324,7 @@ static int load_oci(struct store *s, int dir, struct err *err)
                 if (!ref)
                         ref = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
                 _cleanup_free_ char *fallback = md && digest_valid(md) ? xasprintf("loaded-%.12s", digest_hex(md)) : NULL;
-                if ((r = load_manifest(s, dir, md ? md : "", ref ? ref : fallback ? fallback : "", err)) < 0)
+                if ((r = load_manifest(s, dir, md ? md : "", ref ? ref : fallback ? fallback : "", out, err)) < 0)
                         break;
                 n++;
         }
@@ -326,7 +335,7 @@ static int load_oci(struct store *s, int dir, struct err *err)
 }
 
 /* docker save: manifest.json with Config, RepoTags and Layers paths */
-static int load_docker(struct store *s, int dir, struct err *err)
+static int load_docker(struct store *s, int dir, json_t *out, struct err *err)
 {
         json_t *all = archive_doc(dir, "manifest.json", err), *e;
         size_t i;
@@ -396,7 +405,7 @@ static int load_docker(struct store *s, int dir, struct err *err)
                         if ((r = image_ref_normalize(json_string_value(t) ? json_string_value(t) : "", &norm, err)) < 0)
                                 break;
                         json_object_set_new(names, norm, json_string(md));
-                        printf("Loaded image: %s\n", norm);
+                        loaded(out, norm);
                 }
                 if (r >= 0)
                         r = image_names_save(s, names, err);
@@ -408,7 +417,7 @@ static int load_docker(struct store *s, int dir, struct err *err)
         return r;
 }
 
-int image_load(struct store *s, const char *source, struct err *err)
+int image_load_names(struct store *s, const char *source, json_t *out, struct err *err)
 {
         struct stat st;
         _cleanup_free_ char *tmp = NULL;
@@ -441,9 +450,9 @@ int image_load(struct store *s, const char *source, struct err *err)
                 }
         }
         if (faccessat(dir, "index.json", F_OK, 0) == 0)
-                r = load_oci(s, dir, err);
+                r = load_oci(s, dir, out, err);
         else if (faccessat(dir, "manifest.json", F_OK, 0) == 0)
-                r = load_docker(s, dir, err);
+                r = load_docker(s, dir, out, err);
         else
                 r = err_set(err, -EINVAL, "load '%s': neither an OCI layout (index.json) nor a docker archive (manifest.json)",
                             source);
@@ -456,4 +465,9 @@ out:
         }
         store_unlock(s);
         return r;
+}
+
+int image_load(struct store *s, const char *source, struct err *err)
+{
+        return image_load_names(s, source, NULL, err);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lib/base/err.h"
+#include "lib/base/json.h"
 #include "store.h"
 
 enum image_format { FORMAT_DOCKER_ARCHIVE, FORMAT_OCI_ARCHIVE, FORMAT_OCI_DIR };
@@ -17,3 +18,5 @@ int image_save(struct store *s, const char *ref, enum image_format f, int out_fd
  * checked against its digest on the way in; paths named by the archive are
  * resolved inside it.  Prints each name loaded. */
 int image_load(struct store *s, const char *source, struct err *err);
+/* the same, the names loaded appended to out instead of printed (den serve) */
+int image_load_names(struct store *s, const char *source, json_t *out, struct err *err);
