@@ -148,6 +148,25 @@ def test_save_load_and_podman(api, tmp):
     api("rmi", "busybox")
     assert "Loaded image" in api("load", "-i", oci).stdout
     assert repo_tags(api) == ["localhost/busybox:latest"]
+    # several images in one archive (docker save A B), their shared blobs once
+    rootfs = os.path.join(tmp, "two")
+    make_rootfs(rootfs)
+    with open(os.path.join(rootfs, "marker"), "w") as f:
+        f.write("two\n")
+    api.den("import", tar_as_root(rootfs, os.path.join(tmp, "two.tar")), "two:v1")
+    api("tag", "busybox", "again:v1")
+    both = os.path.join(tmp, "both.tar")
+    api("save", "-o", both, "busybox", "two:v1", "again:v1")
+    with tarfile.open(both) as t:
+        man = json.load(t.extractfile("manifest.json"))
+        names = t.getnames()
+    assert [m["RepoTags"][0] for m in man] == ["localhost/busybox:latest", "localhost/two:v1", "docker.io/library/again:v1"]
+    assert len([n for n in names if n.endswith("layer.tar")]) == 2, names
+    for n in ("busybox", "two:v1", "again:v1"):
+        api("rmi", n)
+    p = api("load", "-i", both)
+    assert p.stdout.count("Loaded image") == 3, p.stdout
+    assert "two" in api("run", "--rm", "two:v1", "cat", "/marker").stdout
     # errors: not an archive, no such image
     p = api("load", "-i", "/etc/hostname", check=False)
     assert p.returncode != 0 and "Error" in p.stderr

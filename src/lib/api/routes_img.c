@@ -376,7 +376,8 @@ static int api_image_load(struct api_req *q, struct api_reply *ret)
 }
 
 struct save {
-        char *root, *name;
+        char *root;
+        json_t *names;
         enum image_format f;
 };
 
@@ -385,15 +386,20 @@ static void save_run(void *arg, int fd)
         struct save *v = arg;
         struct store s;
         struct err err = { 0 };
+        size_t n = json_array_size(v->names);
+        const char **refs = xcalloc(n + 1, sizeof(*refs));
+        for (size_t i = 0; i < n; i++)
+                refs[i] = json_string_value(json_array_get(v->names, i));
         api_serial(true);
         if (store_open(v->root, &s, &err) >= 0) {
                 /* an error mid-way cuts the tar short: the client's reader sees it truncated */
-                image_save(&s, v->name, v->f, fd, NULL, &err);
+                image_save_many(&s, refs, n, v->f, fd, NULL, &err);
                 store_close(&s);
         }
         api_serial(false);
+        free(refs);
         free(v->root);
-        free(v->name);
+        json_decref(v->names);
         free(v);
 }
 
@@ -404,49 +410,54 @@ static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const c
         return MHD_YES;
 }
 
-/* docker save: docker's layout when every layer is an uncompressed tar (docker's own
- * images), an OCI layout (which docker load, podman load and den load read) for
- * pulled images, whose layers are compressed */
-static int save_one(struct api_req *q, struct api_reply *ret, const char *ref)
+/* docker save (steals names): docker's layout when every layer is an uncompressed tar
+ * (docker's own images), an OCI layout (which docker load, podman load and den load
+ * read) when one is compressed (pulled images) */
+static int save(struct api_req *q, struct api_reply *ret, json_t *names)
 {
-        struct err err = { 0 };
-        json_t *info = NULL;
-        int r = image_get(q->root, ref, NULL, &info, &err);
-        if (r < 0)
-                return api_fail(ret, &err);
         enum image_format f = FORMAT_DOCKER_ARCHIVE;
-        json_t *diffs = json_object_get(json_object_get(json_object_get(info, "Config"), "rootfs"), "diff_ids"), *l;
-        size_t i;
-        json_array_foreach(json_object_get(json_object_get(info, "Manifest"), "layers"), i, l)
-        {
-                const char *d = json_string_value(json_object_get(l, "digest"));
-                const char *diff = json_string_value(json_array_get(diffs, i));
-                if (!d || !diff || strcmp(d, diff) != 0)
-                        f = FORMAT_OCI_ARCHIVE;
+        json_t *name;
+        size_t k;
+        if (json_array_size(names) == 0) {
+                json_decref(names);
+                return api_error(ret, 400, "no image names given (names=)");
         }
-        json_decref(info);
+        json_array_foreach(names, k, name)
+        {
+                struct err err = { 0 };
+                json_t *info = NULL;
+                if (image_get(q->root, json_string_value(name), NULL, &info, &err) < 0) {
+                        json_decref(names);
+                        return api_fail(ret, &err);
+                }
+                json_t *diffs = json_object_get(json_object_get(json_object_get(info, "Config"), "rootfs"), "diff_ids"), *l;
+                size_t i;
+                json_array_foreach(json_object_get(json_object_get(info, "Manifest"), "layers"), i, l)
+                {
+                        const char *d = json_string_value(json_object_get(l, "digest"));
+                        const char *diff = json_string_value(json_array_get(diffs, i));
+                        if (!d || !diff || strcmp(d, diff) != 0)
+                                f = FORMAT_OCI_ARCHIVE;
+                }
+                json_decref(info);
+        }
         struct save *v = xcalloc(1, sizeof(*v));
         v->root = xstrdup(q->root);
-        v->name = xstrdup(ref);
+        v->names = names;
         v->f = f;
         return api_stream(ret, 200, "application/x-tar", save_run, v);
 }
 
 static int api_image_save(struct api_req *q, struct api_reply *ret)
 {
-        return save_one(q, ret, q->params[0]);
+        return save(q, ret, json_pack("[s]", q->params[0]));
 }
 
 static int api_images_save(struct api_req *q, struct api_reply *ret)
 {
         json_t *names = json_array();
         MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, query_collect, names);
-        size_t n = json_array_size(names);
-        int r = n == 1 ? save_one(q, ret, json_string_value(json_array_get(names, 0)))
-                : n == 0 ? api_error(ret, 400, "no image names given (names=)")
-                         : api_error(ret, 501, "den saves one image per archive; save each image on its own");
-        json_decref(names);
-        return r;
+        return save(q, ret, names);
 }
 
 /* ---- prune, search ---- */
