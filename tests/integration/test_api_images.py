@@ -229,3 +229,11 @@ def test_prune_search_and_filters(api, tmp):
     assert st == 200 and json.loads(body) == {"ImagesDeleted": None, "SpaceReclaimed": 0}
     assert "store is clean" in api.den("system", "check").stdout
     assert repo_tags(api) == ["localhost/busybox:latest", "localhost/lab:v1", "third:v3"]
+    # prune -a: the images no container uses go, names and all
+    labid = api("inspect", "--format", "{{.Id}}", "lab:v1").stdout.strip()
+    cid = api("create", "third:v3", "true").stdout.strip()
+    p = api("image", "prune", "-a", "-f")
+    assert "untagged: localhost/lab:v1" in p.stdout and f"deleted: {labid}" in p.stdout, p.stdout
+    assert repo_tags(api) == ["localhost/busybox:latest", "third:v3"]
+    api("rm", cid)
+    assert "store is clean" in api.den("system", "check").stdout

@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "lib/base/macro.h"
 #include "lib/registry/registry.h"
+#include "lib/runtime/engine.h"
 #include "lib/store/gc.h"
 #include "lib/store/image.h"
 #include "lib/store/transfer.h"
@@ -497,6 +498,31 @@ static uint64_t blobs_scan(struct store *s, json_t *named, json_t *dangling)
         return total;
 }
 
+/* prune -a: every name of an image no container uses is dropped first ({"Untagged":..} into out) */
+static int untag_unused(struct api_req *q, struct store *s, json_t *names, json_t *out, struct err *err)
+{
+        json_t *list = NULL, *c, *used = json_object(), *v;
+        const char *k;
+        size_t i;
+        int r = engine_list(q->root, q->runroot, &list, err);
+        json_array_foreach(list, i, c)
+        {
+                const char *d = json_string_value(json_object_get(c, "ImageDigest"));
+                if (d)
+                        json_object_set(used, d, json_true());
+        }
+        json_decref(list);
+        json_object_foreach(names, k, v)
+        {
+                if (r < 0 || json_object_get(used, json_string_value(v)))
+                        continue;
+                if ((r = image_untag(s, k, err)) >= 0)
+                        json_array_append_new(out, json_pack("{s:s}", "Untagged", k));
+        }
+        json_decref(used);
+        return r;
+}
+
 static int api_images_prune(struct api_req *q, struct api_reply *ret)
 {
         const char *filters = api_query(q, "filters");
@@ -505,38 +531,44 @@ static int api_images_prune(struct api_req *q, struct api_reply *ret)
                    (json_is_array(dv) && json_string_value(json_array_get(dv, 0)) &&
                     strcmp(json_string_value(json_array_get(dv, 0)), "false") == 0);
         json_decref(fj);
-        if (all)
-                return api_error(ret, 501, "den prunes dangling images only (no prune -a): remove images by name");
         struct store s;
         struct err err = { 0 };
         json_t *names = NULL, *named = json_object(), *dangling = json_object(), *v, *out = json_array();
         const char *k;
         unsigned n = 0;
+        uint64_t before = 0, after = 0;
         int r = store_open(q->root, &s, &err);
         if (r < 0)
                 goto out;
-        if ((r = image_names_load(&s, &names, &err)) >= 0) {
-                json_object_foreach(names, k, v) json_object_set(named, json_string_value(v), json_true());
+        if ((r = image_names_load(&s, &names, &err)) >= 0 && all) {
+                r = untag_unused(q, &s, names, out, &err);
                 json_decref(names);
+                names = NULL;
+                if (r >= 0)
+                        r = image_names_load(&s, &names, &err);
         }
-        uint64_t before = r >= 0 ? blobs_scan(&s, named, dangling) : 0;
-        if (r >= 0 && (r = store_prune(&s, &n, &err)) >= 0) {
-                uint64_t after = blobs_scan(&s, named, NULL);
+        if (r >= 0) {
+                json_object_foreach(names, k, v) json_object_set(named, json_string_value(v), json_true());
+                before = blobs_scan(&s, named, dangling);
+                r = store_prune(&s, &n, &err);
+        }
+        if (r >= 0) {
+                after = blobs_scan(&s, named, NULL);
                 json_object_foreach(dangling, k, v) if (!store_has_blob(&s, k))
                         json_array_append_new(out, json_pack("{s:O}", "Deleted", v));
-                store_close(&s);
-                json_decref(named);
-                json_decref(dangling);
-                return api_json(ret, 200,
-                                json_pack("{s:o,s:I}", "ImagesDeleted", json_array_size(out) ? out : (json_decref(out), json_null()),
-                                          "SpaceReclaimed", (json_int_t) (before > after ? before - after : 0)));
         }
         store_close(&s);
 out:
-        json_decref(out);
+        json_decref(names);
         json_decref(named);
         json_decref(dangling);
-        return api_fail(ret, &err);
+        if (r < 0) {
+                json_decref(out);
+                return api_fail(ret, &err);
+        }
+        return api_json(ret, 200,
+                        json_pack("{s:o,s:I}", "ImagesDeleted", json_array_size(out) ? out : (json_decref(out), json_null()),
+                                  "SpaceReclaimed", (json_int_t) (before > after ? before - after : 0)));
 }
 
 /* docker search: den has no registry index to search */
