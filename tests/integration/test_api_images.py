@@ -68,6 +68,41 @@ def test_push_then_pull_with_progress(api, registries):
     # by digest
     p = api("pull", f"{ref}@{digest}")
     assert f"Digest: {digest}" in p.stdout
+    # docker run of an image the store lacks: the CLI pulls it through /images/create
+    api("rmi", ref + ":1")
+    p = api("run", "--rm", ref + ":1", "echo", "pulled")
+    assert "Unable to find image" in p.stderr and "pulled" in p.stdout, p.stderr
+    # python3-docker's pull reads the same stream
+    import docker
+    api("rmi", ref + ":1")
+    c = docker.DockerClient(base_url="unix://" + api.sock, version="1.41")
+    img = c.images.pull(ref, tag="1")
+    assert f"{ref}:1" in img.tags
+    c.close()
+
+
+@needs_registry
+def test_credentials_from_x_registry_auth(api, registries):
+    import base64
+    reg = registries("auth", htpasswd=("alice", "s3cret"))
+    ref = f"{reg.host}/priv/bb"
+    api("tag", "busybox", ref + ":1")
+    # no credentials: the registry's refusal reaches the CLI
+    p = api("push", ref + ":1", check=False)
+    assert p.returncode != 0, p.stdout
+    # docker's own: its config.json, sent as X-Registry-Auth
+    cfg = api.env["DOCKER_CONFIG"]
+    os.makedirs(cfg, exist_ok=True)
+    with open(os.path.join(cfg, "config.json"), "w") as f:
+        json.dump({"auths": {reg.host: {"auth": base64.b64encode(b"alice:s3cret").decode()}}}, f)
+    p = api("push", ref + ":1")
+    assert "digest: sha256:" in p.stdout, p.stdout
+    api("rmi", ref + ":1")
+    assert "Downloaded newer image" in api("pull", ref + ":1").stdout
+    # a wrong password is refused
+    hdr = base64.urlsafe_b64encode(json.dumps({"username": "alice", "password": "nope"}).encode()).decode()
+    st, _, body = api.http("POST", f"/images/create?fromImage={ref}&tag=1", headers={"X-Registry-Auth": hdr})
+    assert "errorDetail" in lines(body)[-1], body
 
 
 @needs_registry

@@ -35,6 +35,7 @@ struct xfer {
         double last;            /* of the last byte count sent */
         size_t n_layers;        /* push: index n_layers is the config, not shown */
         char *mount_from;
+        char *creds;            /* "user:password" from X-Registry-Auth, or NULL */
 };
 
 static void xfer_free(struct xfer *x)
@@ -43,6 +44,7 @@ static void xfer_free(struct xfer *x)
         free(x->ref);
         free(x->tag);
         free(x->mount_from);
+        free(x->creds);
         free(x);
 }
 
@@ -139,6 +141,38 @@ static void xfer_opts(struct xfer *x, const char *host, struct reg_opts *o)
         o->tls_verify = tls_verify_for(host);
         o->progress_fn = on_progress;
         o->progress_data = x;
+        o->creds = x->creds;
+}
+
+/* X-Registry-Auth: base64url of {"username":..,"password":..}; "user:password" or NULL
+ * (none, {}, or an identity token den cannot use: then den's own auth.json) */
+static char *registry_auth(struct api_req *q)
+{
+        const char *h = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "X-Registry-Auth");
+        static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        if (!h || !*h)
+                return NULL;
+        size_t n = strlen(h), o = 0;
+        _cleanup_free_ char *buf = xmalloc(n + 1);
+        uint32_t acc = 0;
+        int bits = 0;
+        for (size_t i = 0; i < n && h[i] != '='; i++) {
+                char c = h[i] == '-' ? '+' : h[i] == '_' ? '/' : h[i];
+                const char *p = c ? strchr(tab, c) : NULL;
+                if (!p)
+                        return NULL;
+                acc = acc << 6 | (uint32_t) (p - tab);
+                if ((bits += 6) >= 8) {
+                        bits -= 8;
+                        buf[o++] = (char) (acc >> bits & 0xff);
+                }
+        }
+        json_t *j = json_loadb(buf, o, 0, NULL);
+        const char *user = json_string_value(json_object_get(j, "username")),
+                   *pass = json_string_value(json_object_get(j, "password"));
+        char *ret = user && *user && pass ? xasprintf("%s:%s", user, pass) : NULL;
+        json_decref(j);
+        return ret;
 }
 
 /* ---- pull ---- */
@@ -230,6 +264,7 @@ static int api_image_create(struct api_req *q, struct api_reply *ret)
                 return api_error(ret, 400, "fromImage or fromSrc is needed");
         struct xfer *x = xcalloc(1, sizeof(*x));
         x->root = xstrdup(q->root);
+        x->creds = registry_auth(q);
         x->ref = !tag || !*tag                   ? xstrdup(from)
                  : strncmp(tag, "sha256:", 7) == 0 ? xasprintf("%s@%s", from, tag)
                                                    : xasprintf("%s:%s", from, tag);
@@ -328,9 +363,8 @@ static void push_run(void *arg, int fd)
 
 static int api_image_push(struct api_req *q, struct api_reply *ret)
 {
-        /* X-Registry-Auth: den takes credentials from auth.json (den login); an anonymous
-         * registry needs none */
         struct xfer *x = xcalloc(1, sizeof(*x));
+        x->creds = registry_auth(q);
         x->root = xstrdup(q->root);
         x->ref = xstrdup(q->params[0]);
         const char *tag = api_query(q, "tag");
