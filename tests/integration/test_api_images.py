@@ -45,6 +45,11 @@ def test_push_then_pull_with_progress(api, registries):
     ls = lines(body)
     assert st == 200 and "Layer already exists" in [x.get("status") for x in ls], ls
     assert ls[-1]["aux"] == {"Tag": "1", "Digest": digest, "Size": ls[-1]["aux"]["Size"]} and ls[-1]["aux"]["Size"] > 0
+    # every tag of the repository at once
+    api("tag", "busybox", ref + ":2")
+    p = api("push", "--all-tags", ref)
+    assert "1: digest: " in p.stdout and "2: digest: " in p.stdout, p.stdout
+    api("rmi", ref + ":2")
     # gone locally, pulled back: docker's progress lines, then runnable
     api("rmi", ref + ":1")
     p = api("pull", ref + ":1")
@@ -102,17 +107,17 @@ def test_credentials_from_x_registry_auth(api, registries):
     # a wrong password is refused
     hdr = base64.urlsafe_b64encode(json.dumps({"username": "alice", "password": "nope"}).encode()).decode()
     st, _, body = api.http("POST", f"/images/create?fromImage={ref}&tag=1", headers={"X-Registry-Auth": hdr})
-    assert "errorDetail" in lines(body)[-1], body
+    assert st >= 400 and "authentication failed" in json.loads(body)["message"], body
 
 
 @needs_registry
-def test_pull_errors(api, registries):
-    reg = registries()
+def test_pull_errors(api, registries, tmp):
+    reg, reg2 = registries(), registries("reg2")
     p = api("pull", f"{reg.host}/no/such:1", check=False)
     assert p.returncode != 0 and "no/such" in p.stderr, p.stderr
-    # the error as docker's error line in the stream
+    # before the pull is under way, an HTTP error, as docker's
     st, _, body = api.http("POST", f"/images/create?fromImage={reg.host}/no/such&tag=1")
-    assert st == 200 and lines(body)[-1]["errorDetail"]["message"] == lines(body)[-1]["error"]
+    assert st == 404 and "not found" in json.loads(body)["message"], body
     reg.kill()
     p = api("pull", f"{reg.host}/test/bb:1", check=False)
     assert p.returncode != 0 and reg.host in p.stderr, p.stderr
@@ -120,6 +125,25 @@ def test_pull_errors(api, registries):
     assert st == 400 and json.loads(body)["message"]
     st, _, body = api.http("POST", "/images/create")
     assert st == 400
+    # once under way, docker's error line: a layer the registry lost
+    rootfs = os.path.join(tmp, "lost")
+    make_rootfs(rootfs)
+    with open(os.path.join(rootfs, "marker"), "w") as f:
+        f.write("lost\n")
+    ref = f"{reg2.host}/test/lost:1"
+    api.den("import", tar_as_root(rootfs, os.path.join(tmp, "lost.tar")), ref)
+    api("push", ref)
+    layer = json.loads(api.den("inspect", ref).stdout)[0]["Manifest"]["layers"][0]["digest"]
+    api("rmi", ref)
+    api.den("system", "prune")
+    os.unlink(reg2.blob_path(layer))
+    st, _, body = api.http("POST", f"/images/create?fromImage={ref}")
+    assert st == 200 and lines(body)[-1]["errorDetail"]["message"] == lines(body)[-1]["error"], body
+    assert layer[7:19] in lines(body)[-1]["error"] or "blob" in lines(body)[-1]["error"], body
+    p = api("pull", ref, check=False)
+    assert p.returncode != 0 and "Pulling fs layer" in p.stdout and "blob" in p.stderr, (p.stdout, p.stderr)
+    assert api.http("GET", f"/images/{ref}/json")[0] == 404
+    assert "store is clean" in api.den("system", "check").stdout
     # push of a name the store lacks
     p = api("push", f"{reg.host}/none:1", check=False)
     assert p.returncode != 0 and "does not exist" in p.stderr, p.stderr

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,37 @@ struct xfer {
         size_t n_layers;        /* push: index n_layers is the config, not shown */
         char *mount_from;
         char *creds;            /* "user:password" from X-Registry-Auth, or NULL */
+        /* a pull answers only once it is under way: an error before its first layer is an
+         * HTTP error, as docker's; until then the lines wait in held, the fd is -1 */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        json_t *held;
+        bool started, done;
+        int refs, r;
+        struct err err;
 };
+
+static struct xfer *xfer_new(const char *root)
+{
+        struct xfer *x = xcalloc(1, sizeof(*x));
+        x->root = xstrdup(root);
+        x->fd = -1;
+        x->refs = 1;
+        pthread_mutex_init(&x->lock, NULL);
+        pthread_cond_init(&x->cond, NULL);
+        return x;
+}
 
 static void xfer_free(struct xfer *x)
 {
+        pthread_mutex_lock(&x->lock);
+        bool last = --x->refs == 0;
+        pthread_mutex_unlock(&x->lock);
+        if (!last)
+                return;
+        pthread_mutex_destroy(&x->lock);
+        pthread_cond_destroy(&x->cond);
+        json_decref(x->held);
         free(x->root);
         free(x->ref);
         free(x->tag);
@@ -51,9 +79,28 @@ static void xfer_free(struct xfer *x)
 /* one line to the client (steals j); once it is gone, nothing */
 static void emit(struct xfer *x, json_t *j)
 {
-        if (!x->gone && api_stream_json(x->fd, j) < 0)
+        pthread_mutex_lock(&x->lock);
+        if (x->held)
+                json_array_append(x->held, j);
+        else if (!x->gone && api_stream_json(x->fd, j) < 0)
                 x->gone = true;
+        pthread_mutex_unlock(&x->lock);
         json_decref(j);
+}
+
+/* the pull is under way (or over): the route answers */
+static void xfer_signal(struct xfer *x, bool done, int r, const struct err *err)
+{
+        pthread_mutex_lock(&x->lock);
+        x->started = true;
+        if (done) {
+                x->done = true;
+                x->r = r;
+                if (err)
+                        x->err = *err;
+        }
+        pthread_cond_broadcast(&x->cond);
+        pthread_mutex_unlock(&x->lock);
 }
 
 static void emit_status(struct xfer *x, const char *id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -111,6 +158,8 @@ static void on_progress(void *data, size_t i, const char *hex, uint64_t now, uin
                         st = push[k][1];
         if (!st)
                 return;
+        if (!x->push && !x->started)
+                xfer_signal(x, false, 0, NULL);
         detail = strcmp(state, "downloading") == 0 || strcmp(state, "unpacking") == 0;
         if (strcmp(state, "downloading") == 0 && now && now < total) {
                 /* byte counts at most ten times a second */
@@ -177,16 +226,15 @@ static char *registry_auth(struct api_req *q)
 
 /* ---- pull ---- */
 
-static void pull_run(void *arg, int fd)
+static void *pull_work(void *arg)
 {
         struct xfer *x = arg;
-        x->fd = fd;
         struct reg_ref ref;
         struct err err = { 0 };
         if (reg_ref_parse(x->ref, &ref, &err) < 0) {
-                emit_error(x, err.msg);
+                xfer_signal(x, true, -EINVAL, &err);
                 xfer_free(x);
-                return;
+                return NULL;
         }
         _cleanup_free_ char *name = reg_ref_name(&ref);
         emit_status(x, ref.tag ? ref.tag : ref.digest, "Pulling from %s", ref.repo);
@@ -204,14 +252,34 @@ static void pull_run(void *arg, int fd)
                 store_close(&s);
         }
         api_serial(false);
-        if (r < 0)
+        if (r < 0 && x->started)
                 emit_error(x, err.msg);
-        else {
+        else if (r >= 0) {
                 emit_status(x, NULL, "Digest: %s", man);
                 emit_status(x, NULL, "Status: %s for %s", strcmp(before, man) == 0 ? "Image is up to date" : "Downloaded newer image",
                             x->ref);
         }
+        xfer_signal(x, true, r, &err);
         reg_ref_free(&ref);
+        xfer_free(x);
+        return NULL;
+}
+
+/* the answer's thread: the lines held so far, then the pull's own as they come, until its end */
+static void pull_stream(void *arg, int fd)
+{
+        struct xfer *x = arg;
+        json_t *j;
+        size_t i;
+        pthread_mutex_lock(&x->lock);
+        json_array_foreach(x->held, i, j) if (!x->gone && api_stream_json(fd, j) < 0) x->gone = true;
+        json_decref(x->held);
+        x->held = NULL;
+        x->fd = fd;
+        while (!x->done)
+                pthread_cond_wait(&x->cond, &x->lock);
+        x->gone = true; /* fd is closed after this returns */
+        pthread_mutex_unlock(&x->lock);
         xfer_free(x);
 }
 
@@ -262,8 +330,7 @@ static int api_image_create(struct api_req *q, struct api_reply *ret)
         }
         if (!from || !*from)
                 return api_error(ret, 400, "fromImage or fromSrc is needed");
-        struct xfer *x = xcalloc(1, sizeof(*x));
-        x->root = xstrdup(q->root);
+        struct xfer *x = xfer_new(q->root);
         x->creds = registry_auth(q);
         x->ref = !tag || !*tag                   ? xstrdup(from)
                  : strncmp(tag, "sha256:", 7) == 0 ? xasprintf("%s@%s", from, tag)
@@ -275,7 +342,41 @@ static int api_image_create(struct api_req *q, struct api_reply *ret)
                 return api_error(ret, 400, "%s", err.msg);
         }
         reg_ref_free(&ref);
-        return api_stream(ret, 200, NULL, pull_run, x);
+        /* a thread for the pull, which the answer waits for until it is under way */
+        x->held = json_array();
+        x->refs = 2;
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        int r = pthread_create(&t, &a, pull_work, x);
+        pthread_attr_destroy(&a);
+        if (r != 0) {
+                x->refs = 1;
+                xfer_free(x);
+                return api_error(ret, 500, "cannot start a thread: %s", strerror(r));
+        }
+        pthread_mutex_lock(&x->lock);
+        while (!x->started)
+                pthread_cond_wait(&x->cond, &x->lock);
+        bool failed = x->done && x->r < 0;
+        err = x->err;
+        pthread_mutex_unlock(&x->lock);
+        if (failed) {
+                xfer_free(x);
+                return api_fail(ret, &err);
+        }
+        api_stream(ret, 200, NULL, pull_stream, x);
+        if (!ret->gen) {
+                /* no answer's thread: the pull goes on alone */
+                pthread_mutex_lock(&x->lock);
+                x->gone = true;
+                json_decref(x->held);
+                x->held = NULL;
+                pthread_mutex_unlock(&x->lock);
+                xfer_free(x);
+        }
+        return 0;
 }
 
 /* ---- push ---- */
@@ -363,9 +464,8 @@ static void push_run(void *arg, int fd)
 
 static int api_image_push(struct api_req *q, struct api_reply *ret)
 {
-        struct xfer *x = xcalloc(1, sizeof(*x));
+        struct xfer *x = xfer_new(q->root);
         x->creds = registry_auth(q);
-        x->root = xstrdup(q->root);
         x->ref = xstrdup(q->params[0]);
         const char *tag = api_query(q, "tag");
         x->tag = tag && *tag ? xstrdup(tag) : NULL;
