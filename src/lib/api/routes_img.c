@@ -346,12 +346,10 @@ static int api_image_create(struct api_req *q, struct api_reply *ret)
         x->held = json_array();
         x->refs = 2;
         pthread_t t;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        int r = pthread_create(&t, &a, pull_work, x);
-        pthread_attr_destroy(&a);
-        if (r != 0) {
+        int r = pthread_create(&t, NULL, pull_work, x);
+        if (r == 0)
+                pthread_detach(t);
+        else {
                 x->refs = 1;
                 xfer_free(x);
                 return api_error(ret, 500, "cannot start a thread: %s", strerror(r));
