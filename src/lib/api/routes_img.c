@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Docker Engine API's routes: pull, push, load, save, import, prune, search.
- * A pull or a push runs on the thread of its streamed answer, under the service's
- * lock for all its length (den's pull writes blobs and unpacks layers as they
- * arrive: there is no part of it that leaves the store alone), and turns den's
- * per-layer progress into docker's JSON lines.  A client that leaves early does
- * not stop it: the pull completes, or fails leaving nothing named. */
+ * A pull runs on a thread of its own, a push on the thread of its streamed answer,
+ * each under the service's lock for all its length (den's pull writes blobs and
+ * unpacks layers as they arrive: no part of it leaves the store alone), den's
+ * per-layer progress turned into docker's JSON lines.  A client that leaves early
+ * does not stop a pull: it completes, or fails leaving nothing named. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,6 @@ struct xfer {
         bool push;
         double last;            /* of the last byte count sent */
         size_t n_layers;        /* push: index n_layers is the config, not shown */
-        char *mount_from;
         char *creds;            /* "user:password" from X-Registry-Auth, or NULL */
         /* a pull answers only once it is under way: an error before its first layer is an
          * HTTP error, as docker's; until then the lines wait in held, the fd is -1 */
@@ -71,7 +70,6 @@ static void xfer_free(struct xfer *x)
         free(x->root);
         free(x->ref);
         free(x->tag);
-        free(x->mount_from);
         free(x->creds);
         free(x);
 }
@@ -147,7 +145,7 @@ static void on_progress(void *data, size_t i, const char *hex, uint64_t now, uin
         if (x->push && i >= x->n_layers)
                 return;
         if (x->push && strcmp(state, "mounted") == 0) {
-                emit_status(x, id, "Mounted from %s", x->mount_from ? x->mount_from : "another repository");
+                emit_status(x, id, "Mounted from another repository");
                 return;
         }
         for (size_t k = 0; !x->push && k < ELEMENTSOF(pull); k++)
@@ -179,8 +177,9 @@ static void on_progress(void *data, size_t i, const char *hex, uint64_t now, uin
 /* docker takes a registry on a loopback address for plain http (its insecure default) */
 static int tls_verify_for(const char *host)
 {
-        return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0 ? 0
-                                                                                                                     : -1;
+        bool loopback = strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]", 5) == 0 ||
+                        (strncmp(host, "localhost", 9) == 0 && (host[9] == '\0' || host[9] == ':'));
+        return loopback ? 0 : -1;
 }
 
 static void xfer_opts(struct xfer *x, const char *host, struct reg_opts *o)
