@@ -218,6 +218,13 @@ def test_save_load_and_podman(api, tmp):
     # quiet, from stdin
     p = subprocess.run(["docker", "load", "-q"], stdin=open(out, "rb"), env=api.env, capture_output=True, text=True)
     assert p.returncode == 0 and "Loaded image" in p.stdout
+    # compressed, as docker load takes it too
+    import gzip
+    gz = out + ".gz"
+    with open(out, "rb") as f, gzip.open(gz, "wb") as g:
+        shutil.copyfileobj(f, g)
+    api("rmi", "busybox")
+    assert "Loaded image" in api("load", "-i", gz).stdout
     # den reads docker's save
     api.den("rmi", "busybox")
     assert "Loaded image" in api.den("load", "-i", out).stdout
@@ -269,6 +276,12 @@ def test_import_from_stdin(api, tmp):
     assert p.returncode == 0 and p.stdout.strip().startswith("sha256:"), p.stderr
     assert api("inspect", "--format", "{{.Id}}", "imp:v1").stdout.strip() == p.stdout.strip()
     assert "yes" in api("run", "--rm", "imp:v1", "echo", "yes").stdout
+    # what den import cannot do is refused, not dropped
+    p = subprocess.run(["docker", "import", "--change", "CMD [\"sh\"]", "-", "imp:v2"], stdin=open(tb, "rb"),
+                       env=api.env, capture_output=True, text=True)
+    assert p.returncode != 0 and "--change" in p.stderr, p.stderr
+    assert api.http("POST", "/images/create?fromSrc=-", b"")[0] == 400
+    assert api.http("POST", "/images/create?fromSrc=http://x/y.tar&repo=a")[0] == 400
 
 
 def test_prune_search_and_filters(api, tmp):

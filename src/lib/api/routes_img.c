@@ -36,6 +36,7 @@ struct xfer {
         double last;            /* of the last byte count sent */
         size_t n_layers;        /* push: index n_layers is the config, not shown */
         char *creds;            /* "user:password" from X-Registry-Auth, or NULL */
+        char *platform;         /* pull's "os/arch[/variant]", or NULL */
         /* a pull answers only once it is under way: an error before its first layer is an
          * HTTP error, as docker's; until then the lines wait in held, the fd is -1 */
         pthread_mutex_t lock;
@@ -71,6 +72,7 @@ static void xfer_free(struct xfer *x)
         free(x->ref);
         free(x->tag);
         free(x->creds);
+        free(x->platform);
         free(x);
 }
 
@@ -190,6 +192,7 @@ static void xfer_opts(struct xfer *x, const char *host, struct reg_opts *o)
         o->progress_fn = on_progress;
         o->progress_data = x;
         o->creds = x->creds;
+        o->platform = x->platform;
 }
 
 /* X-Registry-Auth: base64url of {"username":..,"password":..}; "user:password" or NULL
@@ -303,7 +306,11 @@ static int image_get(const char *root, const char *ref, const struct image_impor
 /* docker import: the body is a root filesystem tar; answers the image id */
 static int import_body(struct api_req *q, struct api_reply *ret)
 {
-        const char *repo = api_query(q, "repo"), *tag = api_query(q, "tag");
+        const char *repo = api_query(q, "repo"), *tag = api_query(q, "tag"), *changes = api_query(q, "changes"),
+                   *msg = api_query(q, "message");
+        /* refused, not dropped: den import makes the image from the tar alone */
+        if ((changes && *changes) || (msg && *msg))
+                return api_error(ret, 400, "den import takes no --change and no --message");
         if (!repo || !*repo)
                 return api_error(ret, 400, "den import needs a name: give the repository (docker import FILE NAME)");
         _cleanup_free_ char *name = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo),
@@ -331,6 +338,8 @@ static int api_image_create(struct api_req *q, struct api_reply *ret)
                 return api_error(ret, 400, "fromImage or fromSrc is needed");
         struct xfer *x = xfer_new(q->root);
         x->creds = registry_auth(q);
+        const char *platform = api_query(q, "platform");
+        x->platform = platform && *platform ? xstrdup(platform) : NULL;
         x->ref = !tag || !*tag                   ? xstrdup(from)
                  : strncmp(tag, "sha256:", 7) == 0 ? xasprintf("%s@%s", from, tag)
                                                    : xasprintf("%s:%s", from, tag);
