@@ -253,6 +253,13 @@ def test_save_load_and_podman(api, tmp):
     p = api("load", "-i", both)
     assert p.stdout.count("Loaded image") == 3, p.stdout
     assert "two" in api("run", "--rm", "two:v1", "cat", "/marker").stdout
+    # by image id, short or whole
+    iid = api("inspect", "--format", "{{.Id}}", "busybox").stdout.strip()
+    for i in (iid[7:19], iid):
+        byid = os.path.join(tmp, "byid.tar")
+        api("save", "-o", byid, i)
+        with tarfile.open(byid) as t:
+            assert "busybox:latest" in [short(n) for n in json.load(t.extractfile("manifest.json"))[0]["RepoTags"]]
     # errors: not an archive, no such image
     p = api("load", "-i", "/etc/hostname", check=False)
     assert p.returncode != 0 and "Error" in p.stderr

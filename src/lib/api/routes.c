@@ -136,31 +136,7 @@ static int image_find(struct store *s, const char *ref, char man[DIGEST_STR_MAX]
         /* "sha256:..." is docker's image id (the config's digest), not den's manifest digest */
         if (strncmp(ref, "sha256:", 7) != 0 && image_resolve(s, ref, man, &e1) >= 0)
                 return 0;
-        const char *hex = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
-        size_t hl = strlen(hex);
-        bool is_hex = hl >= 4 && hl <= 64 && strspn(hex, "0123456789abcdef") == hl;
-        json_t *names = NULL;
-        if (is_hex && image_names_load(s, &names, err) >= 0) {
-                const char *k;
-                json_t *v;
-                json_object_foreach(names, k, v)
-                {
-                        json_t *info = NULL;
-                        struct err e2 = { 0 };
-                        if (image_inspect(s, json_string_value(v), &info, &e2) < 0)
-                                continue;
-                        const char *id = json_string_value(json_object_get(info, "Id"));
-                        bool hit = id && strncmp(id + 7, hex, hl) == 0;
-                        json_decref(info);
-                        if (hit) {
-                                snprintf(man, DIGEST_STR_MAX, "%s", json_string_value(v));
-                                json_decref(names);
-                                return 0;
-                        }
-                }
-                json_decref(names);
-        }
-        return err_set(err, -ENOENT, "No such image: %s", ref);
+        return image_find_id(s, ref, man, err);
 }
 
 static json_int_t created_of(json_t *info)

@@ -285,16 +285,23 @@ static void pull_stream(void *arg, int fd)
         xfer_free(x);
 }
 
-/* under the service's lock: the image ref names, or the one io imports, inspected */
+/* under the service's lock: the image ref names (or ids), or the one io imports,
+ * inspected; its manifest digest in man */
 static int image_get(const char *root, const char *ref, const struct image_import_opts *io, json_t **info,
-                     struct err *err)
+                     char man[DIGEST_STR_MAX], struct err *err)
 {
         struct store s;
-        char man[DIGEST_STR_MAX];
+        struct err e1 = { 0 };
         api_serial(true);
         int r = store_open(root, &s, err);
         if (r >= 0) {
-                r = io ? image_import(&s, io, man, err) : image_resolve(&s, ref, man, err);
+                if (io)
+                        r = image_import(&s, io, man, err);
+                else if (strncmp(ref, "sha256:", 7) == 0) /* docker's id, the config's digest */
+                        r = image_find_id(&s, ref, man, err);
+                else if ((r = image_resolve(&s, ref, man, &e1)) < 0 && (r = image_find_id(&s, ref, man, err)) < 0 &&
+                         r == -ENOENT)
+                        *err = e1;
                 if (r >= 0)
                         r = image_inspect(&s, man, info, err);
                 store_close(&s);
@@ -318,7 +325,8 @@ static int import_body(struct api_req *q, struct api_reply *ret)
         struct image_import_opts io = { .name = name, .source = src };
         struct err err = { 0 };
         json_t *info = NULL;
-        int r = image_get(q->root, NULL, &io, &info, &err);
+        char man[DIGEST_STR_MAX];
+        int r = image_get(q->root, NULL, &io, &info, man, &err);
         if (r < 0)
                 return api_fail(ret, &err);
         json_t *j = json_pack("{s:O}", "status", json_object_get(info, "Id"));
@@ -567,10 +575,15 @@ static int save(struct api_req *q, struct api_reply *ret, json_t *names)
         {
                 struct err err = { 0 };
                 json_t *info = NULL;
-                if (image_get(q->root, json_string_value(name), NULL, &info, &err) < 0) {
+                char man[DIGEST_STR_MAX];
+                if (image_get(q->root, json_string_value(name), NULL, &info, man, &err) < 0) {
                         json_decref(names);
                         return api_fail(ret, &err);
                 }
+                /* an image id: saved as the manifest it stands for */
+                if (strncmp(json_string_value(name), "sha256:", 7) == 0 ||
+                    strspn(json_string_value(name), "0123456789abcdef") == strlen(json_string_value(name)))
+                        json_array_set_new(names, k, json_sprintf("id@%s", man));
                 json_t *diffs = json_object_get(json_object_get(json_object_get(info, "Config"), "rootfs"), "diff_ids"), *l;
                 size_t i;
                 json_array_foreach(json_object_get(json_object_get(info, "Manifest"), "layers"), i, l)
