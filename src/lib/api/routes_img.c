@@ -410,8 +410,9 @@ static int push_names(struct store *s, const char *name, const char *tag, json_t
                 json_array_append_new(*ret, json_string(want));
                 return 0;
         }
-        if (image_ref_normalize(name, &norm, err) < 0 || image_names_load(s, &names, err) < 0)
-                return -EINVAL;
+        int r;
+        if ((r = image_ref_normalize(name, &norm, err)) < 0 || (r = image_names_load(s, &names, err)) < 0)
+                return r;
         /* the repository: the name without the tag normalize gave it */
         char *slash = strrchr(norm, '/');
         (slash ? slash : norm)[strcspn(slash ? slash : norm, ":")] = '\0';
@@ -484,7 +485,10 @@ static int api_image_push(struct api_req *q, struct api_reply *ret)
         const char *tag = api_query(q, "tag");
         x->tag = tag && *tag ? xstrdup(tag) : NULL;
         x->push = true;
-        return api_stream(ret, 200, NULL, push_run, x);
+        api_stream(ret, 200, NULL, push_run, x);
+        if (!ret->gen)
+                xfer_free(x); /* no thread to run it: the error is in ret */
+        return 0;
 }
 
 /* ---- load, save ---- */
@@ -530,6 +534,13 @@ struct save {
         enum image_format f;
 };
 
+static void save_free(struct save *v)
+{
+        free(v->root);
+        json_decref(v->names);
+        free(v);
+}
+
 static void save_run(void *arg, int fd)
 {
         struct save *v = arg;
@@ -547,9 +558,7 @@ static void save_run(void *arg, int fd)
         }
         api_serial(false);
         free(refs);
-        free(v->root);
-        json_decref(v->names);
-        free(v);
+        save_free(v);
 }
 
 static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -599,7 +608,10 @@ static int save(struct api_req *q, struct api_reply *ret, json_t *names)
         v->root = xstrdup(q->root);
         v->names = names;
         v->f = f;
-        return api_stream(ret, 200, "application/x-tar", save_run, v);
+        api_stream(ret, 200, "application/x-tar", save_run, v);
+        if (!ret->gen)
+                save_free(v); /* no thread to run it: the error is in ret */
+        return 0;
 }
 
 static int api_image_save(struct api_req *q, struct api_reply *ret)
