@@ -72,7 +72,7 @@ def test_push_then_pull_with_progress(api, registries):
     assert st == 200 and ls[0] == {"status": "Pulling from test/bb", "id": "1"}, ls
     assert {"Already exists"} <= {x.get("status") for x in ls} and ls[-1] == {
         "status": f"Status: Image is up to date for {ref}:1"}, ls
-    assert "hello" in api("run", "--rm", ref + ":1", "echo", "hello").stdout
+    assert "hello" in api("run", ref + ":1", "echo", "hello").stdout
     # into a store that has nothing: every layer downloaded, per-layer progress
     api("rmi", ref + ":1")
     api("rmi", "busybox")
@@ -87,7 +87,7 @@ def test_push_then_pull_with_progress(api, registries):
     assert f"Digest: {digest}" in p.stdout
     # docker run of an image the store lacks: the CLI pulls it through /images/create
     api("rmi", ref + ":1")
-    p = api("run", "--rm", ref + ":1", "echo", "pulled")
+    p = api("run", ref + ":1", "echo", "pulled")
     assert "Unable to find image" in p.stderr and "pulled" in p.stdout, p.stderr
     # python3-docker's pull reads the same stream
     import docker
@@ -191,7 +191,7 @@ def test_client_gone_mid_pull(api, registries, tmp):
         time.sleep(0.1)
     assert api.http("GET", f"/images/{ref}:1/json")[0] == 200
     assert "store is clean" in api.den("system", "check").stdout
-    assert api("run", "--rm", ref + ":1", "true").returncode == 0
+    assert api("run", ref + ":1", "true").returncode == 0
     # nothing left open: the pull's pipe, the registry's connections
     for _ in range(50):
         if fds() <= before:
@@ -214,7 +214,7 @@ def test_save_load_and_podman(api, tmp):
     assert repo_tags(api) == []
     p = api("load", "-i", out)
     assert "Loaded image: localhost/busybox:latest" in p.stdout, p.stdout
-    assert "ok" in api("run", "--rm", "busybox", "echo", "ok").stdout
+    assert "ok" in api("run", "busybox", "echo", "ok").stdout
     # quiet, from stdin
     p = subprocess.run(["docker", "load", "-q"], stdin=open(out, "rb"), env=api.env, capture_output=True, text=True)
     assert p.returncode == 0 and "Loaded image" in p.stdout
@@ -252,7 +252,7 @@ def test_save_load_and_podman(api, tmp):
         api("rmi", n)
     p = api("load", "-i", both)
     assert p.stdout.count("Loaded image") == 3, p.stdout
-    assert "two" in api("run", "--rm", "two:v1", "cat", "/marker").stdout
+    assert "two" in api("run", "two:v1", "cat", "/marker").stdout
     # by image id, short or whole
     iid = api("inspect", "--format", "{{.Id}}", "busybox").stdout.strip()
     for i in (iid[7:19], iid):
@@ -282,7 +282,7 @@ def test_import_from_stdin(api, tmp):
                        text=True)
     assert p.returncode == 0 and p.stdout.strip().startswith("sha256:"), p.stderr
     assert api("inspect", "--format", "{{.Id}}", "imp:v1").stdout.strip() == p.stdout.strip()
-    assert "yes" in api("run", "--rm", "imp:v1", "echo", "yes").stdout
+    assert "yes" in api("run", "imp:v1", "echo", "yes").stdout
     # what den import cannot do is refused, not dropped
     p = subprocess.run(["docker", "import", "--change", "CMD [\"sh\"]", "-", "imp:v2"], stdin=open(tb, "rb"),
                        env=api.env, capture_output=True, text=True)
