@@ -43,6 +43,7 @@ struct xfer {
         pthread_cond_t cond;
         json_t *held;
         bool started, done;
+        bool under_way;         /* a layer's progress came: errors go as docker's error line */
         int refs, r;
         struct err err;
 };
@@ -93,7 +94,9 @@ static void xfer_signal(struct xfer *x, bool done, int r, const struct err *err)
 {
         pthread_mutex_lock(&x->lock);
         x->started = true;
-        if (done) {
+        if (!done)
+                x->under_way = true;
+        else {
                 x->done = true;
                 x->r = r;
                 if (err)
@@ -158,7 +161,7 @@ static void on_progress(void *data, size_t i, const char *hex, uint64_t now, uin
                         st = push[k][1];
         if (!st)
                 return;
-        if (!x->push && !x->started)
+        if (!x->push && !x->under_way)
                 xfer_signal(x, false, 0, NULL);
         detail = strcmp(state, "downloading") == 0 || strcmp(state, "unpacking") == 0;
         if (strcmp(state, "downloading") == 0 && now && now < total) {
@@ -254,7 +257,7 @@ static void *pull_work(void *arg)
                 store_close(&s);
         }
         api_serial(false);
-        if (r < 0 && x->started)
+        if (r < 0 && x->under_way)
                 emit_error(x, err.msg);
         else if (r >= 0) {
                 emit_status(x, NULL, "Digest: %s", man);
@@ -373,7 +376,7 @@ static int api_image_create(struct api_req *q, struct api_reply *ret)
         pthread_mutex_lock(&x->lock);
         while (!x->started)
                 pthread_cond_wait(&x->cond, &x->lock);
-        bool failed = x->done && x->r < 0;
+        bool failed = x->done && x->r < 0 && !x->under_way;
         err = x->err;
         pthread_mutex_unlock(&x->lock);
         if (failed) {
