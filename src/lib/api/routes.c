@@ -3,6 +3,7 @@
  * table, then /_ping, /version, /info and the image routes.  The container
  * routes are in routes_ctr.c. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysinfo.h>
@@ -135,31 +136,7 @@ static int image_find(struct store *s, const char *ref, char man[DIGEST_STR_MAX]
         /* "sha256:..." is docker's image id (the config's digest), not den's manifest digest */
         if (strncmp(ref, "sha256:", 7) != 0 && image_resolve(s, ref, man, &e1) >= 0)
                 return 0;
-        const char *hex = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
-        size_t hl = strlen(hex);
-        bool is_hex = hl >= 4 && hl <= 64 && strspn(hex, "0123456789abcdef") == hl;
-        json_t *names = NULL;
-        if (is_hex && image_names_load(s, &names, err) >= 0) {
-                const char *k;
-                json_t *v;
-                json_object_foreach(names, k, v)
-                {
-                        json_t *info = NULL;
-                        struct err e2 = { 0 };
-                        if (image_inspect(s, json_string_value(v), &info, &e2) < 0)
-                                continue;
-                        const char *id = json_string_value(json_object_get(info, "Id"));
-                        bool hit = id && strncmp(id + 7, hex, hl) == 0;
-                        json_decref(info);
-                        if (hit) {
-                                snprintf(man, DIGEST_STR_MAX, "%s", json_string_value(v));
-                                json_decref(names);
-                                return 0;
-                        }
-                }
-                json_decref(names);
-        }
-        return err_set(err, -ENOENT, "No such image: %s", ref);
+        return image_find_id(s, ref, man, err);
 }
 
 static json_int_t created_of(json_t *info)
@@ -178,17 +155,127 @@ static json_t *image_summary(json_t *info)
                          "SharedSize", -1, "Labels", json_is_object(labels) ? labels : json_null(), "Containers", -1);
 }
 
+/* the values of filter key: docker's {"key":{"v":true}} or the older {"key":["v"]} */
+static json_t *filter_values(json_t *filters, const char *key)
+{
+        json_t *f = json_object_get(filters, key), *out = json_array(), *v;
+        const char *k;
+        size_t i;
+        if (json_is_object(f))
+                json_object_foreach(f, k, v) if (json_is_true(v)) json_array_append_new(out, json_string(k));
+        if (json_is_array(f))
+                json_array_foreach(f, i, v) if (json_is_string(v)) json_array_append(out, v);
+        return out;
+}
+
+/* a name against docker's reference pattern: as it is and as docker shows it (no
+ * docker.io/library/ or localhost/), the tag left out when the pattern has none */
+static bool reference_match(const char *pattern, const char *name)
+{
+        static const char *const prefixes[] = { "", "docker.io/library/", "docker.io/", "localhost/" };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
+                size_t pl = strlen(prefixes[i]);
+                if (strncmp(name, prefixes[i], pl) != 0)
+                        continue;
+                _cleanup_free_ char *n = xstrdup(name + pl);
+                const char *slash = strrchr(n, '/');
+                char *colon = strchr(slash ? slash : n, ':');
+                if (fnmatch(pattern, n, FNM_PATHNAME) == 0)
+                        return true;
+                if (colon && !strchr(strrchr(pattern, '/') ? strrchr(pattern, '/') : pattern, ':')) {
+                        *colon = '\0';
+                        if (fnmatch(pattern, n, FNM_PATHNAME) == 0)
+                                return true;
+                }
+        }
+        return false;
+}
+
+/* the Created of the image ref names (before=, since=), -1 when there is none */
+static json_int_t created_by_ref(struct store *s, const char *ref)
+{
+        char man[DIGEST_STR_MAX];
+        json_t *info = NULL;
+        struct err e = { 0 };
+        if (image_find(s, ref, man, &e) < 0 || image_inspect(s, man, &info, &e) < 0)
+                return -1;
+        json_int_t t = created_of(info);
+        json_decref(info);
+        return t;
+}
+
+/* docker's filters of /images/json: dangling, reference, label, before, since; false
+ * drops the image, RepoTags narrowed to the names a reference matched */
+static bool image_filter(struct store *s, json_t *filters, json_t *info, struct err *err)
+{
+        json_t *vals, *v, *tags = json_object_get(info, "RepoTags");
+        size_t i, j;
+        bool keep = true;
+        vals = filter_values(filters, "dangling");
+        /* every image den lists has a name: none is dangling */
+        json_array_foreach(vals, i, v) keep = keep && (strcmp(json_string_value(v), "true") != 0 && strcmp(json_string_value(v), "1") != 0);
+        json_decref(vals);
+        vals = filter_values(filters, "reference");
+        if (keep && json_array_size(vals)) {
+                json_t *hit = json_array(), *t;
+                json_array_foreach(tags, j, t)
+                {
+                        bool m = false;
+                        json_array_foreach(vals, i, v) m = m || reference_match(json_string_value(v), json_string_value(t));
+                        if (m)
+                                json_array_append(hit, t);
+                }
+                keep = json_array_size(hit) > 0;
+                json_object_set_new(info, "RepoTags", hit);
+        }
+        json_decref(vals);
+        json_t *labels = json_object_get(json_object_get(json_object_get(info, "Config"), "config"), "Labels");
+        vals = filter_values(filters, "label");
+        json_array_foreach(vals, i, v)
+        {
+                _cleanup_free_ char *kv = xstrdup(json_string_value(v));
+                char *eq = strchr(kv, '=');
+                if (eq)
+                        *eq++ = '\0';
+                const char *have = json_string_value(json_object_get(labels, kv));
+                keep = keep && have && (!eq || strcmp(have, eq) == 0);
+        }
+        json_decref(vals);
+        static const char *const when[] = { "before", "since" };
+        for (size_t w = 0; w < ELEMENTSOF(when); w++) {
+                vals = filter_values(filters, when[w]);
+                json_array_foreach(vals, i, v)
+                {
+                        json_int_t t = created_by_ref(s, json_string_value(v));
+                        if (t < 0 && !err->code)
+                                err_set(err, -ENOENT, "No such image: %s", json_string_value(v));
+                        keep = keep && (w == 0 ? created_of(info) < t : created_of(info) > t);
+                }
+                json_decref(vals);
+        }
+        return keep;
+}
+
 int api_images_list(struct api_req *q, struct api_reply *ret)
 {
         struct store s;
         struct err err = { 0 };
-        if (store_open(q->root, &s, &err) < 0)
+        const char *fs = api_query(q, "filters");
+        json_t *filters = fs && *fs ? json_loads(fs, 0, NULL) : NULL;
+        if (fs && *fs && !json_is_object(filters)) {
+                json_decref(filters);
+                return api_error(ret, 400, "invalid filter: %s", fs);
+        }
+        if (store_open(q->root, &s, &err) < 0) {
+                json_decref(filters);
                 return api_fail(ret, &err);
+        }
         json_t *names = NULL, *out = json_array(), *seen = json_object();
         if (image_names_load(&s, &names, &err) < 0) {
                 store_close(&s);
                 json_decref(out);
                 json_decref(seen);
+                json_decref(filters);
                 return api_fail(ret, &err);
         }
         const char *k;
@@ -201,12 +288,18 @@ int api_images_list(struct api_req *q, struct api_reply *ret)
                 if (json_object_get(seen, man) || image_inspect(&s, man, &info, &e2) < 0)
                         continue;
                 json_object_set(seen, man, json_true());
-                json_array_append_new(out, image_summary(info));
+                if (!filters || image_filter(&s, filters, info, &err))
+                        json_array_append_new(out, image_summary(info));
                 json_decref(info);
         }
         json_decref(names);
         json_decref(seen);
+        json_decref(filters);
         store_close(&s);
+        if (err.code) {
+                json_decref(out);
+                return api_fail(ret, &err);
+        }
         return api_json(ret, 200, out);
 }
 

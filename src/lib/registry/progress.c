@@ -19,6 +19,8 @@ struct line {
 
 struct reg_progress {
         int fd;
+        void (*fn)(void *data, size_t i, const char *hex, uint64_t now, uint64_t total, const char *state);
+        void *data;
         bool tty, drawn;
         size_t n;
         double last;
@@ -60,11 +62,13 @@ static void format_line(struct line *l, char *out, size_t len)
 
 struct reg_progress *reg_progress_new(const struct reg_opts *o, size_t n)
 {
-        if (o->quiet)
+        if (o->quiet && !o->progress_fn)
                 return NULL;
         struct reg_progress *p = xcalloc(1, sizeof(*p) + n * sizeof(struct line));
         p->fd = o->progress_fd;
-        p->tty = isatty(p->fd);
+        p->fn = o->progress_fn;
+        p->data = o->progress_data;
+        p->tty = !p->fn && isatty(p->fd);
         p->n = n;
         pthread_mutex_init(&p->lock, NULL);
         return p;
@@ -108,7 +112,9 @@ void reg_progress_set(struct reg_progress *p, size_t i, const char *digest, uint
         if (final || strcmp(state, "downloaded") == 0)
                 l->now = l->total;
         snprintf(l->state, sizeof(l->state), "%s", state);
-        if (p->tty)
+        if (p->fn)
+                p->fn(p->data, i, l->id, l->now, l->total, l->state);
+        else if (p->tty)
                 draw(p, true);
         else if (final || strcmp(state, "failed") == 0) {
                 char line[160];
@@ -124,7 +130,9 @@ void reg_progress_bytes(struct reg_progress *p, size_t i, uint64_t now)
                 return;
         pthread_mutex_lock(&p->lock);
         p->l[i].now = now;
-        if (p->tty)
+        if (p->fn)
+                p->fn(p->data, i, p->l[i].id, now, p->l[i].total, p->l[i].state);
+        else if (p->tty)
                 draw(p, false);
         pthread_mutex_unlock(&p->lock);
 }

@@ -40,6 +40,11 @@ struct reg_opts {
         const char *platform;    /* "os/arch[/variant]" (default: this machine's) */
         bool quiet;              /* no progress */
         int progress_fd;         /* where progress goes (default 2); a tty gets the live display */
+        /* set: each layer's progress goes to progress_fn instead (even when quiet; den serve's
+         * JSON lines): i the layer's index, hex the digest's first hex digits, now/total bytes,
+         * state as den pull prints it (waiting, downloading, exists, done, pushed...) */
+        void (*progress_fn)(void *data, size_t i, const char *hex, uint64_t now, uint64_t total, const char *state);
+        void *progress_data;
 };
 void reg_opts_init(struct reg_opts *o);
 

@@ -440,3 +440,35 @@ out:
         store_unlock(s);
         return r;
 }
+
+int image_find_id(struct store *s, const char *id, char ret_manifest[DIGEST_STR_MAX], struct err *err)
+{
+        const char *hex = strncmp(id, "sha256:", 7) == 0 ? id + 7 : id;
+        size_t hl = strlen(hex);
+        json_t *names = NULL;
+        if (hl < 4 || hl > 64 || strspn(hex, "0123456789abcdef") != hl)
+                return err_set(err, -ENOENT, "No such image: %s", id);
+        int r = image_names_load(s, &names, err);
+        if (r < 0)
+                return r;
+        const char *k;
+        json_t *v;
+        r = -ENOENT;
+        json_object_foreach(names, k, v)
+        {
+                json_t *info = NULL;
+                struct err e2 = { 0 };
+                if (image_inspect(s, json_string_value(v), &info, &e2) < 0)
+                        continue;
+                const char *cid = json_string_value(json_object_get(info, "Id"));
+                bool hit = cid && strlen(cid) > 7 && strncmp(cid + 7, hex, hl) == 0;
+                json_decref(info);
+                if (hit) {
+                        snprintf(ret_manifest, DIGEST_STR_MAX, "%s", json_string_value(v));
+                        r = 0;
+                        break;
+                }
+        }
+        json_decref(names);
+        return r < 0 ? err_set(err, r, "No such image: %s", id) : 0;
+}

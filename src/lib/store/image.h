@@ -32,6 +32,8 @@ int image_names_load(struct store *s, json_t **ret, struct err *err);
 /* atomically; the caller holds the store lock */
 int image_names_save(struct store *s, json_t *names, struct err *err);
 int image_resolve(struct store *s, const char *ref, char ret_manifest[DIGEST_STR_MAX], struct err *err);
+/* an image by its id, docker's (the config's digest, "sha256:HEX" or 4 or more of its first hex digits) */
+int image_find_id(struct store *s, const char *id, char ret_manifest[DIGEST_STR_MAX], struct err *err);
 int image_tag(struct store *s, const char *src, const char *dst, struct err *err);
 /* drop a name; the blobs and layers go when nothing names them (prune) */
 int image_untag(struct store *s, const char *ref, struct err *err);

@@ -62,40 +62,53 @@ static int sink_blob(struct sink *k, struct store *s, const char *digest, const 
         return 0;
 }
 
-int image_save(struct store *s, const char *ref, enum image_format f, int out_fd, const char *dir_path, struct err *err)
+/* a blob into the sink once (an archive of several images shares their blobs) */
+static int sink_blob_once(struct sink *k, json_t *written, struct store *s, const char *digest, const char *name,
+                          struct err *err)
+{
+        if (json_object_get(written, name))
+                return 0;
+        json_object_set_new(written, name, json_true());
+        return sink_blob(k, s, digest, name, err);
+}
+
+/* one image's blobs into the sink; its manifest.json entry (docker) or index.json
+ * descriptor (OCI) appended to entries */
+static int save_image(struct sink *k, json_t *written, struct store *s, const char *ref, enum image_format f,
+                      json_t *entries, struct err *err)
 {
         char man[DIGEST_STR_MAX];
         json_t *info = NULL;
         int r;
-        if ((r = store_lock(s, false, err)) < 0)
-                return r;
         if ((r = image_resolve(s, ref, man, err)) < 0 || (r = image_inspect(s, man, &info, err)) < 0)
-                goto out;
-        struct sink k = { .dir_fd = -1 };
-        if (f == FORMAT_OCI_DIR) {
-                if (mkdir(dir_path, 0755) < 0 && errno != EEXIST) {
-                        r = err_sys(err, -errno, "cannot create '%s'", dir_path);
-                        goto out;
-                }
-                k.dir_fd = open(dir_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-                if (k.dir_fd < 0 || (mkdirat(k.dir_fd, "blobs", 0755) < 0 && errno != EEXIST) ||
-                    (mkdirat(k.dir_fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)) {
-                        r = err_sys(err, -errno, "cannot write into '%s'", dir_path);
-                        goto out_sink;
-                }
-        } else if ((r = tarw_open(out_fd, &k.tar, err)) < 0)
-                goto out;
+                return r;
         json_t *m = json_object_get(info, "Manifest"), *c = json_object_get(info, "Config");
         const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-        json_t *tags = json_object_get(info, "RepoTags");
-        const char *name = json_string_value(json_array_get(tags, 0));
+        json_t *tags = json_object_get(info, "RepoTags"), *l;
+        /* saved by one of its names, an image goes with that name alone (docker save); a
+         * short name may stand for docker.io's (what docker's CLI tags as) */
+        _cleanup_free_ char *norm = NULL, *lib = NULL, *hub = NULL;
+        struct err e2 = { 0 };
         size_t i;
-        json_t *l;
+        if (image_ref_normalize(ref, &norm, &e2) == 0 && strncmp(norm, "localhost/", 10) == 0) {
+                lib = xasprintf("docker.io/library/%s", norm + 10);
+                hub = xasprintf("docker.io/%s", norm + 10);
+        }
+        json_array_foreach(tags, i, l)
+        {
+                const char *t = json_string_value(l);
+                if (norm && (strcmp(t, norm) == 0 || (lib && strcmp(t, lib) == 0) || (hub && strcmp(t, hub) == 0))) {
+                        tags = json_pack("[s]", t);
+                        json_object_set_new(info, "RepoTags", tags);
+                        break;
+                }
+        }
+        const char *name = json_string_value(json_array_get(tags, 0));
         if (f == FORMAT_DOCKER_ARCHIVE) {
                 /* docker save's layout: config as <hex>.json, layers as <diff id hex>/layer.tar, uncompressed */
                 json_t *layer_paths = json_array();
                 _cleanup_free_ char *cname = xasprintf("%s.json", digest_hex(cfg));
-                r = sink_blob(&k, s, cfg, cname, err);
+                r = sink_blob_once(k, written, s, cfg, cname, err);
                 json_t *diffs = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
                 json_array_foreach(json_object_get(m, "layers"), i, l)
                 {
@@ -109,61 +122,96 @@ int image_save(struct store *s, const char *ref, enum image_format f, int out_fd
                                 break;
                         }
                         _cleanup_free_ char *dir = xstrdup(digest_hex(diff)), *lp = xasprintf("%s/layer.tar", dir);
-                        if ((r = tarw_add_dir(k.tar, dir, err)) < 0 || (r = sink_blob(&k, s, d, lp, err)) < 0)
+                        if (!json_object_get(written, lp) && k->tar && (r = tarw_add_dir(k->tar, dir, err)) < 0)
+                                break;
+                        if ((r = sink_blob_once(k, written, s, d, lp, err)) < 0)
                                 break;
                         json_array_append_new(layer_paths, json_string(lp));
                 }
-                if (r >= 0) {
-                        json_t *mj = json_pack("[{s:s,s:O,s:o}]", "Config", cname, "RepoTags", tags, "Layers", layer_paths);
-                        _cleanup_free_ char *txt = json_dumps(mj, JSON_COMPACT);
-                        json_decref(mj);
-                        r = sink_bytes(&k, "manifest.json", txt, strlen(txt), err);
-                } else
+                if (r >= 0)
+                        json_array_append_new(entries, json_pack("{s:s,s:O,s:o}", "Config", cname, "RepoTags", tags,
+                                                                 "Layers", layer_paths));
+                else
                         json_decref(layer_paths);
         } else {
                 /* an OCI image layout */
-                static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
                 _cleanup_free_ char *mname = xasprintf("blobs/sha256/%s", digest_hex(man)),
                                     *cname = xasprintf("blobs/sha256/%s", digest_hex(cfg));
-                if (k.tar)
-                        r = tarw_add_dir(k.tar, "blobs", err) < 0 ? -EIO : tarw_add_dir(k.tar, "blobs/sha256", err);
                 if (r >= 0)
-                        r = sink_bytes(&k, "oci-layout", layout, strlen(layout), err);
+                        r = sink_blob_once(k, written, s, man, mname, err);
                 if (r >= 0)
-                        r = sink_blob(&k, s, man, mname, err);
-                if (r >= 0)
-                        r = sink_blob(&k, s, cfg, cname, err);
+                        r = sink_blob_once(k, written, s, cfg, cname, err);
                 json_array_foreach(json_object_get(m, "layers"), i, l)
                 {
                         const char *d = json_string_value(json_object_get(l, "digest"));
                         _cleanup_free_ char *ln = xasprintf("blobs/sha256/%s", d ? digest_hex(d) : "");
-                        if (r < 0 || !d || (r = sink_blob(&k, s, d, ln, err)) < 0)
+                        if (r < 0 || !d || (r = sink_blob_once(k, written, s, d, ln, err)) < 0)
                                 break;
                 }
                 struct stat st;
                 _cleanup_close_ int mfd = store_open_blob(s, man, err);
-                if (r >= 0 && mfd >= 0 && fstat(mfd, &st) == 0) {
-                        json_t *idx = json_pack("{s:i,s:[{s:s,s:s,s:I,s:{s:s?}}]}", "schemaVersion", 2, "manifests",
-                                                "mediaType", "application/vnd.oci.image.manifest.v1+json", "digest",
-                                                man, "size", (json_int_t) st.st_size, "annotations",
-                                                "org.opencontainers.image.ref.name", name);
-                        _cleanup_free_ char *txt = json_dumps(idx, JSON_COMPACT);
-                        json_decref(idx);
-                        r = sink_bytes(&k, "index.json", txt, strlen(txt), err);
+                if (r >= 0 && mfd >= 0 && fstat(mfd, &st) == 0)
+                        json_array_append_new(entries, json_pack("{s:s,s:s,s:I,s:{s:s?}}", "mediaType",
+                                                                 "application/vnd.oci.image.manifest.v1+json", "digest",
+                                                                 man, "size", (json_int_t) st.st_size, "annotations",
+                                                                 "org.opencontainers.image.ref.name", name));
+        }
+        json_decref(info);
+        return r;
+}
+
+int image_save_many(struct store *s, const char *const *refs, size_t n, enum image_format f, int out_fd,
+                    const char *dir_path, struct err *err)
+{
+        int r;
+        if ((r = store_lock(s, false, err)) < 0)
+                return r;
+        struct sink k = { .dir_fd = -1 };
+        json_t *entries = json_array(), *written = json_object();
+        if (f == FORMAT_OCI_DIR) {
+                if (mkdir(dir_path, 0755) < 0 && errno != EEXIST) {
+                        r = err_sys(err, -errno, "cannot create '%s'", dir_path);
+                        goto out;
                 }
+                k.dir_fd = open(dir_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (k.dir_fd < 0 || (mkdirat(k.dir_fd, "blobs", 0755) < 0 && errno != EEXIST) ||
+                    (mkdirat(k.dir_fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)) {
+                        r = err_sys(err, -errno, "cannot write into '%s'", dir_path);
+                        goto out;
+                }
+        } else if ((r = tarw_open(out_fd, &k.tar, err)) < 0)
+                goto out;
+        static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+        if (f != FORMAT_DOCKER_ARCHIVE && k.tar)
+                r = tarw_add_dir(k.tar, "blobs", err) < 0 ? -EIO : tarw_add_dir(k.tar, "blobs/sha256", err);
+        if (f != FORMAT_DOCKER_ARCHIVE && r >= 0)
+                r = sink_bytes(&k, "oci-layout", layout, strlen(layout), err);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = save_image(&k, written, s, refs[i], f, entries, err);
+        if (r >= 0) {
+                json_t *doc = f == FORMAT_DOCKER_ARCHIVE ? json_incref(entries)
+                                                         : json_pack("{s:i,s:O}", "schemaVersion", 2, "manifests", entries);
+                _cleanup_free_ char *txt = json_dumps(doc, JSON_COMPACT);
+                json_decref(doc);
+                r = sink_bytes(&k, f == FORMAT_DOCKER_ARCHIVE ? "manifest.json" : "index.json", txt, strlen(txt), err);
         }
         if (k.tar) {
                 int q = tarw_close(k.tar, err);
                 if (r >= 0)
                         r = q;
         }
-out_sink:
+out:
         if (k.dir_fd >= 0)
                 close(k.dir_fd);
-out:
-        json_decref(info);
+        json_decref(entries);
+        json_decref(written);
         store_unlock(s);
         return r;
+}
+
+int image_save(struct store *s, const char *ref, enum image_format f, int out_fd, const char *dir_path, struct err *err)
+{
+        return image_save_many(s, &ref, 1, f, out_fd, dir_path, err);
 }
 
 /* ---- load ---- */
@@ -231,7 +279,16 @@ static json_t *archive_doc(int dir, const char *name, struct err *err)
         return json_loadb(txt, len, 0, NULL);
 }
 
-static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, struct err *err)
+/* a name loaded: into out (den serve), else printed (den load) */
+static void loaded(json_t *out, const char *name)
+{
+        if (out)
+                json_array_append_new(out, json_string(name));
+        else
+                printf("Loaded image: %s\n", name);
+}
+
+static int load_manifest(struct store *s, int dir, const char *mdigest, const char *name, json_t *out, struct err *err)
 {
         char got[DIGEST_STR_MAX];
         if (!digest_valid(mdigest))
@@ -296,11 +353,11 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
         r = image_names_save(s, names, err);
         json_decref(names);
         if (r == 0)
-                printf("Loaded image: %s\n", norm);
+                loaded(out, norm);
         return r;
 }
 
-static int load_oci(struct store *s, int dir, struct err *err)
+static int load_oci(struct store *s, int dir, json_t *out, struct err *err)
 {
         json_t *idx = archive_doc(dir, "index.json", err), *d;
         size_t i;
@@ -315,7 +372,7 @@ static int load_oci(struct store *s, int dir, struct err *err)
                 if (!ref)
                         ref = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
                 _cleanup_free_ char *fallback = md && digest_valid(md) ? xasprintf("loaded-%.12s", digest_hex(md)) : NULL;
-                if ((r = load_manifest(s, dir, md ? md : "", ref ? ref : fallback ? fallback : "", err)) < 0)
+                if ((r = load_manifest(s, dir, md ? md : "", ref ? ref : fallback ? fallback : "", out, err)) < 0)
                         break;
                 n++;
         }
@@ -326,7 +383,7 @@ static int load_oci(struct store *s, int dir, struct err *err)
 }
 
 /* docker save: manifest.json with Config, RepoTags and Layers paths */
-static int load_docker(struct store *s, int dir, struct err *err)
+static int load_docker(struct store *s, int dir, json_t *out, struct err *err)
 {
         json_t *all = archive_doc(dir, "manifest.json", err), *e;
         size_t i;
@@ -396,7 +453,7 @@ static int load_docker(struct store *s, int dir, struct err *err)
                         if ((r = image_ref_normalize(json_string_value(t) ? json_string_value(t) : "", &norm, err)) < 0)
                                 break;
                         json_object_set_new(names, norm, json_string(md));
-                        printf("Loaded image: %s\n", norm);
+                        loaded(out, norm);
                 }
                 if (r >= 0)
                         r = image_names_save(s, names, err);
@@ -408,7 +465,7 @@ static int load_docker(struct store *s, int dir, struct err *err)
         return r;
 }
 
-int image_load(struct store *s, const char *source, struct err *err)
+int image_load_names(struct store *s, const char *source, json_t *out, struct err *err)
 {
         struct stat st;
         _cleanup_free_ char *tmp = NULL;
@@ -441,9 +498,9 @@ int image_load(struct store *s, const char *source, struct err *err)
                 }
         }
         if (faccessat(dir, "index.json", F_OK, 0) == 0)
-                r = load_oci(s, dir, err);
+                r = load_oci(s, dir, out, err);
         else if (faccessat(dir, "manifest.json", F_OK, 0) == 0)
-                r = load_docker(s, dir, err);
+                r = load_docker(s, dir, out, err);
         else
                 r = err_set(err, -EINVAL, "load '%s': neither an OCI layout (index.json) nor a docker archive (manifest.json)",
                             source);
@@ -456,4 +513,9 @@ out:
         }
         store_unlock(s);
         return r;
+}
+
+int image_load(struct store *s, const char *source, struct err *err)
+{
+        return image_load_names(s, source, NULL, err);
 }
