@@ -10,6 +10,7 @@
 #include "lib/base/fs.h"
 #include "lib/base/json.h"
 #include "lib/base/macro.h"
+#include "lib/runtime/events.h"
 #include "tarw.h"
 #include "transfer.h"
 #include "unpack.h"
@@ -163,6 +164,8 @@ out_sink:
 out:
         json_decref(info);
         store_unlock(s);
+        if (r >= 0)
+                events_img(s->root, "save", man, ref);
         return r;
 }
 
@@ -297,6 +300,8 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
         json_decref(names);
         if (r == 0)
                 printf("Loaded image: %s\n", norm);
+        if (r == 0)
+                events_img(s->root, "load", mdigest, norm);
         return r;
 }
 
