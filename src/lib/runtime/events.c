@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,7 +89,12 @@ void events_ctr_died(const char *root, const char *runroot, const char *id, int 
 {
         if (!runroot || code < 0)
                 return;
-        _cleanup_free_ char *mark = died_path(runroot, id);
+        _cleanup_free_ char *mark = died_path(runroot, id), *dir = xasprintf("%s/containers/%s", runroot, id);
+        /* the run directory locked while its mark is made and the die logged: one who
+         * finds the mark made finds the die logged (stop logs its stop after it) */
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
+                return;
         /* created once per run: whoever sees the end first logs it */
         _cleanup_close_ int fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
