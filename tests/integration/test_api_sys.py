@@ -43,6 +43,8 @@ def test_docker_build_classic_steps_tags_and_cache(api, tmp):
     assert "Step 1/5 : FROM busybox" in out and "Step 4/5 : RUN echo built-by-$WHO" in out
     assert "built-by-den" in out and "hello from the context" in out
     assert "Successfully tagged mine:1" in out and "Successfully tagged mine:2" in out
+    tagged = events(api, "--since", "0", "--until", str(int(time.time()) + 1), "--filter", "event=tag")
+    assert {e["Actor"]["Attributes"]["name"] for e in tagged} >= {"localhost/mine:1", "localhost/mine:2"}  # den names a local image so
     short = [ln.split()[-1] for ln in out.splitlines() if ln.startswith("Successfully built ")]
     assert len(short) == 1 and len(short[0]) == 12
     iid = api("inspect", "--format", "{{.Id}}", "mine:1").stdout.strip()
@@ -172,7 +174,7 @@ def test_system_df_networks_volumes(api):
     out = api("system", "df").stdout
     assert out.splitlines()[0].split()[:2] == ["TYPE", "TOTAL"]
     rows = {ln.split()[0]: ln.split() for ln in out.splitlines()[1:]}
-    assert rows["Images"][1] == "1" and rows["Containers"][1] == "1" and rows["Local"][2] == "0"
+    assert rows["Images"][1:3] == ["1", "1"] and rows["Containers"][1] == "1" and rows["Local"][2] == "0"
     status, _, body = api.http("GET", "/system/df")
     df = json.loads(body)
     assert status == 200 and df["LayersSize"] > 0 and df["Volumes"] == [] and df["BuildCache"] == []

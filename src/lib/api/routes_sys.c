@@ -191,6 +191,11 @@ static void build_stream(void *arg, int fd)
                 else {
                         stream_text(fd, "stream", "Successfully built %.12s\n", j->id + 7);
                         for (char **tg = j->tags; *tg; tg++) {
+                                _cleanup_free_ char *norm = NULL;
+                                struct err e = { 0 };
+                                /* the builder names the image itself: its tags logged here, as docker's are */
+                                if (image_ref_normalize(*tg, &norm, &e) >= 0)
+                                        events_img(j->root, "tag", j->man, norm);
                                 const char *slash = strrchr(*tg, '/'), *last = slash ? slash + 1 : *tg;
                                 bool bare = !strchr(last, ':') && !strchr(last, '@');
                                 stream_text(fd, "stream", "Successfully tagged %s%s\n", *tg, bare ? ":latest" : "");
@@ -606,14 +611,17 @@ static int api_system_df(struct api_req *q, struct api_reply *ret)
                 layers += json_integer_value(json_object_get(img, "Size"));
                 json_array_foreach(list, k, c)
                 {
-                        const char *d = json_string_value(json_object_get(c, "ImageDigest")) ?: "";
-                        json_t *tags = json_object_get(img, "RepoTags");
-                        const char *img_name = json_string_value(json_object_get(c, "Image")) ?: "";
+                        /* by the name it was made from, as the image lists it */
+                        _cleanup_free_ char *norm = NULL;
+                        struct err e = { 0 };
+                        if (image_ref_normalize(json_string_value(json_object_get(c, "Image")) ?: "", &norm, &e) < 0)
+                                continue;
                         size_t t;
                         json_t *tag;
                         bool mine = false;
-                        json_array_foreach(tags, t, tag) mine |= strcmp(json_string_value(tag) ?: "", img_name) == 0;
-                        n += mine || strcmp(d, json_string_value(json_object_get(img, "Id")) ?: "") == 0;
+                        json_array_foreach(json_object_get(img, "RepoTags"), t, tag) mine |=
+                                strcmp(json_string_value(tag) ?: "", norm) == 0;
+                        n += mine;
                 }
                 json_object_set_new(img, "Containers", json_integer(n));
         }
