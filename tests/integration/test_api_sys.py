@@ -131,8 +131,14 @@ def test_events_past_and_filtered(api):
     assert status == 400 and b"label" in body
 
 
+def threads(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int([ln for ln in f if ln.startswith("Threads:")][0].split()[1])
+
+
 def test_events_follow_while_a_container_runs(api):
     env = api.env
+    before = threads(api.proc.pid)
     f = subprocess.Popen([DOCKER, "events", "--format", "{{json .}}", "--filter", "type=container"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -153,6 +159,20 @@ def test_events_follow_while_a_container_runs(api):
         f.wait(timeout=10)
     # the follow ends with its client; the service serves on
     assert api("version", "--format", "{{.Server.Version}}").stdout.strip()
+    end = time.time() + 10
+    while threads(api.proc.pid) > before and time.time() < end:
+        time.sleep(0.2)
+    assert threads(api.proc.pid) <= before, "a follow outlived its client"
+    # python's docker client: a past window, then a live one
+    code = ("import docker, sys, time\n"
+            "c = docker.DockerClient(base_url='unix://' + sys.argv[1])\n"
+            "past = list(c.events(decode=True, since=0, until=int(time.time()) + 1))\n"
+            "assert any(e['Action'] == 'stop' for e in past), past\n"
+            "live = c.events(decode=True, filters={'event': ['destroy']})\n"
+            "c.containers.run('busybox', 'true', remove=True)\n"
+            "print(next(live)['Action'])\n")
+    p = subprocess.run(["/usr/bin/python3", "-c", code, api.sock], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "destroy", p.stderr
 
 
 def test_events_log_is_capped(api):

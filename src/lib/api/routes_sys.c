@@ -526,10 +526,16 @@ static void events_stream(void *arg, int out)
         if (fd >= 0 && j->since < 0)
                 lseek(fd, 0, SEEK_END);
         int r = fd >= 0 ? events_read(j, fd, &pending, out) : 0;
-        while (r >= 0 && (j->until <= 0 || now_ns() <= j->until)) {
+        for (unsigned tick = 1; r >= 0 && (j->until <= 0 || now_ns() <= j->until); tick++) {
                 struct pollfd p = { out, 0, 0 };
                 /* the client gone: the read end of the pipe closed, POLLERR */
                 if (poll(&p, 1, 250) > 0 && (p.revents & (POLLERR | POLLHUP)))
+                        break;
+                /* the server learns that the client left only when it writes to it: a
+                 * newline now and then (JSON decoders skip it) ends an idle follow of
+                 * a client gone; not before an until, whose end comes anyway (python's docker
+                 * takes whitespace at the end of a stream for a broken value) */
+                if (j->until <= 0 && tick % 8 == 0 && fs_write_all(out, "\n", 1) < 0)
                         break;
                 events_notice(j);
                 if (fd < 0)
