@@ -577,8 +577,9 @@ static int api_events(struct api_req *q, struct api_reply *ret)
         json_object_foreach(f, k, v)
         {
                 if (strcmp(k, "type") && strcmp(k, "container") && strcmp(k, "image") && strcmp(k, "event")) {
+                        api_error(ret, 400, "filter '%s' is not supported by den (type, container, image, event)", k);
                         json_decref(f);
-                        return api_error(ret, 400, "filter '%s' is not supported by den (type, container, image, event)", k);
+                        return 0;
                 }
         }
         struct events_job *j = xcalloc(1, sizeof(*j));
