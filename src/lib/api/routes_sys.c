@@ -275,13 +275,18 @@ static int query_kv(struct api_req *q, const char *name, char ***ret, struct api
 /* the context tar (maybe compressed) unpacked into a new directory of the store */
 static int build_context(struct api_req *q, struct build_job *j, struct api_reply *ret)
 {
-        _cleanup_free_ char *t = xasprintf("%s/tmp/build-context.XXXXXX", q->root);
-        if (!mkdtemp(t)) {
-                _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", q->root);
-                if (fs_mkdir_p(tmpdir, 0700) < 0 || !mkdtemp(t))
-                        return api_error(ret, 500, "cannot make a directory for the build context: %m"), -1;
+        struct store s;
+        struct err err = { 0 };
+        _cleanup_free_ char *name = NULL;
+        /* tmp/w.PID.X: a store check sees it is live work */
+        int r = store_open(q->root, &s, &err);
+        if (r >= 0) {
+                r = store_mkdtemp(&s, &name, &err);
+                store_close(&s);
         }
-        j->ctxdir = xstrdup(t);
+        if (r < 0)
+                return api_fail(ret, &err), -1;
+        j->ctxdir = xasprintf("%s/%s", q->root, name);
         if (q->body_fd < 0)
                 return 0;
         struct stat sb;
@@ -289,7 +294,6 @@ static int build_context(struct api_req *q, struct build_job *j, struct api_repl
                 return 0;
         _cleanup_close_ int dfd = open(j->ctxdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         struct unpack_opts uo = { .layer = "(the build context)", .opaque_xattr = "user.overlay.opaque" };
-        struct err err = { 0 };
         if (dfd < 0 || layer_unpack(q->body_fd, dfd, &uo, NULL, &err) < 0)
                 return api_error(ret, 400, "the build context: %s", dfd < 0 ? strerror(errno) : err.msg), -1;
         return 0;
