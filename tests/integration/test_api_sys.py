@@ -59,6 +59,8 @@ def test_docker_build_classic_steps_tags_and_cache(api, tmp):
     p = classic(api, "build", "-q", "-f", os.path.join(ctx, "Dockerfile"), "--build-arg", "WHO=den",
                 "--label", "extra=yes", ctx)
     assert p.stdout.strip() == iid
+    p = classic(api, "build", "--no-cache", "--network", "none", "-t", "mine:4", "--build-arg", "WHO=den", ctx)
+    assert "Using cache" not in p.stdout and "built-by-den" in p.stdout
     # the context as a gzipped tar on stdin, a Dockerfile of another name, a target
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as t:
