@@ -141,10 +141,12 @@ def threads(pid):
 def test_events_follow_while_a_container_runs(api):
     env = api.env
     before = threads(api.proc.pid)
-    f = subprocess.Popen([DOCKER, "events", "--format", "{{json .}}", "--filter", "type=container"],
+    # --since: the past up to now, then what comes (however long the CLI takes to connect)
+    f = subprocess.Popen([DOCKER, "events", "--format", "{{json .}}", "--filter", "type=container",
+                          "--since", str(int(time.time()) - 1)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        time.sleep(0.5)
+        time.sleep(0.3)
         cid = api("run", "-d", "busybox", "sleep", "30").stdout.strip()
         api("stop", "-t", "1", cid)
         seen, end = [], time.time() + 20

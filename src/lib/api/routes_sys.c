@@ -385,7 +385,9 @@ fail:
 
 struct events_job {
         char *root, *runroot;
-        long long since, until; /* ns; until 0: follow */
+        long long since, until; /* ns; since < 0: none; until 0: follow */
+        off_t start;            /* no since: the log's end when asked */
+        ino_t start_ino;
         json_t *filters;        /* {"type": {"container": true}} or {"type": ["container"]} */
 };
 
@@ -527,8 +529,10 @@ static void events_stream(void *arg, int out)
                 pending = NULL;
         }
         fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && j->since < 0)
-                lseek(fd, 0, SEEK_END);
+        struct stat sb;
+        /* rotated since: the new log from its start */
+        if (fd >= 0 && j->since < 0 && fstat(fd, &sb) == 0 && sb.st_ino == j->start_ino)
+                lseek(fd, j->start, SEEK_SET);
         int r = fd >= 0 ? events_read(j, fd, &pending, out) : 0;
         for (unsigned tick = 1; r >= 0 && (j->until <= 0 || now_ns() <= j->until); tick++) {
                 struct pollfd p = { out, 0, 0 };
@@ -589,6 +593,11 @@ static int api_events(struct api_req *q, struct api_reply *ret)
         struct events_job *j = xcalloc(1, sizeof(*j));
         j->root = xstrdup(q->root), j->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
         j->since = s, j->until = u, j->filters = f;
+        /* what is logged once the client has its answer must reach it: the log's end now */
+        _cleanup_free_ char *path = xasprintf("%s/events", q->root);
+        struct stat sb;
+        if (stat(path, &sb) == 0)
+                j->start = sb.st_size, j->start_ino = sb.st_ino;
         return api_stream(ret, 200, NULL, events_stream, j);
 }
 
