@@ -77,10 +77,11 @@ def test_docker_build_classic_steps_tags_and_cache(api, tmp):
 
 
 def test_docker_build_failures(api, tmp):
-    ctx = context(tmp, {"Dockerfile": "FROM busybox\nRUN echo before; exit 7\n"})
+    ctx = context(tmp, {"Dockerfile": "FROM busybox\nRUN printf 'latin1 \\351t\\351\\n'; echo before; exit 7\n"})
     p = classic(api, "build", "-t", "bad", ctx, check=False)
     assert p.returncode != 0
-    assert "returned a non-zero code: 7" in p.stderr and "Step 2/2 : RUN echo before; exit 7" in p.stdout
+    assert "returned a non-zero code: 7" in p.stderr and "Step 2/2 : RUN printf" in p.stdout, p
+    assert "latin1 ?t?" in p.stdout and "before" in p.stdout  # not UTF-8: still shown, as '?'s
     assert api("inspect", "bad", check=False).returncode != 0
     p = classic(api, "build", "-f", "Nope", ctx, check=False)
     assert p.returncode != 0 and "Nope" in p.stderr

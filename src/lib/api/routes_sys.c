@@ -37,7 +37,7 @@ struct build_job {
         char id[DIGEST_STR_MAX], man[DIGEST_STR_MAX];
         struct err err;
         int r;
-        volatile bool done;
+        bool done;              /* __atomic */
 };
 
 static void build_job_free(struct build_job *j)
@@ -79,10 +79,24 @@ static void *build_thread(void *p)
         api_serial(true);
         j->r = build_run(&o, j->id, j->man, &j->err);
         api_serial(false);
-        j->done = true;
+        __atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
         close(j->progress[1]);
         j->progress[1] = -1;
         return NULL;
+}
+
+/* a JSON string of s; not UTF-8 (a RUN's output, a command in an error may be anything): its
+ * other bytes as '?' */
+static json_t *text_json(const char *s)
+{
+        json_t *v = json_string(s);
+        if (v)
+                return v;
+        _cleanup_free_ char *t = xstrdup(s);
+        for (char *c = t; *c; c++)
+                if ((unsigned char) *c >= 0x80)
+                        *c = '?';
+        return json_string(t);
 }
 
 static int stream_text(int fd, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -95,7 +109,7 @@ static int stream_text(int fd, const char *key, const char *fmt, ...)
         va_end(ap);
         if (n < 0)
                 return -ENOMEM;
-        json_t *j = json_pack("{s:s}", key, s);
+        json_t *j = json_pack("{s:o}", key, text_json(s));
         free(s);
         int r = api_stream_json(fd, j);
         json_decref(j);
@@ -134,7 +148,7 @@ static int build_pump(struct build_job *j, int fd)
                         n = read(j->progress[0], buf + have, sizeof(buf) - 1 - have);
                 if (k > 0 && n <= 0 && !(n < 0 && errno == EINTR))
                         break; /* every writer is gone */
-                if (k == 0 && j->done)
+                if (k == 0 && __atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
                         break; /* a process the builder started may hold the pipe: done is done */
                 if (n > 0)
                         have += (size_t) n;
@@ -179,7 +193,8 @@ static void build_stream(void *arg, int fd)
         }
         close(j->progress[0]);
         if (j->r < 0) {
-                json_t *e = json_pack("{s:{s:s},s:s}", "errorDetail", "message", j->err.msg, "error", j->err.msg);
+                json_t *e = json_pack("{s:{s:o},s:o}", "errorDetail", "message", text_json(j->err.msg), "error",
+                                      text_json(j->err.msg));
                 api_stream_json(fd, e);
                 json_decref(e);
         } else {
