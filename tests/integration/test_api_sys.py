@@ -116,6 +116,8 @@ def test_events_past_and_filtered(api):
     die = [e for e in evs if e["Action"] == "die"][0]
     assert die["Actor"]["Attributes"]["exitCode"] == "3" and die["Actor"]["Attributes"]["image"] == "busybox"
     assert die["Actor"]["Attributes"]["name"] == "ev1"
+    ren = [e for e in evs if e["Action"] == "rename"][0]["Actor"]["Attributes"]
+    assert ren["name"] == "ev2" and ren["oldName"] == "ev1"
     img = [(e["Action"], e["Actor"]["Attributes"]["name"]) for e in evs if e["Type"] == "image"]
     assert ("tag", "docker.io/library/evtag:v1") in img and ("untag", "docker.io/library/evtag:v1") in img
     # every event once: the die too

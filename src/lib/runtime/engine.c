@@ -344,13 +344,14 @@ int engine_rename(const char *root, const char *container, const char *name, str
         json_t *rec = record_load(root, id);
         if (!rec)
                 return err_set(err, -EIO, "container '%s': its record is damaged", container);
+        _cleanup_free_ char *old = xstrdup(json_string_value(json_object_get(rec, "Name")) ?: "");
         json_object_set_new(rec, "Name", json_string(name));
         _cleanup_free_ char *txt = json_dumps(rec, JSON_INDENT(1)), *dir = xasprintf("%s/containers/%s", root, id);
         json_decref(rec);
         _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dfd < 0 || fs_write_atomic(dfd, "container.json", txt, strlen(txt), 0600) < 0)
                 return err_sys(err, -errno, "cannot rename container '%s'", container);
-        events_ctr(root, id, "rename", NULL);
+        events_ctr(root, id, "rename", json_pack("{s:s}", "oldName", old));
         return 0;
 }
 
