@@ -8,6 +8,7 @@
 
 #include "ctr.h"
 #include "ctr_internal.h"
+#include "events.h"
 #include "internal.h"
 #include "name.h"
 #include "lib/base/fs.h"
@@ -118,6 +119,7 @@ int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret
                         goto out;
         if ((r = record_create(o, &ii, &st, rr, &req, err)) < 0)
                 goto out;
+        events_ctr(o->root, st.id, "create", NULL);
         if (o->session) {
                 st.service = true;
                 if ((r = fs_mkdir_p(st.rundir, 0700)) < 0)
@@ -383,6 +385,7 @@ int ctr_halt(const char *root, const char *runroot, const char *id, struct err *
                 /* pid 1 of the container: SIGKILL ends it and all its commands */
                 keeper_ctl_kill(t.keeper, 5000);
                 net_detach_wait(t.rundir, 3000);
+                events_ctr_check(root, rr, t.id);
         }
         record_target_free(&t);
         return r < 0 ? r : 0;

@@ -12,6 +12,7 @@
 #include "ctr.h"
 #include "ctr_internal.h"
 #include "engine.h"
+#include "events.h"
 #include "internal.h"
 #include "name.h"
 #include "lib/base/fs.h"
@@ -151,6 +152,7 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
                 int code;
                 bool running = record_keeper_alive(rr, de->d_name, NULL) && !record_keeper_temporary(rr, de->d_name);
                 const char *state = record_state(rec, rr, de->d_name, running, &code);
+                events_ctr_died(root, rr, de->d_name, running ? -1 : code);
                 json_object_set_new(rec, "Status", json_string(state));
                 json_object_set_new(rec, "ExitCode", json_integer(code));
                 /* when it last started and ended, for den ps's "Up 5 minutes" and
@@ -174,6 +176,8 @@ int engine_kill(const char *root, const char *runroot, const char *container, in
                 r = err_set(err, -ESRCH, "container '%s' is not running", container);
         if (r >= 0)
                 r = keeper_ctl_signal(t.rundir, 0, sig, err);
+        if (r >= 0)
+                events_ctr(root, t.id, "kill", json_pack("{s:i}", "signal", sig));
         record_target_free(&t);
         return r;
 }
@@ -197,6 +201,8 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
                                 fs_write_file(ep, "137\n", 4);
                 }
                 net_detach_wait(t.rundir, 3000);
+                events_ctr_check(root, rr, t.id);
+                events_ctr(root, t.id, "stop", NULL);
         }
         record_target_free(&t);
         return r < 0 ? r : 0;
@@ -218,6 +224,7 @@ int engine_wait(const char *root, const char *runroot, const char *container, st
         json_t *rec = r >= 0 ? record_load(root, t.id) : NULL;
         if (r >= 0) {
                 record_state(rec, rr, t.id, false, &r);
+                events_ctr_died(root, rr, t.id, r);
                 if (r < 0)
                         r = err_set(err, -ESRCH, "container '%s' has not run", container);
         }
@@ -337,12 +344,14 @@ int engine_rename(const char *root, const char *container, const char *name, str
         json_t *rec = record_load(root, id);
         if (!rec)
                 return err_set(err, -EIO, "container '%s': its record is damaged", container);
+        _cleanup_free_ char *old = xstrdup(json_string_value(json_object_get(rec, "Name")) ?: "");
         json_object_set_new(rec, "Name", json_string(name));
         _cleanup_free_ char *txt = json_dumps(rec, JSON_INDENT(1)), *dir = xasprintf("%s/containers/%s", root, id);
         json_decref(rec);
         _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dfd < 0 || fs_write_atomic(dfd, "container.json", txt, strlen(txt), 0600) < 0)
                 return err_sys(err, -errno, "cannot rename container '%s'", container);
+        events_ctr(root, id, "rename", json_pack("{s:s}", "oldName", old));
         return 0;
 }
 
@@ -384,6 +393,7 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                         bool running = t.running && !record_keeper_temporary(rr, t.id);
                         json_object_set_new(rec, "Status", json_string(record_state(rec, rr, t.id, running, &code)));
                         json_object_set_new(rec, "ExitCode", json_integer(code));
+                        events_ctr_died(root, rr, t.id, running ? -1 : code);
                         /* where docker's inspect has them, for -f '{{.State.Status}}' */
                         json_object_set_new(rec, "State", json_pack("{s:s,s:i,s:b}", "Status",
                                                                      json_string_value(json_object_get(rec, "Status")),

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctr_internal.h"
+#include "events.h"
 #include "internal.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
@@ -423,6 +424,7 @@ int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, stru
         int r, sock = -1, logfd = -1, master = -1;
         if (fs_mkdir_p(st->rundir, 0700) < 0)
                 return err_sys(err, -errno, "cannot create %s", st->rundir);
+        events_ctr_started(rr, st->id);
         if ((r = keeper_ctl_start(o, s, ii, rr, st, err)) < 0)
                 return r;
         record_set_driver(st->cdir, st->driver);
@@ -459,6 +461,7 @@ int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, stru
                 waitpid(st->keeper, NULL, 0);
                 return sock;
         }
+        events_ctr(o->root, st->id, "start", NULL);
         if (!attach || io) {
                 if (master >= 0)
                         close(master);
@@ -467,6 +470,7 @@ int keeper_ctl_start_main(const struct engine_run_opts *o, struct store *s, stru
         }
         r = keeper_ctl_wait(sock, st->rundir, master, true, err);
         waitpid(st->keeper, NULL, 0);
+        events_ctr_check(o->root, rr, st->id);
         net_detach_wait(st->rundir, 3000);
         if (master >= 0)
                 close(master);

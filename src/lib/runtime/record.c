@@ -12,6 +12,7 @@
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "lib/store/layer.h"
+#include "events.h"
 #include "secopt.h"
 #include "state.h"
 
@@ -157,6 +158,8 @@ int record_remove(struct store *s, const char *runroot, const char *id, struct e
 {
         _cleanup_free_ char *cdir = xasprintf("containers/%s", id), *rundir = xasprintf("%s/containers/%s", runroot, id);
         net_detach_wait(rundir, 3000);
+        events_ctr_check(s->root, runroot, id);
+        events_ctr(s->root, id, "destroy", NULL);
         fs_rm_rf(rundir);
         /* rootless, the upper dir holds files of the sub-ids */
         return layer_remove_tree(s, cdir, err);

@@ -14,6 +14,7 @@
 #include "unpack.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/runtime/events.h"
 
 #define MANIFEST_MAX (4u << 20)
 
@@ -215,6 +216,8 @@ int image_tag(struct store *s, const char *src, const char *dst, struct err *err
                 json_decref(names);
         }
         store_unlock(s);
+        if (r >= 0)
+                events_img(s->root, "tag", d, norm);
         return r;
 }
 
@@ -243,6 +246,8 @@ int image_untag(struct store *s, const char *ref, struct err *err)
         r = image_names_save(s, names, err);
         json_decref(names);
         store_unlock(s);
+        if (r >= 0)
+                events_img_untagged(s->root, d, by_name ? norm : d);
         return r;
 }
 
@@ -376,6 +381,8 @@ int image_import(struct store *s, const struct image_import_opts *o, char ret[DI
         json_decref(names);
         if (r == 0)
                 strcpy(ret, man);
+        if (r == 0)
+                events_img(s->root, "import", man, norm);
 out:
         store_unlock(s);
         return r;

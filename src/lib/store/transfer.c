@@ -10,6 +10,7 @@
 #include "lib/base/fs.h"
 #include "lib/base/json.h"
 #include "lib/base/macro.h"
+#include "lib/runtime/events.h"
 #include "tarw.h"
 #include "transfer.h"
 #include "unpack.h"
@@ -206,6 +207,8 @@ out:
         json_decref(entries);
         json_decref(written);
         store_unlock(s);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                events_img(s->root, "save", refs[i], refs[i]);
         return r;
 }
 
@@ -354,6 +357,8 @@ static int load_manifest(struct store *s, int dir, const char *mdigest, const ch
         json_decref(names);
         if (r == 0)
                 loaded(out, norm);
+        if (r == 0)
+                events_img(s->root, "load", mdigest, norm);
         return r;
 }
 
