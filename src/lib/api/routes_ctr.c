@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,20 +488,92 @@ struct reaper {
                          * leaves the removal to whoever ran den run --rm: here, the service) */
 };
 
+/* what the service saw of the ends of the containers it started: each exit code, noted
+ * before an AutoRemove removes the record that holds it; and a generation that wakes
+ * the /waits (instead of their looking again every 50 ms) */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t seen_cond = PTHREAD_COND_INITIALIZER;
+static unsigned long seen_gen;
+static struct {
+        char id[65];
+        int code;
+        unsigned long gen;
+} seen[64];
+
+/* code -1: a change with no exit (a removal) */
+static void seen_note(const char *id, int code)
+{
+        pthread_mutex_lock(&seen_lock);
+        seen_gen++;
+        if (code >= 0) {
+                size_t i = seen_gen % ELEMENTSOF(seen);
+                snprintf(seen[i].id, sizeof(seen[i].id), "%s", id);
+                seen[i].code = code;
+                seen[i].gen = seen_gen;
+        }
+        pthread_cond_broadcast(&seen_cond);
+        pthread_mutex_unlock(&seen_lock);
+}
+
+static unsigned long seen_now(void)
+{
+        pthread_mutex_lock(&seen_lock);
+        unsigned long g = seen_gen;
+        pthread_mutex_unlock(&seen_lock);
+        return g;
+}
+
+/* the last exit of id noted after generation since */
+static bool seen_exit(const char *id, unsigned long since, int *code)
+{
+        bool hit = false;
+        unsigned long best = 0;
+        pthread_mutex_lock(&seen_lock);
+        for (size_t i = 0; i < ELEMENTSOF(seen); i++)
+                if (seen[i].gen > since && seen[i].gen > best && strcmp(seen[i].id, id) == 0) {
+                        best = seen[i].gen;
+                        *code = seen[i].code;
+                        hit = true;
+                }
+        pthread_mutex_unlock(&seen_lock);
+        return hit;
+}
+
+/* until something is noted after *gen, or ms pass */
+static void seen_wait(unsigned long *gen, int ms)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += (long) ms * 1000000L;
+        t.tv_sec += t.tv_nsec / 1000000000L;
+        t.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&seen_lock);
+        while (seen_gen == *gen)
+                if (pthread_cond_timedwait(&seen_cond, &seen_lock, &t) != 0)
+                        break;
+        *gen = seen_gen;
+        pthread_mutex_unlock(&seen_lock);
+}
+
 static void *reap(void *arg)
 {
         struct reaper *p = arg;
         struct err err = { 0 };
-        if (p->keeper <= 0 || waitpid(p->keeper, NULL, 0) < 0)
-                engine_wait(p->root, p->runroot, p->id, &err);
+        if (p->keeper > 0)
+                waitpid(p->keeper, NULL, 0);
+        /* the keeper is gone: its exit file tells the code, noted before a removal takes it */
+        int code = engine_wait(p->root, p->runroot, p->id, &err);
         api_console_drop(p->id);
+        seen_note(p->id, code < 0 ? 137 : code);
         for (int i = 0; p->autorm && i < 50; i++) {
                 err_clear(&err);
                 api_serial(true);
                 int r = engine_rm(p->root, p->runroot, p->id, true, &err);
                 api_serial(false);
-                if (r >= 0 || r == -ENOENT)
+                if (r >= 0 || r == -ENOENT) {
+                        seen_note(p->id, -1);
                         break;
+                }
                 if (i == 49)
                         log_warn("cannot remove container %s (AutoRemove): %s", p->id, err.msg);
                 usleep(100 * 1000);
@@ -615,32 +689,24 @@ static char *ctr_state(struct api_req *q, int *code)
 static char *ctr_status(const char *root, const char *runroot, const char *ref, int *code, long long *finished)
 {
         struct err err = { 0 };
-        json_t *list = NULL, *c;
-        size_t i;
-        char *st = NULL;
-        if (engine_list(root, runroot, &list, &err) < 0)
+        json_t *rec = NULL;
+        if (engine_inspect(root, runroot, ref, &rec, &err) < 0)
                 return NULL;
-        json_array_foreach(list, i, c)
-        {
-                const char *id = json_string_value(json_object_get(c, "Id")) ?: "";
-                const char *name = json_string_value(json_object_get(c, "Name")) ?: "";
-                if (strcmp(id, ref) != 0 && strcmp(name, ref) != 0)
-                        continue;
-                st = xstrdup(json_string_value(json_object_get(c, "Status")) ?: "unknown");
-                *code = (int) json_integer_value(json_object_get(c, "ExitCode"));
-                /* FinishedAt is in seconds: two runs in one second look alike; the exit file's
-                 * time to the nanosecond (engine.h: <runroot>/containers/<id>/exit) tells them apart */
-                _cleanup_free_ char *ep = xasprintf("%s/containers/%s/exit", runroot, id);
-                struct stat sb;
-                *finished = stat(ep, &sb) < 0 ? -1 : (long long) sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-                break;
-        }
-        json_decref(list);
+        const char *id = json_string_value(json_object_get(rec, "Id")) ?: "";
+        char *st = xstrdup(json_string_value(json_object_get(rec, "Status")) ?: "unknown");
+        *code = (int) json_integer_value(json_object_get(rec, "ExitCode"));
+        /* FinishedAt is in seconds: two runs in one second look alike; the exit file's
+         * time to the nanosecond (engine.h: <runroot>/containers/<id>/exit) tells them apart */
+        _cleanup_free_ char *ep = xasprintf("%s/containers/%s/exit", runroot, id);
+        struct stat sb;
+        *finished = stat(ep, &sb) < 0 ? -1 : (long long) sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+        json_decref(rec);
         return st;
 }
 
 struct waiter {
         char *root, *runroot, *id, *cond;
+        unsigned long since; /* seen_now() as the wait began */
         long long finished; /* when it last ended as the wait began: a later end is the next exit */
         bool done;
 };
@@ -662,10 +728,16 @@ static size_t wait_body(void *cls, char *buf, size_t max)
         const char *cond = w->cond;
         bool next = cond && (strcmp(cond, "next-exit") == 0 || strcmp(cond, "removed") == 0);
         bool removed = cond && strcmp(cond, "removed") == 0;
-        int code = -1, now;
+        int code = -1, now, noted;
         long long fin = -1;
         bool seen_run = false;
+        unsigned long gen = seen_now();
         for (;;) {
+                /* an end the service saw is the one reported: the record may be gone (AutoRemove) */
+                if (seen_exit(w->id, w->since, &noted)) {
+                        code = noted;
+                        seen_run = true;
+                }
                 _cleanup_free_ char *st = ctr_status(w->root, w->runroot, w->id, &now, &fin);
                 if (!st)
                         break; /* removed (AutoRemove) */
@@ -686,8 +758,10 @@ static size_t wait_body(void *cls, char *buf, size_t max)
                 if (ended && !removed)
                         break;
                 /* created, or waiting for the next exit or the removal */
-                usleep(50 * 1000);
+                seen_wait(&gen, 50);
         }
+        if (seen_exit(w->id, w->since, &noted))
+                code = noted;
         int n = snprintf(buf, max, "{\"StatusCode\":%d,\"Error\":null}\n", code < 0 ? 0 : code);
         return n > 0 && (size_t) n < max ? (size_t) n : 0;
 }
@@ -704,6 +778,7 @@ int api_ctr_wait(struct api_req *q, struct api_reply *ret)
         w->root = xstrdup(q->root), w->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
         w->id = xstrdup(json_string_value(json_object_get(rec, "Id")));
         w->cond = cond && *cond ? xstrdup(cond) : NULL;
+        w->since = seen_now();
         json_decref(rec);
         free(ctr_status(w->root, w->runroot, w->id, &code, &w->finished));
         ret->status = 200;
@@ -824,13 +899,14 @@ struct attach {
         size_t n_typed;
         bool in_end, in_end_sent;
         unsigned long failures; /* start_failures() as it began */
+        char *log_path;
         bool was_created;      /* not started when attached: its first end is the one to wait for */
         long long finished;    /* when it last ended as the attach began */
 };
 
 static void attach_free(struct attach *a)
 {
-        free(a->root), free(a->runroot), free(a->id), free(a->typed);
+        free(a->root), free(a->runroot), free(a->id), free(a->typed), free(a->log_path);
         if (a->logfd >= 0)
                 close(a->logfd);
         free(a);
@@ -914,6 +990,18 @@ static size_t follow_body(void *cls, char *buf, size_t max)
         }
 }
 
+/* a pidfd of the container's keeper, -1 when there is none */
+static int keeper_pidfd(struct attach *a)
+{
+        struct err err = { 0 };
+        json_t *rec = NULL;
+        if (engine_inspect(a->root, a->runroot, a->id, &rec, &err) < 0)
+                return -1;
+        pid_t pid = (pid_t) json_integer_value(json_object_get(rec, "KeeperPid"));
+        json_decref(rec);
+        return pid > 0 ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
 static void attach_typed(struct attach *a, const char *data, size_t n)
 {
         if (!a->in || !n)
@@ -930,18 +1018,33 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
         size_t n_pend = 0;
         bool seen_run = false, in_open = true;
         attach_typed(a, extra, n_extra);
+        /* woken by the log growing (inotify) and the keeper's end (its pidfd), not only
+         * every 50 ms: an interactive terminal's echo, and docker run's end, come at once */
+        int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), pidfd = -1;
+        if (ino >= 0 && a->log_path)
+                inotify_add_watch(ino, a->log_path, IN_MODIFY);
         for (;;) {
                 /* the client's input goes to the console (once the container has one: docker
                  * run attaches before it starts); a hang-up ends the attach */
-                struct pollfd p = { .fd = fd, .events = in_open ? POLLIN : 0 };
-                if (poll(&p, 1, 50) > 0) {
-                        ssize_t k = (p.revents & POLLIN) ? recv(fd, buf, sizeof(buf), MSG_DONTWAIT) : -1;
+                struct pollfd p[3] = { { .fd = fd, .events = in_open ? POLLIN : 0 },
+                                       { .fd = ino, .events = POLLIN },
+                                       { .fd = pidfd, .events = POLLIN } };
+                if (poll(p, 3, 50) > 0) {
+                        if (p[1].revents)
+                                while (read(ino, buf, sizeof(buf)) > 0)
+                                        ;
+                        /* the keeper ended: told once (its state follows once it is reaped) */
+                        if (p[2].revents) {
+                                close(pidfd);
+                                pidfd = -2;
+                        }
+                        ssize_t k = (p[0].revents & POLLIN) ? recv(fd, buf, sizeof(buf), MSG_DONTWAIT) : -1;
                         if (k > 0)
                                 attach_typed(a, buf, (size_t) k);
                         else if (k == 0) {
                                 in_open = false;
                                 a->in_end = true;
-                        } else if (p.revents & (POLLHUP | POLLERR))
+                        } else if (p[0].revents & (POLLHUP | POLLERR))
                                 break;
                 }
                 if (a->in && (a->n_typed || (a->in_end && !a->in_end_sent)) &&
@@ -956,6 +1059,8 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 _cleanup_free_ char *st = ctr_status(a->root, a->runroot, a->id, &code, &fin);
                 if (st && strcmp(st, "running") == 0) {
                         seen_run = true;
+                        if (pidfd == -1)
+                                pidfd = keeper_pidfd(a);
                         continue;
                 }
                 if (!seen_run && start_failed_since(a->id, a->failures))
@@ -970,6 +1075,10 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 }
         }
         free(pend);
+        if (ino >= 0)
+                close(ino);
+        if (pidfd >= 0)
+                close(pidfd);
         shutdown(fd, SHUT_WR);
         attach_free(a);
 }
@@ -999,6 +1108,7 @@ int api_ctr_attach(struct api_req *q, struct api_reply *ret)
         }
         /* made here when the container has not run: the keeper writes into this file (never truncated) */
         a->logfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        a->log_path = xstrdup(path);
         struct stat sb;
         if (a->logfd < 0 || fstat(a->logfd, &sb) < 0) {
                 attach_free(a);
