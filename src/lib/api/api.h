@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <sys/types.h>
+
 #include "lib/base/err.h"
 
 /* den serve: the Docker Engine API over HTTP/1.1 on unix sockets (libmicrohttpd).
@@ -20,7 +22,26 @@ struct api_opts {
         size_t n_listen_fds;
         int timeout;                          /* seconds idle before returning, 0: none */
         const int *stop_fd;                   /* readable: return (a signal arrived) */
+        int conn_fd;                          /* a worker of --multi-user (> 0): connections arrive
+                                               * here as fds (SCM_RIGHTS), each served; its end ends
+                                               * the service */
 };
+
+/* den serve --multi-user: root listens; each connection goes to a worker that runs as
+ * the peer's uid (SO_PEERCRED), started on demand as `den serve --worker-fd` */
+struct api_multi_opts {
+        const char *sockets[API_MAX_SOCKETS];
+        size_t n_sockets;
+        int listen_fds[API_MAX_SOCKETS];
+        size_t n_listen_fds;
+        gid_t group;           /* (gid_t) -1: the sockets are 0666; else root:group 0660 */
+        int worker_idle;       /* seconds a worker waits idle before it ends */
+        const char *exe;       /* den, to start the workers */
+        const int *stop_fd;
+};
+int api_serve_multi(const struct api_multi_opts *o, struct err *err);
+/* a unix socket at path, listening, of mode (a stale socket of a dead service replaced) */
+int api_listen_unix(const char *path, mode_t mode, struct err *err);
 
 /* serve until *o->stop_fd is readable or o->timeout seconds pass with no request;
  * the sockets are removed before returning */

@@ -58,6 +58,8 @@ struct api_route {
 extern const struct api_route api_routes[], api_routes_ctr[], api_routes_img[], api_routes_ops[], api_routes_sys[],
         api_routes_exec[];
 
+/* work the service holds beyond a request (a container it reaps): not idle (--timeout) while held */
+void api_hold(int d);
 /* the lock serial routes run under, for work a route leaves running (the --rm reaper) */
 void api_serial(bool lock);
 /* a query argument, NULL when absent */

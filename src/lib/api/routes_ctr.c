@@ -580,6 +580,7 @@ static void *reap(void *arg)
         }
         free(p->root), free(p->runroot), free(p->id);
         free(p);
+        api_hold(-1);
         return NULL;
 }
 
@@ -588,11 +589,13 @@ static void reap_later(struct api_req *q, const char *id, pid_t keeper, bool aut
         struct reaper *p = xcalloc(1, sizeof(*p));
         p->root = xstrdup(q->root), p->runroot = q->runroot ? xstrdup(q->runroot) : NULL, p->id = xstrdup(id);
         p->keeper = keeper, p->autorm = autorm;
+        api_hold(+1);
         pthread_t t;
         pthread_attr_t a;
         pthread_attr_init(&a);
         pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&t, &a, reap, p) != 0) {
+                api_hold(-1);
                 free(p->root), free(p->runroot), free(p->id);
                 free(p);
         }

@@ -425,6 +425,11 @@ static void busy(int d)
         pthread_mutex_unlock(&idle_lock);
 }
 
+void api_hold(int d)
+{
+        busy(d);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *data, size_t *data_size, void **con_cls)
 {
@@ -491,8 +496,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
         busy(-1);
 }
 
-/* a unix socket at path, 0600; a stale socket left by a dead service is replaced */
-static int listen_unix(const char *path, struct err *err)
+int api_listen_unix(const char *path, mode_t mode, struct err *err)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -520,6 +524,8 @@ static int listen_unix(const char *path, struct err *err)
         mode_t old = umask(0177);
         int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
         umask(old);
+        if (r == 0 && mode != 0600 && chmod(tmp, mode) < 0)
+                r = -1;
         if (r < 0)
                 return err_sys(err, -errno, "cannot bind '%s'", tmp);
         if (listen(fd, 128) < 0 || rename(tmp, path) < 0) {
@@ -528,6 +534,30 @@ static int listen_unix(const char *path, struct err *err)
                 return r;
         }
         return TAKE_FD(fd);
+}
+
+/* one connection passed by the root service: its fd, -EPIPE when the root service is
+ * gone, another -errno when nothing came */
+static int recv_conn(int s)
+{
+        char b;
+        struct iovec iov = { &b, 1 };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+        ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n == 0)
+                return -EPIPE;
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? -EAGAIN : -EPIPE;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+        return fd;
 }
 
 static bool idle_for(int secs)
@@ -544,7 +574,7 @@ int api_serve(const struct api_opts *o, struct err *err)
         int r = 0;
         last_done = time(NULL);
         for (size_t i = 0; i < o->n_sockets && r >= 0; i++) {
-                int fd = listen_unix(o->sockets[i], err);
+                int fd = api_listen_unix(o->sockets[i], 0600, err);
                 if (fd < 0) {
                         r = fd;
                         break;
@@ -566,14 +596,35 @@ int api_serve(const struct api_opts *o, struct err *err)
                 if (!ld[i])
                         r = err_set(err, -EIO, "cannot serve on fd %d (libmicrohttpd)", o->listen_fds[i]);
         }
+        struct MHD_Daemon *wd = NULL;
+        if (r >= 0 && o->conn_fd > 0) {
+                wd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE |
+                                              MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+                                      0, NULL, NULL, on_request, (void *) o, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
+                if (!wd)
+                        r = err_set(err, -EIO, "cannot serve the connections of fd %d (libmicrohttpd)", o->conn_fd);
+        }
         while (r >= 0) {
-                struct pollfd p = { .fd = o->stop_fd ? *o->stop_fd : -1, .events = POLLIN };
-                int n = poll(&p, 1, 1000);
-                if (n > 0)
+                struct pollfd p[2] = { { .fd = o->stop_fd ? *o->stop_fd : -1, .events = POLLIN },
+                                       { .fd = wd ? o->conn_fd : -1, .events = POLLIN } };
+                int n = poll(p, 2, 1000);
+                if (n > 0 && p[0].revents)
                         break;
+                if (n > 0 && p[1].revents) {
+                        int cfd = recv_conn(o->conn_fd);
+                        if (cfd == -EPIPE)
+                                break; /* the root service is gone */
+                        struct sockaddr_un peer = { .sun_family = AF_UNIX };
+                        if (cfd >= 0 && MHD_add_connection(wd, cfd, (struct sockaddr *) &peer, sizeof(sa_family_t)) != MHD_YES)
+                                close(cfd);
+                        continue;
+                }
                 if (o->timeout > 0 && idle_for(o->timeout))
                         break;
         }
+        if (wd && idle_for(0))
+                MHD_stop_daemon(wd);
         /* the sockets go first: a client sees the service gone at once */
         for (size_t i = 0; i < o->n_sockets; i++)
                 if (d[i])
