@@ -13,7 +13,7 @@ PKGS="meson ninja-build pkg-config gcc make libjansson-dev libseccomp-dev libcmo
 # real callers and peers of den-runtime, for tests and benchmarks
 PEERS="crun runc podman containerd fuse-overlayfs slirp4netns passt containernetworking-plugins
       docker-registry apache2-utils openssl skopeo umoci
-      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini docker.io python3-docker buildah git"
+      sbuild schroot autopkgtest mmdebstrap dpkg-dev tini docker.io python3-docker docker-compose buildah git"
 missing=""
 for p in $PKGS $PEERS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,6 +34,63 @@ static json_int_t epoch_of(json_t *v)
                 return json_integer_value(v);
         time_t t = format_parse_time(json_string_value(v));
         return t < 0 ? 0 : (json_int_t) t;
+}
+
+/* a published port of the record ("[IP:]HOST:CTR[/proto]") in its parts; false when malformed */
+static bool publish_parts(const char *spec, char ip[64], long *host, long *ctr, const char **proto)
+{
+        const char *slash = strchr(spec, '/'), *last = strrchr(spec, ':');
+        *proto = slash ? slash + 1 : "tcp";
+        if (!last)
+                return false;
+        *ctr = strtol(last + 1, NULL, 10);
+        const char *prev = last;
+        while (prev > spec && prev[-1] != ':')
+                prev--;
+        *host = strtol(prev, NULL, 10);
+        size_t il = prev > spec ? (size_t) (prev - 1 - spec) : 0;
+        snprintf(ip, 64, "%.*s", (int) (il < 63 ? il : 63), spec);
+        if (ip[0] == '[' && il > 1 && ip[il - 1] == ']') {
+                memmove(ip, ip + 1, il - 2);
+                ip[il - 2] = '\0';
+        }
+        return *host > 0 && *ctr > 0;
+}
+
+/* docker's two shapes of the published ports: ps's [{IP, PrivatePort, PublicPort, Type}]
+ * and inspect's {"80/tcp": [{HostIp, HostPort}]} */
+static json_t *ports_json(json_t *publish, bool inspect)
+{
+        json_t *out = inspect ? json_object() : json_array(), *v;
+        size_t i;
+        json_array_foreach(publish, i, v)
+        {
+                char ip[64];
+                long host, ctr;
+                const char *proto;
+                if (!publish_parts(json_string_value(v) ?: "", ip, &host, &ctr, &proto))
+                        continue;
+                const char *addr = *ip ? ip : "0.0.0.0";
+                if (!inspect) {
+                        json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:s}", "IP", addr, "PrivatePort", (json_int_t) ctr,
+                                                             "PublicPort", (json_int_t) host, "Type", proto));
+                        continue;
+                }
+                char key[32], hp[16];
+                snprintf(key, sizeof(key), "%ld/%s", ctr, proto);
+                snprintf(hp, sizeof(hp), "%ld", host);
+                json_t *l = json_object_get(out, key);
+                if (!l)
+                        json_object_set_new(out, key, l = json_array());
+                json_array_append_new(l, json_pack("{s:s,s:s}", "HostIp", addr, "HostPort", hp));
+        }
+        return out;
+}
+
+static json_t *labels_of(json_t *rec)
+{
+        json_t *l = json_object_get(json_object_get(rec, "Options"), "Labels");
+        return json_is_object(l) ? json_deep_copy(l) : json_object();
 }
 
 static char *join_args(json_t *args)
@@ -180,8 +239,17 @@ static bool filters_pass(json_t *f, json_t *list, json_t *c)
         {
                 json_t *vals = filter_values(f, k), *m;
                 size_t i;
-                bool any = json_array_size(vals) == 0;
-                json_array_foreach(vals, i, m) if (!any && filter_one(list, c, k, json_string_value(m))) any = true;
+                /* as dockerd: a container has every label asked for; other keys take any value */
+                bool labels = strcmp(k, "label") == 0;
+                bool any = json_array_size(vals) == 0 || labels;
+                json_array_foreach(vals, i, m)
+                {
+                        bool hit = filter_one(list, c, k, json_string_value(m));
+                        if (labels && !hit)
+                                any = false;
+                        else if (!labels && hit)
+                                any = true;
+                }
                 json_decref(vals);
                 if (!any)
                         return false;
@@ -238,6 +306,8 @@ int api_ctr_list(struct api_req *q, struct api_reply *ret)
                                       cmd, "Created", epoch_of(json_object_get(c, "Created")), "State", st, "Status",
                                       status, "Ports", "Labels", "HostConfig", "NetworkMode", "default",
                                       "NetworkSettings", "Networks", "Mounts");
+                json_object_set_new(e, "Labels", labels_of(c));
+                json_object_set_new(e, "Ports", ports_json(json_object_get(json_object_get(c, "Options"), "Publish"), false));
                 if (size) {
                         json_int_t rw = (json_int_t) engine_size_rw(q->root, json_string_value(json_object_get(c, "Id")) ?: "");
                         json_object_set_new(e, "SizeRw", json_integer(rw));
@@ -277,6 +347,7 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
                                    "WorkingDir", json_string_value(json_object_get(proc, "cwd")) ?: "", "Entrypoint",
                                    "Labels");
         json_object_set_new(config, "StdinOnce", json_boolean(json_is_true(json_object_get(opt, "StdinOnce"))));
+        json_object_set_new(config, "Labels", labels_of(rec));
         const char *net = json_string_value(json_object_get(opt, "Network"));
         json_t *host = json_pack("{s:O,s:s,s:b,s:b,s:{s:s}}", "Binds", json_object_get(opt, "Volumes"),
                                  "NetworkMode", net ? net : "default", "AutoRemove",
@@ -290,6 +361,9 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
                               json_null(), "State", state, "Image", json_object_get(rec, "ImageDigest"),
                               "Driver", "overlay", "RestartCount", 0, "Platform", "linux", "MountLabel", "", "Config",
                               config, "HostConfig", host, "Mounts", "NetworkSettings", "Networks");
+        json_object_set_new(host, "PortBindings", ports_json(json_object_get(opt, "Publish"), true));
+        json_object_set_new(json_object_get(j, "NetworkSettings"), "Ports",
+                            ports_json(json_object_get(opt, "Publish"), true));
         json_t *rest = json_array();
         for (size_t i = 1; i < json_array_size(args); i++)
                 json_array_append(rest, json_array_get(args, i));
@@ -390,6 +464,72 @@ static void opts_free(struct engine_run_opts *o)
         strv_freep(&o->env);
         strv_freep(&o->volumes);
         strv_freep(&o->tmpfs);
+        strv_freep(&o->publish);
+}
+
+/* a free port of the host for a binding without one (docker picks one so) */
+static int free_port(const char *ip, bool udp)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        if (!ip || !*ip || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+                sa.sin_addr.s_addr = htonl(INADDR_ANY);
+        _cleanup_close_ int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        socklen_t len = sizeof(sa);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return -1;
+        return ntohs(sa.sin_port);
+}
+
+/* HostConfig.PortBindings {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} -> den's -p */
+static int ports_opts(json_t *pb, struct engine_run_opts *o, struct api_reply *rep)
+{
+        const char *k;
+        json_t *v, *b;
+        size_t i;
+        json_object_foreach(pb, k, v)
+        {
+                json_array_foreach(v, i, b)
+                {
+                        const char *ip = json_string_value(json_object_get(b, "HostIp")) ?: "";
+                        const char *hp = json_string_value(json_object_get(b, "HostPort")) ?: "";
+                        char port[16];
+                        if (!*hp || strcmp(hp, "0") == 0) {
+                                int p = free_port(ip, strstr(k, "/udp") != NULL);
+                                if (p < 0)
+                                        return api_error(rep, 500, "no free host port for %s: %m", k), -1;
+                                snprintf(port, sizeof(port), "%d", p);
+                                hp = port;
+                        }
+                        _cleanup_free_ char *spec = xasprintf("%s%s%s:%s", ip, *ip ? ":" : "", hp, k);
+                        strv_push(&o->publish, spec);
+                }
+        }
+        return 0;
+}
+
+/* HostConfig.Mounts: binds and tmpfs as den's -v and --tmpfs; named volumes come later */
+static int mounts_opts(json_t *mounts, struct engine_run_opts *o, struct api_reply *rep)
+{
+        json_t *m;
+        size_t i;
+        json_array_foreach(mounts, i, m)
+        {
+                const char *type = json_string_value(json_object_get(m, "Type")) ?: "volume";
+                const char *src = json_string_value(json_object_get(m, "Source")) ?: "";
+                const char *dst = json_string_value(json_object_get(m, "Target")) ?: "";
+                if (!*dst)
+                        return api_error(rep, 400, "HostConfig.Mounts[%zu]: Target is missing", i), -1;
+                if (strcmp(type, "bind") == 0 && *src) {
+                        _cleanup_free_ char *v = xasprintf("%s:%s%s", src, dst,
+                                                           json_is_true(json_object_get(m, "ReadOnly")) ? ":ro" : "");
+                        strv_push(&o->volumes, v);
+                } else if (strcmp(type, "tmpfs") == 0 && json_empty(json_object_get(m, "TmpfsOptions")))
+                        strv_push(&o->tmpfs, dst);
+                else
+                        return api_error(rep, 400, "HostConfig.Mounts[%zu]: den serve mounts binds and plain tmpfs, not %s%s yet",
+                                         i, type, strcmp(type, "tmpfs") == 0 ? " with options" : " mounts"), -1;
+        }
+        return 0;
 }
 
 /* docker's create body -> den's run options; 400 naming what den does not do */
@@ -397,9 +537,11 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
 {
         static const char *const top[] = { "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Tty",
                                            "OpenStdin", "Hostname", "HostConfig", "AttachStdin", "AttachStdout",
-                                           "AttachStderr", "StdinOnce", "NetworkingConfig", NULL };
+                                           "AttachStderr", "StdinOnce", "NetworkingConfig", "Labels", "ExposedPorts",
+                                           NULL };
         static const char *const hc[] = { "Binds", "AutoRemove", "NetworkMode", "ReadonlyRootfs", "Tmpfs",
-                                          "ConsoleSize", "LogConfig", "Isolation", NULL };
+                                          "ConsoleSize", "LogConfig", "Isolation", "PortBindings", "PublishAllPorts",
+                                          "Mounts", NULL };
         json_t *h = json_object_get(b, "HostConfig");
         _cleanup_free_ char *u1 = unsupported(b, "", top), *u2 = json_is_object(h) ? unsupported(h, "HostConfig.", hc) : NULL;
         if (u1 || u2)
@@ -446,6 +588,12 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
                                          json_string_value(v) ?: "?"), -1;
                 strv_push(&o->tmpfs, k);
         }
+        if (ports_opts(json_object_get(h, "PortBindings"), o, rep) < 0 || mounts_opts(json_object_get(h, "Mounts"), o, rep) < 0)
+                return -1;
+        o->publish_all = json_is_true(json_object_get(h, "PublishAllPorts"));
+        json_t *labels = json_object_get(b, "Labels");
+        json_object_foreach(labels, k, v) if (!json_is_string(v)) return api_error(rep, 400, "Labels: %s: a string", k), -1;
+        o->labels = json_is_object(labels) ? labels : NULL;
         o->detach = true;
         return 0;
 }

@@ -30,6 +30,7 @@ struct engine_run_opts {
         bool rm, detach, read_only, tty;
         bool interactive;       /* -i: the command gets our stdin (else /dev/null) */
         bool stdin_once;        /* den serve: the first attach's end of input closes the command's stdin */
+        json_t *labels;         /* {"k": "v"} kept in the record (den serve: docker's Labels), borrowed */
         bool session;           /* den session begin: a keeper without a main command */
         bool quiet;             /* a session's name not printed */
 };

@@ -196,6 +196,8 @@ int record_create(const struct engine_run_opts *o, struct image_info *ii, struct
                                  "ReadOnly", o->read_only, "Tty", o->tty, "AutoRemove", o->rm, "Publish",
                                  record_strv_json(o->publish), "AllowHostLoopback", o->allow_host_loopback,
                                  "Interactive", o->interactive, "StdinOnce", o->stdin_once);
+        if (o->labels)
+                json_object_set_new(opts, "Labels", json_deep_copy(o->labels));
         int r = secopt_record(o->security_opt, ctr_default_caps(), rr, opts, err);
         if (r < 0 || fs_mkdir_p(st->cdir, 0700) < 0) {
                 json_decref(req);
