@@ -13,6 +13,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -648,10 +649,49 @@ static struct {
         unsigned long gen;
 } seen[64];
 
-/* code -1: a change with no exit (a removal) */
+/* the attaches waiting, each woken through an eventfd of its own (they poll their client too) */
+struct waker {
+        int fd;
+        struct waker *next;
+};
+static struct waker *wakers;
+
+static int waker_add(void)
+{
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+                return -1;
+        struct waker *w = xcalloc(1, sizeof(*w));
+        w->fd = fd;
+        pthread_mutex_lock(&seen_lock);
+        w->next = wakers;
+        wakers = w;
+        pthread_mutex_unlock(&seen_lock);
+        return fd;
+}
+
+static void waker_del(int fd)
+{
+        if (fd < 0)
+                return;
+        pthread_mutex_lock(&seen_lock);
+        for (struct waker **pp = &wakers; *pp; pp = &(*pp)->next)
+                if ((*pp)->fd == fd) {
+                        struct waker *w = *pp;
+                        *pp = w->next;
+                        free(w);
+                        break;
+                }
+        pthread_mutex_unlock(&seen_lock);
+        close(fd);
+}
+
+/* code -1: a change with no exit (a start, a removal) */
 static void seen_note(const char *id, int code)
 {
         pthread_mutex_lock(&seen_lock);
+        for (struct waker *w = wakers; w; w = w->next)
+                (void) !eventfd_write(w->fd, 1);
         seen_gen++;
         if (code >= 0) {
                 size_t i = seen_gen % ELEMENTSOF(seen);
@@ -802,6 +842,8 @@ int api_ctr_start(struct api_req *q, struct api_reply *ret)
         /* with a terminal or input: started with its input from here (routes_exec.c) */
         int r = tty || in ? api_console_start(q->root, q->runroot, id, tty, in, once, &keeper, &err)
                           : engine_start(q->root, q->runroot, q->params[0], false, &err);
+        if (r >= 0)
+                seen_note(id, -1);
         if (r >= 0 && keeper > 0)
                 reap_later(q, id, keeper, autorm);
         else if (r >= 0) {
@@ -1171,16 +1213,20 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
         attach_typed(a, extra, n_extra);
         /* woken by the log growing (inotify) and the keeper's end (its pidfd), not only
          * every 50 ms: an interactive terminal's echo, and docker run's end, come at once */
-        int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), pidfd = -1;
+        int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), pidfd = -1, wake = waker_add();
         if (ino >= 0 && a->log_path)
                 inotify_add_watch(ino, a->log_path, IN_MODIFY);
         for (;;) {
                 /* the client's input goes to the console (once the container has one: docker
                  * run attaches before it starts); a hang-up ends the attach */
-                struct pollfd p[3] = { { .fd = fd, .events = in_open ? POLLIN : 0 },
+                struct pollfd p[4] = { { .fd = fd, .events = in_open ? POLLIN : 0 },
                                        { .fd = ino, .events = POLLIN },
-                                       { .fd = pidfd, .events = POLLIN } };
-                if (poll(p, 3, 50) > 0) {
+                                       { .fd = pidfd, .events = POLLIN },
+                                       { .fd = wake, .events = POLLIN } };
+                if (poll(p, 4, 50) > 0) {
+                        eventfd_t ev;
+                        if (p[3].revents)
+                                (void) !eventfd_read(wake, &ev);
                         if (p[1].revents)
                                 while (read(ino, buf, sizeof(buf)) > 0)
                                         ;
@@ -1230,6 +1276,7 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 close(ino);
         if (pidfd >= 0)
                 close(pidfd);
+        waker_del(wake);
         shutdown(fd, SHUT_WR);
         attach_free(a);
 }
