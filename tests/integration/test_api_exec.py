@@ -162,3 +162,46 @@ def test_a_client_gone_mid_exec_leaves_the_service_serving(api):
         time.sleep(0.2)
     assert json.loads(api.http("GET", f"/exec/{eid}/json")[2])["Running"] is False
     assert api("exec", "long", "echo", "still").stdout == "still\n"
+
+
+def test_sdk_run_streams_and_detaches(api):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url="unix://" + api.sock)
+    lines = list(client.containers.run("busybox", ["sh", "-c", "echo one; sleep 0.3; echo two"], stream=True))
+    assert b"".join(lines) == b"one\ntwo\n"
+    c = client.containers.run("busybox", ["sh", "-c", "echo bg; sleep 300"], detach=True)
+    end = time.time() + 10
+    while c.logs() != b"bg\n" and time.time() < end:
+        time.sleep(0.1)
+    assert c.logs() == b"bg\n"
+    c.reload()
+    assert c.status == "running"
+    c.remove(force=True)
+
+
+def test_clients_gone_mid_attach_leak_nothing(api):
+    """attaches dropped mid-stream, over and over: the service serves on, and holds no
+    more fds, threads or children than before"""
+    def counts():
+        pid = api.proc.pid
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task")), len(kids)
+
+    cid = api("run", "-d", "-i", "--name", "chatty", "busybox", "sh", "-c", "while :; do echo x; sleep 0.01; done").stdout.strip()
+    api.http("GET", "/_ping")
+    time.sleep(0.5)
+    before = counts()
+    for i in range(100):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(api.sock)
+        s.sendall(f"POST /containers/{cid}/attach?stream=1&stdout=1&stdin=1 HTTP/1.1\r\nHost: x\r\n"
+                  "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+        s.recv(4096)
+        if i % 2:
+            s.sendall(b"typed\n")
+        s.close()
+        assert api.http("GET", "/_ping")[0] == 200
+    time.sleep(1)
+    after = counts()
+    assert after[0] <= before[0] + 2 and after[1] <= before[1] + 2 and after[2] == before[2], (before, after)
+    assert api("inspect", "-f", "{{.State.Running}}", "chatty").stdout.strip() == "true"
