@@ -96,6 +96,10 @@ def test_push_then_pull_with_progress(api, registries):
     img = c.images.pull(ref, tag="1")
     assert f"{ref}:1" in img.tags
     c.close()
+    # pulls and pushes are in the event log
+    ev = api("events", "--since", "0", "--until", str(int(time.time()) + 1), "--filter", "type=image",
+             "--format", "{{.Action}}").stdout.split()
+    assert "pull" in ev and "push" in ev, ev
 
 
 @needs_registry

@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "lib/base/macro.h"
+#include "lib/runtime/events.h"
 #include "lib/store/image.h"
 #include "lib/store/layer.h"
 
@@ -447,8 +448,10 @@ int registry_pull(struct store *s, const char *refstr, const struct reg_opts *o,
         json_object_set_new(names, name, json_string(img.digest));
         r = image_names_save(s, names, err);
         json_decref(names);
-        if (r == 0)
+        if (r == 0) {
                 strcpy(ret, img.digest);
+                events_img(s->root, "pull", name, name);
+        }
 out:
         if (locked)
                 store_unlock(s);

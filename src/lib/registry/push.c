@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "lib/base/macro.h"
+#include "lib/runtime/events.h"
 #include "lib/store/image.h"
 
 /* an upload location: absolute, or a path on the registry */
@@ -194,8 +195,10 @@ int registry_push(struct store *s, const char *image, const char *dest, const st
         if (resp.status != 201) {
                 _cleanup_free_ char *t = reg_error_text(&resp);
                 r = err_set(err, -EIO, "%s: the registry refused the manifest: %s", name, t);
-        } else
+        } else {
                 strcpy(ret, man);
+                events_img(s->root, "push", dest, dest);
+        }
         reg_resp_free(&resp);
 out:
         reg_client_free(&c);
