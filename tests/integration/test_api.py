@@ -261,3 +261,22 @@ def test_socket_activation(tmp):
         if p.poll() is None:
             p.kill()
         ls.close()
+
+
+def test_logs_timestamps_since_until_and_inspect_times(api):
+    api("run", "--name", "t", "-v", "/tmp:/host-tmp:ro", "busybox", "sh", "-c", "echo early; sleep 2; echo late")
+    p = api("logs", "-t", "t")
+    lines = p.stdout.splitlines()
+    assert [x.split(" ", 1)[1] for x in lines] == ["early", "late"] and lines[0][:2] == "20", lines
+    # since: a second after the first line, only the second is left; until before it, only the first
+    first = time.mktime(time.strptime(lines[0].split(".")[0].split(" ")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert api("logs", "--since", str(int(first) + 1), "t").stdout == "late\n"
+    assert api("logs", "--until", str(int(first)), "t").stdout == "early\n"
+    info = json.loads(api("inspect", "t").stdout)[0]
+    assert info["State"]["StartedAt"][:2] == "20" and info["State"]["FinishedAt"] >= info["State"]["StartedAt"]
+    assert info["Mounts"] == [{"Type": "bind", "Source": "/tmp", "Destination": "/host-tmp", "Mode": "ro",
+                               "RW": False, "Propagation": "rprivate"}]
+    # the classic builder is announced; a log driver den does not keep is refused
+    assert api.http("GET", "/_ping")[1].get("Builder-Version") == "1"
+    p = api("run", "--log-driver", "none", "busybox", "true", check=False)
+    assert p.returncode != 0 and "LogConfig" in p.stderr

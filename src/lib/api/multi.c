@@ -112,7 +112,8 @@ static int send_fd(int s, int fd)
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
         c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_RIGHTS, c->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-        return sendmsg(s, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+        /* never blocking: a worker its user stopped (SIGSTOP) must not stall root's loop for all */
+        return sendmsg(s, &m, MSG_NOSIGNAL | MSG_DONTWAIT) == 1 ? 0 : -errno;
 }
 
 /* a fixed answer written by root to a connection it will not hand over */
@@ -161,8 +162,13 @@ static void hand_over(const struct api_multi_opts *o, int fd)
                         }
                         w = free_slot;
                 }
-                if (send_fd(w->sock, fd) == 0)
+                int r = send_fd(w->sock, fd);
+                if (r == 0)
                         return;
+                if (r == -EAGAIN) {
+                        refuse(fd, "den serve: your service is not taking connections (stopped?)");
+                        return;
+                }
                 /* gone: it is replaced */
                 close(w->sock);
                 kill(w->pid, SIGTERM);
@@ -217,7 +223,7 @@ int api_serve_multi(const struct api_multi_opts *o, struct err *err)
                 unlink(o->sockets[i]);
                 close(fds[i]);
         }
-        /* the workers end with their sockets closed (their connections run on) */
+        /* the workers end once their sockets close (connections in flight end with them) */
         for (size_t i = 0; i < MAX_WORKERS; i++)
                 if (workers[i].pid) {
                         close(workers[i].sock);

@@ -36,6 +36,8 @@ int api_ping(struct api_req *q, struct api_reply *ret)
         ret->body = xstrdup("OK");
         ret->body_len = 2;
         ret->content_type = "text/plain; charset=utf-8";
+        /* the classic builder (POST /build): docker's CLI asks for BuildKit only from a "2" */
+        ret->header = xstrdup("Builder-Version: 1");
         return 0;
 }
 

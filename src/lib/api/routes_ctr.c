@@ -88,6 +88,39 @@ static json_t *ports_json(json_t *publish, bool inspect)
         return out;
 }
 
+/* seconds since the epoch as docker's times (-1 or 0: never, docker's zero time) */
+static const char *rfc3339(json_int_t t, char buf[40])
+{
+        struct tm tm;
+        time_t tt = (time_t) t;
+        if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, 40, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                return "0001-01-01T00:00:00Z";
+        return buf;
+}
+
+/* the record's binds ("SRC:DST[:ro]") as inspect's Mounts */
+static json_t *mounts_json(json_t *vols)
+{
+        json_t *out = json_array(), *v;
+        size_t i;
+        json_array_foreach(vols, i, v)
+        {
+                _cleanup_free_ char *s = xstrdup(json_string_value(v) ?: "");
+                char *dst = strchr(s, ':');
+                if (!dst)
+                        continue;
+                *dst++ = '\0';
+                char *mode = strchr(dst, ':');
+                if (mode)
+                        *mode++ = '\0';
+                bool ro = mode && strcmp(mode, "ro") == 0;
+                json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", s,
+                                                     "Destination", dst, "Mode", mode ? mode : "", "RW", !ro,
+                                                     "Propagation", "rprivate"));
+        }
+        return out;
+}
+
 static json_t *labels_of(json_t *rec)
 {
         json_t *l = json_object_get(json_object_get(rec, "Options"), "Labels");
@@ -333,11 +366,13 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
         int code = (int) json_integer_value(json_object_get(rec, "ExitCode"));
         bool running = st && strcmp(st, "running") == 0;
         _cleanup_free_ char *name = xasprintf("/%s", json_string_value(json_object_get(rec, "Name")));
+        char started[40], finished[40];
         json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", st ? st : "unknown",
                                   "Running", running, "Paused", false, "Restarting", false, "OOMKilled", false, "Dead",
                                   false, "Pid", (int) json_integer_value(json_object_get(rec, "KeeperPid")), "ExitCode",
-                                  code < 0 ? 0 : code, "Error", "", "StartedAt", "0001-01-01T00:00:00Z", "FinishedAt",
-                                  "0001-01-01T00:00:00Z");
+                                  code < 0 ? 0 : code, "Error", "", "StartedAt",
+                                  rfc3339(json_integer_value(json_object_get(rec, "StartedAt")), started), "FinishedAt",
+                                  rfc3339(json_integer_value(json_object_get(rec, "FinishedAt")), finished));
         json_t *cmd = json_array_size(args) ? json_deep_copy(args) : json_array();
         json_t *config = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:O?,s:o,s:O,s:s,s:n,s:{}}", "Hostname",
                                    json_string_value(json_object_get(opt, "Hostname")) ?: "", "Domainname", "", "User",
@@ -363,6 +398,7 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
                               "Driver", "overlay", "RestartCount", 0, "Platform", "linux", "MountLabel", "", "Config",
                               config, "HostConfig", host, "Mounts", "NetworkSettings", "Networks");
         json_object_set_new(host, "PortBindings", ports_json(json_object_get(opt, "Publish"), true));
+        json_object_set_new(j, "Mounts", mounts_json(json_object_get(opt, "Volumes")));
         json_object_set_new(json_object_get(j, "NetworkSettings"), "Ports",
                             ports_json(json_object_get(opt, "Publish"), true));
         json_t *rest = json_array();
@@ -381,6 +417,8 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
 /* a JSON value docker's CLI sends for a field left alone: null, false, 0, "", [], {} (or all of its members so) */
 static bool json_empty(json_t *v)
 {
+        if (!v)
+                return true;
         const char *k;
         json_t *m;
         size_t i;
@@ -548,6 +586,13 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
         if (u1 || u2)
                 return api_error(rep, 400, "den does not support %s%s%s yet", u1 ? u1 : "", u1 && u2 ? ", " : "",
                                  u2 ? u2 : ""), -1;
+        /* the log den keeps is docker's json-file; no other driver, no isolation but the default */
+        const char *lt = json_string_value(json_object_get(json_object_get(h, "LogConfig"), "Type"));
+        if ((lt && *lt && strcmp(lt, "json-file") != 0) || !json_empty(json_object_get(json_object_get(h, "LogConfig"), "Config")))
+                return api_error(rep, 400, "HostConfig.LogConfig: den keeps json-file logs only, without options"), -1;
+        const char *iso = json_string_value(json_object_get(h, "Isolation"));
+        if (iso && *iso && strcmp(iso, "default") != 0)
+                return api_error(rep, 400, "HostConfig.Isolation %s: not on Linux", iso), -1;
         o->image = json_string_value(json_object_get(b, "Image"));
         if (!o->image || !*o->image)
                 return api_error(rep, 400, "config: Image is missing"), -1;
@@ -749,10 +794,23 @@ static void *reap(void *arg)
         struct err err = { 0 };
         if (p->keeper > 0)
                 waitpid(p->keeper, NULL, 0);
-        /* the keeper is gone: its exit file tells the code, noted before a removal takes it */
-        int code = engine_wait(p->root, p->runroot, p->id, &err);
-        api_console_drop(p->id);
-        seen_note(p->id, code < 0 ? 137 : code);
+        else
+                engine_wait(p->root, p->runroot, p->id, &err);
+        /* the keeper is gone: its exit file tells the code, noted before a removal takes it.
+         * Under the lock starts take: a client told of the end may start the container again
+         * at once, and that run's start must not be read as this run's end */
+        api_serial(true);
+        json_t *rec = NULL;
+        bool again = engine_inspect(p->root, p->runroot, p->id, &rec, &err) >= 0 &&
+                     json_is_true(json_object_get(json_object_get(rec, "State"), "Running"));
+        json_decref(rec);
+        err_clear(&err);
+        int code = again ? -1 : engine_wait(p->root, p->runroot, p->id, &err);
+        if (!again)
+                api_console_drop(p->id);
+        api_serial(false);
+        if (!again)
+                seen_note(p->id, code < 0 ? 137 : code);
         for (int i = 0; p->autorm && i < 50; i++) {
                 err_clear(&err);
                 api_serial(true);
@@ -892,7 +950,9 @@ static char *ctr_status(const char *root, const char *runroot, const char *ref, 
          * time to the nanosecond (engine.h: <runroot>/containers/<id>/exit) tells them apart */
         _cleanup_free_ char *ep = xasprintf("%s/containers/%s/exit", runroot, id);
         struct stat sb;
-        *finished = stat(ep, &sb) < 0 ? -1 : (long long) sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+        /* an empty one is a start under way (it is made anew, empty, before the keeper runs): no end yet */
+        *finished = stat(ep, &sb) < 0 || sb.st_size == 0 ? -1
+                                                         : (long long) sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
         json_decref(rec);
         return st;
 }
@@ -945,7 +1005,8 @@ static size_t wait_body(void *cls, char *buf, size_t max)
                                 break;
                         continue;
                 }
-                bool ended = !running && strcmp(st, "created") != 0 && (!next || seen_run || fin != w->finished);
+                /* a new end has an exit file of a new time (a start in progress has none for a moment) */
+                bool ended = !running && strcmp(st, "created") != 0 && (!next || seen_run || (fin > 0 && fin != w->finished));
                 if (ended && code < 0)
                         code = now;
                 if (ended && !removed)
@@ -1059,20 +1120,36 @@ static void frame(char **buf, size_t *len, int stream, const char *data, size_t 
 /* den's log is docker's json-file, one {"log","stream","time"} a line (a terminal's
  * output too, in pieces as read): the complete lines of data as docker's frames (raw with a tty)
  * appended to *buf; returns how much of data it used */
-static size_t log_frames(const char *data, size_t n, bool tty, bool want_out, bool want_err, char **buf, size_t *len)
+/* what of a log is wanted: streams, the time of each entry before it, a window of time */
+struct log_sel {
+        bool tty, out, err, ts;
+        time_t since, until; /* 0: open */
+};
+
+static size_t log_frames(const char *data, size_t n, const struct log_sel *s, char **buf, size_t *len)
 {
         const char *line = data, *nl;
         for (; line < data + n && (nl = memchr(line, '\n', (size_t) (data + n - line))); line = nl + 1) {
                 json_t *e = json_loadb(line, (size_t) (nl - line), 0, NULL);
                 const char *text = json_string_value(json_object_get(e, "log"));
                 const char *stream = json_string_value(json_object_get(e, "stream"));
+                const char *when = json_string_value(json_object_get(e, "time")) ?: "";
                 bool is_err = stream && strcmp(stream, "stderr") == 0;
                 size_t tl = json_string_length(json_object_get(e, "log"));
-                if (text && tty && want_out) {
+                time_t t = s->since || s->until ? format_parse_time(when) : 0;
+                if (!text || (s->since && t < s->since) || (s->until && t > s->until) ||
+                    (s->tty ? !s->out : !(is_err ? s->err : s->out))) {
+                        json_decref(e);
+                        continue;
+                }
+                _cleanup_free_ char *stamped = s->ts ? xasprintf("%s %.*s", when, (int) tl, text) : NULL;
+                if (stamped)
+                        text = stamped, tl = strlen(stamped);
+                if (s->tty) {
                         *buf = xrealloc(*buf, *len + tl + 1);
                         memcpy(*buf + *len, text, tl);
                         *len += tl;
-                } else if (text && !tty && (is_err ? want_err : want_out))
+                } else
                         frame(buf, len, is_err ? 2 : 1, text, tl);
                 json_decref(e);
         }
@@ -1092,6 +1169,8 @@ struct attach {
         size_t n_typed;
         bool in_end, in_end_sent;
         unsigned long failures; /* start_failures() as it began */
+        bool ts;               /* logs: each entry's time before it */
+        time_t since, until;   /* logs: the window (0: open) */
         char *log_path;
         bool was_created;      /* not started when attached: its first end is the one to wait for */
         long long finished;    /* when it last ended as the attach began */
@@ -1116,7 +1195,8 @@ static void attach_read(struct attach *a, char **pend, size_t *n_pend, char **ou
                 memcpy(*pend + *n_pend, chunk, (size_t) k);
                 *n_pend += (size_t) k;
         }
-        size_t used = log_frames(*pend, *n_pend, a->tty, a->out, a->err, out, n_out);
+        struct log_sel s = { .tty = a->tty, .out = a->out, .err = a->err, .ts = a->ts, .since = a->since, .until = a->until };
+        size_t used = log_frames(*pend, *n_pend, &s, out, n_out);
         memmove(*pend, *pend + used, *n_pend - used);
         *n_pend -= used;
 }
@@ -1195,9 +1275,11 @@ static int keeper_pidfd(struct attach *a)
         return pid > 0 ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
 }
 
+#define TYPED_MAX (1u << 20) /* input kept for a container that has no console (yet): past this, dropped */
+
 static void attach_typed(struct attach *a, const char *data, size_t n)
 {
-        if (!a->in || !n)
+        if (!a->in || !n || a->n_typed + n > TYPED_MAX)
                 return;
         a->typed = xrealloc(a->typed, a->n_typed + n);
         memcpy(a->typed + a->n_typed, data, n);
@@ -1263,7 +1345,8 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 if (!seen_run && start_failed_since(a->id, a->failures))
                         break;
                 /* ended (or removed, --rm): what the log still holds, then the end */
-                if (!st || (strcmp(st, "created") != 0 && (seen_run || a->was_created || fin != a->finished || a->off > a->off0))) {
+                if (!st || (strcmp(st, "created") != 0 &&
+                            (seen_run || a->was_created || (fin > 0 && fin != a->finished) || a->off > a->off0))) {
                         /* the keeper may still be moving the last output into the log: until it is gone */
                         struct err err = { 0 };
                         engine_wait(a->root, a->runroot, a->id, &err);
@@ -1356,16 +1439,23 @@ int api_ctr_logs(struct api_req *q, struct api_reply *ret)
                 n_lines += data[i] == '\n';
         for (size_t skip = keep >= 0 && (size_t) keep < n_lines ? n_lines - (size_t) keep : 0; skip && start < got; start++)
                 skip -= data[start] == '\n';
-        log_frames(data + start, got - start, tty, api_query_bool(q, "stdout"), api_query_bool(q, "stderr"), &ret->body,
-                   &ret->body_len);
-        if (!api_query_bool(q, "follow"))
+        /* since and until: seconds since the epoch, maybe with a fraction (docker's CLI turns
+         * "10m" or a date into that) */
+        const char *since = api_query(q, "since"), *until = api_query(q, "until");
+        struct log_sel s = { .tty = tty, .out = api_query_bool(q, "stdout"), .err = api_query_bool(q, "stderr"),
+                             .ts = api_query_bool(q, "timestamps"), .since = since ? (time_t) atoll(since) : 0,
+                             .until = until ? (time_t) atoll(until) : 0 };
+        log_frames(data + start, got - start, &s, &ret->body, &ret->body_len);
+        /* a window that has ended is all there is to follow */
+        if (!api_query_bool(q, "follow") || (s.until && s.until <= time(NULL)))
                 return 0;
         /* then what comes, until the command ends: its headers at once, as docker's */
         struct follow *f = xcalloc(1, sizeof(*f));
         f->a = xcalloc(1, sizeof(*f->a));
         f->a->root = xstrdup(q->root), f->a->runroot = q->runroot ? xstrdup(q->runroot) : NULL;
         f->a->id = xstrdup(q->params[0]);
-        f->a->tty = tty, f->a->out = api_query_bool(q, "stdout"), f->a->err = api_query_bool(q, "stderr");
+        f->a->tty = tty, f->a->out = s.out, f->a->err = s.err;
+        f->a->ts = s.ts, f->a->since = s.since, f->a->until = s.until;
         f->a->logfd = TAKE_FD(fd);
         f->a->off = from + (off_t) got;
         f->out = TAKE_PTR(ret->body);

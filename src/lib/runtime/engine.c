@@ -400,6 +400,8 @@ int engine_inspect(const char *root, const char *runroot, const char *container,
                                                                      "ExitCode", code, "Running", running));
                         if (running)
                                 json_object_set_new(rec, "KeeperPid", json_integer(t.keeper));
+                        json_object_set_new(rec, "StartedAt", json_integer(run_file_mtime(rr, t.id, "keeper.pid")));
+                        json_object_set_new(rec, "FinishedAt", json_integer(run_file_mtime(rr, t.id, "exit")));
                         *ret = rec;
                 }
         }
