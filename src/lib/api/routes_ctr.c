@@ -26,6 +26,7 @@
 #include "lib/base/log.h"
 #include "lib/base/macro.h"
 #include "lib/base/signal.h"
+#include "lib/runtime/ctr.h"
 #include "lib/runtime/engine.h"
 #include "lib/runtime/format.h"
 
@@ -898,17 +899,11 @@ int api_ctr_start(struct api_req *q, struct api_reply *ret)
         json_decref(rec);
         pid_t keeper = 0;
         /* with a terminal or input: started with its input from here (routes_exec.c) */
+        /* the keeper's pid from the start itself: a quick command may be over before an inspect */
         int r = tty || in ? api_console_start(q->root, q->runroot, id, tty, in, once, &keeper, &err)
-                          : engine_start(q->root, q->runroot, q->params[0], false, &err);
-        if (r >= 0)
+                          : ctr_start_io(q->root, q->runroot, id, NULL, &keeper, &err);
+        if (r >= 0) {
                 seen_note(id, -1);
-        if (r >= 0 && keeper > 0)
-                reap_later(q, id, keeper, autorm);
-        else if (r >= 0) {
-                rec = NULL;
-                if (engine_inspect(q->root, q->runroot, id, &rec, &err) >= 0)
-                        keeper = (pid_t) json_integer_value(json_object_get(rec, "KeeperPid"));
-                json_decref(rec);
                 reap_later(q, id, keeper, autorm);
         }
         if (r == -EBUSY) {

@@ -539,9 +539,10 @@ static void exec_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 const char *m = x->error;
                 send_frame(fd, x->e->tty, 2, m, strlen(m));
                 send_frame(fd, x->e->tty, 2, "\n", 1);
-                shutdown(fd, SHUT_WR);
+                /* the code first: the client inspects the exec once the stream ends */
                 exec_ended(x->e, x->error_code);
                 exec_run_free(x);
+                shutdown(fd, SHUT_WR);
                 return;
         }
         exec_relay(x, fd, extra, n_extra);

@@ -3,6 +3,7 @@
  * one thread per connection (a /wait or a followed log blocks its own thread
  * only), bodies collected up to API_BODY_MAX, /vN.NN/ prefixes checked and
  * stripped, then the route table (routes.c). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -560,6 +562,77 @@ static int recv_conn(int s)
         return fd;
 }
 
+/* The service is the parent of what its starts leave running: keepers (each reaped by its
+ * reaper thread) and a container's network helpers (slirp4netns or pasta, and its watcher),
+ * which a den run leaves to init when it exits.  Those end with their container and would
+ * stay zombies of a service that lives on: a child found dead at two looks a second apart
+ * is one nobody waits for, and is reaped (code that waits for its own child does so at once). */
+#define MAX_ZOMBIES 64
+
+static size_t dead_children(pid_t *out, size_t max)
+{
+        size_t n = 0;
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *de;
+        while (d && (de = readdir(d)) && n < max) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char p[300], buf[4096];
+                snprintf(p, sizeof(p), "/proc/self/task/%s/children", de->d_name);
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+                ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+                if (k <= 0)
+                        continue;
+                buf[k] = '\0';
+                for (char *s = buf, *e; *s && n < max; s = e) {
+                        long pid = strtol(s, &e, 10);
+                        if (e == s)
+                                break;
+                        char sp[64], st[512];
+                        snprintf(sp, sizeof(sp), "/proc/%ld/stat", pid);
+                        _cleanup_close_ int sfd = open(sp, O_RDONLY | O_CLOEXEC);
+                        ssize_t m = sfd >= 0 ? read(sfd, st, sizeof(st) - 1) : -1;
+                        if (m <= 0)
+                                continue;
+                        st[m] = '\0';
+                        char *rp = strrchr(st, ')');
+                        if (rp && rp[1] == ' ' && rp[2] == 'Z')
+                                out[n++] = (pid_t) pid;
+                }
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+static void *zombie_sweeper(void *arg)
+{
+        pid_t before[MAX_ZOMBIES];
+        size_t n_before = 0;
+        for (;;) {
+                sleep(1);
+                pid_t now[MAX_ZOMBIES];
+                size_t n = dead_children(now, MAX_ZOMBIES);
+                for (size_t i = 0; i < n; i++)
+                        for (size_t j = 0; j < n_before; j++)
+                                if (now[i] == before[j])
+                                        waitpid(now[i], NULL, WNOHANG);
+                memcpy(before, now, n * sizeof(*now));
+                n_before = n;
+        }
+        return arg;
+}
+
+static void sweeper_start(void)
+{
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        pthread_create(&t, &a, zombie_sweeper, NULL);
+        pthread_attr_destroy(&a);
+}
+
 static bool idle_for(int secs)
 {
         pthread_mutex_lock(&idle_lock);
@@ -573,6 +646,7 @@ int api_serve(const struct api_opts *o, struct err *err)
         struct MHD_Daemon *d[API_MAX_SOCKETS] = { 0 }, *ld[API_MAX_SOCKETS] = { 0 };
         int r = 0;
         last_done = time(NULL);
+        sweeper_start();
         for (size_t i = 0; i < o->n_sockets && r >= 0; i++) {
                 int fd = api_listen_unix(o->sockets[i], 0600, err);
                 if (fd < 0) {
