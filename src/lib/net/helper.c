@@ -612,7 +612,8 @@ int net_attach(pid_t target, int userns_fd, int netns_fd, const struct net_conf 
         if (w == 0) {
                 setsid();
                 int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-                /* fds from 20 up first, so that none is overwritten on the way to 3.. */
+                /* first above every one of them (a long-lived den serve holds high fds: from a fixed
+                 * base, a copy could land on a source not yet copied), then down to 3.. */
                 int base = 20, fds[4 + 16 + 1];
                 size_t nf = 0;
                 fds[nf++] = kfd;
@@ -622,6 +623,9 @@ int net_attach(pid_t target, int userns_fd, int netns_fd, const struct net_conf 
                 for (int i = 0; i < n_udp; i++)
                         fds[nf++] = udp[i];
                 fds[nf++] = keeper_exe >= 0 ? keeper_exe : nul;
+                for (size_t i = 0; i < nf; i++)
+                        if (fds[i] >= base)
+                                base = fds[i] + 1;
                 for (size_t i = 0; i < nf; i++)
                         if (fds[i] < 0 || dup3(fds[i], base + (int) i, 0) < 0)
                                 _exit(1);
