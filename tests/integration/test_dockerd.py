@@ -205,7 +205,9 @@ def test_run_exit_code_exec_stop(docker):
 
 
 def test_pause_unpause(docker):
-    docker("run", "-d", "--name", "p1", "den-busybox:1", "sh", "-c", "while :; do echo x > /tmp/t; sleep 0.05; done")
+    # the file replaced whole (a rename), never seen empty between a truncation and a write
+    docker("run", "-d", "--name", "p1", "den-busybox:1", "sh", "-c",
+           "while :; do echo x > /tmp/t.new; busybox mv /tmp/t.new /tmp/t; sleep 0.05; done")
     docker("pause", "p1")
     assert docker.inspect("p1", "{{.State.Status}} {{.State.Paused}}") == "paused true"
     assert docker("exec", "p1", "true", check=False).returncode != 0
