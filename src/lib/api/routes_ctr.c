@@ -1192,8 +1192,10 @@ static void attach_read(struct attach *a, char **pend, size_t *n_pend, char **ou
         }
         struct log_sel s = { .tty = a->tty, .out = a->out, .err = a->err, .ts = a->ts, .since = a->since, .until = a->until };
         size_t used = log_frames(*pend, *n_pend, &s, out, n_out);
-        memmove(*pend, *pend + used, *n_pend - used);
-        *n_pend -= used;
+        if (used) {
+                memmove(*pend, *pend + used, *n_pend - used);
+                *n_pend -= used;
+        }
 }
 
 /* the same, sent; false when the client is gone */
