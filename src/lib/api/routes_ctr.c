@@ -732,14 +732,18 @@ static void waker_del(int fd)
         close(fd);
 }
 
-/* code -1: a change with no exit (a start, a removal) */
+/* code >= 0: an exit; SEEN_START_FAILED: a start that failed (an attach waiting for the
+ * container to run ends: docker run -i attaches first, a newer CLI waits for the attach after
+ * a failed start); -1: a change to wake for, kept nowhere (a start, a removal) */
+#define SEEN_START_FAILED (-2)
+
 static void seen_note(const char *id, int code)
 {
         pthread_mutex_lock(&seen_lock);
         for (struct waker *w = wakers; w; w = w->next)
                 (void) !eventfd_write(w->fd, 1);
         seen_gen++;
-        if (code >= 0) {
+        if (code != -1) {
                 size_t i = seen_gen % ELEMENTSOF(seen);
                 snprintf(seen[i].id, sizeof(seen[i].id), "%s", id);
                 seen[i].code = code;
@@ -757,20 +761,27 @@ static unsigned long seen_now(void)
         return g;
 }
 
-/* the last exit of id noted after generation since */
-static bool seen_exit(const char *id, unsigned long since, int *code)
+/* the last exit of id (or, failed, its failed start) noted after generation since */
+static bool seen_find(const char *id, unsigned long since, bool failed, int *code)
 {
         bool hit = false;
         unsigned long best = 0;
         pthread_mutex_lock(&seen_lock);
         for (size_t i = 0; i < ELEMENTSOF(seen); i++)
-                if (seen[i].gen > since && seen[i].gen > best && strcmp(seen[i].id, id) == 0) {
+                if (seen[i].gen > since && seen[i].gen > best && strcmp(seen[i].id, id) == 0 &&
+                    (failed ? seen[i].code == SEEN_START_FAILED : seen[i].code >= 0)) {
                         best = seen[i].gen;
-                        *code = seen[i].code;
+                        if (code)
+                                *code = seen[i].code;
                         hit = true;
                 }
         pthread_mutex_unlock(&seen_lock);
         return hit;
+}
+
+static bool seen_exit(const char *id, unsigned long since, int *code)
+{
+        return seen_find(id, since, false, code);
 }
 
 /* until something is noted after *gen, or ms pass */
@@ -849,43 +860,6 @@ static void reap_later(struct api_req *q, const char *id, pid_t keeper, bool aut
         pthread_attr_destroy(&a);
 }
 
-/* containers whose start failed lately: an attach waiting for one to run ends (docker
- * run -i attaches first; a newer CLI waits for the attach after a failed start) */
-static pthread_mutex_t failed_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-        char id[65];
-        unsigned long gen;
-} failed[32];
-static unsigned long failed_gen;
-
-static void start_failed(const char *id)
-{
-        pthread_mutex_lock(&failed_lock);
-        failed_gen++;
-        snprintf(failed[failed_gen % ELEMENTSOF(failed)].id, sizeof(failed[0].id), "%s", id);
-        failed[failed_gen % ELEMENTSOF(failed)].gen = failed_gen;
-        pthread_mutex_unlock(&failed_lock);
-}
-
-/* the failure count now, or whether id failed to start after count since */
-static unsigned long start_failures(void)
-{
-        pthread_mutex_lock(&failed_lock);
-        unsigned long g = failed_gen;
-        pthread_mutex_unlock(&failed_lock);
-        return g;
-}
-
-static bool start_failed_since(const char *id, unsigned long since)
-{
-        bool hit = false;
-        pthread_mutex_lock(&failed_lock);
-        for (size_t i = 0; i < ELEMENTSOF(failed) && !hit; i++)
-                hit = failed[i].gen > since && strcmp(failed[i].id, id) == 0;
-        pthread_mutex_unlock(&failed_lock);
-        return hit;
-}
-
 int api_ctr_start(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
@@ -911,7 +885,7 @@ int api_ctr_start(struct api_req *q, struct api_reply *ret)
                 return 0;
         }
         if (r < 0) {
-                start_failed(id);
+                seen_note(id, SEEN_START_FAILED);
                 return api_fail(ret, &err);
         }
         ret->status = 204;
@@ -1163,7 +1137,7 @@ struct attach {
         char *typed;           /* input not yet taken (the container has not started) */
         size_t n_typed;
         bool in_end, in_end_sent;
-        unsigned long failures; /* start_failures() as it began */
+        unsigned long failures; /* seen_now() as it began: a failed start after it ends the attach */
         bool ts;               /* logs: each entry's time before it */
         time_t since, until;   /* logs: the window (0: open) */
         char *log_path;
@@ -1339,7 +1313,7 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                                 pidfd = keeper_pidfd(a);
                         continue;
                 }
-                if (!seen_run && start_failed_since(a->id, a->failures))
+                if (!seen_run && seen_find(a->id, a->failures, true, NULL))
                         break;
                 /* ended (or removed, --rm): what the log still holds, then the end */
                 if (!st || (strcmp(st, "created") != 0 &&
@@ -1373,7 +1347,7 @@ int api_ctr_attach(struct api_req *q, struct api_reply *ret)
         a->tty = json_is_true(json_object_get(json_object_get(rec, "Options"), "Tty"));
         a->was_created = strcmp(json_string_value(json_object_get(rec, "Status")) ?: "", "created") == 0;
         a->out = api_query_bool(q, "stdout"), a->err = api_query_bool(q, "stderr");
-        a->failures = start_failures();
+        a->failures = seen_now();
         a->in = api_query_bool(q, "stdin") && json_is_true(json_object_get(json_object_get(rec, "Options"), "Interactive"));
         json_decref(rec);
         int code;
