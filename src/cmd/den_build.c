@@ -35,17 +35,7 @@ static const char build_usage[] =
 
 static int fetch(void *ud, const char *ref, struct err *err)
 {
-        struct den_global *g = ud;
-        struct store s;
-        int r = store_open(g->root, &s, err);
-        if (r < 0)
-                return r;
-        struct reg_opts o;
-        reg_opts_init(&o);
-        char man[DIGEST_STR_MAX];
-        r = registry_pull(&s, ref, &o, man, err);
-        store_close(&s);
-        return r;
+        return registry_pull_root(((struct den_global *) ud)->root, ref, err);
 }
 
 /* CONTEXT "-": a tar (extracted into dir, safely) or a bare Dockerfile (*ret_df) */

@@ -47,6 +47,15 @@ def subid_range():
     raise RuntimeError("no sub-ids")
 
 
+def tun_usable():
+    """whether this user can open /dev/net/tun (pasta and slirp4netns need it)"""
+    try:
+        os.close(os.open("/dev/net/tun", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
 def make_rootfs(path):
     """A busybox + denprobe root filesystem."""
     for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "root", "mnt"):

@@ -12,16 +12,9 @@ import urllib.request
 import pytest
 
 from apiserve import api  # noqa: F401 (api: the fixture)
+from conftest import tun_usable
 
 COMPOSE = shutil.which("docker-compose")
-
-
-def tun_usable():
-    try:
-        os.close(os.open("/dev/net/tun", os.O_RDWR))
-        return True
-    except OSError:
-        return False
 
 
 # a published port needs a private network: pasta or slirp4netns, which need /dev/net/tun

@@ -11,16 +11,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, derived_image
+from conftest import ROOT, derived_image, tun_usable
 from test_den_run import den, image  # noqa: F401 (fixtures)
-
-
-def tun_usable():
-    try:
-        os.close(os.open("/dev/net/tun", os.O_RDWR))
-        return True
-    except OSError:
-        return False
 
 
 # pasta (Debian 12's) cannot join a root container's namespaces: as root only slirp4netns

@@ -52,17 +52,7 @@ static void build_job_free(struct build_job *j)
 
 static int build_fetch(void *ud, const char *ref, struct err *err)
 {
-        struct build_job *j = ud;
-        struct store s;
-        int r = store_open(j->root, &s, err);
-        if (r < 0)
-                return r;
-        struct reg_opts o;
-        reg_opts_init(&o);
-        char man[DIGEST_STR_MAX];
-        r = registry_pull(&s, ref, &o, man, err);
-        store_close(&s);
-        return r;
+        return registry_pull_root(((struct build_job *) ud)->root, ref, err);
 }
 
 static void *build_thread(void *p)

@@ -556,3 +556,17 @@ out:
         reg_ref_free(&ref);
         return r;
 }
+
+int registry_pull_root(const char *root, const char *ref, struct err *err)
+{
+        struct store s;
+        int r = store_open(root, &s, err);
+        if (r < 0)
+                return r;
+        struct reg_opts o;
+        reg_opts_init(&o);
+        char man[DIGEST_STR_MAX];
+        r = registry_pull(&s, ref, &o, man, err);
+        store_close(&s);
+        return r;
+}

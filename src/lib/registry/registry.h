@@ -52,6 +52,8 @@ void reg_opts_init(struct reg_opts *o);
  * the store, layers unpacked as they complete; names the image; the manifest
  * digest in ret. */
 int registry_pull(struct store *s, const char *ref, const struct reg_opts *o, char ret[72], struct err *err);
+/* the same into the store at root, with the default options (a build's FROM of a missing image) */
+int registry_pull_root(const char *root, const char *ref, struct err *err);
 /* den push: the blobs the registry lacks (HEAD, cross-repository mount when
  * the blob came from another repository of the same registry), then the manifest. */
 int registry_push(struct store *s, const char *image, const char *dest, const struct reg_opts *o, char ret[72],
