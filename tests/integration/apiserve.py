@@ -51,7 +51,9 @@ def api(tmp):
     # a short path: sun_path holds 108 bytes, pytest's directories can be long
     sockdir = tempfile.mkdtemp(prefix="denapi")
     sock = os.path.join(sockdir, "den.sock")
-    proc = subprocess.Popen([DEN, "--root", root, "--runroot", runroot, "serve", "-H", "unix://" + sock],
+    # DEN_SERVE_WRAP="valgrind -q": the service under a debugging tool
+    wrap = os.environ.get("DEN_SERVE_WRAP", "").split()
+    proc = subprocess.Popen([*wrap, DEN, "--root", root, "--runroot", runroot, "serve", "-H", "unix://" + sock],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(sock, proc)
     env = dict(os.environ, DOCKER_HOST="unix://" + sock, DOCKER_CONFIG=os.path.join(tmp, "dockercfg"))
@@ -75,6 +77,7 @@ def api(tmp):
     for cid in den("ps", "-a", "-q", check=False).stdout.split():
         den("rm", "-f", cid, check=False)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
+    rc = proc.wait(timeout=20)
+    assert rc == 0, f"den serve ended with {rc}: {proc.stderr.read()[-4000:]}"
     assert not os.path.exists(sock), "den serve left its socket behind"
     shutil.rmtree(sockdir, ignore_errors=True)

@@ -148,17 +148,17 @@ def test_top_stats_pause(api):
     p = api("top", "t", "-o", "pid,args")
     head, *rows = p.stdout.splitlines()
     assert head.split() == ["PID", "COMMAND"] and any(r.split(None, 1)[1] == "sleep 302" for r in rows), p.stdout
-    assert not any("pytest" in r for r in rows)
+    assert not any("pytest" in r for r in rows), rows
     p = api("top", "t", "-o", "args", check=False)
     assert p.returncode != 0 and "PID" in p.stderr
     # one sample: CPU %, memory and the count of processes as docker prints them
     p = api("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "t")
     name, cpu, mem, _, limit, pids = p.stdout.split()
-    assert name == "t" and cpu.endswith("%") and mem[0].isdigit() and limit[0].isdigit() and int(pids) >= 3
+    assert name == "t" and cpu.endswith("%") and mem[0].isdigit() and limit[0].isdigit() and int(pids) >= 2
     st, _, body = api.http("GET", "/v1.41/containers/t/stats?stream=false")
     s = json.loads(body)
     assert st == 200 and s["memory_stats"]["usage"] > 0 and s["cpu_stats"]["online_cpus"] >= 1
-    assert s["precpu_stats"]["system_cpu_usage"] > 0 and s["pids_stats"]["current"] >= 3
+    assert s["precpu_stats"]["system_cpu_usage"] > 0 and s["pids_stats"]["current"] >= 2
     # streamed: one JSON a second
     c = __import__("apiserve").UnixHTTP(api.sock)
     c.request("GET", "/v1.41/containers/t/stats")
@@ -263,7 +263,7 @@ def test_docker_20_10(api, tmp):
     assert "A /tmp/h" in d("diff", "o").splitlines()
     assert "sleep 300" in d("top", "o")
     name, pids = d("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "o").split()
-    assert name == "o" and int(pids) >= 2
+    assert name == "o" and int(pids) >= 1
     d("restart", "-t", "0", "o")
     assert d("ps", "-f", "status=running", "--format", "{{.Names}}").split() == ["o"]
     d("export", "-o", os.path.join(tmp, "o.tar"), "o")

@@ -30,7 +30,7 @@ struct api_reply {
         size_t body_len;
         const char *content_type; /* NULL: application/json */
         /* set: the connection is taken over (101 UPGRADED) and given to hijack, on a thread of
-         * its own, which owns cls (frees it) and must not close fd; extra: what the client sent
+         * its own, which owns cls (frees it) and must not close fd (a blocking socket); extra: what the client sent
          * after the request, already read from fd (stdin typed ahead), n_extra bytes */
         void (*hijack)(void *cls, int fd, const char *extra, size_t n_extra);
         /* set: the headers go at once and the body is what gen writes, called until it returns 0
@@ -40,6 +40,8 @@ struct api_reply {
         void *gen_cls;
         void (*gen_free)(void *cls);
         void *hijack_cls;
+        /* the client left before the 101 went out: hijack never runs, this frees cls instead */
+        void (*hijack_drop)(void *cls);
         char *header; /* one more header, "Name: value" (owned, free()d): the archive routes' path stat */
 };
 

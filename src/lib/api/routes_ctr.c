@@ -1335,6 +1335,11 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
         attach_free(a);
 }
 
+static void attach_drop(void *cls)
+{
+        attach_free(cls);
+}
+
 int api_ctr_attach(struct api_req *q, struct api_reply *ret)
 {
         struct err err = { 0 };
@@ -1371,6 +1376,7 @@ int api_ctr_attach(struct api_req *q, struct api_reply *ret)
         ret->content_type = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
         ret->hijack = attach_stream;
         ret->hijack_cls = a;
+        ret->hijack_drop = attach_drop;
         return 0;
 }
 

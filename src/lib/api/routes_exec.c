@@ -557,6 +557,30 @@ static void *exec_detached(void *arg)
         return NULL;
 }
 
+/* exec_finish() on a thread of its own: the command runs on without a client */
+static void exec_finish_later(struct exec_run *x)
+{
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &a, exec_detached, x) != 0)
+                exec_finish(x);
+        pthread_attr_destroy(&a);
+}
+
+/* the client left before its stream began */
+static void exec_drop(void *cls)
+{
+        struct exec_run *x = cls;
+        if (!x->error) {
+                exec_finish_later(x);
+                return;
+        }
+        exec_ended(x->e, x->error_code);
+        exec_run_free(x);
+}
+
 /* the exec's process started: pipes or a terminal as it asked */
 static int exec_spawn(struct api_req *q, struct exec *e, unsigned rows, unsigned cols, struct exec_run *x,
                       bool detach)
@@ -646,13 +670,7 @@ static int api_exec_start(struct api_req *q, struct api_reply *ret)
                         exec_run_free(x);
                         return 0;
                 }
-                pthread_t t;
-                pthread_attr_t a;
-                pthread_attr_init(&a);
-                pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-                if (pthread_create(&t, &a, exec_detached, x) != 0)
-                        exec_finish(x);
-                pthread_attr_destroy(&a);
+                exec_finish_later(x);
                 ret->status = 200;
                 return 0;
         }
@@ -660,6 +678,7 @@ static int api_exec_start(struct api_req *q, struct api_reply *ret)
         ret->content_type = e->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
         ret->hijack = exec_stream;
         ret->hijack_cls = x;
+        ret->hijack_drop = exec_drop;
         return 0;
 }
 

@@ -150,11 +150,11 @@ int engine_pids(const char *root, const char *runroot, const char *container, pi
         }
         if (d)
                 closedir(d);
-        out[n++] = t.keeper;
-        /* breadth first over the found ones: each round adds the children of the known */
-        for (size_t k = 0; k < n; k++)
+        /* breadth first from the keeper (not itself: not the container's, as docker top
+         * leaves out containerd's shim): each round adds the children of the known */
+        for (size_t k = 0; k <= n; k++)
                 for (size_t i = 0; i < nall; i++)
-                        if (all[i][1] == out[k]) {
+                        if (all[i][1] == (k ? out[k - 1] : t.keeper)) {
                                 if (n == cap)
                                         out = xrealloc(out, (cap *= 2) * sizeof(pid_t));
                                 out[n++] = all[i][0];

@@ -107,7 +107,7 @@ int engine_archive_put(const char *root, const char *runroot, const char *contai
 /* docker diff: the paths its overlay upper directory changed, [{Path, Kind}] (0 modified,
  * 1 added, 2 deleted); -EOPNOTSUPP for a plain copy of its image */
 int engine_changes(const char *root, const char *runroot, const char *container, json_t **ret, struct err *err);
-/* the host pids of a running container: its keeper first, then its descendants; -ESRCH when not running */
+/* the host pids of a running container: its keeper's descendants (not the keeper); -ESRCH when not running */
 int engine_pids(const char *root, const char *runroot, const char *container, pid_t **ret, size_t *ret_n,
                 struct err *err);
 /* the bytes on disk of a container's changes (its overlay upper directory; 0 for a plain copy) */
