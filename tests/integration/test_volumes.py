@@ -1,0 +1,482 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Volumes (issue 15) through the den CLI: named volumes that outlive their
+containers, populated from the image on first use with their owners, nocopy,
+:ro, the --mount forms, anonymous volumes (-v /path and an image's VOLUME) and
+their removal with rm -v and run --rm, --volumes-from, the removal rules, ls and
+its filters, inspect, create, names, prune, system df, tmpfs and bind volumes.
+
+The test image is a busybox root whose /data (and /data/f, "hi") belong to
+1000:1000.  Without sub-ids every entry of an imported layer is the user's, so
+there the owners inside are 0 and `-u 1000` cannot run: those checks need
+MANY_IDS."""
+import json
+import os
+import re
+import subprocess
+import tarfile
+
+import pytest
+
+from conftest import BUSYBOX, ROOT, derived_image, has_subids, make_rootfs
+from test_den_run import den  # noqa: F401 (fixture)
+
+MANY_IDS = ROOT or has_subids()
+needs_ids = pytest.mark.skipif(not MANY_IDS, reason="ids other than 0 need sub-ids (a single-id map holds only 0)")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+OWNER = "1000" if MANY_IDS else "0"
+
+
+# ---------------------------------------------------------------- helpers
+
+@pytest.fixture
+def img(den, tmp):
+    """vimg: busybox (every applet), appuser 1000 in /etc/passwd, /data and /data/f ("hi")
+    owned by 1000:1000, /v/seed ("seed") owned by root"""
+    rootfs = os.path.join(tmp, "vroot")
+    make_rootfs(rootfs)
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for a in applets:
+        link = os.path.join(rootfs, "bin", a)
+        if a != "busybox" and not os.path.lexists(link):
+            os.symlink("busybox", link)
+    open(os.path.join(rootfs, "etc", "passwd"), "w").write(
+        "root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000::/data:/bin/sh\n")
+    open(os.path.join(rootfs, "etc", "group"), "w").write("root:x:0:\nappgroup:x:1000:\n")
+    os.makedirs(os.path.join(rootfs, "data"))
+    open(os.path.join(rootfs, "data", "f"), "w").write("hi\n")
+    os.makedirs(os.path.join(rootfs, "v"))
+    open(os.path.join(rootfs, "v", "seed"), "w").write("seed\n")
+
+    def owners(ti):
+        ti.uid = ti.gid = 1000 if ti.name in ("./data", "./data/f") else 0
+        ti.uname = ti.gname = ""
+        return ti
+    tarball = os.path.join(tmp, "vroot.tar")
+    with tarfile.open(tarball, "w") as t:
+        t.add(rootfs, arcname=".", filter=owners)
+    den("import", tarball, "vimg")
+    yield "vimg"
+    # volume content may belong to sub-ids the test's user cannot remove from the host:
+    # den removes it, after the containers that hold it
+    p = subprocess.run(den.cmd("ps", "-a", "-q"), capture_output=True, text=True)
+    for cid in p.stdout.split():
+        subprocess.run(den.cmd("rm", "-f", cid), capture_output=True)
+    subprocess.run(den.cmd("volume", "prune", "-a", "-f"), capture_output=True)
+
+
+def volume_image(den, tmp, base, name="vvol"):
+    """base with VOLUME /v (its /v holds seed)"""
+    def vol(cfg):
+        cfg.setdefault("config", {})["Volumes"] = {"/v": {}}
+    derived_image(den, base, tmp, name, config=vol)
+    return name
+
+
+def names(den, *args):
+    """den volume ls -q [ARGS] as a sorted list"""
+    return sorted(den("volume", "ls", "-q", *args).stdout.split())
+
+
+def anonymous(den):
+    return [n for n in names(den) if HEX64.match(n)]
+
+
+def inspect(den, name):
+    out = json.loads(den("volume", "inspect", name).stdout)
+    assert isinstance(out, list) and len(out) == 1, out
+    return out[0]
+
+
+def sh(den, image, *args, check=True):
+    """den run --rm ARGS IMAGE sh -c SCRIPT (the script last in args)"""
+    *opts, script = args
+    return den("run", "--rm", *opts, image, "sh", "-c", script, check=check)
+
+
+def record(den, name):
+    """the container's record (Options.Volumes, AnonVolumes, Tmpfs)"""
+    cid = json.loads(den("inspect", name).stdout)[0]["Id"]
+    return json.load(open(os.path.join(den.root, "containers", cid, "container.json")))
+
+
+# ---------------------------------------------------------------- named volumes
+
+def test_data_written_in_one_container_is_read_in_the_next(den, img):
+    assert names(den) == []
+    den("run", "--name", "w", "-v", "vol1:/mnt", img, "sh", "-c", "echo kept > /mnt/x")
+    # created on first use, a plain directory under the store
+    assert names(den) == ["vol1"]
+    assert "vol1:/mnt" in record(den, "w")["Options"]["Volumes"]
+    den("rm", "w")
+    assert names(den) == ["vol1"]
+    assert sh(den, img, "-v", "vol1:/mnt", "cat /mnt/x").stdout == "kept\n"
+    mp = inspect(den, "vol1")["Mountpoint"]
+    assert open(os.path.join(mp, "x")).read() == "kept\n"
+    # the volume is the same at another path, and two volumes are two
+    assert sh(den, img, "-v", "vol1:/elsewhere", "-v", "vol2:/mnt", "cat /elsewhere/x; ls -A /mnt").stdout == "kept\n"
+    assert names(den) == ["vol1", "vol2"]
+
+
+def test_a_new_volume_is_populated_from_the_image_with_its_owners(den, img):
+    image_owner = sh(den, img, "stat -c %u:%g /data /data/f").stdout.split()
+    assert image_owner == [f"{OWNER}:{OWNER}"] * 2
+    p = sh(den, img, "-v", "pop:/data", "cat /data/f; stat -c %u:%g /data /data/f; echo changed > /data/f")
+    assert p.stdout.split() == ["hi", f"{OWNER}:{OWNER}", f"{OWNER}:{OWNER}"]
+    # populated once: a volume that holds something is not filled again
+    assert sh(den, img, "-v", "pop:/data", "cat /data/f").stdout == "changed\n"
+    # a volume created empty beforehand is populated too, at its first mount
+    assert den("volume", "create", "pre").stdout.strip() == "pre"
+    assert os.listdir(inspect(den, "pre")["Mountpoint"]) == []
+    assert sh(den, img, "-v", "pre:/data", "cat /data/f; stat -c %u /data/f").stdout.split() == ["hi", OWNER]
+    assert os.listdir(inspect(den, "pre")["Mountpoint"]) == ["f"]
+    # at a path the image does not have: empty, nothing copied from elsewhere
+    assert sh(den, img, "-v", "fresh:/nothere", "ls -A /nothere").stdout == ""
+
+
+def test_nocopy_skips_population(den, img):
+    assert sh(den, img, "-v", "nc:/data:nocopy", "ls -A /data").stdout == ""
+    assert os.listdir(inspect(den, "nc")["Mountpoint"]) == []
+    p = sh(den, img, "--mount", "type=volume,src=nc2,dst=/data,volume-nocopy", "ls -A /data")
+    assert p.stdout == ""
+    # once written, a later mount without nocopy shows what the volume holds, not the image
+    sh(den, img, "-v", "nc:/data:nocopy", "echo own > /data/mine")
+    assert sh(den, img, "-v", "nc:/data", "ls -A /data").stdout.split() == ["mine"]
+
+
+def test_read_only_volume_refuses_writes(den, img):
+    sh(den, img, "-v", "rov:/mnt", "echo before > /mnt/f")
+    p = sh(den, img, "-v", "rov:/mnt:ro", "cat /mnt/f; echo no > /mnt/g", check=False)
+    assert p.returncode != 0
+    assert p.stdout == "before\n"
+    assert "Read-only file system" in p.stderr
+    p = sh(den, img, "--mount", "type=volume,source=rov,target=/mnt,readonly", "rm /mnt/f", check=False)
+    assert p.returncode != 0 and "Read-only file system" in p.stderr
+    p = sh(den, img, "--mount", "type=volume,src=rov,destination=/mnt,ro=true", "touch /mnt/h", check=False)
+    assert p.returncode != 0
+    assert sorted(os.listdir(inspect(den, "rov")["Mountpoint"])) == ["f"]
+    # :rw is the default spelled out
+    sh(den, img, "-v", "rov:/mnt:rw", "echo yes > /mnt/g")
+    assert sorted(os.listdir(inspect(den, "rov")["Mountpoint"])) == ["f", "g"]
+
+
+def test_mount_forms(den, img, tmp):
+    host = os.path.join(tmp, "hostdir")
+    os.mkdir(host)
+    open(os.path.join(host, "hf"), "w").write("from host\n")
+    den("run", "--name", "m", "--mount", "type=volume,source=mv,target=/mv",
+        "--mount", f"type=bind,src={host},dst=/b", "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m",
+        "--mount", f"type=bind,source={host},target=/bro,readonly",
+        img, "sh", "-c", "echo v > /mv/v; cat /b/hf; echo w > /b/out; grep ' /t ' /proc/mounts; "
+        "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused")
+    out = den("logs", "m").stdout
+    assert "from host" in out and "tmpfs-ok" in out and "bro-refused" in out
+    t = [l for l in out.splitlines() if " /t " in l]
+    assert t and t[0].split()[2] == "tmpfs" and "size=1024k" in t[0], out
+    assert open(os.path.join(host, "out")).read() == "w\n"
+    assert not os.path.exists(os.path.join(host, "z"))
+    assert names(den) == ["mv"]
+    assert open(os.path.join(inspect(den, "mv")["Mountpoint"], "v")).read() == "v\n"
+    rec = record(den, "m")["Options"]
+    assert "mv:/mv" in rec["Volumes"]
+    assert any(v.startswith(f"{host}:/bro:") and "ro" in v.split(":")[2].split(",") for v in rec["Volumes"]), rec
+    # a tmpfs mount is no volume
+    den("rm", "m")
+    assert names(den) == ["mv"]
+    # nonsense is refused before anything runs
+    for bad in ("type=volume", "type=nfs,dst=/x", "type=bind,dst=/x", "type=volume,src=v,dst=/x,bogus=1"):
+        p = den("run", "--rm", "--mount", bad, img, "true", check=False)
+        assert p.returncode == 125 and p.stderr.strip(), (bad, p.stderr)
+    assert names(den) == ["mv"]
+    assert den("ps", "-a", "-q").stdout.split() == []
+
+
+# ---------------------------------------------------------------- anonymous volumes
+
+def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
+    den("run", "--name", "a1", "-v", "/anon", img, "sh", "-c", "echo x > /anon/f")
+    (v1,) = anonymous(den)
+    assert record(den, "a1")["Options"]["AnonVolumes"] == [v1]
+    assert open(os.path.join(inspect(den, v1)["Mountpoint"], "f")).read() == "x\n"
+    # plain rm keeps it
+    den("rm", "a1")
+    assert anonymous(den) == [v1]
+    # rm -v removes the container's own anonymous volumes, not named ones nor others
+    den("run", "--name", "a2", "-v", "/anon", "-v", "named:/n", img, "true")
+    assert len(anonymous(den)) == 2
+    den("rm", "-v", "a2")
+    assert anonymous(den) == [v1]
+    assert "named" in names(den)
+    # run --rm removes them as it removes the container
+    sh(den, img, "-v", "/anon", "-v", "/anon2", "echo y > /anon/f; echo z > /anon2/f")
+    assert anonymous(den) == [v1]
+    assert sorted(names(den)) == sorted([v1, "named"])
+    # an anonymous volume is populated like a named one
+    assert sh(den, img, "-v", "/data", "cat /data/f; stat -c %u /data/f").stdout.split() == ["hi", OWNER]
+    assert anonymous(den) == [v1]
+
+
+def test_an_images_volume_gets_an_anonymous_volume(den, img, tmp):
+    vv = volume_image(den, tmp, img)
+    den("run", "--name", "iv", vv, "sh", "-c", "cat /v/seed; echo new > /v/n; grep ' /v ' /proc/mounts")
+    out = den("logs", "iv").stdout
+    assert out.startswith("seed\n") and " /v " in out, out
+    (v1,) = anonymous(den)
+    assert sorted(os.listdir(inspect(den, v1)["Mountpoint"])) == ["n", "seed"]
+    den("rm", "-v", "iv")
+    assert anonymous(den) == []
+    # each container gets its own, fresh from the image
+    assert den("run", "--rm", vv, "ls", "/v").stdout.split() == ["seed"]
+    assert anonymous(den) == []
+    den("run", "--name", "iv2", vv, "true")
+    assert len(anonymous(den)) == 1
+    den("rm", "iv2")
+    assert len(anonymous(den)) == 1
+    # a named volume at the image's VOLUME path takes its place
+    assert den("run", "--rm", "-v", "at-v:/v", vv, "ls", "/v").stdout.split() == ["seed"]
+    assert len(anonymous(den)) == 1 and "at-v" in names(den)
+
+
+def test_volumes_from(den, img):
+    den("run", "--name", "src", "-v", "shared:/s", "-v", "/anon", img, "sh", "-c",
+        "echo from-src > /s/f; echo anon > /anon/f")
+    (anon,) = anonymous(den)
+    p = sh(den, img, "--volumes-from", "src", "cat /s/f /anon/f; echo more > /s/g")
+    assert p.stdout == "from-src\nanon\n"
+    assert sh(den, img, "-v", "shared:/x", "cat /x/g").stdout == "more\n"
+    # :ro makes every volume read-only in the new container
+    p = sh(den, img, "--volumes-from", "src:ro", "cat /s/f; echo no > /s/h", check=False)
+    assert p.returncode != 0 and p.stdout == "from-src\n" and "Read-only file system" in p.stderr
+    p = sh(den, img, "--volumes-from", "src:ro", "echo no > /anon/h", check=False)
+    assert p.returncode != 0
+    # the consumer's --rm does not take the source's anonymous volume with it
+    assert anonymous(den) == [anon]
+    p = den("run", "--rm", "--volumes-from", "nosuch", img, "true", check=False)
+    assert p.returncode == 125 and "nosuch" in p.stderr
+    # a container that took them holds them: neither can go while it is there
+    den("run", "--name", "consumer", "--volumes-from", "src", img, "true")
+    den("rm", "-v", "src")
+    assert anonymous(den) == [anon]  # docker's rm -v keeps a volume another container has
+    p = den("volume", "rm", "shared", check=False)
+    assert p.returncode != 0 and "consumer" in p.stderr
+    den("rm", "consumer")
+    den("volume", "rm", "shared")
+    assert "shared" not in names(den)
+
+
+# ---------------------------------------------------------------- the volume commands
+
+def test_removal_rules(den, img):
+    den("run", "--name", "user1", "-v", "busy:/b", img, "true")
+    den("run", "--name", "user2", "-v", "busy:/c", img, "true")
+    p = den("volume", "rm", "busy", check=False)
+    assert p.returncode != 0
+    assert "user1" in p.stderr and "user2" in p.stderr, p.stderr
+    assert names(den) == ["busy"]
+    # force does not take a volume from a container (docker neither)
+    p = den("volume", "rm", "-f", "busy", check=False)
+    assert p.returncode != 0 and "user1" in p.stderr
+    assert names(den) == ["busy"]
+    den("rm", "user1")
+    p = den("volume", "rm", "busy", check=False)
+    assert p.returncode != 0 and "user2" in p.stderr and "user1" not in p.stderr
+    den("rm", "user2")
+    assert den("volume", "rm", "busy").stdout.split() == ["busy"]
+    assert names(den) == []
+    assert not os.path.exists(os.path.join(den.root, "volumes", "busy"))
+    # a missing volume: an error, unless -f
+    p = den("volume", "rm", "nosuch", check=False)
+    assert p.returncode != 0 and "nosuch" in p.stderr
+    assert den("volume", "rm", "-f", "nosuch").returncode == 0
+    # several at once: the ones that can go go, the command fails for the rest
+    den("volume", "create", "one")
+    den("volume", "create", "two")
+    p = den("volume", "rm", "one", "nosuch", "two", check=False)
+    assert p.returncode != 0 and "nosuch" in p.stderr
+    assert names(den) == []
+
+
+def test_ls_quiet_table_and_filters(den, img):
+    den("volume", "create", "--label", "env=prod", "--label", "tier=db", "alpha")
+    den("volume", "create", "--label", "env=dev", "beta")
+    den("volume", "create", "gamma")
+    den("run", "--name", "holder", "-v", "gamma:/g", img, "true")
+    assert names(den) == ["alpha", "beta", "gamma"]
+    table = den("volume", "ls").stdout.splitlines()
+    assert table[0].split() == ["DRIVER", "VOLUME", "NAME"]
+    assert sorted(l.split() for l in table[1:]) == [["local", "alpha"], ["local", "beta"], ["local", "gamma"]]
+    assert names(den, "-f", "name=alpha") == ["alpha"]
+    assert names(den, "--filter", "name=beta") == ["beta"]
+    assert names(den, "-f", "label=env") == ["alpha", "beta"]
+    assert names(den, "-f", "label=env=prod") == ["alpha"]
+    assert names(den, "-f", "label=tier") == ["alpha"]
+    assert names(den, "-f", "label=nolabel") == []
+    assert names(den, "-f", "dangling=true") == ["alpha", "beta"]
+    assert names(den, "-f", "dangling=false") == ["gamma"]
+    assert names(den, "-f", "dangling=true", "-f", "label=env=dev") == ["beta"]
+    p = den("volume", "ls", "-f", "bogus=1", check=False)
+    assert p.returncode != 0 and "bogus" in p.stderr
+    den("rm", "holder")
+    assert names(den, "-f", "dangling=true") == ["alpha", "beta", "gamma"]
+
+
+def test_inspect_fields(den, img):
+    den("volume", "create", "--driver", "local", "--label", "k=v", "--label", "empty=", "iv")
+    v = inspect(den, "iv")
+    assert v["Name"] == "iv" and v["Driver"] == "local" and v["Scope"] == "local"
+    assert v["Labels"] == {"k": "v", "empty": ""}
+    assert not v["Options"]  # docker: null or {} when none were given
+    root = os.path.realpath(den.root)
+    mp = v["Mountpoint"]
+    assert os.path.isabs(mp) and os.path.realpath(mp).startswith(root + "/") and os.path.isdir(mp), mp
+    assert mp.endswith("/iv/_data"), mp
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", v["CreatedAt"]), v["CreatedAt"]
+    den("volume", "create", "-o", "type=tmpfs", "-o", "o=size=2m", "tv")
+    t = inspect(den, "tv")
+    assert t["Options"] == {"type": "tmpfs", "o": "size=2m"} and not t["Labels"]
+    # several names: one array, in the order given; a missing one fails the command
+    both = json.loads(den("volume", "inspect", "tv", "iv").stdout)
+    assert [x["Name"] for x in both] == ["tv", "iv"]
+    p = den("volume", "inspect", "nosuch", check=False)
+    assert p.returncode != 0 and "nosuch" in p.stderr
+    p = den("volume", "inspect", "iv", "nosuch", check=False)
+    assert p.returncode != 0 and "nosuch" in p.stderr
+    # a volume den run created is inspected the same way
+    sh(den, img, "-v", "byrun:/x", "true")
+    assert inspect(den, "byrun")["Driver"] == "local"
+
+
+def test_create_is_idempotent_and_checks_its_input(den, img):
+    assert den("volume", "create", "same").stdout.strip() == "same"
+    mp = inspect(den, "same")["Mountpoint"]
+    open(os.path.join(mp, "keep"), "w").write("k")
+    assert den("volume", "create", "same").stdout.strip() == "same"
+    assert names(den) == ["same"]
+    assert os.listdir(mp) == ["keep"]
+    # the same name with other options is refused, the volume left as it was
+    p = den("volume", "create", "-o", "type=tmpfs", "same", check=False)
+    assert p.returncode != 0 and "same" in p.stderr
+    assert not inspect(den, "same")["Options"] and os.listdir(mp) == ["keep"]
+    # without a name: a random 64-hex one
+    anon = den("volume", "create").stdout.strip()
+    assert HEX64.match(anon) and anon in names(den)
+    # options and drivers den does not have
+    for args in (["--driver", "nfs", "x1"], ["-o", "type=bogus", "x2"], ["-o", "foo=bar", "x3"],
+                 ["-o", "type=none", "-o", "o=bind", "x4"]):  # a bind volume needs its device
+        p = den("volume", "create", *args, check=False)
+        assert p.returncode != 0 and p.stderr.strip(), args
+    assert names(den) == sorted(["same", anon])
+
+
+@pytest.mark.parametrize("bad", ["a", "-x", "a/b", "..", ".hidden", "_under", "sp ace",
+                                 pytest.param("x" * 256, id="256-chars")])
+def test_bad_names_are_refused(den, img, bad):
+    args = ["volume", "create", "--", bad] if bad.startswith("-") else ["volume", "create", bad]
+    p = den(*args, check=False)
+    assert p.returncode != 0
+    err = p.stderr.strip()
+    assert err and len(err.splitlines()) == 1, err
+    assert bad in err or "name" in err.lower(), err
+    assert names(den) == []
+    vols = os.path.join(den.root, "volumes")
+    assert not os.path.isdir(vols) or os.listdir(vols) == [], os.listdir(vols)
+    # nor through den run's -v NAME:/path
+    p = den("run", "--rm", "-v", f"{bad}:/m", img, "true", check=False)
+    assert p.returncode == 125 and p.stderr.strip()
+    assert names(den) == [] and den("ps", "-a", "-q").stdout == ""
+
+
+def test_prune(den, img):
+    den("run", "--name", "gone", "-v", "/anon", img, "true")
+    (unused_anon,) = anonymous(den)
+    den("rm", "gone")
+    den("run", "--name", "stays", "-v", "/anon", "-v", "inuse:/u", img, "true")
+    used_anon = [n for n in anonymous(den) if n != unused_anon][0]
+    den("volume", "create", "keepme")
+    sh(den, img, "-v", "filled:/f", "head -c 100000 /dev/zero > /f/z")
+    # without -a: only anonymous volumes no container has
+    p = den("volume", "prune", "-f")
+    assert unused_anon in p.stdout and "keepme" not in p.stdout and used_anon not in p.stdout
+    assert "reclaimed" in p.stdout.lower()
+    assert names(den) == sorted([used_anon, "filled", "inuse", "keepme"])
+    # -a: named ones too, still none in use
+    p = den("volume", "prune", "-a", "-f")
+    assert "keepme" in p.stdout and "filled" in p.stdout and "inuse" not in p.stdout
+    assert names(den) == sorted([used_anon, "inuse"])
+    # nothing left to prune: success, nothing listed
+    p = den("volume", "prune", "-a", "-f")
+    assert p.returncode == 0 and "inuse" not in p.stdout and used_anon not in p.stdout
+    den("rm", "stays")
+    den("volume", "prune", "-f")
+    assert names(den) == ["inuse"]
+
+
+def test_system_df_counts_volumes(den, img):
+    def volumes_row():
+        rows = [l for l in den("system", "df").stdout.splitlines() if "Volumes" in l]
+        assert len(rows) == 1, rows
+        return [w for w in rows[0].split() if w.isdigit()]
+    assert volumes_row()[:1] == ["0"]
+    den("volume", "create", "free")
+    den("run", "--name", "h", "-v", "held:/h", img, "true")
+    assert volumes_row()[:2] == ["2", "1"]  # TOTAL, ACTIVE
+    den("rm", "h")
+    assert volumes_row()[:2] == ["2", "0"]
+
+
+def test_system_prune_volumes(den, img):
+    den("run", "--name", "gone", "-v", "/anon", img, "true")
+    (unused,) = anonymous(den)
+    den("rm", "gone")
+    den("run", "--name", "stays", "-v", "/anon", img, "true")
+    (used,) = [n for n in anonymous(den) if n != unused]
+    den("system", "prune")
+    assert unused in names(den)  # without --volumes, no volume goes
+    den("system", "prune", "--volumes")
+    assert unused not in names(den)
+    if "stays" in den("ps", "-a").stdout:
+        assert used in names(den)
+
+
+# ---------------------------------------------------------------- owners, tmpfs and bind volumes
+
+@needs_ids
+def test_a_user_writes_into_a_volume_populated_from_a_directory_it_owns(den, img):
+    p = sh(den, img, "-u", "1000", "-v", "own:/data", "id -u; echo mine > /data/new && stat -c %u:%g /data/new")
+    assert p.stdout.split() == ["1000", "1000:1000"]
+    assert sh(den, img, "-v", "own:/data", "cat /data/new /data/f").stdout == "mine\nhi\n"
+    # a new volume at a root-owned path is root's: the user cannot write there
+    p = sh(den, img, "-u", "1000", "-v", "rootowned:/mnt", "echo x > /mnt/x", check=False)
+    assert p.returncode != 0 and "Permission denied" in p.stderr
+    # nor is a directory the user owns made root's by a second mount as root
+    sh(den, img, "-v", "own:/data", "stat -c %u /data")
+    assert sh(den, img, "-u", "1000", "-v", "own:/data", "touch /data/again && stat -c %u /data").stdout == "1000\n"
+
+
+def test_tmpfs_volume_keeps_nothing(den, img):
+    den("volume", "create", "-o", "type=tmpfs", "-o", "o=size=2m", "tv")
+    p = sh(den, img, "-v", "tv:/t", "echo x > /t/x; grep ' /t ' /proc/mounts; ls /t")
+    line = [l for l in p.stdout.splitlines() if " /t " in l]
+    assert line and line[0].split()[2] == "tmpfs" and "size=2048k" in line[0], p.stdout
+    assert p.stdout.splitlines()[-1] == "x"
+    assert sh(den, img, "-v", "tv:/t", "ls -A /t").stdout == ""
+
+
+def test_bind_volume_shows_the_host_directory(den, img, tmp):
+    host = os.path.join(tmp, "bound")
+    os.mkdir(host)
+    open(os.path.join(host, "hf"), "w").write("host content\n")
+    den("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={host}", "bv")
+    assert inspect(den, "bv")["Options"] == {"type": "none", "o": "bind", "device": host}
+    p = sh(den, img, "-v", "bv:/b", "cat /b/hf; echo back > /b/from-ctr")
+    assert p.stdout == "host content\n"
+    assert open(os.path.join(host, "from-ctr")).read() == "back\n"
+    # a bind volume that holds something is not filled from the image
+    sh(den, img, "-v", "bv:/data", "true")
+    assert sorted(os.listdir(host)) == ["from-ctr", "hf"]
+    # removing the volume leaves the host directory alone
+    den("volume", "rm", "bv")
+    assert sorted(os.listdir(host)) == ["from-ctr", "hf"]
+    # a device that is not there
+    p = den("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={tmp}/nope", "bad", check=False)
+    if p.returncode == 0:  # docker checks at mount time
+        assert den("run", "--rm", "-v", "bad:/b", img, "true", check=False).returncode != 0
