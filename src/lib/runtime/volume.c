@@ -131,7 +131,7 @@ int volume_create(const char *root, const struct volume_create_opts *o, json_t *
         }
         json_t *old = volume_load(root, name);
         if (old) {
-                bool same = json_equal(json_object_get(old, "Options"), opts);
+                bool same = o->reuse || json_equal(json_object_get(old, "Options"), opts);
                 json_decref(opts);
                 if (!same) {
                         json_decref(old);
