@@ -443,7 +443,8 @@ static int copy_up(int from_fd, int to_fd, const char *what, struct err *err)
         if (fstat(from, &st) == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)) {
                 /* an owner outside the map: the content still goes */
         }
-        return fs_copy_tree(from, to, NULL, err) < 0 ? err_wrap(err, "mount '%s': copying its content up", what) : 0;
+        struct fs_copy_opts co = { .owners = true, .nodes = true };
+        return fs_copy_tree(from, to, &co, err) < 0 ? err_wrap(err, "mount '%s': copying its content up", what) : 0;
 }
 
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err)

@@ -96,11 +96,14 @@ int storage_mount_copy(const struct storage_root *r, int target_fd, struct err *
                 if (mkdir(r->copy, 0755) < 0)
                         return err_sys(err, -errno, "copy driver: cannot create %s", r->copy);
                 _cleanup_close_ int dst = open(r->copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                const struct fs_copy_opts layer = { .what = "copy driver", .owners = true, .nodes = true,
+                                                    .opaque_xattr = r->userxattr ? "user.overlay.opaque"
+                                                                                 : "trusted.overlay.opaque" };
                 for (size_t i = r->n_lowers; i-- > 0;) {
                         _cleanup_close_ int src = open(r->lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (src < 0 || dst < 0)
                                 return err_sys(err, -errno, "copy driver: '%s'", r->lowers[i]);
-                        if ((q = fs_copy_tree(src, dst, r->userxattr ? "user.overlay.opaque" : "trusted.overlay.opaque", err)) < 0)
+                        if ((q = fs_copy_tree(src, dst, &layer, err)) < 0)
                                 return q;
                 }
                 int fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
