@@ -4,6 +4,8 @@
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -409,4 +411,101 @@ uint64_t fs_disk_usage(int dfd, const char *name)
         else if (fd >= 0)
                 close(fd);
         return total;
+}
+
+int fs_copy_data(int in, int out)
+{
+        char buf[1 << 16];
+        ssize_t n;
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+                if (fs_write_all(out, buf, (size_t) n) < 0)
+                        return -errno;
+        return n < 0 ? -errno : 0;
+}
+
+static int copy_tree(int src, int dst, const struct fs_copy_opts *o, int depth, struct err *err)
+{
+        const char *what = o->what ? o->what : "copy";
+        if (depth > 256)
+                return err_set(err, -ELOOP, "%s: the tree is deeper than 256 levels", what);
+        int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d)
+                return err_sys(err, -errno, "%s: cannot read a directory", what);
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                const char *n = de->d_name;
+                struct stat st;
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (o->opaque_xattr && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+                        fs_rm_rf_at(dst, n); /* a whiteout */
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        if (o->dev && st.st_dev != o->dev)
+                                continue; /* another mount (proc, a volume): not ours to copy */
+                        _cleanup_close_ int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        char v[2];
+                        bool opaque = o->opaque_xattr && s2 >= 0 && fgetxattr(s2, o->opaque_xattr, v, sizeof(v)) == 1 &&
+                                      v[0] == 'y';
+                        struct stat dst_st;
+                        if (o->opaque_xattr &&
+                            (opaque || (fstatat(dst, n, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst_st.st_mode))))
+                                fs_rm_rf_at(dst, n);
+                        if (mkdirat(dst, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+                                r = err_sys(err, -errno, "%s: mkdir '%s'", what, n);
+                                break;
+                        }
+                        /* owners kept as far as this user namespace maps them */
+                        if (o->owners && (fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                                          fchmodat(dst, n, st.st_mode & 07777, 0) < 0)) {
+                        }
+                        _cleanup_close_ int d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0) {
+                                r = err_sys(err, -errno, "%s: '%s'", what, n);
+                                break;
+                        }
+                        r = copy_tree(s2, d2, o, depth + 1, err);
+                        continue;
+                }
+                if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o->nodes)
+                        continue; /* devices, fifos and sockets are not copied */
+                if (o->opaque_xattr)
+                        fs_rm_rf_at(dst, n);
+                else
+                        unlinkat(dst, n, 0);
+                if (S_ISREG(st.st_mode)) {
+                        /* not blocking: it may have become a FIFO since fstatat */
+                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                        _cleanup_close_ int out = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                                         st.st_mode & 07777);
+                        if (in < 0 || out < 0 || fs_copy_data(in, out) < 0) {
+                                r = err_sys(err, -errno, "%s: '%s'", what, n);
+                                break;
+                        }
+                        if (o->owners && (fchown(out, st.st_uid, st.st_gid) < 0 || fchmod(out, st.st_mode & 07777) < 0)) {
+                        }
+                } else if (S_ISLNK(st.st_mode)) {
+                        char t[4096];
+                        ssize_t l = readlinkat(src, n, t, sizeof(t) - 1);
+                        if (l >= 0) {
+                                t[l] = '\0';
+                                if (symlinkat(t, dst, n) < 0)
+                                        r = err_sys(err, -errno, "%s: symlink '%s'", what, n);
+                                else if (o->owners && fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                                }
+                        }
+                } else if (mknodat(dst, n, st.st_mode, st.st_rdev) == 0 && o->owners &&
+                           fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+int fs_copy_tree(int src, int dst, const struct fs_copy_opts *o, struct err *err)
+{
+        return copy_tree(src, dst, o, 0, err);
 }

@@ -52,3 +52,21 @@ int fs_rm_rf_at(int dfd, const char *name);
 uint64_t fs_disk_usage(int dfd, const char *name);
 ssize_t fs_write_all(int fd, const void *buf, size_t len);
 ssize_t fs_read_all(int fd, void *buf, size_t len);
+
+/* all of in to out, to in's end: 0 or -errno */
+int fs_copy_data(int in, int out);
+
+/* How fs_copy_tree() copies. */
+struct fs_copy_opts {
+        const char *what;         /* the errors' prefix ("cp"; NULL: "copy") */
+        const char *opaque_xattr; /* an image layer onto a copy of the layers below: a whiteout
+                                   * (0/0 char device) deletes, a directory with this xattr "y" is
+                                   * emptied first, whatever is in the way is replaced */
+        bool owners;              /* owners and modes kept as far as this user namespace maps them
+                                   * (else files get their mode and the caller's ids) */
+        bool nodes;               /* devices, fifos and sockets made (else left out) */
+        dev_t dev;                /* not 0: directories of another filesystem are left out */
+};
+/* the tree below src copied into dst (both directory fds): directories, files and
+ * symlinks (never followed), at most 256 levels deep */
+int fs_copy_tree(int src, int dst, const struct fs_copy_opts *o, struct err *err);

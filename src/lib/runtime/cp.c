@@ -48,70 +48,6 @@ static int keeper_open(const char *rundir, const char *path, const char *how, st
         return fds[0];
 }
 
-static int copy_data(int in, int out)
-{
-        char buf[1 << 16];
-        ssize_t n;
-        while ((n = read(in, buf, sizeof(buf))) > 0)
-                if (fs_write_all(out, buf, (size_t) n) < 0)
-                        return -errno;
-        return n < 0 ? -errno : 0;
-}
-
-static int copy_tree(int src, int dst, dev_t dev, int depth, struct err *err)
-{
-        if (depth > 256)
-                return err_set(err, -ELOOP, "cp: the tree is deeper than 256 levels");
-        int dup_src = fcntl(src, F_DUPFD_CLOEXEC, 3);
-        DIR *d = dup_src >= 0 ? fdopendir(dup_src) : NULL;
-        if (!d)
-                return err_sys(err, -errno, "cp: cannot read a directory");
-        struct dirent *de;
-        int r = 0;
-        while (r == 0 && (de = readdir(d))) {
-                const char *n = de->d_name;
-                struct stat st;
-                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode)) {
-                        if (st.st_dev != dev)
-                                continue; /* another mount (proc, a volume): not ours to copy */
-                        if (mkdirat(dst, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
-                                r = err_sys(err, -errno, "cp: mkdir '%s'", n);
-                                break;
-                        }
-                        _cleanup_close_ int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        _cleanup_close_ int d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (s2 < 0 || d2 < 0) {
-                                r = err_sys(err, -errno, "cp: '%s'", n);
-                                break;
-                        }
-                        r = copy_tree(s2, d2, dev, depth + 1, err);
-                } else if (S_ISREG(st.st_mode)) {
-                        /* not blocking: it may have become a FIFO since fstatat */
-                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                                                                 O_CLOEXEC);
-                        unlinkat(dst, n, 0);
-                        _cleanup_close_ int out = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                                         st.st_mode & 07777);
-                        if (in < 0 || out < 0 || copy_data(in, out) < 0)
-                                r = err_sys(err, -errno, "cp: '%s'", n);
-                } else if (S_ISLNK(st.st_mode)) {
-                        char target[4096];
-                        ssize_t l = readlinkat(src, n, target, sizeof(target) - 1);
-                        if (l >= 0) {
-                                target[l] = '\0';
-                                unlinkat(dst, n, 0);
-                                if (symlinkat(target, dst, n) < 0)
-                                        r = err_sys(err, -errno, "cp: symlink '%s'", n);
-                        }
-                }
-                /* devices, fifos and sockets are not copied */
-        }
-        closedir(d);
-        return r;
-}
-
 /* CONTAINER:PATH, the docker way: a ':' before any '/' */
 static bool split_ref(const char *arg, char **ret_ctr, const char **ret_path)
 {
@@ -177,13 +113,13 @@ static int copy(const char *rundir, bool in_dst, const char *src, const char *ds
                                 return out;
                         if (in < 0)
                                 return err_sys(err, -errno, "cp: '%s'", src);
-                        return copy_tree(in, out, st.st_dev, 0, err);
+                        return fs_copy_tree(in, out, &(struct fs_copy_opts){ .what = "cp", .dev = st.st_dev }, err);
                 }
                 _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
                 _cleanup_close_ int out = keeper_open(rundir, target, "write", err);
                 if (out < 0)
                         return out;
-                if (in < 0 || copy_data(in, out) < 0)
+                if (in < 0 || fs_copy_data(in, out) < 0)
                         return err_sys(err, -errno, "cp: '%s'", src);
                 fchmod(out, st.st_mode & 07777);
                 return 0;
@@ -209,12 +145,12 @@ static int copy(const char *rundir, bool in_dst, const char *src, const char *ds
                 _cleanup_close_ int out = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (out < 0)
                         return err_sys(err, -errno, "cp: '%s'", target);
-                return copy_tree(in, out, pst.st_dev, 0, err);
+                return fs_copy_tree(in, out, &(struct fs_copy_opts){ .what = "cp", .dev = pst.st_dev }, err);
         }
         if (!S_ISREG(pst.st_mode))
                 return err_set(err, -EINVAL, "cp: '%s' is neither a file nor a directory", spath);
         _cleanup_close_ int out = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, pst.st_mode & 07777);
-        if (out < 0 || copy_data(in, out) < 0)
+        if (out < 0 || fs_copy_data(in, out) < 0)
                 return err_sys(err, -errno, "cp: '%s'", target);
         return 0;
 }
