@@ -163,12 +163,11 @@ def test_mount_forms(den, img, tmp):
     host = os.path.join(tmp, "hostdir")
     os.mkdir(host)
     open(os.path.join(host, "hf"), "w").write("from host\n")
-    den("run", "--name", "m", "--mount", "type=volume,source=mv,target=/mv",
+    out = den("run", "--name", "m", "--mount", "type=volume,source=mv,target=/mv",
         "--mount", f"type=bind,src={host},dst=/b", "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m",
         "--mount", f"type=bind,source={host},target=/bro,readonly",
         img, "sh", "-c", "echo v > /mv/v; cat /b/hf; echo w > /b/out; grep ' /t ' /proc/mounts; "
-        "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused")
-    out = den("logs", "m").stdout
+        "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused").stdout
     assert "from host" in out and "tmpfs-ok" in out and "bro-refused" in out
     t = [l for l in out.splitlines() if " /t " in l]
     assert t and t[0].split()[2] == "tmpfs" and "size=1024k" in t[0], out
@@ -185,7 +184,8 @@ def test_mount_forms(den, img, tmp):
     # nonsense is refused before anything runs
     for bad in ("type=volume", "type=nfs,dst=/x", "type=bind,dst=/x", "type=volume,src=v,dst=/x,bogus=1"):
         p = den("run", "--rm", "--mount", bad, img, "true", check=False)
-        assert p.returncode == 125 and p.stderr.strip(), (bad, p.stderr)
+        # docker says 125; den's usage errors are 2
+        assert p.returncode in (2, 125) and "--mount" in p.stderr and bad in p.stderr, (bad, p.stderr)
     assert names(den) == ["mv"]
     assert den("ps", "-a", "-q").stdout.split() == []
 
@@ -217,8 +217,7 @@ def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
 
 def test_an_images_volume_gets_an_anonymous_volume(den, img, tmp):
     vv = volume_image(den, tmp, img)
-    den("run", "--name", "iv", vv, "sh", "-c", "cat /v/seed; echo new > /v/n; grep ' /v ' /proc/mounts")
-    out = den("logs", "iv").stdout
+    out = den("run", "--name", "iv", vv, "sh", "-c", "cat /v/seed; echo new > /v/n; grep ' /v ' /proc/mounts").stdout
     assert out.startswith("seed\n") and " /v " in out, out
     (v1,) = anonymous(den)
     assert sorted(os.listdir(inspect(den, v1)["Mountpoint"])) == ["n", "seed"]
