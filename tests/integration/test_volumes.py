@@ -31,7 +31,8 @@ OWNER = "1000" if MANY_IDS else "0"
 @pytest.fixture
 def img(den, tmp):
     """vimg: busybox (every applet), appuser 1000 in /etc/passwd, /data and /data/f ("hi")
-    owned by 1000:1000, /v/seed ("seed") owned by root"""
+    owned by 1000:1000, /v/seed ("seed") owned by root, /tree: nested directories, modes
+    and symlinks (relative, absolute, climbing out)"""
     rootfs = os.path.join(tmp, "vroot")
     make_rootfs(rootfs)
     applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
@@ -44,6 +45,14 @@ def img(den, tmp):
     open(os.path.join(rootfs, "etc", "group"), "w").write("root:x:0:\nappgroup:x:1000:\n")
     os.makedirs(os.path.join(rootfs, "data"))
     open(os.path.join(rootfs, "data", "f"), "w").write("hi\n")
+    os.makedirs(os.path.join(rootfs, "tree", "sub", "deep"))
+    open(os.path.join(rootfs, "tree", "sub", "deep", "d"), "w").write("deep\n")
+    open(os.path.join(rootfs, "tree", "secret"), "w").write("s\n")
+    os.chmod(os.path.join(rootfs, "tree", "secret"), 0o640)
+    os.chmod(os.path.join(rootfs, "tree", "sub"), 0o710)
+    os.symlink("sub/deep/d", os.path.join(rootfs, "tree", "rel"))
+    os.symlink("/etc/hostname", os.path.join(rootfs, "tree", "abs"))
+    os.symlink("../../../../../../../../etc", os.path.join(rootfs, "tree", "up"))
     os.makedirs(os.path.join(rootfs, "v"))
     open(os.path.join(rootfs, "v", "seed"), "w").write("seed\n")
 
@@ -129,6 +138,15 @@ def test_a_new_volume_is_populated_from_the_image_with_its_owners(den, img):
     assert os.listdir(inspect(den, "pre")["Mountpoint"]) == []
     assert sh(den, img, "-v", "pre:/data", "cat /data/f; stat -c %u /data/f").stdout.split() == ["hi", OWNER]
     assert os.listdir(inspect(den, "pre")["Mountpoint"]) == ["f"]
+    # a tree: nested directories, modes and symlinks kept as they are (never followed out)
+    p = sh(den, img, "-v", "tree:/tree", "cat /tree/sub/deep/d /tree/rel; stat -c '%n %a' /tree/secret /tree/sub; "
+           "readlink /tree/abs; readlink /tree/up")
+    assert p.stdout.splitlines() == ["deep", "deep", "/tree/secret 640", "/tree/sub 710", "/etc/hostname",
+                                     "../../../../../../../../etc"]
+    mp = inspect(den, "tree")["Mountpoint"]
+    assert os.readlink(os.path.join(mp, "abs")) == "/etc/hostname"
+    assert os.readlink(os.path.join(mp, "up")) == "../../../../../../../../etc"
+    assert sorted(os.listdir(mp)) == ["abs", "rel", "secret", "sub", "up"]
     # at a path the image does not have: empty, nothing copied from elsewhere
     assert sh(den, img, "-v", "fresh:/nothere", "ls -A /nothere").stdout == ""
 
@@ -190,6 +208,20 @@ def test_mount_forms(den, img, tmp):
     assert den("ps", "-a", "-q").stdout.split() == []
 
 
+def test_running_containers_share_a_volume(den, img):
+    den("run", "-d", "--name", "r1", "-v", "live:/l", img, "sleep", "100")
+    den("run", "-d", "--name", "r2", "-v", "live:/m", img, "sleep", "100")
+    den("exec", "r1", "sh", "-c", "echo one > /l/f")
+    assert den("exec", "r2", "cat", "/m/f").stdout == "one\n"
+    # neither rm nor prune -a take it from running containers
+    p = den("volume", "rm", "live", check=False)
+    assert p.returncode != 0 and "r1" in p.stderr and "r2" in p.stderr
+    den("volume", "prune", "-a", "-f")
+    assert names(den) == ["live"]
+    den("rm", "-f", "r1", "r2")
+    assert den("volume", "rm", "live").returncode == 0
+
+
 # ---------------------------------------------------------------- anonymous volumes
 
 def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
@@ -206,8 +238,20 @@ def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
     den("rm", "-v", "a2")
     assert anonymous(den) == [v1]
     assert "named" in names(den)
-    # run --rm removes them as it removes the container
-    sh(den, img, "-v", "/anon", "-v", "/anon2", "echo y > /anon/f; echo z > /anon2/f")
+    # run --rm removes them as it removes the container, and keeps named ones
+    sh(den, img, "-v", "/anon", "-v", "/anon2", "-v", "named2:/n", "echo y > /anon/f; echo z > /anon2/f")
+    assert anonymous(den) == [v1]
+    assert "named2" in names(den)
+    den("volume", "rm", "named2")
+    # den create makes them; rm -v of a container never started removes them
+    den("create", "--name", "c", "-v", "/anon", img, "true")
+    assert len(anonymous(den)) == 2
+    den("rm", "-v", "c")
+    assert anonymous(den) == [v1]
+    # rm -f -v of a running container
+    den("run", "-d", "--name", "r", "-v", "/anon", img, "sleep", "100")
+    assert len(anonymous(den)) == 2
+    den("rm", "-f", "-v", "r")
     assert anonymous(den) == [v1]
     assert sorted(names(den)) == sorted([v1, "named"])
     # an anonymous volume is populated like a named one
@@ -229,7 +273,15 @@ def test_an_images_volume_gets_an_anonymous_volume(den, img, tmp):
     den("run", "--name", "iv2", vv, "true")
     assert len(anonymous(den)) == 1
     den("rm", "iv2")
-    assert len(anonymous(den)) == 1
+    before = anonymous(den)
+    assert len(before) == 1
+    # --volumes-from passes an image's anonymous volume on
+    den("run", "--name", "iv3", vv, "sh", "-c", "echo third > /v/t")
+    (v3,) = [n for n in anonymous(den) if n not in before]
+    assert sh(den, img, "--volumes-from", "iv3", "cat /v/t").stdout == "third\n"
+    assert v3 in anonymous(den)
+    den("rm", "-v", "iv3")
+    assert v3 not in anonymous(den)
     # a named volume at the image's VOLUME path takes its place
     assert den("run", "--rm", "-v", "at-v:/v", vv, "ls", "/v").stdout.split() == ["seed"]
     assert len(anonymous(den)) == 1 and "at-v" in names(den)
@@ -384,6 +436,26 @@ def test_bad_names_are_refused(den, img, bad):
     assert names(den) == [] and den("ps", "-a", "-q").stdout == ""
 
 
+def test_good_names(den, img):
+    for good in ("ab", "a.b_c-D9", "9lives"):
+        assert den("volume", "create", good).stdout.strip() == good
+    assert names(den) == sorted(["ab", "a.b_c-D9", "9lives"])
+    assert sh(den, img, "-v", "a.b_c-D9:/l", "echo x > /l/x; cat /l/x").stdout == "x\n"
+
+
+def test_a_name_of_255_characters(den, img):
+    """VOLUME_NAME_MAX (255), a file name's limit, is a name den takes"""
+    long = "n" * 255
+    p = den("volume", "create", long, check=False)
+    assert p.returncode == 0 and p.stdout.strip() == long, p.stderr
+    assert sh(den, img, "-v", f"{long}:/l", "echo x > /l/x; cat /l/x").stdout == "x\n"
+    den("volume", "rm", long)
+    assert names(den) == []
+    # and through den run's first use
+    assert sh(den, img, "-v", f"{'m' * 255}:/l", "ls -A /l").returncode == 0
+    assert names(den) == ["m" * 255]
+
+
 def test_prune(den, img):
     den("run", "--name", "gone", "-v", "/anon", img, "true")
     (unused_anon,) = anonymous(den)
@@ -458,6 +530,8 @@ def test_tmpfs_volume_keeps_nothing(den, img):
     assert line and line[0].split()[2] == "tmpfs" and "size=2048k" in line[0], p.stdout
     assert p.stdout.splitlines()[-1] == "x"
     assert sh(den, img, "-v", "tv:/t", "ls -A /t").stdout == ""
+    den("volume", "create", "-o", "type=tmpfs", "-o", "o=size=1m,mode=1777", "tm")
+    assert sh(den, img, "-v", "tm:/t", "stat -c %a /t").stdout == "1777\n"
 
 
 def test_bind_volume_shows_the_host_directory(den, img, tmp):
@@ -479,3 +553,16 @@ def test_bind_volume_shows_the_host_directory(den, img, tmp):
     p = den("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={tmp}/nope", "bad", check=False)
     if p.returncode == 0:  # docker checks at mount time
         assert den("run", "--rm", "-v", "bad:/b", img, "true", check=False).returncode != 0
+
+
+def test_containers_starting_together_on_a_new_volume(den, img):
+    """the first use of a volume by several containers at once: made once, populated once, each sees it whole"""
+    procs = [subprocess.Popen(den.cmd("run", "--rm", "-v", "race:/tree", img, "sh", "-c",
+                                      "cat /tree/sub/deep/d; ls /tree"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        assert out.split() == ["deep", "abs", "rel", "secret", "sub", "up"], (out, err)
+    assert names(den) == ["race"]
+    assert sorted(os.listdir(inspect(den, "race")["Mountpoint"])) == ["abs", "rel", "secret", "sub", "up"]
