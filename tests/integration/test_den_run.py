@@ -93,6 +93,20 @@ def test_writes_go_to_the_container_not_the_image(den, image):
     den("rm", "w1")
 
 
+def test_detached_rm_goes_when_it_ends(den, image):
+    """run -d --rm and start of an --rm container: removed once the command ends, with their
+    anonymous volumes (docker's daemon does it; den leaves a small waiter behind)"""
+    cid = den("run", "-d", "--rm", "-v", "/scratch", image, "sh", "-c", "sleep 0.3").stdout.strip()
+    den("create", "--rm", "--name", "later", image, "sh", "-c", "sleep 0.3")
+    den("start", "later")
+    assert den("volume", "ls", "-q").stdout.split(), "the anonymous volume is there while it runs"
+    end = time.time() + 15
+    while den("ps", "-a", "-q").stdout.split() and time.time() < end:
+        time.sleep(0.1)
+    assert den("ps", "-a", "-q").stdout.split() == [], f"{cid} or 'later' is still there"
+    assert den("volume", "ls", "-q").stdout.split() == []
+
+
 def test_volumes_tmpfs_read_only(den, image, tmp):
     host = os.path.join(tmp, "vol")
     os.mkdir(host)

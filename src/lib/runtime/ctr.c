@@ -2,8 +2,12 @@
 /* Making a den container and running commands in it: den run, create and
  * session begin, and the interface of ctr.h for the builder and the API */
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include "ctr.h"
@@ -76,6 +80,46 @@ static int net_resolve(const struct engine_run_opts *o, json_t *imgcfg, bool not
         return 0;
 }
 
+/* den run -d --rm, den start of an --rm container: removed (with its anonymous volumes)
+ * once its keeper ends, by a small process of den's that waits for that and nothing else
+ * (docker's daemon does it; den has none).  Only from a single-threaded command line. */
+static void autoremove_later(const char *root, const char *rr, const char *id, pid_t keeper)
+{
+        int pidfd = keeper > 0 ? (int) syscall(SYS_pidfd_open, keeper, 0) : -1;
+        if (pidfd < 0)
+                return;
+        pid_t p = fork();
+        if (p != 0) {
+                close(pidfd);
+                if (p > 0)
+                        waitpid(p, NULL, 0);
+                return;
+        }
+        /* the grandchild waits: no zombie for the caller, nothing of its terminal */
+        if (fork() != 0)
+                _exit(0);
+        setsid();
+        /* nothing of den's held: not the store's lock, not a caller's pipe */
+        if (pidfd > 3)
+                close_range(3, (unsigned) pidfd - 1, 0);
+        close_range((unsigned) pidfd + 1, ~0U, 0);
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul >= 0) {
+                dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+                close(nul);
+        }
+        struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+        while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+                ;
+        struct store s;
+        struct err e = { 0 };
+        if (store_open(root, &s, &e) >= 0) {
+                record_remove(&s, rr, id, true, &e);
+                store_close(&s);
+        }
+        _exit(0);
+}
+
 int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret_id, struct err *err)
 {
         /* declared first: every goto below passes them */
@@ -135,6 +179,8 @@ int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret
         }
         if (start)
                 r = keeper_ctl_start_main(o, &s, &ii, rr, &st, req, !o->detach, NULL, err);
+        if (start && r >= 0 && o->detach && o->rm)
+                autoremove_later(o->root, rr, st.id, st.keeper);
 out:
         if (st.id && (r < 0 || (start && !o->detach && o->rm))) {
                 struct err e2 = { 0 };
@@ -217,7 +263,8 @@ int ctr_start_record(const char *root, const char *rr, const char *id, bool main
                                 if (r >= 0 && attach && o.rm) {
                                         struct err e2 = { 0 };
                                         record_remove(&s, rr, st.id, true, &e2);
-                                }
+                                } else if (r >= 0 && o.rm && !io)
+                                        autoremove_later(root, rr, st.id, st.keeper); /* den start */
                         } else if ((r = fs_mkdir_p(st.rundir, 0700)) < 0)
                                 r = err_sys(err, r, "cannot create %s", st.rundir);
                         else if ((r = keeper_ctl_start(&o, &s, &ii, rr, &st, err)) >= 0)
