@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -222,6 +223,56 @@ def test_running_containers_share_a_volume(den, img):
     assert den("volume", "rm", "live").returncode == 0
 
 
+def test_a_refused_run_creates_no_volume(den, img):
+    """den run's mounts are checked whole before the first volume is made (docker refuses them
+    in the client): a refusal leaves no volume behind"""
+    for mounts in (["-v", "aa:/x", "-v", "bb:/x"], ["-v", "cc:/x", "-v", "dd:/y:bogus"],
+                   ["-v", "ee:/x", "--mount", "type=volume,src=ff"], ["-v", "gg:/x", "-v", "/x"],
+                   ["-v", "/anon", "-v", "hh:relative"]):
+        p = den("run", "--rm", *mounts, img, "true", check=False)
+        assert p.returncode in (2, 125) and p.stderr.strip(), (mounts, p.stderr)
+        assert names(den) == [], mounts
+    assert den("ps", "-a", "-q").stdout == ""
+
+
+def test_mounts_inside_mounts_and_overrides(den, img):
+    # a volume inside another: its mount point is made in the outer one, its data is its own
+    p = sh(den, img, "-v", "outer:/x", "-v", "inner:/x/y", "echo f > /x/y/f; ls /x")
+    assert p.stdout.split() == ["y"]
+    assert os.listdir(inspect(den, "inner")["Mountpoint"]) == ["f"]
+    # a read-only root filesystem and a writable volume
+    assert sh(den, img, "--read-only", "-v", "rw:/w", "echo ok > /w/f && cat /w/f").stdout == "ok\n"
+    # -v at a path --volumes-from also brings: the container's own -v wins
+    den("run", "--name", "src", "-v", "vs:/s", img, "sh", "-c", "echo src > /s/f")
+    assert sh(den, img, "--volumes-from", "src", "-v", "vo:/s", "ls -A /s").stdout == ""
+    # a commit does not take a volume's content into the image
+    den("run", "-d", "--name", "r", "-v", "cv:/data", img, "sh", "-c", "echo vol > /data/new; exec sleep 100")
+    den("exec", "r", "sh", "-c", "test -f /data/new || sleep 1; echo layer > /in-layer")
+    den("commit", "r", "committed")
+    assert sh(den, "committed", "ls /data; cat /in-layer").stdout.split() == ["f", "layer"]
+    # den cp reaches into a running container's volume, both ways
+    out = os.path.join(den.root, "..", "copied")
+    den("cp", "r:/data/new", out)
+    assert open(out).read() == "vol\n"
+    den("cp", out, "r:/data/back")
+    assert open(os.path.join(inspect(den, "cv")["Mountpoint"], "back")).read() == "vol\n"
+
+
+def test_a_failed_start_and_its_anonymous_volumes(den, img):
+    p = den("run", "--rm", "-v", "/anon", "-v", "kept:/k", img, "/nonexistent", check=False)
+    assert p.returncode in (125, 126, 127) and "/nonexistent" in p.stderr
+    assert names(den) == ["kept"] and den("ps", "-a", "-q").stdout == ""
+    # without --rm: docker keeps the container and its volume; den removes a container that could
+    # not start: then its anonymous volume goes with it, none is left that nothing holds
+    p = den("run", "--name", "f", "-v", "/anon", img, "/nonexistent", check=False)
+    assert p.returncode != 0
+    kept = den("ps", "-a", "-q").stdout.split()
+    assert len(anonymous(den)) == len(kept)
+    if kept:
+        den("rm", "-v", "f")
+    assert names(den) == ["kept"]
+
+
 # ---------------------------------------------------------------- anonymous volumes
 
 def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
@@ -243,6 +294,13 @@ def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
     assert anonymous(den) == [v1]
     assert "named2" in names(den)
     den("volume", "rm", "named2")
+    # run -d --rm: when the command ends
+    den("run", "-d", "--rm", "--name", "bg", "-v", "/anon", img, "sh", "-c", "sleep 0.3")
+    for _ in range(100):
+        if len(anonymous(den)) == 1 and den("ps", "-a", "-q").stdout == "":
+            break
+        time.sleep(0.1)
+    assert anonymous(den) == [v1] and den("ps", "-a", "-q").stdout == ""
     # den create makes them; rm -v of a container never started removes them
     den("create", "--name", "c", "-v", "/anon", img, "true")
     assert len(anonymous(den)) == 2
