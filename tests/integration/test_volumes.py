@@ -29,11 +29,13 @@ OWNER = "1000" if MANY_IDS else "0"
 
 # ---------------------------------------------------------------- helpers
 
-@pytest.fixture
-def img(den, tmp):
+@pytest.fixture(scope="module")
+def img_tar(tmp_path_factory):
     """vimg: busybox (every applet), appuser 1000 in /etc/passwd, /data and /data/f ("hi")
     owned by 1000:1000, /v/seed ("seed") owned by root, /tree: nested directories, modes
     and symlinks (relative, absolute, climbing out)"""
+    tmp = str(tmp_path_factory.mktemp("vimg"))
+    os.chmod(tmp, 0o755)
     rootfs = os.path.join(tmp, "vroot")
     make_rootfs(rootfs)
     applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
@@ -64,7 +66,13 @@ def img(den, tmp):
     tarball = os.path.join(tmp, "vroot.tar")
     with tarfile.open(tarball, "w") as t:
         t.add(rootfs, arcname=".", filter=owners)
-    den("import", tarball, "vimg")
+    return tarball
+
+
+@pytest.fixture
+def img(den, img_tar):
+    """vimg (img_tar) imported into the test's store"""
+    den("import", img_tar, "vimg")
     yield "vimg"
     # volume content may belong to sub-ids the test's user cannot remove from the host:
     # den removes it, after the containers that hold it
