@@ -33,7 +33,7 @@ OWNER = "1000" if MANY_IDS else "0"
 def img_tar(tmp_path_factory):
     """vimg: busybox (every applet), appuser 1000 in /etc/passwd, /data and /data/f ("hi")
     owned by 1000:1000, /v/seed ("seed") owned by root, /tree: nested directories, modes
-    and symlinks (relative, absolute, climbing out)"""
+    and symlinks (relative, absolute, climbing out); /esc -> /etc, /esc2 -> ../../../../../../etc"""
     tmp = str(tmp_path_factory.mktemp("vimg"))
     os.chmod(tmp, 0o755)
     rootfs = os.path.join(tmp, "vroot")
@@ -56,6 +56,8 @@ def img_tar(tmp_path_factory):
     os.symlink("sub/deep/d", os.path.join(rootfs, "tree", "rel"))
     os.symlink("/etc/hostname", os.path.join(rootfs, "tree", "abs"))
     os.symlink("../../../../../../../../etc", os.path.join(rootfs, "tree", "up"))
+    os.symlink("/etc", os.path.join(rootfs, "esc"))
+    os.symlink("../../../../../../etc", os.path.join(rootfs, "esc2"))
     os.makedirs(os.path.join(rootfs, "v"))
     open(os.path.join(rootfs, "v", "seed"), "w").write("seed\n")
 
@@ -158,6 +160,22 @@ def test_a_new_volume_is_populated_from_the_image_with_its_owners(den, img):
     assert sorted(os.listdir(mp)) == ["abs", "rel", "secret", "sub", "up"]
     # at a path the image does not have: empty, nothing copied from elsewhere
     assert sh(den, img, "-v", "fresh:/nothere", "ls -A /nothere").stdout == ""
+
+
+def test_targets_through_symlinks_stay_in_the_container(den, img):
+    """a target reached through the image's symlinks is resolved in the container's root:
+    the copy-up reads the image's /etc, never the host's, and nothing is made on the host"""
+    image_etc = set(sh(den, img, "ls /etc").stdout.split())
+    for target in ("/esc", "/esc2"):
+        vol = "through" + target[1:]
+        listed = set(sh(den, img, "-v", f"{vol}:{target}", f"ls {target}").stdout.split())
+        copied = set(os.listdir(inspect(den, vol)["Mountpoint"]))
+        assert copied and copied <= image_etc, (target, copied, image_etc)
+        assert listed == copied
+    marker = f"den-voltest-{os.getpid()}"
+    sh(den, img, "-v", f"inner:/esc/{marker}", "echo x > /esc/" + marker + "/f")
+    assert not os.path.exists(os.path.join("/etc", marker))
+    assert os.listdir(inspect(den, "inner")["Mountpoint"]) == ["f"]
 
 
 def test_nocopy_skips_population(den, img):
