@@ -135,6 +135,8 @@ def test_data_written_in_one_container_is_read_in_the_next(den, img):
     # the volume is the same at another path, and two volumes are two
     assert sh(den, img, "-v", "vol1:/elsewhere", "-v", "vol2:/mnt", "cat /elsewhere/x; ls -A /mnt").stdout == "kept\n"
     assert names(den) == ["vol1", "vol2"]
+    # one volume at two paths of one container
+    assert sh(den, img, "-v", "vol2:/a", "-v", "vol2:/b", "echo two > /a/t; cat /b/t").stdout == "two\n"
 
 
 def test_a_new_volume_is_populated_from_the_image_with_its_owners(den, img):
@@ -556,6 +558,8 @@ def test_prune(den, img):
     # -a: named ones too, still none in use
     p = den("volume", "prune", "-a", "-f")
     assert "keepme" in p.stdout and "filled" in p.stdout and "inuse" not in p.stdout
+    space = re.search(r"Total reclaimed space: ([0-9.]+)\s*([kKMG]?B)", p.stdout)
+    assert space and float(space.group(1)) > 0 and space.group(2) != "B", p.stdout  # filled's 100 kB
     assert names(den) == sorted([used_anon, "inuse"])
     # nothing left to prune: success, nothing listed
     p = den("volume", "prune", "-a", "-f")
