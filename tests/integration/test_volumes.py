@@ -211,11 +211,11 @@ def test_mount_forms(den, img, tmp):
     os.mkdir(host)
     open(os.path.join(host, "hf"), "w").write("from host\n")
     out = den("run", "--name", "m", "--mount", "type=volume,source=mv,target=/mv",
-        "--mount", f"type=bind,src={host},dst=/b", "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m",
-        "--mount", f"type=bind,source={host},target=/bro,readonly",
-        img, "sh", "-c", "echo v > /mv/v; cat /b/hf; echo w > /b/out; grep ' /t ' /proc/mounts; "
-        "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused").stdout
-    assert "from host" in out and "tmpfs-ok" in out and "bro-refused" in out
+              "--mount", f"type=bind,src={host},dst=/b", "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m",
+              "--mount", "type=tmpfs,dst=/t2,tmpfs-mode=1770", "--mount", f"type=bind,source={host},target=/bro,readonly",
+              img, "sh", "-c", "echo v > /mv/v; cat /b/hf; echo w > /b/out; grep ' /t ' /proc/mounts; "
+        "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused; stat -c 't2=%a' /t2").stdout
+    assert "from host" in out and "tmpfs-ok" in out and "bro-refused" in out and "t2=1770" in out
     t = [l for l in out.splitlines() if " /t " in l]
     assert t and t[0].split()[2] == "tmpfs" and "size=1024k" in t[0], out
     assert open(os.path.join(host, "out")).read() == "w\n"
@@ -235,6 +235,14 @@ def test_mount_forms(den, img, tmp):
         assert p.returncode in (2, 125) and "--mount" in p.stderr and bad in p.stderr, (bad, p.stderr)
     assert names(den) == ["mv"]
     assert den("ps", "-a", "-q").stdout.split() == []
+
+
+def test_a_restarted_container_finds_its_volume_as_it_left_it(den, img):
+    out = den("run", "--name", "s", "-v", "sv:/data", img, "sh", "-c", "ls /data; echo again >> /data/f").stdout
+    assert out.split() == ["f"]
+    p = den("start", "-a", "s")
+    assert p.stdout.split() == ["f"]
+    assert sh(den, img, "-v", "sv:/data", "cat /data/f").stdout == "hi\nagain\nagain\n"
 
 
 def test_running_containers_share_a_volume(den, img):
@@ -387,6 +395,13 @@ def test_volumes_from(den, img):
     assert p.returncode != 0
     # the consumer's --rm does not take the source's anonymous volume with it
     assert anonymous(den) == [anon]
+    # transitive: a container that took src's volumes passes them on with its own; several --volumes-from
+    den("run", "--name", "mid", "--volumes-from", "src", "-v", "own:/o", img, "sh", "-c", "echo o > /o/f")
+    assert sh(den, img, "--volumes-from", "mid", "cat /s/f /anon/f /o/f").stdout == "from-src\nanon\no\n"
+    den("run", "--name", "other", "-v", "oth:/oth", img, "sh", "-c", "echo oth > /oth/f")
+    assert sh(den, img, "--volumes-from", "src", "--volumes-from", "other", "cat /s/f /oth/f").stdout == \
+        "from-src\noth\n"
+    den("rm", "mid", "other")
     p = den("run", "--rm", "--volumes-from", "nosuch", img, "true", check=False)
     assert p.returncode == 125 and "nosuch" in p.stderr
     # a container that took them holds them: neither can go while it is there
