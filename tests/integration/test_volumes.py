@@ -212,9 +212,10 @@ def test_mount_forms(den, img, tmp):
     open(os.path.join(host, "hf"), "w").write("from host\n")
     out = den("run", "--name", "m", "--mount", "type=volume,source=mv,target=/mv",
               "--mount", f"type=bind,src={host},dst=/b", "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m",
-              "--mount", "type=tmpfs,dst=/t2,tmpfs-mode=1770", "--mount", f"type=bind,source={host},target=/bro,readonly",
+              "--mount", "type=tmpfs,dst=/t2,tmpfs-mode=1770",
+              "--mount", f"type=bind,source={host},target=/bro,readonly",
               img, "sh", "-c", "echo v > /mv/v; cat /b/hf; echo w > /b/out; grep ' /t ' /proc/mounts; "
-        "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused; stat -c 't2=%a' /t2").stdout
+              "echo x > /t/x && echo tmpfs-ok; touch /bro/z || echo bro-refused; stat -c 't2=%a' /t2").stdout
     assert "from host" in out and "tmpfs-ok" in out and "bro-refused" in out and "t2=1770" in out
     t = [l for l in out.splitlines() if " /t " in l]
     assert t and t[0].split()[2] == "tmpfs" and "size=1024k" in t[0], out
