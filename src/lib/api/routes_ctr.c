@@ -1315,6 +1315,11 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 }
                 if (!seen_run && seen_find(a->id, a->failures, true, NULL))
                         break;
+                /* exited with an empty exit file, never seen running: a start under way, its keeper
+                 * not recorded yet (taken for an end, the attach stopped passing input on, and a
+                 * command reading to the end of its input waited for ever: docker run -i, 1 in 20) */
+                if (!seen_run && fin < 0 && st && strcmp(st, "exited") == 0)
+                        continue;
                 /* ended (or removed, --rm): what the log still holds, then the end */
                 if (!st || (strcmp(st, "created") != 0 &&
                             (seen_run || a->was_created || (fin > 0 && fin != a->finished) || a->off > a->off0))) {
