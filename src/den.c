@@ -53,6 +53,7 @@ static const struct {
         { "stop", den_cmd_stop, "stop containers (SIGTERM, then SIGKILL after -t seconds)" },
         { "system", den_cmd_system, "system check [--repair]: verify every blob and layer; system prune" },
         { "tag", den_cmd_tag, "give an image another name" },
+        { "volume", den_cmd_volume, "volumes: create, ls, inspect, rm, prune (den run -v NAME:/PATH mounts one)" },
         { "wait", den_cmd_wait, "wait for containers to end and print their exit codes" },
 };
 

@@ -39,6 +39,9 @@ int den_cmd_builder(struct den_global *g, int argc, char **argv);
 int den_image_history(struct den_global *g, int argc, char **argv);
 int den_cmd_system(struct den_global *g, int argc, char **argv);
 int den_cmd_serve(struct den_global *g, int argc, char **argv);
+int den_cmd_volume(struct den_global *g, int argc, char **argv);
+/* den volume prune, den system prune --volumes: prints what went */
+int den_volume_prune(struct den_global *g, bool all);
 int den_cmd_pull(struct den_global *g, int argc, char **argv);
 int den_cmd_push(struct den_global *g, int argc, char **argv);
 int den_cmd_login(struct den_global *g, int argc, char **argv);

@@ -10,6 +10,7 @@
 #include "lib/linux/cgroup.h"
 #include "lib/linux/idmap.h"
 #include "lib/runtime/engine.h"
+#include "lib/runtime/volume.h"
 #include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -34,6 +35,10 @@ int den_cmd_image(struct den_global *g, int argc, char **argv)
 {
         if (argc == 2 && strcmp(argv[1], "prune") == 0)
                 return prune(g);
+        if (argc == 3 && strcmp(argv[1], "prune") == 0 && strcmp(argv[2], "--volumes") == 0) {
+                int r = prune(g);
+                return r ? r : den_volume_prune(g, false);
+        }
         if (argc >= 2 && strcmp(argv[1], "history") == 0)
                 return den_image_history(g, argc - 1, argv + 1);
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -66,10 +71,24 @@ static int df(struct den_global *g)
                 ctr += fs_disk_usage(s.root_fd, rel);
                 running += strcmp(json_string_value(json_object_get(e, "Status")), "running") == 0;
         }
-        printf("%-12s %8s %8s %14s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE");
-        printf("%-12s %8zu %8s %13.1fM  (blobs %.1fM, unpacked layers %.1fM)\n", "Images", json_object_size(names), "-",
+        printf("%-14s %8s %8s %14s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE");
+        printf("%-14s %8zu %8s %13.1fM  (blobs %.1fM, unpacked layers %.1fM)\n", "Images", json_object_size(names), "-",
                (double) (blobs + layers) / 1048576, (double) blobs / 1048576, (double) layers / 1048576);
-        printf("%-12s %8zu %8zu %13.1fM\n", "Containers", json_array_size(containers), running, (double) ctr / 1048576);
+        printf("%-14s %8zu %8zu %13.1fM\n", "Containers", json_array_size(containers), running, (double) ctr / 1048576);
+        json_t *vols = NULL;
+        size_t used = 0;
+        uint64_t vbytes = 0;
+        if (volume_list(g->root, &vols, &err) == 0)
+                json_array_foreach(vols, i, e)
+                {
+                        const char *vn = json_string_value(json_object_get(e, "Name"));
+                        _cleanup_strv_free_ char **users = volume_users(g->root, vn);
+                        int64_t sz = volume_size(g->root, vn);
+                        used += users[0] != NULL;
+                        vbytes += sz > 0 ? (uint64_t) sz : 0;
+                }
+        printf("%-14s %8zu %8zu %13.1fM\n", "Local Volumes", json_array_size(vols), used, (double) vbytes / 1048576);
+        json_decref(vols);
         json_decref(names);
         json_decref(containers);
         store_close(&s);
@@ -115,11 +134,15 @@ int den_cmd_system(struct den_global *g, int argc, char **argv)
                 return info(g);
         if (argc == 2 && strcmp(argv[1], "prune") == 0)
                 return prune(g);
+        if (argc == 3 && strcmp(argv[1], "prune") == 0 && strcmp(argv[2], "--volumes") == 0) {
+                int r = prune(g);
+                return r ? r : den_volume_prune(g, false);
+        }
         bool check = argc >= 2 && strcmp(argv[1], "check") == 0;
         bool repair = check && argc == 3 && strcmp(argv[2], "--repair") == 0;
         if (!check || argc > 3 || (argc == 3 && !repair)) {
                 if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                        printf("usage: den system check [--repair] | den system prune | den system df | den system info | den system service\n");
+                        printf("usage: den system check [--repair] | den system prune [--volumes] | den system df | den system info | den system service\n");
                         return 0;
                 }
                 return den_usage("system", "expects check [--repair], prune, df or info");

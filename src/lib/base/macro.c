@@ -92,3 +92,18 @@ void strv_push(char ***v, const char *s)
         (*v)[n] = xstrdup(s);
         (*v)[n + 1] = NULL;
 }
+
+char *strv_join(char *const *v, const char *sep)
+{
+        size_t len = 1;
+        for (size_t i = 0; v && v[i]; i++)
+                len += strlen(v[i]) + strlen(sep);
+        char *out = xmalloc(len);
+        out[0] = '\0';
+        for (size_t i = 0; v && v[i]; i++) {
+                if (i)
+                        strcat(out, sep);
+                strcat(out, v[i]);
+        }
+        return out;
+}

@@ -71,6 +71,8 @@ size_t strv_length(char *const *v);
 char **strv_copy(char *const *v);
 /* append a copy of s to the NULL-terminated vector *v */
 void strv_push(char ***v, const char *s);
+/* the strings joined by sep (owned) */
+char *strv_join(char *const *v, const char *sep);
 
 /* now as RFC 3339 in UTC with nanoseconds, as OCI state and image configs want it */
 char *now_rfc3339(void);
