@@ -766,31 +766,35 @@ static json_t *vol_filters(struct api_req *q, struct api_reply *ret, const char 
         return f;
 }
 
-/* the values of one filter: an array, or the keys of an object ({"v": true}, older clients) */
-static json_t *vol_filter_values(json_t *f, const char *key)
+static bool vol_true(const char *v)
 {
-        json_t *v = json_object_get(f, key), *out = json_array(), *m;
-        const char *k;
-        size_t i;
-        if (json_is_array(v))
-                json_array_foreach(v, i, m) if (json_is_string(m)) json_array_append(out, m);
-        if (json_is_object(v))
-                json_object_foreach(v, k, m) json_array_append_new(out, json_string(k));
-        return out;
+        return strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
 }
 
-/* a label filter "k" or "k=v" against {"k": "v"} */
-static bool vol_label_match(json_t *labels, const char *want)
+static bool match_part(const char *want, void *cls)
+{
+        return strstr(cls, want) != NULL;
+}
+
+/* a label filter "k" or "k=v" that {"k": "v"} does not pass */
+static bool match_label_not(const char *want, void *labels)
 {
         const char *eq = strchr(want, '=');
         _cleanup_free_ char *key = eq ? strndup(want, (size_t) (eq - want)) : xstrdup(want);
         const char *v = json_string_value(json_object_get(labels, key));
-        return v && (!eq || strcmp(v, eq + 1) == 0);
+        return !v || (eq && strcmp(v, eq + 1) != 0);
 }
 
-static bool vol_true(const char *v)
+static bool match_bool(const char *want, void *cls)
 {
-        return strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
+        return vol_true(want) == *(bool *) cls;
+}
+
+/* every value of a filter into the array cls */
+static bool match_collect(const char *want, void *cls)
+{
+        json_array_append_new(cls, json_string(want));
+        return false;
 }
 
 /* dockerd's rules: each filter given must pass; name and driver: any of their values (a
@@ -799,35 +803,19 @@ static bool vol_wanted(const char *root, json_t *f, json_t *vol)
 {
         const char *name = json_string_value(json_object_get(vol, "Name")) ?: "";
         const char *driver = json_string_value(json_object_get(vol, "Driver")) ?: "local";
-        json_t *vals, *m;
-        size_t i;
-        bool pass = true;
-        if (json_object_get(f, "name")) {
-                vals = vol_filter_values(f, "name");
-                bool any = false;
-                json_array_foreach(vals, i, m) any |= strstr(name, json_string_value(m)) != NULL;
-                pass &= any || !json_array_size(vals);
-                json_decref(vals);
-        }
-        if (json_object_get(f, "driver")) {
-                vals = vol_filter_values(f, "driver");
-                bool any = false;
-                json_array_foreach(vals, i, m) any |= strcmp(driver, json_string_value(m)) == 0;
-                pass &= any || !json_array_size(vals);
-                json_decref(vals);
-        }
-        vals = vol_filter_values(f, "label");
-        json_array_foreach(vals, i, m) pass &= vol_label_match(json_object_get(vol, "Labels"), json_string_value(m));
-        json_decref(vals);
-        vals = vol_filter_values(f, "dangling");
-        if (pass && json_array_size(vals)) {
-                char **users = volume_users(root, name);
-                bool dangling = !users || !users[0];
-                strv_freep(&users);
-                json_array_foreach(vals, i, m) pass &= vol_true(json_string_value(m)) == dangling;
-        }
-        json_decref(vals);
-        return pass;
+        bool given;
+        if ((!filter_has(f, "name", match_part, (void *) name, &given) && given) ||
+            (!filter_has(f, "driver", match_eq, (void *) driver, &given) && given) ||
+            filter_has(f, "label", match_label_not, json_object_get(vol, "Labels"), &given))
+                return false;
+        if (!json_object_get(f, "dangling"))
+                return true;
+        /* as dockerd: dangling wanted when a value says so (true, 1) */
+        bool yes = true, want = filter_has(f, "dangling", match_bool, &yes, &given);
+        char **users = volume_users(root, name);
+        bool dangling = !users || !users[0];
+        strv_freep(&users);
+        return want == dangling;
 }
 
 static int api_volumes(struct api_req *q, struct api_reply *ret)
@@ -874,8 +862,11 @@ static int api_volume_create(struct api_req *q, struct api_reply *ret)
                 json_decref(b);
                 return api_error(ret, 400, "Labels: %s: a string", k);
         }
-        struct volume_create_opts o = { .name = name && *name ? name : NULL, .driver = driver && *driver ? driver : NULL,
-                                        .opts = opts, .labels = json_is_object(labels) ? labels : NULL };
+        /* no name: anonymous, as dockerd makes it (prune takes it without all) */
+        bool anon = !name || !*name;
+        struct volume_create_opts o = { .name = anon ? NULL : name, .driver = driver && *driver ? driver : NULL,
+                                        .opts = opts, .labels = json_is_object(labels) ? labels : NULL,
+                                        .anonymous = anon };
         struct err err = { 0 };
         json_t *vol = NULL;
         int r = volume_create(q->root, &o, &vol, &err);
@@ -942,23 +933,15 @@ static int api_volume_delete(struct api_req *q, struct api_reply *ret)
 
 static int api_volumes_prune(struct api_req *q, struct api_reply *ret)
 {
-        static const char *const known[] = { "all", "label", "label!", NULL };
+        static const char *const known[] = { "all", "label", NULL };
         json_t *f = vol_filters(q, ret, known);
         if (!f)
                 return 0;
         /* docker's API 1.42 on: named volumes only with all */
-        json_t *all = vol_filter_values(f, "all"), *labels = vol_filter_values(f, "label"), *m;
-        bool every = false;
-        size_t i;
-        json_array_foreach(all, i, m) every |= vol_true(json_string_value(m));
-        /* label!=k[=v]: den's label filters take a leading '!' for "not" */
-        json_t *neg = vol_filter_values(f, "label!");
-        json_array_foreach(neg, i, m)
-        {
-                _cleanup_free_ char *s = xasprintf("!%s", json_string_value(m));
-                json_array_append_new(labels, json_string(s));
-        }
-        json_decref(neg), json_decref(all), json_decref(f);
+        bool yes = true, given, every = filter_has(f, "all", match_bool, &yes, &given);
+        json_t *labels = json_array();
+        filter_has(f, "label", match_collect, labels, &given);
+        json_decref(f);
         _cleanup_strv_free_ char **gone = NULL;
         uint64_t bytes = 0;
         struct err err = { 0 };
