@@ -52,7 +52,13 @@ static const char run_help[] =
         "  -w, --workdir DIR     the command's directory (absolute)\n"
         "  -u, --user USER[:GROUP]  a name from the image's /etc/passwd or a number\n"
         "  -v, --volume /HOST:/CTR[:ro|rw]  bind a host path (it must exist)\n"
-        "  --tmpfs DIR           a tmpfs there\n"
+        "  -v, --volume NAME:/CTR[:ro|rw|nocopy]  mount a volume (made when missing; a new one gets\n"
+        "                        the image's content there, unless nocopy)\n"
+        "  -v, --volume /CTR     an anonymous volume (removed by rm -v and --rm)\n"
+        "  --mount type=bind|volume|tmpfs,source=SRC,target=DST[,readonly][,volume-nocopy]\n"
+        "                        [,tmpfs-size=N][,tmpfs-mode=OCTAL]   docker's long form of -v and --tmpfs\n"
+        "  --volumes-from CONTAINER[:ro|rw]  the volumes and binds of another container\n"
+        "  --tmpfs DIR[:size=N,mode=M,uid=,gid=,ro,noexec,...]  a tmpfs there\n"
         "  --read-only           the root filesystem read-only\n"
         "  --network none|host|private|pasta|slirp4netns[:allow_host_loopback=true]\n"
         "                        none (default): loopback only; private: pasta, else slirp4netns\n"
@@ -64,9 +70,80 @@ static const char run_help[] =
         "  --security-opt seccomp=unconfined|FILE  no seccomp filter, or a docker/OCI profile\n"
         "                        (default: den's, the syscalls docker and podman allow)\n";
 
+/* true, 1, or nothing: on; false, 0: off */
+static int mount_bool(const char *v)
+{
+        if (!v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                return 1;
+        return strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ? 0 : -1;
+}
+
+/* --mount (docker's comma-separated KEY=VALUE) as -v's or --tmpfs's form */
+static int mount_flag(const char *spec, char ***vols, char ***tmpfs)
+{
+        _cleanup_free_ char *copy = xstrdup(spec);
+        const char *type = "volume", *src = NULL, *dst = NULL, *size = NULL, *mode = NULL;
+        int ro = 0, nocopy = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(w, '=');
+                if (eq)
+                        *eq++ = '\0';
+                if (strcmp(w, "type") == 0 && eq)
+                        type = eq;
+                else if ((strcmp(w, "source") == 0 || strcmp(w, "src") == 0) && eq)
+                        src = *eq ? eq : NULL;
+                else if ((strcmp(w, "target") == 0 || strcmp(w, "destination") == 0 || strcmp(w, "dst") == 0) && eq)
+                        dst = eq;
+                else if (strcmp(w, "readonly") == 0 || strcmp(w, "ro") == 0)
+                        ro = mount_bool(eq);
+                else if (strcmp(w, "volume-nocopy") == 0)
+                        nocopy = mount_bool(eq);
+                else if (strcmp(w, "tmpfs-size") == 0 && eq && *eq && strspn(eq, "0123456789") >= strlen(eq) - 1 &&
+                         (strspn(eq, "0123456789") == strlen(eq) || strchr("kKmMgG", eq[strlen(eq) - 1])))
+                        size = eq;
+                else if (strcmp(w, "tmpfs-mode") == 0 && eq && *eq && strspn(eq, "01234567") == strlen(eq))
+                        mode = eq;
+                else if (strcmp(w, "volume-driver") == 0 && eq && strcmp(eq, "local") == 0)
+                        continue;
+                else if (strcmp(w, "bind-propagation") == 0 || strcmp(w, "consistency") == 0)
+                        continue; /* no effect here, as -v's z and rprivate */
+                else
+                        return den_usage("run", "--mount '%s': '%s%s%s' is not understood", spec, w, eq ? "=" : "", eq ? eq : "");
+                if (ro < 0 || nocopy < 0)
+                        return den_usage("run", "--mount '%s': %s takes true or false", spec, w);
+        }
+        if (!dst || dst[0] != '/')
+                return den_usage("run", "--mount '%s': needs target=/PATH (absolute)", spec);
+        _cleanup_free_ char *one = NULL;
+        if (strcmp(type, "tmpfs") == 0) {
+                if (src)
+                        return den_usage("run", "--mount '%s': a tmpfs has no source", spec);
+                one = xasprintf("%s%s%s%s%s%s%s%s", dst, size || mode || ro ? ":" : "", size ? "size=" : "", size ? size : "",
+                                size && (mode || ro) ? "," : "", mode ? "mode=" : "", mode ? mode : "",
+                                ro ? (size || mode ? ",ro" : "ro") : "");
+                strv_push(tmpfs, one);
+                return 0;
+        }
+        if (strcmp(type, "bind") == 0 && (!src || src[0] != '/'))
+                return den_usage("run", "--mount '%s': a bind needs source=/HOST/PATH (absolute)", spec);
+        if (strcmp(type, "volume") == 0 && src && src[0] == '/')
+                return den_usage("run", "--mount '%s': a volume's source is its name (type=bind for a host path)", spec);
+        if (strcmp(type, "bind") != 0 && strcmp(type, "volume") != 0)
+                return den_usage("run", "--mount '%s': type=%s: bind, volume or tmpfs", spec, type);
+        if (nocopy && strcmp(type, "volume") != 0)
+                return den_usage("run", "--mount '%s': volume-nocopy is for volumes", spec);
+        one = src ? xasprintf("%s:%s%s%s%s", src, dst, ro || nocopy ? ":" : "", ro ? "ro" : "",
+                              nocopy ? (ro ? ",nocopy" : "nocopy") : "")
+                  : xasprintf("%s", dst);
+        strv_push(vols, one);
+        return 0;
+}
+
 static int run_or_create(struct den_global *g, int argc, char **argv, bool create)
 {
-        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT, O_PULL, O_TLS };
+        enum { O_NAME = 300, O_ENVFILE, O_TMPFS, O_RO, O_NET, O_HOST, O_ENTRY, O_RM, O_LOOP, O_SECOPT, O_PULL, O_TLS,
+               O_MOUNT, O_VFROM };
         static const struct option o[] = {
                 { "rm", no_argument, NULL, O_RM },          { "detach", no_argument, NULL, 'd' },
                 { "interactive", no_argument, NULL, 'i' },  { "tty", no_argument, NULL, 't' },
@@ -79,12 +156,14 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
                 { "allow-host-loopback", no_argument, NULL, O_LOOP }, { "security-opt", required_argument, NULL, O_SECOPT },
                 { "pull", required_argument, NULL, O_PULL }, { "tls-verify", optional_argument, NULL, O_TLS },
+                { "mount", required_argument, NULL, O_MOUNT }, { "volumes-from", required_argument, NULL, O_VFROM },
                 { "help", no_argument, NULL, 'h' },         {},
         };
         const char *pull = "missing";
         int tls_verify = -1;
         struct engine_run_opts ro = { .root = g->root, .runroot = g->runroot, .storage_driver = g->storage_driver };
-        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL, **secopt = NULL;
+        _cleanup_strv_free_ char **env = NULL, **vols = NULL, **tmpfs = NULL, **publish = NULL, **secopt = NULL,
+                                 **vfrom = NULL;
         int c;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+dite:w:u:v:p:Ph", o, NULL)) != -1) {
@@ -110,6 +189,11 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
                 case 'u': ro.user = optarg; break;
                 case 'v': strv_push(&vols, optarg); break;
                 case O_TMPFS: strv_push(&tmpfs, optarg); break;
+                case O_MOUNT:
+                        if (mount_flag(optarg, &vols, &tmpfs) != 0)
+                                return 2;
+                        break;
+                case O_VFROM: strv_push(&vfrom, optarg); break;
                 case O_RO: ro.read_only = true; break;
                 case O_NET: ro.network = optarg; break;
                 case O_HOST: ro.hostname = optarg; break;
@@ -143,6 +227,8 @@ static int run_or_create(struct den_global *g, int argc, char **argv, bool creat
         ro.cmd = argv + optind + 1;
         ro.env = env;
         ro.volumes = vols;
+        ro.volumes_from = vfrom;
+        ro.image_volumes = true;
         ro.tmpfs = tmpfs;
         ro.publish = publish;
         ro.security_opt = secopt;
@@ -427,19 +513,20 @@ int den_cmd_kill(struct den_global *g, int argc, char **argv)
 
 int den_cmd_rm(struct den_global *g, int argc, char **argv)
 {
-        const char *v[2];
-        int i = den_flags("rm", "den rm [-f] CONTAINER...\n"
+        const char *v[3];
+        int i = den_flags("rm", "den rm [-f] [-v] CONTAINER...\n"
                                 "Remove containers and their changes.\n\n"
-                                "  -f, --force   a running container too (killed first)",
-                          argc, argv, (const char *const[]){ "f|force", NULL }, v), rc = 0;
+                                "  -f, --force     a running container too (killed first)\n"
+                                "  -v, --volumes   its anonymous volumes too",
+                          argc, argv, (const char *const[]){ "f|force", "v|volumes", NULL }, v), rc = 0;
         if (i <= 0)
                 return i < 0 ? 2 : 0;
-        bool force = v[0];
+        bool force = v[0], volumes = v[1];
         if (i >= argc)
                 return den_usage("rm", "expects a container");
         for (; i < argc; i++) {
                 struct err err = { 0 };
-                if (engine_rm(g->root, g->runroot, argv[i], force, &err) < 0)
+                if (engine_rm_volumes(g->root, g->runroot, argv[i], force, volumes, &err) < 0)
                         rc = den_fail(err.msg);
                 else
                         printf("%s\n", argv[i]);

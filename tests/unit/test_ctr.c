@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "unit.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,12 +102,65 @@ static void test_process_request(void **state)
         json_decref(img);
 }
 
+/* -v's forms: a host path, a volume's name, an anonymous volume; options kept or refused */
+static void test_volume_forms(void **state)
+{
+        struct ctr_volume v;
+        struct err err = { 0 };
+        assert_int_equal(ctr_volume_parse("/h:/c:ro", &v, &err), 0);
+        assert_string_equal(v.source, "/h");
+        assert_true(v.ro && !v.is_volume && !v.nocopy);
+        ctr_volume_free(&v);
+        assert_int_equal(ctr_volume_parse("data:/var/lib/x:nocopy,z", &v, &err), 0);
+        assert_true(v.is_volume && v.nocopy && !v.ro);
+        assert_string_equal(v.dest, "/var/lib/x");
+        ctr_volume_free(&v);
+        assert_int_equal(ctr_volume_parse("/anon", &v, &err), 0);
+        assert_null(v.source);
+        ctr_volume_free(&v);
+        const char *bad[] = { "rel/dir:/c", "v:relative", "a:/c", "v:/c:rwx", "-x:/c", "v:/c:ro,bogus" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                assert_int_equal(ctr_volume_parse(bad[i], &v, &err), -EINVAL);
+                assert_non_null(strstr(err.msg, bad[i]));
+                err_clear(&err);
+        }
+        assert_int_equal(ctr_tmpfs_check("/t:size=64m,mode=1777,noexec", &err), 0);
+        assert_int_equal(ctr_tmpfs_check("/t", &err), 0);
+        assert_int_equal(ctr_tmpfs_check("/t:size=", &err), -EINVAL);
+        err_clear(&err);
+        assert_int_equal(ctr_tmpfs_check("/t:remount", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "remount"));
+        err_clear(&err);
+        assert_int_equal(ctr_tmpfs_check("t", &err), -EINVAL);
+        err_clear(&err);
+}
+
+/* binds that copy up, tmpfs options, in the spec */
+static void test_spec_volume_mounts(void **state)
+{
+        char *vols[] = { "/store/volumes/v/_data:/data:rw,x-den.copyup", NULL };
+        char *tmpfs[] = { "/t:size=1m,ro", NULL };
+        struct engine_run_opts o = { .volumes = vols, .tmpfs = tmpfs };
+        struct net_conf nc = { .mode = NET_NONE };
+        struct err err = { 0 };
+        json_t *spec = ctr_spec_build(&o, &nc, "0123456789abcdef", "/r", false, "/d", &err);
+        assert_non_null(spec);
+        json_t *d = json_object_get(mount_at(spec, "/data"), "options"), *t = json_object_get(mount_at(spec, "/t"), "options");
+        assert_string_equal(json_string_value(json_array_get(d, 1)), "rw");
+        assert_string_equal(json_string_value(json_array_get(d, 2)), "x-den.copyup");
+        assert_string_equal(json_string_value(json_array_get(t, 2)), "size=1m");
+        assert_string_equal(json_string_value(json_array_get(t, 3)), "ro");
+        json_decref(spec);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spec_targets_cover_every_mount),
                 cmocka_unit_test(test_spec_build_refuses_bad_forms),
                 cmocka_unit_test(test_process_request),
+                cmocka_unit_test(test_volume_forms),
+                cmocka_unit_test(test_spec_volume_mounts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

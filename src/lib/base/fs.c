@@ -4,6 +4,8 @@
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -409,4 +411,83 @@ uint64_t fs_disk_usage(int dfd, const char *name)
         else if (fd >= 0)
                 close(fd);
         return total;
+}
+
+static int copy_tree(int src, int dst, const char *opaque_xattr, int depth, struct err *err)
+{
+        if (depth > 256)
+                return err_set(err, -ELOOP, "copy: a tree deeper than 256 levels");
+        int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d)
+                return err_sys(err, -errno, "copy: cannot read a directory");
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                const char *n = de->d_name;
+                struct stat st;
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (opaque_xattr && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+                        fs_rm_rf_at(dst, n); /* a whiteout */
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        char v[2];
+                        bool opaque = opaque_xattr && s2 >= 0 && fgetxattr(s2, opaque_xattr, v, sizeof(v)) == 1 && v[0] == 'y';
+                        struct stat dst_st;
+                        if (opaque || (fstatat(dst, n, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst_st.st_mode)))
+                                fs_rm_rf_at(dst, n);
+                        if (mkdirat(dst, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+                                r = err_sys(err, -errno, "copy: mkdir '%s'", n);
+                                break;
+                        }
+                        /* owners kept as far as this user namespace maps them */
+                        if (fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            fchmodat(dst, n, st.st_mode & 07777, 0) < 0) {
+                        }
+                        _cleanup_close_ int d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0) {
+                                r = err_sys(err, -errno, "copy: '%s'", n);
+                                break;
+                        }
+                        r = copy_tree(s2, d2, opaque_xattr, depth + 1, err);
+                        continue;
+                }
+                fs_rm_rf_at(dst, n);
+                if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int out = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                        char buf[1 << 16];
+                        ssize_t k;
+                        if (in < 0 || out < 0) {
+                                r = err_sys(err, -errno, "copy: '%s'", n);
+                                break;
+                        }
+                        while ((k = read(in, buf, sizeof(buf))) > 0)
+                                if (fs_write_all(out, buf, (size_t) k) < 0)
+                                        break;
+                        if (fchown(out, st.st_uid, st.st_gid) < 0 || fchmod(out, st.st_mode & 07777) < 0) {
+                        }
+                } else if (S_ISLNK(st.st_mode)) {
+                        char t[4096];
+                        ssize_t l = readlinkat(src, n, t, sizeof(t) - 1);
+                        if (l >= 0) {
+                                t[l] = '\0';
+                                if (symlinkat(t, dst, n) < 0 ||
+                                    fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                                }
+                        }
+                } else if (mknodat(dst, n, st.st_mode, st.st_rdev) == 0 &&
+                           fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+int fs_copy_tree(int src, int dst, const char *opaque_xattr, struct err *err)
+{
+        return copy_tree(src, dst, opaque_xattr, 0, err);
 }

@@ -52,3 +52,10 @@ int fs_rm_rf_at(int dfd, const char *name);
 uint64_t fs_disk_usage(int dfd, const char *name);
 ssize_t fs_write_all(int fd, const void *buf, size_t len);
 ssize_t fs_read_all(int fd, void *buf, size_t len);
+
+/* the tree below src copied into dst (both directory fds): directories, files, symlinks
+ * and nodes, modes and owners kept as far as this user namespace maps them (a node or
+ * owner it cannot make is left out silently); symlinks are never followed.  With
+ * opaque_xattr (an image layer onto a copy of the layers below): a whiteout (0/0 char
+ * device) deletes, a directory with that xattr "y" is emptied first. */
+int fs_copy_tree(int src, int dst, const char *opaque_xattr, struct err *err);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <string.h>
@@ -91,6 +93,10 @@ int mount_opts_parse(char *const *options, struct mount_opts *o, struct err *err
                 }
                 if (strcmp(opt, "tmpcopyup") == 0) {
                         o->tmpcopyup = true;
+                        continue;
+                }
+                if (strcmp(opt, "x-den.copyup") == 0) {
+                        o->copyup = true;
                         continue;
                 }
                 for (size_t k = 0; k < ELEMENTSOF(attr_opts) && !done; k++) {
@@ -411,6 +417,35 @@ int mount_prepare_idmapped(struct mount_op *op, int userns_fd, struct err *err)
         return 0;
 }
 
+/* what the directory at from holds, copied into the directory at to when to is empty:
+ * its entries, and the directory's own owner and mode (a volume takes the ownership of
+ * the image's directory, as docker's do).  Inside the container's user namespace, so the
+ * owners are the container's. */
+static int copy_up(int from_fd, int to_fd, const char *what, struct err *err)
+{
+        _cleanup_close_ int from = openat(from_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int to = openat(to_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (from < 0 || to < 0)
+                return err_sys(err, -errno, "mount '%s': cannot copy its content up", what);
+        int probe = fcntl(to, F_DUPFD_CLOEXEC, 3);
+        DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
+        struct dirent *de;
+        bool empty = true;
+        while (d && empty && (de = readdir(d)))
+                empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+        if (d)
+                closedir(d);
+        else if (probe >= 0)
+                close(probe);
+        if (!empty)
+                return 0;
+        struct stat st;
+        if (fstat(from, &st) == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)) {
+                /* an owner outside the map: the content still goes */
+        }
+        return fs_copy_tree(from, to, NULL, err) < 0 ? err_wrap(err, "mount '%s': copying its content up", what) : 0;
+}
+
 int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *env, struct err *err)
 {
         const char *src = op->source;
@@ -455,6 +490,8 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
                 if (r < 0)
                         return err_sys(err, r, "mount '%s': cannot attach the bind of '%s'", op->destination, src);
         } else if (bind) {
+                if (op->opts.copyup && !is_file && (r = copy_up(target, src_fd, op->destination, err)) < 0)
+                        return r;
                 /* in a user namespace only a recursive bind may reveal a mount with
                  * mounts on top of it; fallbacks are recursive for that reason */
                 _cleanup_close_ int t = bind_tree(op, src, src_fd, op->opts.recursive || fallback, -1, err);
@@ -468,9 +505,16 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
                 const char *type = op->fstype;
                 if (strcmp(type, "cgroup") == 0)
                         type = "cgroup2";
+                /* the directory under the new mount, still reached through this fd */
+                _cleanup_close_ int under = op->opts.tmpcopyup ? openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
                 r = mount_fs_fd(type, op->source, op->opts.data, set & ~(uint64_t) 0, target, err);
                 if (r < 0)
                         return err_wrap(err, "mount '%s'", op->destination);
+                if (op->opts.tmpcopyup && under >= 0) {
+                        _cleanup_close_ int fresh = fs_open_in_root(root_fd, op->destination, O_PATH, 0);
+                        if (fresh < 0 || (r = copy_up(under, fresh, op->destination, err)) < 0)
+                                return fresh < 0 ? err_sys(err, fresh, "mount '%s'", op->destination) : r;
+                }
                 if (op->opts.rattr_set || op->opts.rattr_clr) {
                         _cleanup_close_ int m = fs_open_in_root(root_fd, op->destination, O_PATH, 0);
                         if (m >= 0)

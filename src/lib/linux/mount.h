@@ -17,7 +17,10 @@ struct mount_opts {
         unsigned long propagation;      /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, 0: keep */
         bool propagation_rec;
         bool idmap, ridmap;
-        bool tmpcopyup;
+        bool tmpcopyup;                 /* a tmpfs starts with what the target held (crun's) */
+        bool copyup;                    /* "x-den.copyup": a bind whose source directory is empty
+                                         * first gets what the target holds (a new volume takes
+                                         * the image's content, as docker's volumes do) */
         char *data;                     /* comma-separated fs options, or NULL */
 };
 

@@ -8,6 +8,7 @@
 
 #include "ctr.h"
 #include "ctr_internal.h"
+#include "volume.h"
 #include "events.h"
 #include "internal.h"
 #include "name.h"
@@ -78,7 +79,8 @@ static int net_resolve(const struct engine_run_opts *o, json_t *imgcfg, bool not
 int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret_id, struct err *err)
 {
         /* declared first: every goto below passes them */
-        struct engine_run_opts ro;
+        struct engine_run_opts ro = *o;
+        char **resolved = NULL;
         _cleanup_strv_free_ char **concrete = NULL;
         struct store s;
         struct image_info ii = { 0 };
@@ -114,9 +116,12 @@ int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret
                 r = err_set(err, -EINVAL, "--storage-driver '%s': overlay, fuse-overlayfs, copy or auto", drv);
                 goto out;
         }
-        for (char **vol = o->volumes; vol && *vol; vol++)
-                if ((r = ctr_volume_check(*vol, err)) < 0)
+        for (char **t = o->tmpfs; t && *t; t++)
+                if ((r = ctr_tmpfs_check(*t, err)) < 0)
                         goto out;
+        if ((r = ctr_volumes_resolve(o, ii.config, &resolved, &ro.anon_volumes, err)) < 0)
+                goto out;
+        ro.volumes = resolved;
         if ((r = record_create(o, &ii, &st, rr, &req, err)) < 0)
                 goto out;
         events_ctr(o->root, st.id, "create", NULL);
@@ -133,8 +138,15 @@ int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret
 out:
         if (st.id && (r < 0 || (start && !o->detach && o->rm))) {
                 struct err e2 = { 0 };
-                record_remove(&s, rr, st.id, &e2);
+                record_remove(&s, rr, st.id, true, &e2);
         }
+        /* made for a container that never got its record */
+        for (char **a = r < 0 ? ro.anon_volumes : NULL; a && *a; a++) {
+                struct err e2 = { 0 };
+                volume_rm(o->root, *a, true, &e2);
+        }
+        strv_freep(&resolved);
+        strv_freep(&ro.anon_volumes);
         if (r >= 0)
                 *ret_id = xstrdup(st.id);
         json_decref(req);
@@ -204,7 +216,7 @@ int ctr_start_record(const char *root, const char *rr, const char *id, bool main
                                 json_decref(req);
                                 if (r >= 0 && attach && o.rm) {
                                         struct err e2 = { 0 };
-                                        record_remove(&s, rr, st.id, &e2);
+                                        record_remove(&s, rr, st.id, true, &e2);
                                 }
                         } else if ((r = fs_mkdir_p(st.rundir, 0700)) < 0)
                                 r = err_sys(err, r, "cannot create %s", st.rundir);
@@ -421,7 +433,8 @@ int ctr_mount_targets(const char *root, const char *id, char ***ret, struct err 
         return 0;
 }
 
-int ctr_remove_named(const char *root, const char *runroot, const char *what, bool force, struct err *err)
+int ctr_remove_named(const char *root, const char *runroot, const char *what, bool force, bool volumes,
+                     struct err *err)
 {
         struct record_target t = { 0 };
         _cleanup_free_ char *rr = NULL;
@@ -432,7 +445,7 @@ int ctr_remove_named(const char *root, const char *runroot, const char *what, bo
         else if (r >= 0 && t.running)
                 keeper_ctl_kill(t.keeper, 5000);
         if (r >= 0 && (r = store_open(root, &s, err)) >= 0) {
-                r = record_remove(&s, rr, t.id, err);
+                r = record_remove(&s, rr, t.id, volumes, err);
                 store_close(&s);
         }
         record_target_free(&t);
@@ -441,5 +454,5 @@ int ctr_remove_named(const char *root, const char *runroot, const char *what, bo
 
 int ctr_remove(const char *root, const char *runroot, const char *id, struct err *err)
 {
-        return ctr_remove_named(root, runroot, id, true, err);
+        return ctr_remove_named(root, runroot, id, true, true, err);
 }

@@ -50,7 +50,8 @@ void record_target_free(struct record_target *t);
 json_t *record_strv_json(char **v);
 char **record_json_strv(json_t *a);
 /* its record, upper directory and run directory gone */
-int record_remove(struct store *s, const char *runroot, const char *id, struct err *err);
+/* volumes: its anonymous volumes too (rm -v, --rm) */
+int record_remove(struct store *s, const char *runroot, const char *id, bool volumes, struct err *err);
 void record_set_driver(const char *cdir, enum storage_driver d);
 struct image_info;
 struct started;
@@ -78,8 +79,29 @@ uint64_t ctr_default_caps(void);
 /* the keeper request of a command: image defaults (imgcfg), then what the user gave */
 json_t *ctr_process_request(json_t *imgcfg, char **cmd, char **env, const char *workdir, const char *user,
                             const char *entrypoint, bool main, bool tty);
-/* -v HOST:CTR[:ro|rw]: its form, and a host path that is there */
+/* -v HOST:CTR[:OPTS]: its form, and a host path that is there (a volume's name passes) */
 int ctr_volume_check(const char *vol, struct err *err);
+/* --tmpfs DIR[:OPTS]: an absolute DIR, OPTS of size=, mode=, uid=, gid=, nr_inodes= and
+ * the mount flags ro, rw, noexec, exec, nosuid, suid, nodev, dev */
+int ctr_tmpfs_check(const char *t, struct err *err);
+
+/* one -v: [SOURCE:]DEST[:OPTS] (ctr_volumes.c) */
+struct ctr_volume {
+        char *source;   /* a host path, a volume's name, or NULL (an anonymous volume) */
+        char *dest;
+        bool is_volume; /* source is a volume's name */
+        bool ro, nocopy;
+};
+int ctr_volume_parse(const char *vol, struct ctr_volume *ret, struct err *err);
+void ctr_volume_free(struct ctr_volume *v);
+/* a new container's mounts: -v (volumes made on first use, anonymous ones made),
+ * --volumes-from, the image's VOLUME paths (o->image_volumes) -> what its record keeps;
+ * *ret_anon: the anonymous volumes made for it */
+int ctr_volumes_resolve(const struct engine_run_opts *o, json_t *imgcfg, char ***ret_vols, char ***ret_anon,
+                        struct err *err);
+/* a removed container's anonymous volumes (record's Options.AnonVolumes) removed, those
+ * another container still has kept */
+void ctr_volumes_remove_anonymous(const char *root, json_t *rec);
 /* the config.json of a container (pure: nothing on the host is read or written;
  * the volumes are taken as checked) */
 json_t *ctr_spec_build(const struct engine_run_opts *o, const struct net_conf *nc, const char *id, const char *rootfs,
@@ -144,4 +166,5 @@ int ctr_exec_open(const char *root, const char *runroot, const char *what, struc
 int ctr_exec_request(const struct record_target *t, json_t *rec, const char *what, const char *network, json_t *req,
                      const int fds[3], bool detach, bool forward, struct err *err);
 /* den rm [-f]: what (an id, prefix or name) removed; running, only with force */
-int ctr_remove_named(const char *root, const char *runroot, const char *what, bool force, struct err *err);
+int ctr_remove_named(const char *root, const char *runroot, const char *what, bool force, bool volumes,
+                     struct err *err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctr_internal.h"
+#include "volume.h"
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
 #include "lib/linux/idmap.h"
@@ -121,18 +122,43 @@ json_t *ctr_process_request(json_t *imgcfg, char **cmd, char **env, const char *
  * (said in their words, not as the config.json mount it becomes) */
 int ctr_volume_check(const char *vol, struct err *err)
 {
-        _cleanup_free_ char *copy = xstrdup(vol);
-        char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c1 || copy[0] != '/' || c1[1] != '/' || (c2 && strcmp(c2 + 1, "ro") && strcmp(c2 + 1, "rw")))
-                return err_set(err, -EINVAL, "-v '%s': expected /HOST/PATH:/CONTAINER/PATH[:ro|rw]", vol);
-        *c1 = '\0';
+        struct ctr_volume cv;
+        if (ctr_volume_parse(vol, &cv, err) < 0)
+                return -EINVAL;
+        int r = 0;
         struct stat st;
-        if (stat(copy, &st) < 0)
-                return errno == ENOENT ? err_set(err, -ENOENT, "-v %s: %s does not exist", vol, copy)
-                                       : err_sys(err, -errno, "-v %s: %s", vol, copy);
-        return 0;
+        if (!cv.source)
+                r = err_set(err, -EINVAL, "-v '%s': an anonymous volume has no source", vol);
+        else if (!cv.is_volume && stat(cv.source, &st) < 0)
+                r = errno == ENOENT ? err_set(err, -ENOENT, "-v %s: %s does not exist", vol, cv.source)
+                                    : err_sys(err, -errno, "-v %s: %s", vol, cv.source);
+        ctr_volume_free(&cv);
+        return r;
 }
 
+int ctr_tmpfs_check(const char *t, struct err *err)
+{
+        static const char *const flags[] = { "ro", "rw", "noexec", "exec", "nosuid", "suid", "nodev", "dev" };
+        static const char *const data[] = { "size=", "mode=", "uid=", "gid=", "nr_inodes=", "nr_blocks=" };
+        const char *c = strchr(t, ':');
+        if (t[0] != '/')
+                return err_set(err, -EINVAL, "--tmpfs '%s': not an absolute path", t);
+        _cleanup_free_ char *opts = xstrdup(c ? c + 1 : "");
+        char *save = NULL;
+        for (char *w = strtok_r(opts, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                bool ok = false;
+                for (size_t i = 0; i < ELEMENTSOF(flags) && !ok; i++)
+                        ok = strcmp(w, flags[i]) == 0;
+                for (size_t i = 0; i < ELEMENTSOF(data) && !ok; i++)
+                        ok = strncmp(w, data[i], strlen(data[i])) == 0 && w[strlen(data[i])] &&
+                             !strpbrk(w, " \t\n");
+                if (!ok)
+                        return err_set(err, -EINVAL,
+                                       "--tmpfs '%s': unknown option '%s' (size=, mode=, uid=, gid=, nr_inodes=, "
+                                       "ro, noexec, nosuid, nodev and their opposites)", t, w);
+        }
+        return 0;
+}
 
 static json_t *idmap_json(const struct spec_idmap *m, size_t n)
 {
@@ -207,6 +233,7 @@ json_t *ctr_spec_build(const struct engine_run_opts *o, const struct net_conf *n
                                                                 "sysfs", "source", "sysfs", "options", "nosuid", "noexec",
                                                                 "nodev", "ro"));
         }
+        /* SOURCE:DEST[:OPTS]: binds (a volume's directory by now, see ctr_spec_make) */
         for (char **vol = o->volumes; vol && *vol; vol++) {
                 _cleanup_free_ char *copy = xstrdup(*vol);
                 char *c1 = strchr(copy, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -218,18 +245,34 @@ json_t *ctr_spec_build(const struct engine_run_opts *o, const struct net_conf *n
                 *c1 = '\0';
                 if (c2)
                         *c2 = '\0';
-                bool ro = c2 && strcmp(c2 + 1, "ro") == 0;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", c1 + 1, "type", "bind",
-                                                        "source", copy, "options", "rbind", ro ? "ro" : "rw"));
+                bool ro = false, copyup = false;
+                char *save = NULL;
+                for (char *w = c2 ? strtok_r(c2 + 1, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+                        ro = ro || strcmp(w, "ro") == 0;
+                        copyup = copyup || strcmp(w, "x-den.copyup") == 0;
+                }
+                json_t *m = json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", c1 + 1, "type", "bind", "source", copy,
+                                      "options", "rbind", ro ? "ro" : "rw");
+                if (copyup)
+                        json_array_append_new(json_object_get(m, "options"), json_string("x-den.copyup"));
+                json_array_append_new(mounts, m);
         }
+        /* DIR[:OPTS] (ctr_tmpfs_check()ed) */
         for (char **t = o->tmpfs; t && *t; t++) {
                 if ((*t)[0] != '/') {
                         json_decref(j);
                         err_set(err, -EINVAL, "--tmpfs '%s': not an absolute path", *t);
                         return NULL;
                 }
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", *t, "type", "tmpfs",
-                                                        "source", "tmpfs", "options", "nosuid", "nodev"));
+                _cleanup_free_ char *dir = xstrdup(*t);
+                char *c = strchr(dir, ':'), *save = NULL;
+                if (c)
+                        *c++ = '\0';
+                json_t *m = json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dir, "type", "tmpfs", "source", "tmpfs",
+                                      "options", "nosuid", "nodev");
+                for (char *w = c ? strtok_r(c, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save))
+                        json_array_append_new(json_object_get(m, "options"), json_string(w));
+                json_array_append_new(mounts, m);
         }
         for (size_t k = 0; k < ELEMENTSOF(etc_names); k++) {
                 _cleanup_free_ char *src = xasprintf("%s/%s", rundir, etc_names[k]), *dst = xasprintf("/etc/%s", etc_names[k]);
@@ -242,10 +285,37 @@ json_t *ctr_spec_build(const struct engine_run_opts *o, const struct net_conf *n
 json_t *ctr_spec_make(const struct engine_run_opts *o, const struct net_conf *nc, const char *id, const char *rootfs,
                       bool rootless, const char *rundir, struct err *err)
 {
-        for (char **vol = o->volumes; vol && *vol; vol++)
-                if (ctr_volume_check(*vol, err) < 0)
+        /* volumes become what they are on the host: their directory (or a bound one), a tmpfs */
+        _cleanup_strv_free_ char **vols = NULL, **tmpfs = strv_copy(o->tmpfs);
+        for (char **vol = o->volumes; vol && *vol; vol++) {
+                struct ctr_volume cv;
+                struct volume_mount vm = { 0 };
+                if (ctr_volume_check(*vol, err) < 0 || ctr_volume_parse(*vol, &cv, err) < 0)
                         return NULL;
-        json_t *j = ctr_spec_build(o, nc, id, rootfs, rootless, rundir, err);
+                int r = cv.is_volume ? volume_mount_of(o->root, cv.source, &vm, err) : 0;
+                _cleanup_free_ char *e = NULL;
+                if (r < 0)
+                        err_wrap(err, "-v %s", *vol);
+                else if (!cv.is_volume)
+                        e = xstrdup(*vol);
+                else if (vm.source)
+                        e = xasprintf("%s:%s:%s%s", vm.source, cv.dest, cv.ro ? "ro" : "rw",
+                                      vm.copy_up && !cv.nocopy ? ",x-den.copyup" : "");
+                else {
+                        _cleanup_free_ char *t = xasprintf("%s:%s%s%s", cv.dest, cv.ro ? "ro" : "rw",
+                                                           vm.tmpfs_data ? "," : "", vm.tmpfs_data ? vm.tmpfs_data : "");
+                        strv_push(&tmpfs, t);
+                }
+                if (e)
+                        strv_push(&vols, e);
+                ctr_volume_free(&cv);
+                volume_mount_free(&vm);
+                if (r < 0)
+                        return NULL;
+        }
+        struct engine_run_opts o2 = *o;
+        o2.volumes = vols, o2.tmpfs = tmpfs;
+        json_t *j = ctr_spec_build(&o2, nc, id, rootfs, rootless, rundir, err);
         if (j && etc_write(o, nc, id, rundir, err) < 0) {
                 json_decref(j);
                 return NULL;

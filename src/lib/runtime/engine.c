@@ -210,7 +210,13 @@ int engine_stop(const char *root, const char *runroot, const char *container, in
 
 int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err)
 {
-        return ctr_remove_named(root, runroot, container, force, err);
+        return ctr_remove_named(root, runroot, container, force, false, err);
+}
+
+int engine_rm_volumes(const char *root, const char *runroot, const char *container, bool force, bool volumes,
+                      struct err *err)
+{
+        return ctr_remove_named(root, runroot, container, force, volumes, err);
 }
 
 int engine_wait(const char *root, const char *runroot, const char *container, struct err *err)

@@ -21,8 +21,13 @@ struct engine_run_opts {
         char **env;             /* -e K=V (and --env-file lines) */
         const char *workdir, *user, *name, *entrypoint, *hostname, *network;
         const char *storage_driver; /* NULL: $DEN_STORAGE_DRIVER, else auto */
-        char **volumes;         /* HOST:CTR[:ro] */
-        char **tmpfs;           /* DIR */
+        char **volumes;         /* HOST:CTR[:OPTS], VOLUME:CTR[:OPTS], /CTR (an anonymous volume);
+                                 * OPTS: ro, rw, nocopy */
+        char **volumes_from;    /* --volumes-from CONTAINER[:ro|rw] */
+        bool image_volumes;     /* the image's VOLUME paths get anonymous volumes (den run, create,
+                                 * the API; not the builder's steps) */
+        char **anon_volumes;    /* set by the engine: the anonymous volumes it made */
+        char **tmpfs;           /* DIR[:OPTS] */
         char **publish;         /* -p [IP:]HOST:CTR[/udp] */
         char **security_opt;    /* --security-opt seccomp=unconfined|FILE (secopt.h); none: the default profile */
         bool publish_all;       /* -P: the image's ExposedPorts on free host ports */
@@ -74,6 +79,9 @@ int engine_list(const char *root, const char *runroot, json_t **ret, struct err 
 int engine_kill(const char *root, const char *runroot, const char *container, int sig, struct err *err);
 int engine_stop(const char *root, const char *runroot, const char *container, int timeout, struct err *err);
 int engine_rm(const char *root, const char *runroot, const char *container, bool force, struct err *err);
+/* the same; volumes: its anonymous volumes too (rm -v; docker's AutoRemove) */
+int engine_rm_volumes(const char *root, const char *runroot, const char *container, bool force, bool volumes,
+                      struct err *err);
 /* the main command's exit status once it has ended */
 int engine_wait(const char *root, const char *runroot, const char *container, struct err *err);
 /* den cp: SRC and DST, one of them CONTAINER:PATH */

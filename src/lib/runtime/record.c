@@ -154,15 +154,21 @@ void record_target_free(struct record_target *t)
         free(t->rundir);
 }
 
-int record_remove(struct store *s, const char *runroot, const char *id, struct err *err)
+int record_remove(struct store *s, const char *runroot, const char *id, bool volumes, struct err *err)
 {
         _cleanup_free_ char *cdir = xasprintf("containers/%s", id), *rundir = xasprintf("%s/containers/%s", runroot, id);
+        json_t *rec = volumes ? record_load(s->root, id) : NULL;
         net_detach_wait(rundir, 3000);
         events_ctr_check(s->root, runroot, id);
         events_ctr(s->root, id, "destroy", NULL);
         fs_rm_rf(rundir);
         /* rootless, the upper dir holds files of the sub-ids */
-        return layer_remove_tree(s, cdir, err);
+        int r = layer_remove_tree(s, cdir, err);
+        /* once the record is gone: the volumes' users are counted from the records */
+        if (r >= 0 && rec)
+                ctr_volumes_remove_anonymous(s->root, rec);
+        json_decref(rec);
+        return r;
 }
 
 json_t *record_strv_json(char **v)
@@ -198,6 +204,8 @@ int record_create(const struct engine_run_opts *o, struct image_info *ii, struct
                                  "Interactive", o->interactive, "StdinOnce", o->stdin_once);
         if (o->labels)
                 json_object_set_new(opts, "Labels", json_deep_copy(o->labels));
+        if (o->anon_volumes)
+                json_object_set_new(opts, "AnonVolumes", record_strv_json(o->anon_volumes));
         int r = secopt_record(o->security_opt, ctr_default_caps(), rr, opts, err);
         if (r < 0 || fs_mkdir_p(st->cdir, 0700) < 0) {
                 json_decref(req);

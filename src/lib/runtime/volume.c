@@ -11,6 +11,8 @@
 
 #include "lib/base/fs.h"
 #include "lib/base/macro.h"
+#include "lib/store/layer.h"
+#include "lib/store/store.h"
 #include "ctr_internal.h"
 #include "volume.h"
 
@@ -131,7 +133,7 @@ int volume_create(const char *root, const struct volume_create_opts *o, json_t *
         }
         json_t *old = volume_load(root, name);
         if (old) {
-                bool same = json_equal(json_object_get(old, "Options"), opts);
+                bool same = o->reuse || json_equal(json_object_get(old, "Options"), opts);
                 json_decref(opts);
                 if (!same) {
                         json_decref(old);
@@ -268,13 +270,19 @@ static int volume_rm_locked(const char *root, const char *name, bool missing_ok,
                 _cleanup_free_ char *list = strv_join(users, ", ");
                 return err_set(err, -EBUSY, "volume %s is in use by container%s %s", name, users[1] ? "s" : "", list);
         }
-        /* out of sight first (a rename is atomic), then removed */
-        _cleanup_free_ char *gone = xasprintf("%s/volumes/.rm-%s", root, name);
-        fs_rm_rf(gone);
-        if (rename(dir, gone) < 0)
-                return err_sys(err, -errno, "cannot remove volume %s", name);
-        fs_rm_rf(gone);
-        return 0;
+        /* out of sight first (a rename is atomic), then removed: rootless from inside the
+         * user namespace, as its files belong to the container's ids */
+        _cleanup_free_ char *gone = xasprintf("%s/volumes/.rm-%s", root, name), *rel = xasprintf("volumes/.rm-%s", name);
+        struct store s;
+        if (store_open(root, &s, err) < 0)
+                return err->code;
+        int r = layer_remove_tree(&s, rel, err);
+        if (r >= 0 && rename(dir, gone) < 0)
+                r = err_sys(err, -errno, "cannot remove volume %s", name);
+        if (r >= 0)
+                r = layer_remove_tree(&s, rel, err);
+        store_close(&s);
+        return r;
 }
 
 int volume_rm(const char *root, const char *name, bool force, struct err *err)

@@ -33,6 +33,8 @@ struct volume_create_opts {
         char **opts;        /* "KEY=VALUE" */
         json_t *labels;     /* {"k": "v"}, borrowed; NULL: none */
         bool anonymous;
+        bool reuse;         /* an existing volume of that name whatever its options (den run's
+                             * -v NAME:/PATH, which makes it only when missing) */
 };
 
 /* *ret: the volume as `inspect` shows it.  A volume of that name already there is

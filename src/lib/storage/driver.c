@@ -86,82 +86,6 @@ int storage_mount_fuse(const struct storage_root *r, const char *target, struct 
         return 0;
 }
 
-/* apply one layer onto the copy: whiteouts delete, opaque directories are emptied first */
-static int copy_layer(int src, int dst, bool userxattr, int depth, struct err *err)
-{
-        if (depth > 256)
-                return err_set(err, -ELOOP, "copy driver: a layer deeper than 256 levels");
-        int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (!d)
-                return err_sys(err, -errno, "copy driver: cannot read a layer");
-        struct dirent *de;
-        int r = 0;
-        while (r == 0 && (de = readdir(d))) {
-                const char *n = de->d_name;
-                struct stat st;
-                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
-                if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-                        fs_rm_rf_at(dst, n); /* a whiteout */
-                        continue;
-                }
-                if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        char v[2];
-                        bool opaque = s2 >= 0 && fgetxattr(s2, userxattr ? "user.overlay.opaque" : "trusted.overlay.opaque",
-                                                          v, sizeof(v)) == 1 && v[0] == 'y';
-                        struct stat dst_st;
-                        if (opaque || (fstatat(dst, n, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst_st.st_mode)))
-                                fs_rm_rf_at(dst, n);
-                        if (mkdirat(dst, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
-                                r = err_sys(err, -errno, "copy driver: mkdir '%s'", n);
-                                break;
-                        }
-                        /* owners kept as far as this user namespace maps them */
-                        if (fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-                            fchmodat(dst, n, st.st_mode & 07777, 0) < 0) {
-                        }
-                        _cleanup_close_ int d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (s2 < 0 || d2 < 0) {
-                                r = err_sys(err, -errno, "copy driver: '%s'", n);
-                                break;
-                        }
-                        r = copy_layer(s2, d2, userxattr, depth + 1, err);
-                        continue;
-                }
-                fs_rm_rf_at(dst, n);
-                if (S_ISREG(st.st_mode)) {
-                        _cleanup_close_ int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                        _cleanup_close_ int out = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                        char buf[1 << 16];
-                        ssize_t k;
-                        if (in < 0 || out < 0) {
-                                r = err_sys(err, -errno, "copy driver: '%s'", n);
-                                break;
-                        }
-                        while ((k = read(in, buf, sizeof(buf))) > 0)
-                                if (fs_write_all(out, buf, (size_t) k) < 0)
-                                        break;
-                        if (fchown(out, st.st_uid, st.st_gid) < 0 || fchmod(out, st.st_mode & 07777) < 0) {
-                        }
-                } else if (S_ISLNK(st.st_mode)) {
-                        char t[4096];
-                        ssize_t l = readlinkat(src, n, t, sizeof(t) - 1);
-                        if (l >= 0) {
-                                t[l] = '\0';
-                                if (symlinkat(t, dst, n) < 0 ||
-                                    fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
-                                }
-                        }
-                } else if (mknodat(dst, n, st.st_mode, st.st_rdev) == 0 &&
-                           fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
-                }
-        }
-        closedir(d);
-        return r;
-}
-
 int storage_mount_copy(const struct storage_root *r, int target_fd, struct err *err)
 {
         _cleanup_free_ char *done = xasprintf("%s.done", r->copy);
@@ -176,7 +100,7 @@ int storage_mount_copy(const struct storage_root *r, int target_fd, struct err *
                         _cleanup_close_ int src = open(r->lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (src < 0 || dst < 0)
                                 return err_sys(err, -errno, "copy driver: '%s'", r->lowers[i]);
-                        if ((q = copy_layer(src, dst, r->userxattr, 0, err)) < 0)
+                        if ((q = fs_copy_tree(src, dst, r->userxattr ? "user.overlay.opaque" : "trusted.overlay.opaque", err)) < 0)
                                 return q;
                 }
                 int fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
