@@ -12,6 +12,7 @@ import time
 import pytest
 
 from apiserve import api  # noqa: F401 (api: the fixture)
+from conftest import derived_image
 
 COMPOSE = shutil.which("docker-compose")
 
@@ -155,6 +156,29 @@ def test_volumes_from(api):
     assert out.returncode != 0 and out.stdout == "one\ntwo\n" and "Read-only" in out.stderr, (out.stdout, out.stderr)
     p = api("run", "--rm", "--volumes-from", "nosuch", "busybox", "true", check=False)
     assert p.returncode != 0 and "nosuch" in p.stderr
+
+
+def test_image_volume_copied_up_and_autoremove_takes_it(api, tmp):
+    def vol(cfg):
+        cfg["config"]["Volumes"] = {"/iv": {}}
+    derived_image(api.den, "busybox", tmp, "withvol", layers=[{"iv/seed": b"from-image\n"}], config=vol)
+    cid = api("create", "localhost/withvol", "cat", "/iv/seed").stdout.strip()
+    api("start", "-a", cid)
+    assert api("logs", cid).stdout == "from-image\n"
+    info = json.loads(api("inspect", cid).stdout)[0]
+    [m] = info["Mounts"]
+    assert m["Destination"] == "/iv" and m["Type"] == "volume" and len(m["Name"]) == 64
+    assert open(os.path.join(m["Source"], "seed")).read() == "from-image\n"
+    assert api("volume", "ls", "-q").stdout.split() == [m["Name"]]
+    # --rm (AutoRemove) takes its anonymous volumes with it, as dockerd; a named one at the same path wins
+    api("rm", "-v", cid)
+    assert api("run", "--rm", "localhost/withvol", "cat", "/iv/seed").stdout == "from-image\n"
+    end = time.time() + 10
+    while api("volume", "ls", "-q").stdout.strip() and time.time() < end:
+        time.sleep(0.1)
+    assert api("volume", "ls", "-q").stdout.strip() == ""
+    api("run", "--rm", "-v", "mine:/iv", "localhost/withvol", "true")
+    assert api("volume", "ls", "-q").stdout.split() == ["mine"]
 
 
 def test_python_docker_volumes(api):

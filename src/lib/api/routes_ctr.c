@@ -559,6 +559,7 @@ static void opts_free(struct engine_run_opts *o)
         strv_freep(&o->cmd);
         strv_freep(&o->env);
         strv_freep(&o->volumes);
+        strv_freep(&o->volumes_from);
         strv_freep(&o->tmpfs);
         strv_freep(&o->publish);
 }
@@ -671,11 +672,13 @@ static int mounts_opts(const char *root, json_t *mounts, struct engine_run_opts 
                         if (!json_empty(json_object_get(vo, "Subpath")))
                                 return api_error(rep, 400, "HostConfig.Mounts[%zu]: den does not mount a volume's "
                                                            "Subpath yet", i), -1;
+                        if (!*src && (ro || nocopy))
+                                return api_error(rep, 400, "HostConfig.Mounts[%zu]: den mounts an anonymous volume "
+                                                           "read-write, without NoCopy", i), -1;
                         if (mount_volume_make(root, src, vo, i, rep) < 0)
                                 return -1;
-                        /* "NAME:/DST[:OPTS]", or "/DST[:OPTS]" for an anonymous one */
                         char *v = xasprintf("%s%s%s", src, *src ? ":" : "", dst);
-                        bool first = true; /* "NAME:/DST:OPTS", "/DST:OPTS" for an anonymous one */
+                        bool first = true; /* "NAME:/DST[:OPTS]", or "/DST" for an anonymous one */
                         if (ro)
                                 opts_add(&v, &first, "ro");
                         if (nocopy)
@@ -741,42 +744,8 @@ static int anon_opts(json_t *vols, struct engine_run_opts *o, struct api_reply *
         return 0;
 }
 
-/* HostConfig.VolumesFrom ["CTR[:ro|rw]"]: the mounts of that container (binds and volumes), in
- * their mode or the one given */
-static int volumes_from_opts(struct api_req *q, json_t *from, struct engine_run_opts *o, struct api_reply *rep)
-{
-        json_t *f, *v;
-        size_t i, k;
-        json_array_foreach(from, i, f)
-        {
-                _cleanup_free_ char *ref = xstrdup(json_string_value(f) ?: "");
-                char *mode = strchr(ref, ':');
-                if (mode)
-                        *mode++ = '\0';
-                if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
-                        return api_error(rep, 400, "VolumesFrom %s: invalid mode %s", ref, mode), -1;
-                struct err err = { 0 };
-                json_t *rec = NULL;
-                if (engine_inspect(q->root, q->runroot, ref, &rec, &err) < 0)
-                        return api_error(rep, 404, "No such container: %s", ref), -1;
-                json_array_foreach(json_object_get(json_object_get(rec, "Options"), "Volumes"), k, v)
-                {
-                        _cleanup_free_ char *s = xstrdup(json_string_value(v) ?: ""), *spec = NULL;
-                        char *dst, *opts;
-                        if (!mount_parts(s, &dst, &opts))
-                                continue;
-                        /* the mode given replaces ro/rw; nocopy is of no use on a volume that exists */
-                        const char *m = mode ? mode : opts_have(opts, "ro") ? "ro" : NULL;
-                        spec = xasprintf("%s:%s%s%s", s, dst, m ? ":" : "", m ? m : "");
-                        strv_push(&o->volumes, spec);
-                }
-                json_decref(rec);
-        }
-        return 0;
-}
-
 /* docker's create body -> den's run options; 400 naming what den does not do */
-static int create_opts(struct api_req *q, json_t *b, struct engine_run_opts *o, char **ret_ep, struct api_reply *rep)
+static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, struct api_reply *rep)
 {
         static const char *const top[] = { "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Tty",
                                            "OpenStdin", "Hostname", "HostConfig", "AttachStdin", "AttachStdout",
@@ -839,7 +808,7 @@ static int create_opts(struct api_req *q, json_t *b, struct engine_run_opts *o, 
         }
         if (ports_opts(json_object_get(h, "PortBindings"), o, rep) < 0 ||
             mounts_opts(o->root, json_object_get(h, "Mounts"), o, rep) < 0 ||
-            volumes_from_opts(q, json_object_get(h, "VolumesFrom"), o, rep) < 0 ||
+            strv_from_json(json_object_get(h, "VolumesFrom"), "HostConfig.VolumesFrom", &o->volumes_from, rep) < 0 ||
             anon_opts(json_object_get(b, "Volumes"), o, rep) < 0)
                 return -1;
         o->publish_all = json_is_true(json_object_get(h, "PublishAllPorts"));
@@ -847,6 +816,7 @@ static int create_opts(struct api_req *q, json_t *b, struct engine_run_opts *o, 
         json_object_foreach(labels, k, v) if (!json_is_string(v)) return api_error(rep, 400, "Labels: %s: a string", k), -1;
         o->labels = json_is_object(labels) ? labels : NULL;
         o->detach = true;
+        o->image_volumes = true; /* as dockerd: the image's VOLUME paths get anonymous volumes */
         return 0;
 }
 
@@ -862,7 +832,7 @@ int api_ctr_create(struct api_req *q, struct api_reply *ret)
         _cleanup_free_ char *ep = NULL, *id = NULL;
         if (o.name && !*o.name)
                 o.name = NULL;
-        if (create_opts(q, b, &o, &ep, ret) < 0) {
+        if (create_opts(b, &o, &ep, ret) < 0) {
                 opts_free(&o);
                 json_decref(b);
                 return 0;
@@ -875,6 +845,9 @@ int api_ctr_create(struct api_req *q, struct api_reply *ret)
                 /* docker's CLI pulls on a 404 that says "No such image" */
                 if (-err.code == ENOENT && strncmp(err.msg, "image ", 6) == 0)
                         return api_error(ret, 404, "No such image: %s", err.msg);
+                /* not a 404: docker's CLI would take it for a missing image and pull */
+                if (-err.code == ENOENT && strncmp(err.msg, "--volumes-from", 14) == 0)
+                        return api_error(ret, 400, "%s", err.msg);
                 return api_fail(ret, &err);
         }
         return api_json(ret, 201, json_pack("{s:s,s:[]}", "Id", id, "Warnings"));
@@ -1031,7 +1004,8 @@ static void *reap(void *arg)
         for (int i = 0; p->autorm && i < 50; i++) {
                 err_clear(&err);
                 api_serial(true);
-                int r = engine_rm(p->root, p->runroot, p->id, true, &err);
+                /* with its anonymous volumes, as dockerd's AutoRemove */
+                int r = engine_rm_volumes(p->root, p->runroot, p->id, true, true, &err);
                 api_serial(false);
                 if (r >= 0 || r == -ENOENT) {
                         seen_note(p->id, -1);
@@ -1259,7 +1233,6 @@ int api_ctr_delete(struct api_req *q, struct api_reply *ret)
         _cleanup_free_ char *st = ctr_state(q, &code);
         if (!st)
                 return api_error(ret, 404, "No such container: %s", q->params[0]);
-        /* v (anonymous volumes): den makes none, its volumes are the host's directories, left alone */
         if (!force && strcmp(st, "running") == 0) {
                 json_t *rec = NULL;
                 _cleanup_free_ char *id = engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0
@@ -1270,7 +1243,8 @@ int api_ctr_delete(struct api_req *q, struct api_reply *ret)
                                  "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
                                  id);
         }
-        if (engine_rm(q->root, q->runroot, q->params[0], force, &err) < 0)
+        /* v: its anonymous volumes too */
+        if (engine_rm_volumes(q->root, q->runroot, q->params[0], force, api_query_bool(q, "v"), &err) < 0)
                 return api_fail(ret, &err);
         ret->status = 204;
         return 0;
