@@ -146,6 +146,15 @@ def test_mount_volume_anonymous_tmpfs_and_rm_v(api):
     assert api("volume", "ls", "-q").stdout.split() == ["named"]
     p = api("run", "--rm", "--mount", "type=volume,src=/abs,dst=/x", "busybox", "true", check=False)
     assert p.returncode != 0
+    # VolumeOptions: a volume made with its labels and driver options
+    api("run", "--rm", "--mount", "type=volume,src=made,dst=/m,volume-label=by=mount,volume-opt=type=tmpfs",
+        "busybox", "true")
+    v = json.loads(api("volume", "inspect", "made").stdout)[0]
+    assert v["Labels"] == {"by": "mount"} and v["Options"] == {"type": "tmpfs"}
+    # HostConfig.Tmpfs with its options (docker run --tmpfs DIR:OPTS)
+    out = api("run", "--rm", "--tmpfs", "/t2:size=2m,mode=700", "busybox", "sh", "-c",
+              "grep ' /t2 ' /proc/mounts; stat -c %a /t2").stdout
+    assert "size=2048k" in out and out.endswith("\n700\n"), out
 
 
 def test_volumes_from(api):

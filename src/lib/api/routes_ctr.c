@@ -637,8 +637,9 @@ static int mount_volume_make(const char *root, const char *name, json_t *vo, siz
                 _cleanup_free_ char *kv = xasprintf("%s=%s", k, json_string_value(v) ?: "");
                 strv_push(&opts, kv);
         }
+        /* labels only: one that exists is taken as it is (its options are not compared) */
         struct volume_create_opts o = { .name = name, .driver = driver && *driver ? driver : NULL, .opts = opts,
-                                        .labels = json_is_object(labels) ? labels : NULL };
+                                        .labels = json_is_object(labels) ? labels : NULL, .reuse = !opts };
         struct err err = { 0 };
         json_t *vol = NULL;
         if (volume_create(root, &o, &vol, &err) < 0)
