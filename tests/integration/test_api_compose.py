@@ -63,7 +63,8 @@ def test_run_d_p_publishes_and_docker_port_tells(api):
 
 def test_what_den_does_not_do_is_refused_by_name(api):
     for args, word in ((["--memory", "64m"], "Memory"), (["--cap-add", "NET_ADMIN"], "CapAdd"),
-                       (["--restart", "always"], "RestartPolicy"), (["--mount", "type=volume,dst=/v"], "volume")):
+                       (["--restart", "always"], "RestartPolicy"),
+                       (["--mount", "type=volume,dst=/v,readonly"], "anonymous")):
         p = api("run", *args, "busybox", "true", check=False)
         assert p.returncode != 0 and word in p.stderr, (args, p.stderr)
 

@@ -8,6 +8,7 @@
 #include <regex.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "lib/runtime/ctr.h"
 #include "lib/runtime/engine.h"
 #include "lib/runtime/format.h"
+#include "lib/runtime/volume.h"
 
 static json_int_t epoch_of(json_t *v)
 {
@@ -99,27 +101,80 @@ static const char *rfc3339(json_int_t t, char buf[40])
         return buf;
 }
 
-/* the record's binds ("SRC:DST[:ro]") as inspect's Mounts */
-static json_t *mounts_json(json_t *vols)
+/* "SRC:DST[:OPTS]" of the record in its parts (s is cut); false when it is not so */
+static bool mount_parts(char *s, char **ret_dst, char **ret_opts)
+{
+        char *dst = strchr(s, ':');
+        if (!dst)
+                return false;
+        *dst++ = '\0';
+        char *opts = strchr(dst, ':');
+        if (opts)
+                *opts++ = '\0';
+        *ret_dst = dst, *ret_opts = opts;
+        return true;
+}
+
+static bool opts_have(const char *opts, const char *want)
+{
+        size_t n = strlen(want);
+        for (const char *o = opts; o && *o; o += strcspn(o, ","), o += *o == ',')
+                if (strncmp(o, want, n) == 0 && (o[n] == ',' || !o[n]))
+                        return true;
+        return false;
+}
+
+/* the record's mounts ("SRC:DST[:OPTS]", SRC a host path or a volume's name) as inspect's Mounts */
+static json_t *mounts_json(const char *root, json_t *vols)
 {
         json_t *out = json_array(), *v;
         size_t i;
         json_array_foreach(vols, i, v)
         {
                 _cleanup_free_ char *s = xstrdup(json_string_value(v) ?: "");
-                char *dst = strchr(s, ':');
-                if (!dst)
+                char *dst, *mode;
+                if (!mount_parts(s, &dst, &mode))
                         continue;
-                *dst++ = '\0';
-                char *mode = strchr(dst, ':');
-                if (mode)
-                        *mode++ = '\0';
-                bool ro = mode && strcmp(mode, "ro") == 0;
-                json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", s,
-                                                     "Destination", dst, "Mode", mode ? mode : "", "RW", !ro,
-                                                     "Propagation", "rprivate"));
+                bool rw = !opts_have(mode, "ro");
+                if (s[0] == '/') {
+                        json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", s,
+                                                             "Destination", dst, "Mode", mode ? mode : "", "RW", rw,
+                                                             "Propagation", "rprivate"));
+                        continue;
+                }
+                /* a volume: where its content is, and its driver */
+                json_t *vol = NULL;
+                struct err err = { 0 };
+                volume_inspect(root, s, &vol, &err);
+                json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume", "Name", s,
+                                                     "Source", json_string_value(json_object_get(vol, "Mountpoint")) ?: "",
+                                                     "Destination", dst, "Driver",
+                                                     json_string_value(json_object_get(vol, "Driver")) ?: "local", "Mode",
+                                                     mode ? mode : "", "RW", rw, "Propagation", ""));
+                json_decref(vol);
         }
         return out;
+}
+
+/* Config.Volumes: the targets of the container's anonymous volumes, {"/path": {}}; null when none */
+static json_t *anon_json(json_t *opt)
+{
+        json_t *anon = json_object_get(opt, "AnonVolumes"), *out = NULL, *v, *a;
+        size_t i, k;
+        json_array_foreach(json_object_get(opt, "Volumes"), i, v)
+        {
+                _cleanup_free_ char *s = xstrdup(json_string_value(v) ?: "");
+                char *dst, *mode;
+                if (!mount_parts(s, &dst, &mode))
+                        continue;
+                json_array_foreach(anon, k, a) if (strcmp(json_string_value(a) ?: "", s) == 0)
+                {
+                        if (!out)
+                                out = json_object();
+                        json_object_set_new(out, dst, json_object());
+                }
+        }
+        return out ? out : json_null();
 }
 
 static json_t *labels_of(json_t *rec)
@@ -399,7 +454,8 @@ int api_ctr_inspect(struct api_req *q, struct api_reply *ret)
                               "Driver", "overlay", "RestartCount", 0, "Platform", "linux", "MountLabel", "", "Config",
                               config, "HostConfig", host, "Mounts", "NetworkSettings", "Networks");
         json_object_set_new(host, "PortBindings", ports_json(json_object_get(opt, "Publish"), true));
-        json_object_set_new(j, "Mounts", mounts_json(json_object_get(opt, "Volumes")));
+        json_object_set_new(j, "Mounts", mounts_json(q->root, json_object_get(opt, "Volumes")));
+        json_object_set_new(config, "Volumes", anon_json(opt));
         json_object_set_new(json_object_get(j, "NetworkSettings"), "Ports",
                             ports_json(json_object_get(opt, "Publish"), true));
         json_t *rest = json_array();
@@ -503,6 +559,7 @@ static void opts_free(struct engine_run_opts *o)
         strv_freep(&o->cmd);
         strv_freep(&o->env);
         strv_freep(&o->volumes);
+        strv_freep(&o->volumes_from);
         strv_freep(&o->tmpfs);
         strv_freep(&o->publish);
 }
@@ -547,8 +604,52 @@ static int ports_opts(json_t *pb, struct engine_run_opts *o, struct api_reply *r
         return 0;
 }
 
-/* HostConfig.Mounts: binds and tmpfs as den's -v and --tmpfs; named volumes come later */
-static int mounts_opts(json_t *mounts, struct engine_run_opts *o, struct api_reply *rep)
+/* one more option of a mount, ":o1,o2" after its spec */
+static void opts_add(char **spec, bool *first, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void opts_add(char **spec, bool *first, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *o = NULL;
+        if (vasprintf(&o, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        char *n = xasprintf("%s%s%s", *spec, *first ? ":" : ",", o);
+        *first = false;
+        free(*spec);
+        *spec = n;
+}
+
+/* a volume --mount names with options of its own (VolumeOptions.Labels, DriverConfig):
+ * made first with them, as dockerd does */
+static int mount_volume_make(const char *root, const char *name, json_t *vo, size_t i, struct api_reply *rep)
+{
+        json_t *labels = json_object_get(vo, "Labels"), *dc = json_object_get(vo, "DriverConfig"), *v;
+        if (json_empty(labels) && json_empty(dc))
+                return 0;
+        if (!*name)
+                return api_error(rep, 400, "HostConfig.Mounts[%zu]: an anonymous volume takes no VolumeOptions.Labels "
+                                           "or DriverConfig in den", i), -1;
+        _cleanup_strv_free_ char **opts = NULL;
+        const char *k, *driver = json_string_value(json_object_get(dc, "Name"));
+        json_object_foreach(json_object_get(dc, "Options"), k, v)
+        {
+                _cleanup_free_ char *kv = xasprintf("%s=%s", k, json_string_value(v) ?: "");
+                strv_push(&opts, kv);
+        }
+        /* labels only: one that exists is taken as it is (its options are not compared) */
+        struct volume_create_opts o = { .name = name, .driver = driver && *driver ? driver : NULL, .opts = opts,
+                                        .labels = json_is_object(labels) ? labels : NULL, .reuse = !opts };
+        struct err err = { 0 };
+        json_t *vol = NULL;
+        if (volume_create(root, &o, &vol, &err) < 0)
+                return api_fail(rep, &err), -1;
+        json_decref(vol);
+        return 0;
+}
+
+/* HostConfig.Mounts: binds, volumes (named, or anonymous without a Source) and tmpfs as den's -v and --tmpfs */
+static int mounts_opts(const char *root, json_t *mounts, struct engine_run_opts *o, struct api_reply *rep)
 {
         json_t *m;
         size_t i;
@@ -557,17 +658,89 @@ static int mounts_opts(json_t *mounts, struct engine_run_opts *o, struct api_rep
                 const char *type = json_string_value(json_object_get(m, "Type")) ?: "volume";
                 const char *src = json_string_value(json_object_get(m, "Source")) ?: "";
                 const char *dst = json_string_value(json_object_get(m, "Target")) ?: "";
+                bool ro = json_is_true(json_object_get(m, "ReadOnly"));
+                json_t *vo = json_object_get(m, "VolumeOptions"), *to = json_object_get(m, "TmpfsOptions");
                 if (!*dst)
                         return api_error(rep, 400, "HostConfig.Mounts[%zu]: Target is missing", i), -1;
                 if (strcmp(type, "bind") == 0 && *src) {
-                        _cleanup_free_ char *v = xasprintf("%s:%s%s", src, dst,
-                                                           json_is_true(json_object_get(m, "ReadOnly")) ? ":ro" : "");
+                        _cleanup_free_ char *v = xasprintf("%s:%s%s", src, dst, ro ? ":ro" : "");
                         strv_push(&o->volumes, v);
-                } else if (strcmp(type, "tmpfs") == 0 && json_empty(json_object_get(m, "TmpfsOptions")))
-                        strv_push(&o->tmpfs, dst);
-                else
-                        return api_error(rep, 400, "HostConfig.Mounts[%zu]: den serve mounts binds and plain tmpfs, not %s%s yet",
-                                         i, type, strcmp(type, "tmpfs") == 0 ? " with options" : " mounts"), -1;
+                } else if (strcmp(type, "volume") == 0) {
+                        struct err err = { 0 };
+                        bool nocopy = json_is_true(json_object_get(vo, "NoCopy"));
+                        if (*src && volume_name_check(src, &err) < 0)
+                                return api_error(rep, 400, "HostConfig.Mounts[%zu]: %s", i, err.msg), -1;
+                        if (!json_empty(json_object_get(vo, "Subpath")))
+                                return api_error(rep, 400, "HostConfig.Mounts[%zu]: den does not mount a volume's "
+                                                           "Subpath yet", i), -1;
+                        if (!*src && (ro || nocopy))
+                                return api_error(rep, 400, "HostConfig.Mounts[%zu]: den mounts an anonymous volume "
+                                                           "read-write, without NoCopy", i), -1;
+                        if (mount_volume_make(root, src, vo, i, rep) < 0)
+                                return -1;
+                        char *v = xasprintf("%s%s%s", src, *src ? ":" : "", dst);
+                        bool first = true; /* "NAME:/DST[:OPTS]", or "/DST" for an anonymous one */
+                        if (ro)
+                                opts_add(&v, &first, "ro");
+                        if (nocopy)
+                                opts_add(&v, &first, "nocopy");
+                        strv_push(&o->volumes, v);
+                        free(v);
+                } else if (strcmp(type, "tmpfs") == 0) {
+                        /* size in bytes, mode as octal: the options of den's --tmpfs DST:OPTS */
+                        json_int_t size = json_integer_value(json_object_get(to, "SizeBytes"));
+                        json_int_t mode = json_integer_value(json_object_get(to, "Mode"));
+                        if (!json_empty(json_object_get(to, "Options")))
+                                return api_error(rep, 400, "HostConfig.Mounts[%zu]: TmpfsOptions.Options are not "
+                                                           "supported by den yet", i), -1;
+                        char *v = xstrdup(dst);
+                        bool first = true;
+                        if (ro)
+                                opts_add(&v, &first, "ro");
+                        if (size > 0)
+                                opts_add(&v, &first, "size=%lld", (long long) size);
+                        if (mode > 0)
+                                opts_add(&v, &first, "mode=%llo", (unsigned long long) mode);
+                        strv_push(&o->tmpfs, v);
+                        free(v);
+                } else
+                        return api_error(rep, 400, "HostConfig.Mounts[%zu]: den serve mounts bind, volume and tmpfs, "
+                                                   "not %s", i, type), -1;
+        }
+        return 0;
+}
+
+/* the target of a "SRC:DST[:OPTS]" or "/DST" mount, in buf */
+static const char *mount_target(const char *spec, char *buf, size_t n)
+{
+        const char *c = strchr(spec, ':');
+        if (spec[0] == '/' && (!c || c[1] != '/'))
+                c = NULL; /* "/DST" or "/DST:OPTS": an anonymous one */
+        const char *d = c ? c + 1 : spec, *e = strchr(d, ':');
+        snprintf(buf, n, "%.*s", (int) (e ? (size_t) (e - d) : strlen(d)), d);
+        return buf;
+}
+
+/* Config.Volumes {"/path": {}}: anonymous volumes, but where a bind or a volume is mounted at that path
+ * (docker-compose sends both for its named volumes) */
+static int anon_opts(json_t *vols, struct engine_run_opts *o, struct api_reply *rep)
+{
+        const char *k;
+        json_t *v;
+        if (vols && !json_is_object(vols) && !json_is_null(vols))
+                return api_error(rep, 400, "Volumes: an object {\"/path\": {}}"), -1;
+        json_object_foreach(vols, k, v)
+        {
+                char t[4096];
+                bool taken = false;
+                for (char **m = o->volumes; m && *m && !taken; m++)
+                        taken = strcmp(mount_target(*m, t, sizeof(t)), k) == 0;
+                for (char **m = o->tmpfs; m && *m && !taken; m++)
+                        taken = strncmp(*m, k, strlen(k)) == 0 && ((*m)[strlen(k)] == ':' || !(*m)[strlen(k)]);
+                if (k[0] != '/')
+                        return api_error(rep, 400, "Volumes: %s: not an absolute path", k), -1;
+                if (!taken)
+                        strv_push(&o->volumes, k);
         }
         return 0;
 }
@@ -578,10 +751,10 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
         static const char *const top[] = { "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Tty",
                                            "OpenStdin", "Hostname", "HostConfig", "AttachStdin", "AttachStdout",
                                            "AttachStderr", "StdinOnce", "NetworkingConfig", "Labels", "ExposedPorts",
-                                           NULL };
+                                           "Volumes", NULL };
         static const char *const hc[] = { "Binds", "AutoRemove", "NetworkMode", "ReadonlyRootfs", "Tmpfs",
                                           "ConsoleSize", "LogConfig", "Isolation", "PortBindings", "PublishAllPorts",
-                                          "Mounts", NULL };
+                                          "Mounts", "VolumesFrom", NULL };
         json_t *h = json_object_get(b, "HostConfig");
         _cleanup_free_ char *u1 = unsupported(b, "", top), *u2 = json_is_object(h) ? unsupported(h, "HostConfig.", hc) : NULL;
         if (u1 || u2)
@@ -630,18 +803,21 @@ static int create_opts(json_t *b, struct engine_run_opts *o, char **ret_ep, stru
         json_t *v;
         json_object_foreach(json_object_get(h, "Tmpfs"), k, v)
         {
-                if (!json_empty(v))
-                        return api_error(rep, 400, "HostConfig.Tmpfs %s: options (%s) are not supported yet", k,
-                                         json_string_value(v) ?: "?"), -1;
-                strv_push(&o->tmpfs, k);
+                const char *to = json_string_value(v);
+                _cleanup_free_ char *t = to && *to ? xasprintf("%s:%s", k, to) : xstrdup(k);
+                strv_push(&o->tmpfs, t);
         }
-        if (ports_opts(json_object_get(h, "PortBindings"), o, rep) < 0 || mounts_opts(json_object_get(h, "Mounts"), o, rep) < 0)
+        if (ports_opts(json_object_get(h, "PortBindings"), o, rep) < 0 ||
+            mounts_opts(o->root, json_object_get(h, "Mounts"), o, rep) < 0 ||
+            strv_from_json(json_object_get(h, "VolumesFrom"), "HostConfig.VolumesFrom", &o->volumes_from, rep) < 0 ||
+            anon_opts(json_object_get(b, "Volumes"), o, rep) < 0)
                 return -1;
         o->publish_all = json_is_true(json_object_get(h, "PublishAllPorts"));
         json_t *labels = json_object_get(b, "Labels");
         json_object_foreach(labels, k, v) if (!json_is_string(v)) return api_error(rep, 400, "Labels: %s: a string", k), -1;
         o->labels = json_is_object(labels) ? labels : NULL;
         o->detach = true;
+        o->image_volumes = true; /* as dockerd: the image's VOLUME paths get anonymous volumes */
         return 0;
 }
 
@@ -670,6 +846,9 @@ int api_ctr_create(struct api_req *q, struct api_reply *ret)
                 /* docker's CLI pulls on a 404 that says "No such image" */
                 if (-err.code == ENOENT && strncmp(err.msg, "image ", 6) == 0)
                         return api_error(ret, 404, "No such image: %s", err.msg);
+                /* not a 404: docker's CLI would take it for a missing image and pull */
+                if (-err.code == ENOENT && strncmp(err.msg, "--volumes-from", 14) == 0)
+                        return api_error(ret, 400, "%s", err.msg);
                 return api_fail(ret, &err);
         }
         return api_json(ret, 201, json_pack("{s:s,s:[]}", "Id", id, "Warnings"));
@@ -826,7 +1005,8 @@ static void *reap(void *arg)
         for (int i = 0; p->autorm && i < 50; i++) {
                 err_clear(&err);
                 api_serial(true);
-                int r = engine_rm(p->root, p->runroot, p->id, true, &err);
+                /* with its anonymous volumes, as dockerd's AutoRemove */
+                int r = engine_rm_volumes(p->root, p->runroot, p->id, true, true, &err);
                 api_serial(false);
                 if (r >= 0 || r == -ENOENT) {
                         seen_note(p->id, -1);
@@ -1054,7 +1234,6 @@ int api_ctr_delete(struct api_req *q, struct api_reply *ret)
         _cleanup_free_ char *st = ctr_state(q, &code);
         if (!st)
                 return api_error(ret, 404, "No such container: %s", q->params[0]);
-        /* v (anonymous volumes): den makes none, its volumes are the host's directories, left alone */
         if (!force && strcmp(st, "running") == 0) {
                 json_t *rec = NULL;
                 _cleanup_free_ char *id = engine_inspect(q->root, q->runroot, q->params[0], &rec, &err) < 0
@@ -1065,7 +1244,8 @@ int api_ctr_delete(struct api_req *q, struct api_reply *ret)
                                  "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
                                  id);
         }
-        if (engine_rm(q->root, q->runroot, q->params[0], force, &err) < 0)
+        /* v: its anonymous volumes too */
+        if (engine_rm_volumes(q->root, q->runroot, q->params[0], force, api_query_bool(q, "v"), &err) < 0)
                 return api_fail(ret, &err);
         ret->status = 204;
         return 0;
@@ -1315,6 +1495,11 @@ static void attach_stream(void *cls, int fd, const char *extra, size_t n_extra)
                 }
                 if (!seen_run && seen_find(a->id, a->failures, true, NULL))
                         break;
+                /* exited with an empty exit file, never seen running: a start under way, its keeper
+                 * not recorded yet (taken for an end, the attach stopped passing input on, and a
+                 * command reading to the end of its input waited for ever: docker run -i, 1 in 20) */
+                if (!seen_run && fin < 0 && st && strcmp(st, "exited") == 0)
+                        continue;
                 /* ended (or removed, --rm): what the log still holds, then the end */
                 if (!st || (strcmp(st, "created") != 0 &&
                             (seen_run || a->was_created || (fin > 0 && fin != a->finished) || a->off > a->off0))) {

@@ -20,6 +20,7 @@
 #include "lib/registry/registry.h"
 #include "lib/runtime/engine.h"
 #include "lib/runtime/events.h"
+#include "lib/runtime/volume.h"
 #include "lib/store/image.h"
 #include "lib/store/layer.h"
 #include "lib/store/unpack.h"
@@ -608,6 +609,25 @@ static int api_events(struct api_req *q, struct api_reply *ret)
 
 /* ---- GET /system/df ---- */
 
+/* /system/df's Volumes: each as inspect shows it, with its size and how many containers have it */
+static json_t *df_volumes(const char *root)
+{
+        json_t *list = NULL, *v;
+        struct err err = { 0 };
+        if (volume_list(root, &list, &err) < 0)
+                return json_array();
+        size_t i;
+        json_array_foreach(list, i, v)
+        {
+                const char *name = json_string_value(json_object_get(v, "Name")) ?: "";
+                char **users = volume_users(root, name);
+                json_object_set_new(v, "UsageData", json_pack("{s:I,s:I}", "Size", (json_int_t) volume_size(root, name),
+                                                              "RefCount", (json_int_t) strv_length(users)));
+                strv_freep(&users);
+        }
+        return list;
+}
+
 static int api_system_df(struct api_req *q, struct api_reply *ret)
 {
         /* the images as /images/json has them */
@@ -663,8 +683,8 @@ static int api_system_df(struct api_req *q, struct api_reply *ret)
                                                       "Labels", "Mounts"));
         }
         json_decref(list);
-        return api_json(ret, 200, json_pack("{s:I,s:o,s:o,s:[],s:[]}", "LayersSize", layers, "Images", images,
-                                            "Containers", ctrs, "Volumes", "BuildCache"));
+        return api_json(ret, 200, json_pack("{s:I,s:o,s:o,s:o,s:[]}", "LayersSize", layers, "Images", images,
+                                            "Containers", ctrs, "Volumes", df_volumes(q->root), "BuildCache"));
 }
 
 /* ---- networks and volumes: den's built-in networks; user ones come later ---- */
@@ -715,19 +735,224 @@ static int api_network_inspect(struct api_req *q, struct api_reply *ret)
 
 static int api_not_yet(struct api_req *q, struct api_reply *ret)
 {
-        const char *what = strncmp(q->path, "/volumes", 8) == 0 ? "volumes" : "user-defined networks";
-        return api_error(ret, 501, "den serve does not manage %s yet (only den's built-in networks bridge, host and "
-                                   "none, and bind mounts)", what);
+        (void) q;
+        return api_error(ret, 501, "den serve does not manage user-defined networks yet (only den's built-in networks "
+                                   "bridge, host and none)");
+}
+
+/* ---- volumes (volume.h): docker's local driver ---- */
+
+/* the filters query of q, checked against known: NULL (answered 400) when malformed or unknown */
+static json_t *vol_filters(struct api_req *q, struct api_reply *ret, const char *const *known)
+{
+        const char *s = api_query(q, "filters"), *k;
+        json_t *f = s && *s ? json_loads(s, 0, NULL) : json_object(), *v;
+        if (!json_is_object(f)) {
+                json_decref(f);
+                api_error(ret, 400, "invalid filters: %.100s", s);
+                return NULL;
+        }
+        json_object_foreach(f, k, v)
+        {
+                bool ok = false;
+                for (const char *const *n = known; *n; n++)
+                        ok |= strcmp(k, *n) == 0;
+                if (!ok) {
+                        api_error(ret, 400, "invalid filter '%s'", k);
+                        json_decref(f);
+                        return NULL;
+                }
+        }
+        return f;
+}
+
+static bool vol_true(const char *v)
+{
+        return strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
+}
+
+static bool match_part(const char *want, void *cls)
+{
+        return strstr(cls, want) != NULL;
+}
+
+/* a label filter "k" or "k=v" that {"k": "v"} does not pass */
+static bool match_label_not(const char *want, void *labels)
+{
+        const char *eq = strchr(want, '=');
+        _cleanup_free_ char *key = eq ? strndup(want, (size_t) (eq - want)) : xstrdup(want);
+        const char *v = json_string_value(json_object_get(labels, key));
+        return !v || (eq && strcmp(v, eq + 1) != 0);
+}
+
+static bool match_bool(const char *want, void *cls)
+{
+        return vol_true(want) == *(bool *) cls;
+}
+
+/* every value of a filter into the array cls */
+static bool match_collect(const char *want, void *cls)
+{
+        json_array_append_new(cls, json_string(want));
+        return false;
+}
+
+/* dockerd's rules: each filter given must pass; name and driver: any of their values (a
+ * name filter matches a part of the name), label: all of them, dangling: no container has it */
+static bool vol_wanted(const char *root, json_t *f, json_t *vol)
+{
+        const char *name = json_string_value(json_object_get(vol, "Name")) ?: "";
+        const char *driver = json_string_value(json_object_get(vol, "Driver")) ?: "local";
+        bool given;
+        if ((!filter_has(f, "name", match_part, (void *) name, &given) && given) ||
+            (!filter_has(f, "driver", match_eq, (void *) driver, &given) && given) ||
+            filter_has(f, "label", match_label_not, json_object_get(vol, "Labels"), &given))
+                return false;
+        if (!json_object_get(f, "dangling"))
+                return true;
+        /* as dockerd: dangling wanted when a value says so (true, 1) */
+        bool yes = true, want = filter_has(f, "dangling", match_bool, &yes, &given);
+        char **users = volume_users(root, name);
+        bool dangling = !users || !users[0];
+        strv_freep(&users);
+        return want == dangling;
 }
 
 static int api_volumes(struct api_req *q, struct api_reply *ret)
 {
-        return api_json(ret, 200, json_pack("{s:[],s:n}", "Volumes", "Warnings"));
+        static const char *const known[] = { "dangling", "name", "label", "driver", NULL };
+        json_t *f = vol_filters(q, ret, known), *list = NULL, *out, *v;
+        if (!f)
+                return 0;
+        struct err err = { 0 };
+        if (volume_list(q->root, &list, &err) < 0) {
+                json_decref(f);
+                return api_fail(ret, &err);
+        }
+        out = json_array();
+        size_t i;
+        json_array_foreach(list, i, v) if (vol_wanted(q->root, f, v)) json_array_append(out, v);
+        json_decref(list), json_decref(f);
+        return api_json(ret, 200, json_pack("{s:o,s:n}", "Volumes", out, "Warnings"));
+}
+
+static int api_volume_create(struct api_req *q, struct api_reply *ret)
+{
+        json_error_t je;
+        json_t *b = q->body_len ? json_loadb(q->body, q->body_len, 0, &je) : json_object(), *v;
+        if (!json_is_object(b)) {
+                json_decref(b);
+                return api_error(ret, 400, "malformed JSON body: %s", b ? "not an object" : je.text);
+        }
+        const char *name = json_string_value(json_object_get(b, "Name")), *driver =
+                json_string_value(json_object_get(b, "Driver")), *k;
+        json_t *labels = json_object_get(b, "Labels"), *dopts = json_object_get(b, "DriverOpts");
+        _cleanup_strv_free_ char **opts = NULL;
+        json_object_foreach(dopts, k, v)
+        {
+                if (!json_is_string(v)) {
+                        json_decref(b);
+                        return api_error(ret, 400, "DriverOpts: %s: a string", k);
+                }
+                _cleanup_free_ char *kv = xasprintf("%s=%s", k, json_string_value(v));
+                strv_push(&opts, kv);
+        }
+        json_object_foreach(labels, k, v) if (!json_is_string(v))
+        {
+                json_decref(b);
+                return api_error(ret, 400, "Labels: %s: a string", k);
+        }
+        /* no name: anonymous, as dockerd makes it (prune takes it without all) */
+        bool anon = !name || !*name;
+        struct volume_create_opts o = { .name = anon ? NULL : name, .driver = driver && *driver ? driver : NULL,
+                                        .opts = opts, .labels = json_is_object(labels) ? labels : NULL,
+                                        .anonymous = anon };
+        struct err err = { 0 };
+        json_t *vol = NULL;
+        int r = volume_create(q->root, &o, &vol, &err);
+        json_decref(b);
+        return r < 0 ? api_fail(ret, &err) : api_json(ret, 201, vol);
 }
 
 static int api_volume_inspect(struct api_req *q, struct api_reply *ret)
 {
-        return api_error(ret, 404, "get %s: no such volume", q->params[0]);
+        struct err err = { 0 };
+        json_t *vol = NULL;
+        if (volume_inspect(q->root, q->params[0], &vol, &err) < 0)
+                return err.code == -ENOENT ? api_error(ret, 404, "get %s: no such volume", q->params[0])
+                                           : api_fail(ret, &err);
+        return api_json(ret, 200, vol);
+}
+
+/* the ids of the containers named, "[id1, id2]" (dockerd names the users of a volume by id) */
+static char *vol_users_ids(struct api_req *q, char **users)
+{
+        json_t *list = NULL, *c;
+        struct err err = { 0 };
+        engine_list(q->root, q->runroot, &list, &err);
+        char *out = xstrdup("");
+        for (char **u = users; u && *u; u++) {
+                const char *id = *u;
+                size_t i;
+                json_array_foreach(list, i, c) if (strcmp(json_string_value(json_object_get(c, "Name")) ?: "", *u) == 0)
+                        id = json_string_value(json_object_get(c, "Id")) ?: *u;
+                char *n = xasprintf("%s%s%s", out, *out ? ", " : "", id);
+                free(out);
+                out = n;
+        }
+        json_decref(list);
+        return out;
+}
+
+static int api_volume_delete(struct api_req *q, struct api_reply *ret)
+{
+        struct err err = { 0 };
+        bool force = api_query_bool(q, "force");
+        json_t *vol = NULL;
+        if (volume_inspect(q->root, q->params[0], &vol, &err) < 0) {
+                if (err.code != -ENOENT)
+                        return api_fail(ret, &err);
+                if (force) { /* as dockerd: nothing to remove is no error with force */
+                        ret->status = 204;
+                        return 0;
+                }
+                return api_error(ret, 404, "get %s: no such volume", q->params[0]);
+        }
+        json_decref(vol);
+        /* in use: refused even with force, as dockerd, naming its containers */
+        _cleanup_strv_free_ char **users = volume_users(q->root, q->params[0]);
+        if (users && users[0]) {
+                _cleanup_free_ char *ids = vol_users_ids(q, users);
+                return api_error(ret, 409, "remove %s: volume is in use - [%s]", q->params[0], ids);
+        }
+        if (volume_rm(q->root, q->params[0], force, &err) < 0)
+                return api_fail(ret, &err);
+        ret->status = 204;
+        return 0;
+}
+
+static int api_volumes_prune(struct api_req *q, struct api_reply *ret)
+{
+        static const char *const known[] = { "all", "label", NULL };
+        json_t *f = vol_filters(q, ret, known);
+        if (!f)
+                return 0;
+        /* docker's API 1.42 on: named volumes only with all */
+        bool yes = true, given, every = filter_has(f, "all", match_bool, &yes, &given);
+        json_t *labels = json_array();
+        filter_has(f, "label", match_collect, labels, &given);
+        json_decref(f);
+        _cleanup_strv_free_ char **gone = NULL;
+        uint64_t bytes = 0;
+        struct err err = { 0 };
+        int r = volume_prune(q->root, every, json_array_size(labels) ? labels : NULL, &gone, &bytes, &err);
+        json_decref(labels);
+        if (r < 0)
+                return api_fail(ret, &err);
+        json_t *names = json_array();
+        for (char **g = gone; g && *g; g++)
+                json_array_append_new(names, json_string(*g));
+        return api_json(ret, 200, json_pack("{s:o,s:I}", "VolumesDeleted", names, "SpaceReclaimed", (json_int_t) bytes));
 }
 
 const struct api_route api_routes_sys[] = {
@@ -741,9 +966,10 @@ const struct api_route api_routes_sys[] = {
         { "POST", "/networks/{id}/connect", api_not_yet, false },
         { "POST", "/networks/{id}/disconnect", api_not_yet, false },
         { "POST", "/networks/prune", api_not_yet, false },
-        { "GET", "/volumes", api_volumes, false },
-        { "GET", "/volumes/{name}", api_volume_inspect, false },
-        { "POST", "/volumes/create", api_not_yet, false },
-        { "DELETE", "/volumes/{name}", api_volume_inspect, false },
+        { "GET", "/volumes", api_volumes, true },
+        { "POST", "/volumes/create", api_volume_create, true },
+        { "POST", "/volumes/prune", api_volumes_prune, true },
+        { "GET", "/volumes/{name}", api_volume_inspect, true },
+        { "DELETE", "/volumes/{name}", api_volume_delete, true },
         { NULL },
 };
