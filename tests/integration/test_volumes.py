@@ -670,3 +670,29 @@ def test_containers_starting_together_on_a_new_volume(den, img):
         assert out.split() == ["deep", "abs", "rel", "secret", "sub", "up"], (out, err)
     assert names(den) == ["race"]
     assert sorted(os.listdir(inspect(den, "race")["Mountpoint"])) == ["abs", "rel", "secret", "sub", "up"]
+
+
+def test_prune_never_takes_a_volume_a_starting_container_just_made(den, img):
+    """a volume made by den run's first use belongs to that container from the start: a prune
+    running meanwhile (docker holds a reference from creation) must not remove it under the run"""
+    import threading
+    stop = threading.Event()
+
+    def pruner():
+        while not stop.is_set():
+            subprocess.run(den.cmd("volume", "prune", "-a", "-f"), capture_output=True)
+    threads = [threading.Thread(target=pruner) for _ in range(2)]
+    for t in threads:
+        t.start()
+    bad = []
+    try:
+        for i in range(20):
+            p = den("run", "--rm", "-v", f"fresh{i}:/x", "-v", "/anon", img, "sh", "-c",
+                    "echo ok > /x/f && echo ok > /anon/f && cat /x/f /anon/f", check=False)
+            if p.returncode != 0 or p.stdout != "ok\nok\n":
+                bad.append((i, p.returncode, p.stdout, p.stderr.strip()))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert bad == []
