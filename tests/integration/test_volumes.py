@@ -695,4 +695,4 @@ def test_prune_never_takes_a_volume_a_starting_container_just_made(den, img):
         stop.set()
         for t in threads:
             t.join()
-    assert bad == []
+    assert not bad, "\n".join(map(str, bad))
