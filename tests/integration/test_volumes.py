@@ -520,6 +520,14 @@ def test_create_is_idempotent_and_checks_its_input(den, img):
     assert names(den) == sorted(["same", anon])
 
 
+def test_a_label_needs_a_name(den):
+    """docker: "invalid label '=v': empty name"; nothing is created"""
+    for label in ("=v", "=", " =v"):
+        p = den("volume", "create", "--label", label, "lab", check=False)
+        assert p.returncode != 0 and "label" in p.stderr, (label, p.stderr)
+    assert names(den) == []
+
+
 @pytest.mark.parametrize("bad", ["a", "-x", "a/b", "..", ".hidden", "_under", "sp ace",
                                  pytest.param("x" * 256, id="256-chars")])
 def test_bad_names_are_refused(den, img, bad):
