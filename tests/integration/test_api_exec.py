@@ -102,6 +102,11 @@ def test_exec_output_input_and_exit_codes(api):
     p = subprocess.run([DOCKER, "exec", "-i", "box", "busybox", "wc", "-c"], input="x" * 100000, capture_output=True,
                        text=True, env=api.env, timeout=30)
     assert p.stdout.strip() == "100000", p.stderr
+    # much output before it reads its input: neither waits on the other (the input is held)
+    p = subprocess.run([DOCKER, "exec", "-i", "box", "sh", "-c", "busybox seq 200000; busybox wc -c"],
+                       input="y" * 500000, capture_output=True, text=True, env=api.env, timeout=60)
+    lines = p.stdout.split()
+    assert len(lines) == 200001 and lines[-2] == "200000" and lines[-1] == "500000", (p.stderr, lines[-3:])
     assert api("exec", "box", "sh", "-c", "exit 7", check=False).returncode == 7
     p = api("exec", "box", "no-such-program", check=False)
     assert p.returncode == 127 and "no-such-program" in p.stderr + p.stdout

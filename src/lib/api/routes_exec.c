@@ -449,46 +449,73 @@ static bool send_frame(int fd, bool tty, int stream, const char *data, size_t n)
         return send_all(fd, (const char *) h, sizeof(h)) && send_all(fd, data, n);
 }
 
+#define EXEC_IN_MAX (1u << 20) /* client input held for a command not reading it: past this, the client waits */
+
 /* the exec's output to the client and the client's input to the exec, until the
- * command has ended and its output is drained, or the client is gone */
+ * command has ended and its output is drained, or the client is gone.  Input is held and
+ * written as the command takes it (never blocking: a command that writes much before it
+ * reads would otherwise wait on its full output while we wait on its full input). */
 static void exec_relay(struct exec_run *x, int fd, const char *extra, size_t n_extra)
 {
         struct exec *e = x->e;
         char buf[32768];
-        bool client_in = true, client_ok = true, exited = false;
-        int in_fd = e->tty ? x->proc.master : x->in_w;
-        if (n_extra && in_fd >= 0 && e->in)
-                write_waiting(in_fd, extra, n_extra);
+        bool client_in = true, client_ok = true, exited = false, in_end = false;
+        int in_fd = e->in ? (e->tty ? x->proc.master : x->in_w) : -1;
+        char *pend = NULL;
+        size_t n_pend = 0;
+        if (in_fd >= 0) {
+                int fl = fcntl(in_fd, F_GETFL);
+                if (fl >= 0)
+                        fcntl(in_fd, F_SETFL, fl | O_NONBLOCK);
+        }
+        if (n_extra && in_fd >= 0) {
+                pend = xmalloc(n_extra);
+                memcpy(pend, extra, n_extra);
+                n_pend = n_extra;
+        }
         int outs[2] = { e->tty ? x->proc.master : x->out_r, e->tty ? -1 : x->err_r };
         while (client_ok) {
-                struct pollfd p[4] = {
-                        { .fd = client_in ? fd : -1, .events = POLLIN },
+                /* the client's end of input, once what it sent is in: the command's stdin ends
+                 * (a terminal's stays) */
+                if (in_end && !n_pend && !e->tty && x->in_w >= 0) {
+                        close(x->in_w);
+                        x->in_w = in_fd = -1;
+                }
+                struct pollfd p[5] = {
+                        { .fd = client_in && n_pend < EXEC_IN_MAX ? fd : -1, .events = POLLIN },
                         { .fd = outs[0], .events = POLLIN },
                         { .fd = outs[1], .events = POLLIN },
                         { .fd = exited ? -1 : x->proc.sock, .events = POLLIN },
+                        { .fd = n_pend && in_fd >= 0 ? in_fd : -1, .events = POLLOUT },
                 };
                 if (outs[0] < 0 && outs[1] < 0 && exited)
                         break;
                 /* ended with its output still held open (a child left behind): what is there, then the end */
-                int n = poll(p, 4, exited ? 100 : -1);
+                int n = poll(p, 5, exited ? 100 : -1);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n == 0)
                         break;
                 if (p[0].revents) {
                         ssize_t k = recv(fd, buf, sizeof(buf), 0);
-                        if (k > 0 && e->in && in_fd >= 0)
-                                write_waiting(in_fd, buf, (size_t) k);
-                        else if (k <= 0) {
+                        if (k > 0 && in_fd >= 0) {
+                                pend = xrealloc(pend, n_pend + (size_t) k);
+                                memcpy(pend + n_pend, buf, (size_t) k);
+                                n_pend += (size_t) k;
+                        } else if (k <= 0) {
                                 client_in = false;
-                                /* the client's end of input: the command's stdin ends (a terminal's stays) */
-                                if (!e->tty && x->in_w >= 0) {
-                                        close(x->in_w);
-                                        x->in_w = -1;
-                                }
+                                in_end = true;
                                 if (k < 0 || (p[0].revents & (POLLHUP | POLLERR)))
                                         client_ok = false;
                         }
+                }
+                if (p[4].revents) {
+                        ssize_t w = write(in_fd, pend, n_pend);
+                        if (w > 0) {
+                                memmove(pend, pend + w, n_pend - (size_t) w);
+                                n_pend -= (size_t) w;
+                        } else if (w < 0 && errno != EAGAIN && errno != EINTR)
+                                n_pend = 0; /* the command closed its stdin: what is left goes nowhere */
                 }
                 for (int i = 0; i < 2; i++) {
                         if (outs[i] < 0 || !p[i + 1].revents)
@@ -507,6 +534,7 @@ static void exec_relay(struct exec_run *x, int fd, const char *extra, size_t n_e
                 if (p[3].revents)
                         exited = true;
         }
+        free(pend);
 }
 
 static void exec_finish(struct exec_run *x)

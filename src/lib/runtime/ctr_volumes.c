@@ -133,33 +133,55 @@ static int from_container(const char *root, const char *spec, char ***vols, char
 int ctr_volumes_resolve(const struct engine_run_opts *o, json_t *imgcfg, char ***ret_vols, char ***ret_anon,
                         struct err *err)
 {
-        char **vols = NULL, **anon = NULL;
+        char **vols = NULL, **anon = NULL, **made = NULL;
+        size_t n = strv_length(o->volumes);
+        struct ctr_volume *cv = xcalloc(n + 1, sizeof(*cv));
         int r = 0;
-        for (char **p = o->volumes; p && *p && r == 0; p++) {
-                struct ctr_volume cv;
-                if ((r = ctr_volume_parse(*p, &cv, err)) < 0)
+        /* all of them checked before the first volume is made: a refused run leaves none */
+        for (size_t i = 0; i < n && r == 0; i++) {
+                if ((r = ctr_volume_parse(o->volumes[i], &cv[i], err)) < 0)
                         break;
-                if (taken(vols, o->tmpfs, cv.dest))
-                        r = err_set(err, -EINVAL, "-v '%s': %s is mounted twice", *p, cv.dest);
-                else if (!cv.source)
-                        r = anonymous(o->root, cv.dest, cv.ro, &vols, &anon, err);
-                else if (!cv.is_volume)
-                        r = ctr_volume_check(*p, err);
-                else {
-                        /* made on first use, as docker does */
-                        struct volume_create_opts vo = { .name = cv.source, .reuse = true };
-                        json_t *v = NULL;
-                        r = volume_create(o->root, &vo, &v, err);
-                        json_decref(v);
-                }
-                if (r == 0 && cv.source) {
-                        _cleanup_free_ char *e = entry(cv.source, cv.dest, cv.ro, cv.nocopy);
-                        strv_push(&vols, e);
-                }
-                ctr_volume_free(&cv);
+                for (size_t k = 0; k < i && r == 0; k++)
+                        if (strcmp(cv[k].dest, cv[i].dest) == 0)
+                                r = err_set(err, -EINVAL, "-v '%s': %s is mounted twice", o->volumes[i], cv[i].dest);
+                if (r == 0 && taken(NULL, o->tmpfs, cv[i].dest))
+                        r = err_set(err, -EINVAL, "-v '%s': %s is a --tmpfs too", o->volumes[i], cv[i].dest);
+                if (r == 0 && cv[i].source && !cv[i].is_volume)
+                        r = ctr_volume_check(o->volumes[i], err);
         }
+        /* the other containers' mounts, at paths not taken */
+        char **from = NULL;
         for (char **p = o->volumes_from; p && *p && r == 0; p++)
-                r = from_container(o->root, *p, &vols, o->tmpfs, err);
+                r = from_container(o->root, *p, &from, o->tmpfs, err);
+        for (size_t i = 0; i < n && r == 0; i++) {
+                if (!cv[i].source)
+                        r = anonymous(o->root, cv[i].dest, cv[i].ro, &vols, &anon, err);
+                else {
+                        if (cv[i].is_volume) {
+                                /* made on first use, as docker does */
+                                struct volume_create_opts vo = { .name = cv[i].source, .reuse = true };
+                                json_t *v = NULL;
+                                struct err e = { 0 };
+                                bool there = volume_inspect(o->root, cv[i].source, &v, &e) == 0;
+                                json_decref(v);
+                                v = NULL;
+                                if ((r = volume_create(o->root, &vo, &v, err)) == 0 && !there)
+                                        strv_push(&made, cv[i].source);
+                                json_decref(v);
+                        }
+                        _cleanup_free_ char *e = entry(cv[i].source, cv[i].dest, cv[i].ro, cv[i].nocopy);
+                        if (r == 0)
+                                strv_push(&vols, e);
+                }
+        }
+        for (char **f = from; f && *f && r == 0; f++) {
+                struct ctr_volume fv;
+                if (ctr_volume_parse(*f, &fv, err) == 0) {
+                        if (!taken(vols, o->tmpfs, fv.dest))
+                                strv_push(&vols, *f);
+                        ctr_volume_free(&fv);
+                }
+        }
         const char *k;
         json_t *v;
         if (o->image_volumes && r == 0)
@@ -168,15 +190,25 @@ int ctr_volumes_resolve(const struct engine_run_opts *o, json_t *imgcfg, char **
                         if (k[0] == '/' && !taken(vols, o->tmpfs, k) && (r = anonymous(o->root, k, false, &vols, &anon, err)) < 0)
                                 break;
                 }
+        for (size_t i = 0; i < n; i++)
+                ctr_volume_free(&cv[i]);
+        free(cv);
+        strv_freep(&from);
         if (r < 0) {
                 for (char **a = anon; a && *a; a++) {
                         struct err e = { 0 };
                         volume_rm(o->root, *a, true, &e);
                 }
+                for (char **m = made; m && *m; m++) {
+                        struct err e = { 0 };
+                        volume_rm(o->root, *m, true, &e);
+                }
+                strv_freep(&made);
                 strv_freep(&vols);
                 strv_freep(&anon);
                 return r;
         }
+        strv_freep(&made);
         *ret_vols = vols, *ret_anon = anon;
         return 0;
 }

@@ -149,10 +149,11 @@ int volume_create(const char *root, const struct volume_create_opts *o, json_t *
                                 created, "Labels", o->labels ? json_deep_copy(o->labels) : json_object(), "Scope",
                                 "local", "Options", opts, "Den", "Anonymous", o->anonymous);
         /* whole or not at all: made under a temporary name, renamed into place */
-        _cleanup_free_ char *tmp = xasprintf("%s/volumes/.tmp-%s", root, name),
+        /* a name of its own (NAME may be 255 bytes, a whole path component) */
+        _cleanup_free_ char *rnd = record_random_id();
+        _cleanup_free_ char *tmp = xasprintf("%s/volumes/.tmp-%.16s", root, rnd),
                             *dst = xasprintf("%s/volumes/%s", root, name), *data = xasprintf("%s/_data", tmp);
         _cleanup_free_ char *txt = json_dumps(rec, JSON_INDENT(1));
-        fs_rm_rf(tmp);
         int r = 0;
         _cleanup_close_ int dfd = -1;
         if (mkdir(tmp, 0700) < 0 || mkdir(data, 0755) < 0 ||
@@ -272,12 +273,13 @@ static int volume_rm_locked(const char *root, const char *name, bool missing_ok,
         }
         /* out of sight first (a rename is atomic), then removed: rootless from inside the
          * user namespace, as its files belong to the container's ids */
-        _cleanup_free_ char *gone = xasprintf("%s/volumes/.rm-%s", root, name), *rel = xasprintf("volumes/.rm-%s", name);
+        _cleanup_free_ char *rnd = record_random_id();
+        _cleanup_free_ char *gone = xasprintf("%s/volumes/.rm-%.16s", root, rnd), *rel = xasprintf("volumes/.rm-%.16s", rnd);
         struct store s;
         if (store_open(root, &s, err) < 0)
                 return err->code;
-        int r = layer_remove_tree(&s, rel, err);
-        if (r >= 0 && rename(dir, gone) < 0)
+        int r = 0;
+        if (rename(dir, gone) < 0)
                 r = err_sys(err, -errno, "cannot remove volume %s", name);
         if (r >= 0)
                 r = layer_remove_tree(&s, rel, err);
@@ -316,6 +318,32 @@ static bool labels_match(json_t *labels, json_t *filters)
         return true;
 }
 
+/* what a create or rm cut short left (.tmp-*, .rm-*), removed; the volumes' lock held */
+static void sweep_leftovers(const char *root)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/volumes", root);
+        char **left = NULL;
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (strncmp(de->d_name, ".tmp-", 5) == 0 || strncmp(de->d_name, ".rm-", 4) == 0)
+                        strv_push(&left, de->d_name);
+        if (d)
+                closedir(d);
+        struct store s;
+        struct err e = { 0 };
+        if (left && store_open(root, &s, &e) >= 0) {
+                for (char **l = left; *l; l++) {
+                        _cleanup_free_ char *rel = xasprintf("volumes/%s", *l);
+                        layer_remove_tree(&s, rel, &e);
+                        err_clear(&e);
+                }
+                store_close(&s);
+        }
+        err_clear(&e);
+        strv_freep(&left);
+}
+
 int volume_prune(const char *root, bool all, json_t *label_filters, char ***ret, uint64_t *ret_bytes, struct err *err)
 {
         _cleanup_close_ int lk = volumes_lock(root, err);
@@ -324,6 +352,7 @@ int volume_prune(const char *root, bool all, json_t *label_filters, char ***ret,
         _cleanup_strv_free_ char **names = volume_names(root);
         char **gone = NULL;
         uint64_t bytes = 0;
+        sweep_leftovers(root);
         for (char **n = names; *n; n++) {
                 json_t *rec = volume_load(root, *n);
                 bool anon = json_is_true(json_object_get(json_object_get(rec, "Den"), "Anonymous"));
