@@ -272,6 +272,17 @@ def test_a_refused_run_creates_no_volume(den, img):
     assert den("ps", "-a", "-q").stdout == ""
 
 
+def test_the_root_is_no_mount_target(den, img, tmp):
+    """docker: "invalid mount config: destination can't be '/'" for every kind; den refused nothing
+    (a volume at / got a partial copy of the root filesystem, then a failed start)"""
+    for mount in (["-v", "rootvol:/"], ["-v", "/"], ["-v", f"{tmp}:/"], ["--mount", "type=volume,src=rootvol,dst=/"],
+                  ["--mount", f"type=bind,src={tmp},dst=/"], ["--tmpfs", "/"], ["-v", "rootvol://"]):
+        p = den("run", "--rm", *mount, img, "true", check=False)
+        assert p.returncode in (2, 125) and "/" in p.stderr, (mount, p.returncode, p.stderr)
+        assert names(den) == [], mount
+    assert den("ps", "-a", "-q").stdout == ""
+
+
 def test_mounts_inside_mounts_and_overrides(den, img):
     # a volume inside another: its mount point is made in the outer one, its data is its own
     p = sh(den, img, "-v", "outer:/x", "-v", "inner:/x/y", "echo f > /x/y/f; ls /x")
