@@ -386,6 +386,12 @@ def test_an_images_volume_gets_an_anonymous_volume(den, img, tmp):
     (v3,) = [n for n in anonymous(den) if n not in before]
     assert sh(den, img, "--volumes-from", "iv3", "cat /v/t").stdout == "third\n"
     assert v3 in anonymous(den)
+    # the image's own VOLUME path, given by --volumes-from, gets no anonymous volume of its own
+    count = len(anonymous(den))
+    den("run", "--name", "iv4", "--volumes-from", "iv3", vv, "cat", "/v/t")
+    assert len(anonymous(den)) == count
+    den("rm", "-v", "iv4")
+    assert v3 in anonymous(den)
     den("rm", "-v", "iv3")
     assert v3 not in anonymous(den)
     # a named volume at the image's VOLUME path takes its place
