@@ -201,6 +201,9 @@ def test_read_only_volume_refuses_writes(den, img):
     p = sh(den, img, "--mount", "type=volume,src=rov,destination=/mnt,ro=true", "touch /mnt/h", check=False)
     assert p.returncode != 0
     assert sorted(os.listdir(inspect(den, "rov")["Mountpoint"])) == ["f"]
+    # a new volume mounted read-only is populated all the same (docker copies before it mounts)
+    assert sh(den, img, "-v", "newro:/data:ro", "cat /data/f").stdout == "hi\n"
+    assert sh(den, img, "--mount", "type=volume,src=newro2,dst=/data,readonly", "cat /data/f").stdout == "hi\n"
     # :rw is the default spelled out
     sh(den, img, "-v", "rov:/mnt:rw", "echo yes > /mnt/g")
     assert sorted(os.listdir(inspect(den, "rov")["Mountpoint"])) == ["f", "g"]
