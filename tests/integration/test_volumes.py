@@ -640,6 +640,21 @@ def test_system_prune_volumes(den, img):
         assert used in names(den)
 
 
+def test_removing_a_volume_follows_no_symlink(den, img, tmp):
+    """a container can plant symlinks to host paths in its volume: rm and prune remove the links,
+    never what they point at"""
+    victim = os.path.join(tmp, "victim")
+    os.makedirs(os.path.join(victim, "sub"))
+    open(os.path.join(victim, "precious"), "w").write("p")
+    os.chmod(victim, 0o777)
+    for vol, remove in (("evil1", ["volume", "rm", "evil1"]), ("evil2", ["volume", "prune", "-a", "-f"])):
+        sh(den, img, "-v", f"{vol}:/v", f"ln -s {victim} /v/link; ln -s {victim}/precious /v/file; "
+           f"mkdir /v/d; ln -s {victim}/sub /v/d/sub")
+        den(*remove)
+        assert vol not in names(den)
+        assert sorted(os.listdir(victim)) == ["precious", "sub"] and open(os.path.join(victim, "precious")).read() == "p"
+
+
 # ---------------------------------------------------------------- owners, tmpfs and bind volumes
 
 @needs_ids
