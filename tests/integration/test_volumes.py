@@ -757,3 +757,21 @@ def test_prune_never_takes_a_volume_a_starting_container_just_made(den, img):
         for t in threads:
             t.join()
     assert not bad, "\n".join(map(str, bad))
+
+
+def test_bind_and_tmpfs_volumes_are_populated_when_empty(den, img, tmp):
+    """docker's local driver mounts an --opt volume on its _data and populates it as any other
+    while it is empty (the well-known way to fill a host directory from an image): an empty bind
+    device gets the image's content, a tmpfs volume starts with it at each mount"""
+    host = os.path.join(tmp, "emptybind")
+    os.mkdir(host)
+    os.chmod(host, 0o777)
+    den("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={host}", "eb")
+    assert sh(den, img, "-v", "eb:/data", "cat /data/f").stdout == "hi\n"
+    assert os.listdir(host) == ["f"]
+    den("volume", "create", "-o", "type=tmpfs", "et")
+    assert sh(den, img, "-v", "et:/data", "cat /data/f; echo more > /data/g").stdout == "hi\n"
+    assert sh(den, img, "-v", "et:/data", "ls /data").stdout.split() == ["f"]
+    # nocopy keeps them empty
+    den("volume", "create", "-o", "type=tmpfs", "et2")
+    assert sh(den, img, "-v", "et2:/data:nocopy", "ls -A /data").stdout == ""
