@@ -17,6 +17,18 @@ from conftest import BUILD, make_rootfs, tar_as_root
 
 DEN = os.path.abspath(os.path.join(BUILD, "den"))
 DOCKER = shutil.which("docker") or "/usr/bin/docker"
+COMPOSE = shutil.which("docker-compose")
+
+
+def compose_in(api, proj, project="proj"):
+    """docker-compose in directory proj against the api fixture's service: compose(*args, check=True)"""
+    def compose(*args, check=True):
+        p = subprocess.run([COMPOSE, "-p", project, *args], cwd=proj, capture_output=True, text=True, env=api.env,
+                           timeout=120)
+        if check and p.returncode != 0:
+            raise AssertionError(f"docker-compose {' '.join(args)}: {p.returncode}: {p.stderr}")
+        return p
+    return compose
 
 
 class UnixHTTP(http.client.HTTPConnection):

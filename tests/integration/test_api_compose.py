@@ -3,18 +3,15 @@
 port, labels, a compose file of two services (one publishing a port) up and down."""
 import json
 import os
-import shutil
 import socket
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
-from apiserve import api  # noqa: F401 (api: the fixture)
+from apiserve import COMPOSE, api, compose_in  # noqa: F401 (api: the fixture)
 from conftest import tun_usable
 
-COMPOSE = shutil.which("docker-compose")
 
 
 # a published port needs a private network: pasta or slirp4netns, which need /dev/net/tun
@@ -92,12 +89,7 @@ services:
     network_mode: none
 """)
 
-    def compose(*args, check=True):
-        p = subprocess.run([COMPOSE, "-p", "proj", *args], cwd=proj, capture_output=True, text=True, env=api.env,
-                           timeout=120)
-        if check and p.returncode != 0:
-            raise AssertionError(f"docker-compose {' '.join(args)}: {p.returncode}: {p.stderr}")
-        return p
+    compose = compose_in(api, proj)
 
     compose("up", "-d")
     assert fetch(f"http://127.0.0.1:{port}/") == "hello-compose\n"

@@ -5,16 +5,14 @@ type=volume|tmpfs, anonymous volumes and docker rm -v, --volumes-from, docker sy
 and a compose file whose two services share a named volume."""
 import json
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 
-from apiserve import api  # noqa: F401 (api: the fixture)
+from apiserve import COMPOSE, api, compose_in  # noqa: F401 (api: the fixture)
 from conftest import derived_image
 
-COMPOSE = shutil.which("docker-compose")
 
 
 def names(api, *args):
@@ -231,12 +229,7 @@ volumes:
   data:
 """)
 
-    def compose(*args, check=True):
-        p = subprocess.run([COMPOSE, "-p", "proj", *args], cwd=proj, capture_output=True, text=True, env=api.env,
-                           timeout=120)
-        if check and p.returncode != 0:
-            raise AssertionError(f"docker-compose {' '.join(args)}: {p.returncode}: {p.stderr}")
-        return p
+    compose = compose_in(api, proj)
 
     compose("up", "-d")
     v = json.loads(api("volume", "inspect", "proj_data").stdout)[0]

@@ -263,8 +263,9 @@ int ctr_start_record(const char *root, const char *rr, const char *id, bool main
                                 if (r >= 0 && attach && o.rm) {
                                         struct err e2 = { 0 };
                                         record_remove(&s, rr, st.id, true, &e2);
-                                } else if (r >= 0 && o.rm && !io)
-                                        autoremove_later(root, rr, st.id, st.keeper); /* den start */
+                                } else if (r >= 0 && o.rm && !io && !ret_keeper)
+                                        /* den start (den serve, which asks for the keeper, reaps its own) */
+                                        autoremove_later(root, rr, st.id, st.keeper);
                         } else if ((r = fs_mkdir_p(st.rundir, 0700)) < 0)
                                 r = err_sys(err, r, "cannot create %s", st.rundir);
                         else if ((r = keeper_ctl_start(&o, &s, &ii, rr, &st, err)) >= 0)

@@ -142,69 +142,6 @@ static __attribute__((noreturn)) void keeper_child_main(struct keeper_child *c)
         keeper_main(&kc);
 }
 
-/* the threads of this process (den serve has many; den run one) */
-static long thread_count(void)
-{
-        _cleanup_free_ char *st = NULL;
-        if (fs_read_file("/proc/self/stat", 4096, &st, NULL) < 0)
-                return 2;
-        const char *e = strrchr(st, ')');
-        long n = 0;
-        /* after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-         * utime stime cutime cstime priority nice num_threads */
-        return e && sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld", &n) == 1
-                       ? n
-                       : 2;
-}
-
-/* The keeper's clone.  The child runs den's code (mounts, messages: malloc) before it execs
- * den-keeper or becomes the keeper.  Cloned straight from a process with other threads (den
- * serve), it may find a lock of malloc held by a thread it does not have, and wait for ever.
- * From such a process the clone is made from a fork(), after which glibc's malloc is sane in
- * the child (glibc takes its arenas' locks around fork), with CLONE_PARENT, so the keeper is
- * still our child.  Not under ASan: GCC 12's libasan does not make its allocator sane across
- * fork (a keeper of den serve hung in its allocator, 1 start in 20 of a stress test, more
- * often through the fork): there the clone stays direct, a known limit of sanitizer builds. */
-static pid_t keeper_clone(uint64_t flags)
-{
-#if defined(__SANITIZE_ADDRESS__)
-        const bool direct = true;
-#else
-        const bool direct = false;
-#endif
-        if (direct || thread_count() <= 1)
-                return runtime_clone3(flags, NULL);
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -1;
-        pid_t mid = fork();
-        if (mid < 0) {
-                close(p[0]), close(p[1]);
-                return -1;
-        }
-        if (mid == 0) {
-                close(p[0]);
-                pid_t k = runtime_clone3(flags | CLONE_PARENT, NULL);
-                if (k == 0) {
-                        close(p[1]);
-                        return 0; /* the keeper, as from runtime_clone3() */
-                }
-                int32_t v = k > 0 ? (int32_t) k : -errno;
-                (void) !write(p[1], &v, sizeof(v));
-                _exit(0);
-        }
-        close(p[1]);
-        int32_t v = -EIO;
-        ssize_t n = read(p[0], &v, sizeof(v));
-        close(p[0]);
-        waitpid(mid, NULL, 0);
-        if (n != sizeof(v) || v <= 0) {
-                errno = n == sizeof(v) && v < 0 ? -v : EIO;
-                return -1;
-        }
-        return (pid_t) v;
-}
-
 /* den-keeper in den's own directory (build or install), opened here on the host */
 static int keeper_exe_open(void)
 {
@@ -305,7 +242,12 @@ int keeper_ctl_start(const struct engine_run_opts *o, struct store *s, struct im
         for (int t = 0; t < _NS_MAX; t++)
                 if (spec.ns[t].enabled)
                         flags |= (uint64_t) spec_ns_clone_flags[t];
-        pid = keeper_clone(flags);
+        /* from den serve a clone of a threaded process: its child runs den's code (malloc) until it
+         * execs den-keeper.  glibc's allocator has worked there; GCC 12's ASan allocator can be
+         * found locked by a thread the child does not have (a keeper hung, 1 start in 20 of a
+         * stress test: a known limit of the sanitizer build; a fork() first made it worse there,
+         * and made plain keepers die, 1 start in 6) */
+        pid = runtime_clone3(flags, NULL);
         if (pid < 0) {
                 r = err_sys(err, -errno, "cannot create the keeper of container %s", out->id);
                 goto out;
