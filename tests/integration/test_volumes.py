@@ -683,6 +683,10 @@ def test_a_user_writes_into_a_volume_populated_from_a_directory_it_owns(den, img
     # nor is a directory the user owns made root's by a second mount as root
     sh(den, img, "-v", "own:/data", "stat -c %u /data")
     assert sh(den, img, "-u", "1000", "-v", "own:/data", "touch /data/again && stat -c %u /data").stdout == "1000\n"
+    # files of another id than the user's own (sub-ids rootless) go with the volume
+    mp = inspect(den, "own")["Mountpoint"]
+    den("volume", "rm", "own", "rootowned")
+    assert names(den) == [] and not os.path.exists(mp)
 
 
 def test_tmpfs_volume_keeps_nothing(den, img):
