@@ -356,6 +356,15 @@ def test_anonymous_volumes_of_dash_v_and_their_removal(den, img):
             break
         time.sleep(0.1)
     assert anonymous(den) == [v1] and den("ps", "-a", "-q").stdout == ""
+    # ... and when it is stopped
+    den("run", "-d", "--rm", "--name", "bg2", "-v", "/anon", img, "sleep", "100")
+    assert len(anonymous(den)) == 2
+    den("stop", "-t", "1", "bg2")
+    for _ in range(100):
+        if len(anonymous(den)) == 1 and den("ps", "-a", "-q").stdout == "":
+            break
+        time.sleep(0.1)
+    assert anonymous(den) == [v1] and den("ps", "-a", "-q").stdout == ""
     # den create makes them; rm -v of a container never started removes them
     den("create", "--name", "c", "-v", "/anon", img, "true")
     assert len(anonymous(den)) == 2
