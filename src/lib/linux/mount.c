@@ -508,13 +508,17 @@ int mount_apply(int root_fd, const struct mount_op *op, const struct mount_env *
                         type = "cgroup2";
                 /* the directory under the new mount, still reached through this fd */
                 _cleanup_close_ int under = op->opts.tmpcopyup ? openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-                r = mount_fs_fd(type, op->source, op->opts.data, set & ~(uint64_t) 0, target, err);
+                /* a read-only one filled first, made read-only after */
+                uint64_t later = under >= 0 ? (set & MOUNT_ATTR_RDONLY) : 0;
+                r = mount_fs_fd(type, op->source, op->opts.data, set & ~later, target, err);
                 if (r < 0)
                         return err_wrap(err, "mount '%s'", op->destination);
                 if (op->opts.tmpcopyup && under >= 0) {
                         _cleanup_close_ int fresh = fs_open_in_root(root_fd, op->destination, O_PATH, 0);
                         if (fresh < 0 || (r = copy_up(under, fresh, op->destination, err)) < 0)
                                 return fresh < 0 ? err_sys(err, fresh, "mount '%s'", op->destination) : r;
+                        if (later && (r = mount_setattr_fd(fresh, NULL, false, later, 0, 0, -1)) < 0)
+                                return err_sys(err, r, "mount '%s': cannot make it read-only", op->destination);
                 }
                 if (op->opts.rattr_set || op->opts.rattr_clr) {
                         _cleanup_close_ int m = fs_open_in_root(root_fd, op->destination, O_PATH, 0);

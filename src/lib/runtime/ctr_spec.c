@@ -302,7 +302,8 @@ json_t *ctr_spec_make(const struct engine_run_opts *o, const struct net_conf *nc
                         e = xasprintf("%s:%s:%s%s", vm.source, cv.dest, cv.ro ? "ro" : "rw",
                                       vm.copy_up && !cv.nocopy ? ",x-den.copyup" : "");
                 else {
-                        _cleanup_free_ char *t = xasprintf("%s:%s%s%s", cv.dest, cv.ro ? "ro" : "rw",
+                        _cleanup_free_ char *t = xasprintf("%s:%s%s%s%s", cv.dest, cv.ro ? "ro" : "rw",
+                                                           vm.copy_up && !cv.nocopy ? ",tmpcopyup" : "",
                                                            vm.tmpfs_data ? "," : "", vm.tmpfs_data ? vm.tmpfs_data : "");
                         strv_push(&tmpfs, t);
                 }

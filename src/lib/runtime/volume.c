@@ -390,10 +390,10 @@ int volume_mount_of(const char *root, const char *name, struct volume_mount *ret
                 ret->tmpfs_data = mo && *mo ? xstrdup(mo) : NULL;
         else if (dev)
                 ret->source = xstrdup(dev);
-        else {
+        else
                 ret->source = xasprintf("%s/volumes/%s/_data", root, name);
-                ret->copy_up = true;
-        }
+        /* every kind takes the image's content while empty, as docker's local driver */
+        ret->copy_up = true;
         json_decref(rec);
         return 0;
 }

@@ -68,7 +68,8 @@ int volume_prune(const char *root, bool all, json_t *label_filters, char ***ret,
 struct volume_mount {
         char *source;       /* host directory; NULL for a tmpfs volume */
         char *tmpfs_data;   /* a tmpfs volume's o= (size=...,mode=...), or NULL */
-        bool copy_up;       /* the image's content at the target goes in while the volume is empty */
+        bool copy_up;       /* the image's content at the target goes in while the volume is empty
+                             * (a tmpfs one: at each mount) */
 };
 int volume_mount_of(const char *root, const char *name, struct volume_mount *ret, struct err *err);
 void volume_mount_free(struct volume_mount *m);
