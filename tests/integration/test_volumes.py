@@ -705,6 +705,8 @@ def test_tmpfs_volume_keeps_nothing(den, img):
     assert line and line[0].split()[2] == "tmpfs" and "size=2048k" in line[0], p.stdout
     assert p.stdout.splitlines()[-1] == "x"
     assert sh(den, img, "-v", "tv:/t", "ls -A /t").stdout == ""
+    # its mode= holds at a path the image does not have (docker copies the owner and mode of the
+    # image's directory only when there is one)
     den("volume", "create", "-o", "type=tmpfs", "-o", "o=size=1m,mode=1777", "tm")
     assert sh(den, img, "-v", "tm:/t", "stat -c %a /t").stdout == "1777\n"
 
