@@ -231,6 +231,66 @@ fi
 for c in $C1 $C2 $C3; do stop_pid "$c"; done
 stop_pid "$S"
 
+# ---- 1b. the recommended design, by hand: containers in the holder's own user namespace,
+# static rules made once, dnsmasq per network ----
+echo "-- den's design by hand (one user namespace for the holder and its containers, static rules, dnsmasq) --"
+start_shared() { # HOLDER -> CTR: a sleeper whose network namespace the holder's user namespace owns
+	local h=$1 c
+	if [ $mode = rootless ]; then
+		nsenter -t "$h" -U --preserve-credentials unshare --net sleep infinity </dev/null >/dev/null 2>&1 &
+	else
+		unshare --net sleep infinity </dev/null >/dev/null 2>&1 &
+	fi
+	c=$!
+	pids+=("$c")
+	while [ "$(cat /proc/$c/comm 2>/dev/null)" != sleep ] || [ "$(readlink /proc/$c/ns/net)" = "$(readlink /proc/$h/ns/net)" ]; do :; done
+	CTR=$c
+}
+# once per holder: bridged frames are not filtered (br_netfilter, when the host has it, would send them
+# through FORWARD: turned off in this namespace, and accepted by physdev where it cannot be), routed
+# ones between two bridges are dropped; internal networks' bridges (deni*) have no way out
+static_rules() {
+	[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && inH "$H" sh -c 'echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables'
+	inH "$H" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' &&
+	printf '*filter\n-A FORWARD -m physdev --physdev-is-bridged -j ACCEPT\n-A FORWARD -i denbr+ -o denbr+ -j DROP\n-A FORWARD -i deni+ -j DROP\n-A FORWARD -o deni+ -j DROP\nCOMMIT\n*nat\n-A POSTROUTING -s 10.89.0.0/16 -o tap0 -j MASQUERADE\nCOMMIT\n' |
+		inH "$H" iptables-restore --noflush
+}
+attach() { # CTR NET(1|2) ADDR NAMES...: veth, address, route, hosts file
+	local c=$1 n=$2 a=$3; shift 3
+	printf 'link add dh%s type veth peer name eth0 netns %s\nlink set dh%s master denbr%s up\n' "$c" "$c" "$c" "$n" | inH "$H" ip -batch - &&
+	printf 'addr add 10.89.%s.%s/24 dev eth0\nlink set eth0 up\nlink set lo up\nroute add default via 10.89.%s.1\n' "$n" "$a" "$n" | inC "$c" ip -batch - &&
+	echo "10.89.$n.$a $*" >"$work/d$n/hosts/$c"
+}
+shared_userns() { [ "$(readlink /proc/$1/ns/user)" = "$(readlink /proc/$H/ns/user)" ]; }
+check "static rules loaded once (iptables-restore)" static_rules
+for n in 1 2; do
+	mkdir -p "$work/d$n/hosts"
+	printf 'link add denbr%s type bridge\naddr add 10.89.%s.1/24 dev denbr%s\nlink set denbr%s up\n' $n $n $n $n | inH "$H" ip -batch -
+	nsenter -t "$H" "${NS_U[@]}" -n -m /usr/sbin/dnsmasq --keep-in-foreground --conf-file=/dev/null --no-hosts --hostsdir="$work/d$n/hosts" \
+		--listen-address=10.89.$n.1 --bind-interfaces --port=53 --user=root --group= --pid-file= --no-resolv 2>>"$work/dnsmasq.log" &
+	pids+=("$!")
+done
+start_shared "$H"; A=$CTR; start_shared "$H"; B=$CTR; start_shared "$H"; C=$CTR
+[ $mode = rootless ] && check "the containers are in the holder's user namespace" shared_userns "$A"
+check "attach A to n1 (web, alias www)" attach "$A" 1 2 web www
+check "attach B to n1 (db)" attach "$B" 1 3 db
+check "attach C to n2 (other)" attach "$C" 2 2 other
+dns_listen "$H" 10.89.1.1; dns_listen "$H" 10.89.2.1
+check "A pings B (same network, bridged)" inC "$A" $BB ping -c1 -W2 10.89.1.3
+check "B resolves www (A's alias) through n1's dnsmasq" resolves "$B" www 10.89.1.1 10.89.1.2
+check "A does not resolve other (n2's)" not_resolves "$A" other 10.89.1.1
+check "A cannot ping C (routed between bridges: dropped)" no_ping "$A" 10.89.2.2
+check "C cannot ping A" no_ping "$C" 10.89.1.2
+stop_pid "$B"; rm -f "$work/d1/hosts/$B"
+veth_gone() { inH "$H" timeout 5 sh -c "while ip link show dh$B >/dev/null 2>&1; do :; done"; }
+check "B's end: its veth gone with its namespace, no call" veth_gone
+sleep 0.1
+check "B's name gone (hosts file removed, inotify)" not_resolves "$A" db 10.89.1.1
+stop_pid "$A"; stop_pid "$C"
+for p in "${pids[@]}"; do [ "$(cat /proc/$p/comm 2>/dev/null)" = dnsmasq ] && stop_pid "$p"; done
+inH "$H" ip -batch - <<<$'link del denbr1\nlink del denbr2'
+inH "$H" iptables-restore <<<$'*filter\nCOMMIT\n*nat\nCOMMIT'
+
 # ---- 2. timings ----
 echo "-- timings (median of $rounds, ms) --"
 N1=$(network_json n1 1 denbr1 10.89.1.0/24 10.89.1.1 false)
