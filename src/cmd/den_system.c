@@ -33,11 +33,17 @@ static int prune(struct den_global *g)
 
 int den_cmd_image(struct den_global *g, int argc, char **argv)
 {
-        if (argc == 2 && strcmp(argv[1], "prune") == 0)
-                return prune(g);
-        if (argc == 3 && strcmp(argv[1], "prune") == 0 && strcmp(argv[2], "--volumes") == 0) {
+        if (argc >= 2 && strcmp(argv[1], "prune") == 0) {
+                /* -f: docker's "no question" (den asks none) */
+                bool volumes = false;
+                for (int i = 2; i < argc; i++) {
+                        if (strcmp(argv[i], "--volumes") == 0)
+                                volumes = true;
+                        else if (strcmp(argv[i], "-f") && strcmp(argv[i], "--force"))
+                                return den_usage("system", "prune takes --volumes and -f, not '%s'", argv[i]);
+                }
                 int r = prune(g);
-                return r ? r : den_volume_prune(g, false);
+                return r || !volumes ? r : den_volume_prune(g, false);
         }
         if (argc >= 2 && strcmp(argv[1], "history") == 0)
                 return den_image_history(g, argc - 1, argv + 1);
@@ -132,17 +138,23 @@ int den_cmd_system(struct den_global *g, int argc, char **argv)
                 return df(g);
         if (argc == 2 && strcmp(argv[1], "info") == 0)
                 return info(g);
-        if (argc == 2 && strcmp(argv[1], "prune") == 0)
-                return prune(g);
-        if (argc == 3 && strcmp(argv[1], "prune") == 0 && strcmp(argv[2], "--volumes") == 0) {
+        if (argc >= 2 && strcmp(argv[1], "prune") == 0) {
+                /* -f: docker's "no question" (den asks none) */
+                bool volumes = false;
+                for (int i = 2; i < argc; i++) {
+                        if (strcmp(argv[i], "--volumes") == 0)
+                                volumes = true;
+                        else if (strcmp(argv[i], "-f") && strcmp(argv[i], "--force"))
+                                return den_usage("system", "prune takes --volumes and -f, not '%s'", argv[i]);
+                }
                 int r = prune(g);
-                return r ? r : den_volume_prune(g, false);
+                return r || !volumes ? r : den_volume_prune(g, false);
         }
         bool check = argc >= 2 && strcmp(argv[1], "check") == 0;
         bool repair = check && argc == 3 && strcmp(argv[2], "--repair") == 0;
         if (!check || argc > 3 || (argc == 3 && !repair)) {
                 if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                        printf("usage: den system check [--repair] | den system prune [--volumes] | den system df | den system info | den system service\n");
+                        printf("usage: den system check [--repair] | den system prune [--volumes] [-f] | den system df | den system info | den system service\n");
                         return 0;
                 }
                 return den_usage("system", "expects check [--repair], prune, df or info");

@@ -163,6 +163,12 @@ def test_volumes_from(api):
     assert out.returncode != 0 and out.stdout == "one\ntwo\n" and "Read-only" in out.stderr, (out.stdout, out.stderr)
     p = api("run", "--rm", "--volumes-from", "nosuch", "busybox", "true", check=False)
     assert p.returncode != 0 and "nosuch" in p.stderr
+    # ps: a container's mounts, and the volume filter (a volume's name, or a mount's destination)
+    api("create", "--name", "other", "busybox", "true")
+    assert api("ps", "-a", "--filter", "volume=shared", "--format", "{{.Names}}").stdout.split() == ["holder"]
+    assert api("ps", "-a", "--filter", "volume=/anon", "--format", "{{.Names}}").stdout.split() == ["holder"]
+    assert api("ps", "-a", "--filter", "volume=nothing", "-q").stdout.strip() == ""
+    assert "shared" in api("ps", "-a", "--filter", "name=holder", "--format", "{{.Mounts}}").stdout
 
 
 def test_image_volume_copied_up_and_autoremove_takes_it(api, tmp):

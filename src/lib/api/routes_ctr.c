@@ -240,6 +240,21 @@ static bool image_matches(json_t *c, const char *want)
                (l >= 4 && (strncmp(dig, want, l) == 0 || (strlen(dig) > 7 && strncmp(dig + 7, want, l) == 0)));
 }
 
+/* dockerd's volume filter: a volume of that name, or any mount at that destination */
+static bool volume_matches(json_t *c, const char *v)
+{
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(json_object_get(c, "Options"), "Volumes"), i, m)
+        {
+                _cleanup_free_ char *s = xstrdup(json_string_value(m) ?: "");
+                char *dst, *mode;
+                if (mount_parts(s, &dst, &mode) && (strcmp(dst, v) == 0 || (s[0] != '/' && strcmp(s, v) == 0)))
+                        return true;
+        }
+        return false;
+}
+
 static const char *created_of(json_t *c)
 {
         return json_string_value(json_object_get(c, "Created")) ?: "";
@@ -261,6 +276,8 @@ static bool filter_one(json_t *list, json_t *c, const char *key, const char *v)
                 return image_matches(c, v);
         if (strcmp(key, "label") == 0)
                 return label_matches(c, v);
+        if (strcmp(key, "volume") == 0)
+                return volume_matches(c, v);
         /* before, since: created before or after the container named */
         json_t *o;
         size_t i;
@@ -281,7 +298,8 @@ static bool in_list(const char *k, const char *const *list);
 /* the filters of a list, checked: NULL (answered 400) when one is unknown or malformed */
 static json_t *list_filters(struct api_req *q, struct api_reply *ret, bool *all)
 {
-        static const char *const known[] = { "id", "name", "status", "exited", "ancestor", "label", "before", "since", NULL };
+        static const char *const known[] = { "id",    "name",   "status", "exited", "ancestor",
+                                             "label", "before", "since",  "volume", NULL };
         static const char *const states[] = { "created", "restarting", "running", "removing", "paused", "exited", "dead", NULL };
         const char *s = api_query(q, "filters");
         json_error_t je;
@@ -398,6 +416,7 @@ int api_ctr_list(struct api_req *q, struct api_reply *ret)
                                       "NetworkSettings", "Networks", "Mounts");
                 json_object_set_new(e, "Labels", labels_of(c));
                 json_object_set_new(e, "Ports", ports_json(json_object_get(json_object_get(c, "Options"), "Publish"), false));
+                json_object_set_new(e, "Mounts", mounts_json(q->root, json_object_get(json_object_get(c, "Options"), "Volumes")));
                 if (size) {
                         json_int_t rw = (json_int_t) engine_size_rw(q->root, json_string_value(json_object_get(c, "Id")) ?: "");
                         json_object_set_new(e, "SizeRw", json_integer(rw));

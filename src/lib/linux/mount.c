@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -417,6 +418,22 @@ int mount_prepare_idmapped(struct mount_op *op, int userns_fd, struct err *err)
         return 0;
 }
 
+static bool dir_empty(int fd)
+{
+        /* an open file of its own: a dup would share (and move) the offset fs_copy_tree reads from */
+        int probe = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
+        struct dirent *de;
+        bool empty = true;
+        while (d && empty && (de = readdir(d)))
+                empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+        if (d)
+                closedir(d);
+        else if (probe >= 0)
+                close(probe);
+        return empty;
+}
+
 /* what the directory at from holds, copied into the directory at to when to is empty:
  * its entries, and the directory's own owner and mode (a volume takes the ownership of
  * the image's directory, as docker's do).  Inside the container's user namespace, so the
@@ -427,17 +444,12 @@ static int copy_up(int from_fd, int to_fd, const char *what, struct err *err)
         _cleanup_close_ int to = openat(to_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (from < 0 || to < 0)
                 return err_sys(err, -errno, "mount '%s': cannot copy its content up", what);
-        int probe = fcntl(to, F_DUPFD_CLOEXEC, 3);
-        DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
-        struct dirent *de;
-        bool empty = true;
-        while (d && empty && (de = readdir(d)))
-                empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-        if (d)
-                closedir(d);
-        else if (probe >= 0)
-                close(probe);
-        if (!empty)
+        /* containers starting together on a new volume: one copies, the others wait and find
+         * it full (a flock on the directory, shared by every user namespace) */
+        if (flock(to, LOCK_EX) < 0)
+                return err_sys(err, -errno, "mount '%s': cannot lock its source", what);
+        /* nothing to copy (a target made just now), or a source that has something: left as it is */
+        if (dir_empty(from) || !dir_empty(to))
                 return 0;
         struct stat st;
         if (fstat(from, &st) == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)) {

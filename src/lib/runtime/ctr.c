@@ -163,10 +163,16 @@ int ctr_new(const struct engine_run_opts *o, bool start, bool notice, char **ret
         for (char **t = o->tmpfs; t && *t; t++)
                 if ((r = ctr_tmpfs_check(*t, err)) < 0)
                         goto out;
-        if ((r = ctr_volumes_resolve(o, ii.config, &resolved, &ro.anon_volumes, err)) < 0)
+        if ((r = volume_hold(o->root, err)) < 0)
                 goto out;
+        if ((r = ctr_volumes_resolve(o, ii.config, &resolved, &ro.anon_volumes, err)) < 0) {
+                volume_release();
+                goto out;
+        }
         ro.volumes = resolved;
-        if ((r = record_create(o, &ii, &st, rr, &req, err)) < 0)
+        r = record_create(o, &ii, &st, rr, &req, err);
+        volume_release();
+        if (r < 0)
                 goto out;
         events_ctr(o->root, st.id, "create", NULL);
         if (o->session) {

@@ -143,6 +143,8 @@ int ctr_tmpfs_check(const char *t, struct err *err)
         const char *c = strchr(t, ':');
         if (t[0] != '/')
                 return err_set(err, -EINVAL, "--tmpfs '%s': not an absolute path", t);
+        if (t[strspn(t, "/")] == '\0' || t[strspn(t, "/")] == ':')
+                return err_set(err, -EINVAL, "--tmpfs '%s': the container's root cannot be a mount target", t);
         _cleanup_free_ char *opts = xstrdup(c ? c + 1 : "");
         char *save = NULL;
         for (char *w = strtok_r(opts, ",", &save); w; w = strtok_r(NULL, ",", &save)) {

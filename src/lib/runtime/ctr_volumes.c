@@ -49,6 +49,8 @@ int ctr_volume_parse(const char *vol, struct ctr_volume *ret, struct err *err)
         const char *src = c1 ? copy : NULL, *dst = c1 ? c1 + 1 : copy;
         if (dst[0] != '/')
                 return err_set(err, -EINVAL, "-v '%s': the path in the container must be absolute", vol);
+        if (dst[strspn(dst, "/")] == '\0')
+                return err_set(err, -EINVAL, "-v '%s': the container's root cannot be a mount target", vol);
         if (src && src[0] != '/') {
                 struct err e = { 0 };
                 if (volume_name_check(src, &e) < 0)

@@ -36,9 +36,15 @@ int volume_name_check(const char *name, struct err *err)
         return 0;
 }
 
-/* the volumes' directory, made when missing, locked while fd stays open */
+/* the lock this thread holds across volume calls (volume_hold), -1: none */
+static __thread int held = -1;
+
+/* the volumes' directory, made when missing, locked while fd stays open (a copy of the held
+ * one when this thread holds it: the same open file, the same lock) */
 static int volumes_lock(const char *root, struct err *err)
 {
+        if (held >= 0)
+                return fcntl(held, F_DUPFD_CLOEXEC, 3);
         _cleanup_free_ char *dir = xasprintf("%s/volumes", root);
         if (fs_mkdir_p(dir, 0700) < 0)
                 return err_sys(err, -errno, "cannot create %s", dir);
@@ -123,6 +129,14 @@ int volume_create(const char *root, const struct volume_create_opts *o, json_t *
         _cleanup_free_ char *name = o->name ? xstrdup(o->name) : record_random_id();
         if (volume_name_check(name, err) < 0)
                 return -EINVAL;
+        const char *lname;
+        json_t *lv;
+        json_object_foreach(o->labels, lname, lv)
+        {
+                if (lname[strspn(lname, " \t")] == '\0')
+                        return err_set(err, -EINVAL, "invalid label '%s=%s': a label needs a name", lname,
+                                       json_string_value(lv) ?: "");
+        }
         json_t *opts = NULL;
         if (opts_check(o->opts, &opts, err) < 0)
                 return -EINVAL;
@@ -403,4 +417,22 @@ void volume_mount_free(struct volume_mount *m)
         free(m->source);
         free(m->tmpfs_data);
         *m = (struct volume_mount) { 0 };
+}
+
+int volume_hold(const char *root, struct err *err)
+{
+        if (held >= 0)
+                return 0; /* held already: one hold per thread */
+        int fd = volumes_lock(root, err);
+        if (fd < 0)
+                return fd;
+        held = fd;
+        return 0;
+}
+
+void volume_release(void)
+{
+        if (held >= 0)
+                close(held);
+        held = -1;
 }

@@ -74,5 +74,11 @@ struct volume_mount {
 int volume_mount_of(const char *root, const char *name, struct volume_mount *ret, struct err *err);
 void volume_mount_free(struct volume_mount *m);
 
+/* the volumes' lock held by this thread until volume_release(), across the volume calls it
+ * makes meanwhile: den run makes its volumes and writes its record under it, so no prune or
+ * rm of another process sees a volume it made before the record that uses it */
+int volume_hold(const char *root, struct err *err);
+void volume_release(void);
+
 /* the bytes its _data holds (du), -1 when it cannot be read */
 int64_t volume_size(const char *root, const char *name);
