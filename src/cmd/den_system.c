@@ -33,18 +33,8 @@ static int prune(struct den_global *g)
 
 int den_cmd_image(struct den_global *g, int argc, char **argv)
 {
-        if (argc >= 2 && strcmp(argv[1], "prune") == 0) {
-                /* -f: docker's "no question" (den asks none) */
-                bool volumes = false;
-                for (int i = 2; i < argc; i++) {
-                        if (strcmp(argv[i], "--volumes") == 0)
-                                volumes = true;
-                        else if (strcmp(argv[i], "-f") && strcmp(argv[i], "--force"))
-                                return den_usage("system", "prune takes --volumes and -f, not '%s'", argv[i]);
-                }
-                int r = prune(g);
-                return r || !volumes ? r : den_volume_prune(g, false);
-        }
+        if (argc == 2 && strcmp(argv[1], "prune") == 0)
+                return prune(g);
         if (argc >= 2 && strcmp(argv[1], "history") == 0)
                 return den_image_history(g, argc - 1, argv + 1);
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
