@@ -207,6 +207,13 @@ def test_newcomer_walk(tmp):
                 assert "my-server: serving on :80" in p.stdout
                 assert "ID=denwalk" in open(os.path.join(w.dir, "os-release")).read()
                 assert "web" not in w.den("ps", "-a").stdout
+            elif "-v cache:/cache" in c:
+                w.sh(line)
+                w.sh(line)
+                assert w.den("run", "--rm", "-v", "cache:/cache", "myimage", "cat", "/cache/runs").stdout == "one run\n" * 2
+            elif "den volume rm cache" in c:
+                out = w.sh(line).stdout
+                assert "cache" in out.splitlines()[1] and w.den("volume", "ls", "-q").stdout.strip() == "", out
             elif "8080" in c:
                 if not net:
                     w.log.append(f"  -     {line}   (skipped: /dev/net/tun or pasta/slirp4netns)")
