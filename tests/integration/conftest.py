@@ -56,6 +56,15 @@ def tun_usable():
         return False
 
 
+def link_applets(rootfs):
+    """every busybox applet linked in rootfs/bin (those already there are left)"""
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for a in applets:
+        link = os.path.join(rootfs, "bin", a)
+        if a != "busybox" and not os.path.lexists(link):
+            os.symlink("busybox", link)
+
+
 def make_rootfs(path):
     """A busybox + denprobe root filesystem."""
     for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "root", "mnt"):

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import BUSYBOX, ROOT, has_subids, make_rootfs, tar_as_root
+from conftest import ROOT, has_subids, link_applets, make_rootfs, tar_as_root
 from test_den_run import den  # noqa: F401 (fixture)
 
 DEBIAN = os.environ.get("DEN_TEST_DEBIAN_BUILDD", "/var/cache/den/bookworm-buildd.tar")
@@ -42,11 +42,7 @@ def busybox(den, tmp):
     imported as busybox (localhost/busybox:latest)"""
     rootfs = os.path.join(tmp, "bbroot")
     make_rootfs(rootfs)
-    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for a in applets:
-        link = os.path.join(rootfs, "bin", a)
-        if a != "busybox" and not os.path.lexists(link):
-            os.symlink("busybox", link)
+    link_applets(rootfs)
     open(os.path.join(rootfs, "etc", "passwd"), "w").write("root:x:0:0:root:/root:/bin/sh\n")
     open(os.path.join(rootfs, "etc", "group"), "w").write("root:x:0:\n")
     den("import", tar_as_root(rootfs, os.path.join(tmp, "bbroot.tar")), "busybox")

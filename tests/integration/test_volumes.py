@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import BUSYBOX, ROOT, derived_image, has_subids, make_rootfs
+from conftest import ROOT, derived_image, has_subids, link_applets, make_rootfs
 from test_den_run import den  # noqa: F401 (fixture)
 
 MANY_IDS = ROOT or has_subids()
@@ -39,11 +39,7 @@ def img_tar(tmp_path_factory):
     os.chmod(tmp, 0o755)
     rootfs = os.path.join(tmp, "vroot")
     make_rootfs(rootfs)
-    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for a in applets:
-        link = os.path.join(rootfs, "bin", a)
-        if a != "busybox" and not os.path.lexists(link):
-            os.symlink("busybox", link)
+    link_applets(rootfs)
     open(os.path.join(rootfs, "etc", "passwd"), "w").write(
         "root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1000::/data:/bin/sh\n")
     open(os.path.join(rootfs, "etc", "group"), "w").write("root:x:0:\nappgroup:x:1000:\n")
